@@ -1,0 +1,12 @@
+"""skhier: scikit-learn compatible hierarchical classification.
+
+One immutable :class:`Taxonomy` is shared by every estimator, inference refiner and
+scorer. The user guide lives in ``docs/``.
+"""
+
+from ._taxonomy import Taxonomy
+from .exceptions import TaxonomyError
+
+__version__ = "0.1.0"
+
+__all__ = ["Taxonomy", "TaxonomyError", "__version__"]

@@ -1,0 +1,947 @@
+"""The :class:`Taxonomy`: one immutable rooted tree shared by every skhier object."""
+
+from __future__ import annotations
+
+import json
+import numbers
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+
+from .exceptions import TaxonomyError
+
+__all__ = ["Taxonomy"]
+
+_MAX_LISTED = 5
+
+
+def _fmt_nodes(nodes) -> str:
+    nodes = list(nodes)
+    shown = ", ".join(repr(n) for n in nodes[:_MAX_LISTED])
+    if len(nodes) > _MAX_LISTED:
+        shown += f", ... ({len(nodes)} in all)"
+    return shown
+
+
+def _as_key(node):
+    """Normalise a node identifier: numpy scalars become Python ones, lists tuples."""
+    if isinstance(node, np.generic):
+        node = node.item()
+    if isinstance(node, list):
+        node = tuple(node)
+    if isinstance(node, tuple):
+        return tuple(_as_key(n) for n in node)
+    if isinstance(node, bool) or not isinstance(node, (str, numbers.Integral)):
+        raise TypeError(
+            f"taxonomy nodes must be str or int (or a tuple path of them), got {node!r} "
+            f"of type {type(node).__name__}"
+        )
+    return node if isinstance(node, str) else int(node)
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+def _readonly_sparse(m: sp.csr_matrix) -> sp.csr_matrix:
+    for arr in (m.data, m.indices, m.indptr):
+        arr.setflags(write=False)
+    return m
+
+
+def is_missing_label(value) -> bool:
+    """Whether ``value`` pads a variable-depth path: ``""``, ``None`` or NaN."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value == ""
+    if isinstance(value, (float, np.floating)):
+        return bool(np.isnan(value))
+    return False
+
+
+class Taxonomy:
+    """An immutable rooted tree of class labels.
+
+    A taxonomy is one value shared by every estimator, refiner and scorer in skhier. It is
+    stored as its node identifiers in depth-first (pre-order) order, root first, and the
+    index of each node's parent. Every matrix a method needs (ancestors, adjacency, tree
+    distances, root-first paths) is derived from these once, on first use, and cached.
+
+    Taxonomies compare equal by value (same nodes, same parents, same order), hash, pickle
+    cheaply and are kept as-is by :func:`sklearn.base.clone`, so an estimator can hold one
+    as a parameter and every ``GridSearchCV`` copy shares it.
+
+    Parameters
+    ----------
+    nodes : sequence of str or int
+        Unique node identifiers. A tuple of names identifies a node by its root-first path
+        (see Notes).
+    parents : sequence
+        ``parents[i]`` is the identifier of the parent of ``nodes[i]``, or ``None`` for the
+        root. Exactly one node has no parent.
+
+    Attributes
+    ----------
+    nodes : tuple
+        Node identifiers in depth-first pre-order; column ``j`` of every node-score matrix
+        belongs to ``nodes[j]``.
+    names : tuple
+        Display name of every node (the last element of a tuple identifier).
+    parent : ndarray of shape (n_nodes,)
+        Parent index of every node, ``-1`` for the root.
+
+    See Also
+    --------
+    skhier.labels.HierarchicalLabelEncoder : reads ``y`` in every label format.
+
+    Notes
+    -----
+    **Node identity.** Every node has one identifier, unique in the taxonomy. When a
+    taxonomy is built with :meth:`from_paths`, the same name under two different parents
+    is two different nodes: a name that occurs once is its own identifier, and a name that
+    occurs under several parents is identified by its root-first path of names, without
+    the root, e.g. ``("Clothes", "Other")`` and ``("Goods", "Other")``. Metrics always
+    compare nodes, never bare names, so such nodes are never confused.
+
+    **Node order.** Nodes are kept in depth-first pre-order, children in the order they
+    were first given. Two taxonomies with the same tree but children given in another order
+    are different values, since their node-score columns differ.
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> tax = Taxonomy.from_parent_mapping(
+    ...     {"A": "root", "B": "root", "A1": "A", "A2": "A", "B1": "B"})
+    >>> tax
+    Taxonomy(n_nodes=6, n_leaves=3, max_depth=2)
+    >>> print(tax)
+    root
+    ├── A
+    │   ├── A1
+    │   └── A2
+    └── B
+        └── B1
+    >>> tax.leaf_names
+    ('A1', 'A2', 'B1')
+    >>> tax.ancestors_of("A2")
+    ('root', 'A', 'A2')
+    """
+
+    def __init__(self, nodes: Sequence, parents: Sequence):
+        nodes = [_as_key(n) for n in nodes]
+        parents = list(parents)
+        if len(nodes) == 0:
+            raise TaxonomyError("the taxonomy is empty: it needs at least a root node")
+        if len(parents) != len(nodes):
+            raise TaxonomyError(
+                f"nodes and parents must have the same length, got {len(nodes)} nodes "
+                f"and {len(parents)} parents"
+            )
+        index: dict = {}
+        dupes = []
+        for i, n in enumerate(nodes):
+            if n in index:
+                dupes.append(n)
+            index[n] = i
+        if dupes:
+            raise TaxonomyError(f"duplicate node(s): {_fmt_nodes(dict.fromkeys(dupes))}")
+        parent_idx = np.empty(len(nodes), dtype=np.int64)
+        roots = []
+        for i, (n, p) in enumerate(zip(nodes, parents)):
+            if p is None or is_missing_label(p):
+                parent_idx[i] = -1
+                roots.append(n)
+                continue
+            p = _as_key(p)
+            if p == n:
+                raise TaxonomyError(f"self edge: node {n!r} is its own parent")
+            if p not in index:
+                raise TaxonomyError(f"node {n!r} has parent {p!r}, which is not a node")
+            parent_idx[i] = index[p]
+        if len(roots) == 0:
+            cycle = _find_cycle(parent_idx, nodes)
+            raise TaxonomyError(
+                "the taxonomy has no root: every node has a parent "
+                f"(cycle through {_fmt_nodes(cycle)})"
+            )
+        if len(roots) > 1:
+            raise TaxonomyError(
+                f"the taxonomy has several roots: {_fmt_nodes(roots)}; "
+                "give them a common parent"
+            )
+        # Depth-first pre-order, children in the order given.
+        n = len(nodes)
+        children: list[list[int]] = [[] for _ in range(n)]
+        root = -1
+        for i in range(n):
+            if parent_idx[i] < 0:
+                root = i
+            else:
+                children[parent_idx[i]].append(i)
+        order = []
+        stack = [root]
+        while stack:
+            v = stack.pop()
+            order.append(v)
+            stack.extend(reversed(children[v]))
+        if len(order) != n:
+            reached = np.zeros(n, dtype=bool)
+            reached[order] = True
+            cycle = _find_cycle(np.where(reached, -1, parent_idx), nodes)
+            raise TaxonomyError(
+                f"the taxonomy has a cycle through {_fmt_nodes(cycle)}: "
+                "these nodes are not reachable from the root"
+            )
+        order = np.asarray(order, dtype=np.int64)
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n)
+        new_parent = np.where(parent_idx[order] < 0, -1, rank[np.maximum(parent_idx[order], 0)])
+        self._set(tuple(nodes[i] for i in order), new_parent)
+
+    # ------------------------------------------------------------------ construction
+    def _set(self, nodes: tuple, parent: np.ndarray) -> None:
+        object.__setattr__(self, "_nodes", nodes)
+        object.__setattr__(self, "_parent", _readonly(np.asarray(parent, dtype=np.int64)))
+        object.__setattr__(self, "_index", {v: i for i, v in enumerate(nodes)})
+        object.__setattr__(self, "_hash", hash((nodes, parent.tobytes())))
+
+    @classmethod
+    def _from_canonical(cls, nodes: tuple, parent) -> Taxonomy:
+        """Rebuild from arrays already in canonical order (pickling, subtrees)."""
+        self = cls.__new__(cls)
+        self._set(tuple(nodes), np.asarray(parent, dtype=np.int64).copy())
+        return self
+
+    @classmethod
+    def from_parent_mapping(cls, mapping: Mapping) -> Taxonomy:
+        """Build a taxonomy from a ``{child: parent}`` mapping.
+
+        The root is the one node that is never a child (or that maps to ``None``).
+
+        Parameters
+        ----------
+        mapping : mapping
+            Each child's parent.
+
+        Returns
+        -------
+        taxonomy : Taxonomy
+
+        Examples
+        --------
+        >>> from skhier import Taxonomy
+        >>> Taxonomy.from_parent_mapping({"cat": "animal", "dog": "animal"}).root_name
+        'animal'
+        """
+        if not isinstance(mapping, Mapping):
+            raise TypeError(f"mapping must be a Mapping, got {type(mapping).__name__}")
+        nodes = list(dict.fromkeys(_as_key(k) for k in mapping))
+        parents = {_as_key(k): (None if v is None else _as_key(v)) for k, v in mapping.items()}
+        extra = [p for p in dict.fromkeys(parents.values()) if p is not None and p not in parents]
+        all_nodes = extra + nodes
+        return cls(all_nodes, [parents.get(n) for n in all_nodes])
+
+    @classmethod
+    def from_edges(cls, edges: Iterable) -> Taxonomy:
+        """Build a taxonomy from ``(parent, child)`` edges.
+
+        Parameters
+        ----------
+        edges : iterable of (parent, child) pairs
+
+        Returns
+        -------
+        taxonomy : Taxonomy
+
+        Raises
+        ------
+        TaxonomyError
+            For a duplicate or self edge, a node with two parents, a cycle, several roots
+            or no edge at all.
+
+        Examples
+        --------
+        >>> from skhier import Taxonomy
+        >>> Taxonomy.from_edges([("animal", "cat"), ("animal", "dog")]).leaf_names
+        ('cat', 'dog')
+        """
+        parent_of: dict = {}
+        order: dict = {}
+        for edge in edges:
+            try:
+                p, c = edge
+            except (TypeError, ValueError):
+                raise TaxonomyError(f"an edge must be a (parent, child) pair, got {edge!r}")
+            p, c = _as_key(p), _as_key(c)
+            if p == c:
+                raise TaxonomyError(f"self edge: ({p!r}, {c!r})")
+            if c in parent_of:
+                if parent_of[c] == p:
+                    raise TaxonomyError(f"duplicate edge: ({p!r}, {c!r})")
+                raise TaxonomyError(
+                    f"node {c!r} has two parents: {parent_of[c]!r} and {p!r}"
+                )
+            parent_of[c] = p
+            order.setdefault(p, None)
+            order.setdefault(c, None)
+        if not order:
+            raise TaxonomyError("the taxonomy is empty: no edges were given")
+        nodes = list(order)
+        return cls(nodes, [parent_of.get(n) for n in nodes])
+
+    @classmethod
+    def from_nested_dict(cls, tree: Mapping) -> Taxonomy:
+        """Build a taxonomy from a nested dict ``{root: {child: {grandchild: ...}}}``.
+
+        A leaf's value may be ``None``, an empty dict, or its parent's value may be a list
+        of leaf names.
+
+        Parameters
+        ----------
+        tree : mapping with a single key, the root
+
+        Returns
+        -------
+        taxonomy : Taxonomy
+
+        Examples
+        --------
+        >>> from skhier import Taxonomy
+        >>> tax = Taxonomy.from_nested_dict({"all": {"A": ["a1", "a2"], "B": None}})
+        >>> tax.nodes
+        ('all', 'A', 'a1', 'a2', 'B')
+        """
+        if not isinstance(tree, Mapping):
+            raise TypeError(f"tree must be a Mapping, got {type(tree).__name__}")
+        if len(tree) != 1:
+            raise TaxonomyError(
+                f"a nested dict taxonomy has exactly one root key, got {len(tree)}: "
+                f"{_fmt_nodes(tree)}"
+            )
+        nodes, parents = [], []
+
+        def walk(node, sub, parent):
+            nodes.append(node)
+            parents.append(parent)
+            if sub is None:
+                return
+            if isinstance(sub, Mapping):
+                items = sub.items()
+            elif isinstance(sub, (list, tuple)):
+                items = ((c, None) for c in sub)
+            else:
+                raise TypeError(
+                    f"children of {node!r} must be a dict, a list or None, got {sub!r}"
+                )
+            for child, grand in items:
+                walk(child, grand, node)
+
+        ((root, sub),) = tree.items()
+        walk(root, sub, None)
+        return cls(nodes, parents)
+
+    @classmethod
+    def from_paths(cls, paths, *, root="root") -> Taxonomy:
+        """Build a taxonomy from root-first label paths, one row per sample.
+
+        Parameters
+        ----------
+        paths : array-like of shape (n_samples, n_levels)
+            Row ``i`` is the path of labels of sample ``i`` from the first level below the
+            root down. Rows of variable depth are padded at the end with ``""``, ``None``
+            or NaN. This is the format HiClass users have.
+        root : str or int, default="root"
+            Identifier of the root, which paths leave out. If it also occurs as a name in
+            ``paths``, that name is identified by its path.
+
+        Returns
+        -------
+        taxonomy : Taxonomy
+
+        Notes
+        -----
+        A name that occurs under a single parent identifies its node. A name that occurs
+        under several parents (or that equals ``root``) is several nodes, each identified
+        by its root-first path, a tuple of names.
+
+        Examples
+        --------
+        >>> from skhier import Taxonomy
+        >>> tax = Taxonomy.from_paths([["Clothes", "Other"], ["Goods", "Other"],
+        ...                            ["Goods", "Bag"]])
+        >>> tax.nodes
+        ('root', 'Clothes', ('Clothes', 'Other'), 'Goods', ('Goods', 'Other'), 'Bag')
+        >>> tax.names
+        ('root', 'Clothes', 'Other', 'Goods', 'Other', 'Bag')
+        """
+        rows = _path_rows(paths)
+        if not rows:
+            raise TaxonomyError("the taxonomy is empty: no paths were given")
+        root = _as_key(root)
+        seen: dict = {}  # path tuple -> None (ordered)
+        for r, row in enumerate(rows):
+            for d in range(1, len(row) + 1):
+                seen.setdefault(row[:d], None)
+        name_paths: dict = {}
+        for path in seen:
+            name_paths.setdefault(path[-1], []).append(path)
+        ident = {
+            path: (path if len(name_paths[path[-1]]) > 1 or path[-1] == root else path[-1])
+            for path in seen
+        }
+        nodes = [root] + [ident[p] for p in seen]
+        parents = [None] + [ident[p[:-1]] if len(p) > 1 else root for p in seen]
+        return cls(nodes, parents)
+
+    @classmethod
+    def from_networkx(cls, graph) -> Taxonomy:
+        """Build a taxonomy from a ``networkx.DiGraph`` with edges parent → child.
+
+        Parameters
+        ----------
+        graph : networkx.DiGraph
+
+        Returns
+        -------
+        taxonomy : Taxonomy
+
+        Examples
+        --------
+        >>> import networkx as nx
+        >>> from skhier import Taxonomy
+        >>> Taxonomy.from_networkx(nx.DiGraph([("r", "a"), ("r", "b")])).leaf_names
+        ('a', 'b')
+        """
+        if not (hasattr(graph, "edges") and hasattr(graph, "nodes")):
+            raise TypeError(f"expected a networkx DiGraph, got {type(graph).__name__}")
+        if hasattr(graph, "is_directed") and not graph.is_directed():
+            raise TaxonomyError("the graph must be directed, with edges parent -> child")
+        if graph.number_of_nodes() == 1:
+            (only,) = graph.nodes
+            return cls([only], [None])
+        isolated = [n for n in graph.nodes if graph.degree(n) == 0]
+        if isolated:
+            raise TaxonomyError(f"node(s) with no edge: {_fmt_nodes(isolated)}")
+        return cls.from_edges(list(graph.edges))
+
+    def to_networkx(self):
+        """Return a ``networkx.DiGraph`` with edges parent → child.
+
+        Returns
+        -------
+        graph : networkx.DiGraph
+
+        Examples
+        --------
+        >>> from skhier import Taxonomy
+        >>> Taxonomy.from_edges([("r", "a")]).to_networkx().number_of_edges()
+        1
+        """
+        import networkx as nx
+
+        g = nx.DiGraph()
+        g.add_nodes_from(self._nodes)
+        g.add_edges_from(
+            (self._nodes[p], self._nodes[i]) for i, p in enumerate(self._parent) if p >= 0
+        )
+        return g
+
+    def to_json(self) -> str:
+        """Serialise to a JSON string that :meth:`from_json` reads back.
+
+        Returns
+        -------
+        text : str
+
+        Examples
+        --------
+        >>> from skhier import Taxonomy
+        >>> tax = Taxonomy.from_edges([("r", "a"), ("r", 1)])
+        >>> Taxonomy.from_json(tax.to_json()) == tax
+        True
+        """
+        parents = [None if p < 0 else self._nodes[p] for p in self._parent]
+        return json.dumps({"nodes": list(self._nodes), "parents": parents})
+
+    @classmethod
+    def from_json(cls, text: str) -> Taxonomy:
+        """Read a taxonomy written by :meth:`to_json`.
+
+        Parameters
+        ----------
+        text : str
+
+        Returns
+        -------
+        taxonomy : Taxonomy
+
+        Examples
+        --------
+        >>> from skhier import Taxonomy
+        >>> Taxonomy.from_json('{"nodes": ["r", "a"], "parents": [null, "r"]}').nodes
+        ('r', 'a')
+        """
+        data = json.loads(text)
+        if not isinstance(data, dict) or not {"nodes", "parents"} <= set(data):
+            raise TaxonomyError("taxonomy JSON must be an object with 'nodes' and 'parents'")
+        return cls(data["nodes"], data["parents"])
+
+    # ------------------------------------------------------------------ value semantics
+    def __setattr__(self, name, value):
+        raise AttributeError("Taxonomy is immutable")
+
+    def __delattr__(self, name):
+        raise AttributeError("Taxonomy is immutable")
+
+    def __eq__(self, other):
+        if self is other:
+            return True
+        if not isinstance(other, Taxonomy):
+            return NotImplemented
+        return self._hash == other._hash and self._nodes == other._nodes and bool(
+            np.array_equal(self._parent, other._parent)
+        )
+
+    def __hash__(self):
+        return self._hash
+
+    def __reduce__(self):
+        return (Taxonomy._from_canonical, (self._nodes, self._parent.tolist()))
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __len__(self):
+        return len(self._nodes)
+
+    def __contains__(self, node):
+        try:
+            return _as_key(node) in self._index
+        except TypeError:
+            return False
+
+    def __iter__(self):
+        return iter(self._nodes)
+
+    def __repr__(self):
+        return (
+            f"Taxonomy(n_nodes={self.n_nodes}, n_leaves={self.n_leaves}, "
+            f"max_depth={self.max_depth})"
+        )
+
+    def __str__(self):
+        return self.to_text()
+
+    def to_text(self, max_lines: int = 200) -> str:
+        """Draw the tree as text, one node a line.
+
+        Parameters
+        ----------
+        max_lines : int, default=200
+            Lines drawn before the drawing is cut with a summary line.
+
+        Returns
+        -------
+        text : str
+
+        Examples
+        --------
+        >>> from skhier import Taxonomy
+        >>> print(Taxonomy.from_edges([("r", "a"), ("a", "b")]).to_text())
+        r
+        └── a
+            └── b
+        """
+        lines = [str(self.names[0])]
+        # the prefix of a node's children depends on whether each ancestor is a last child
+        last = np.zeros(self.n_nodes, dtype=bool)
+        for kids in self.children:
+            if len(kids):
+                last[kids[-1]] = True
+        for v in range(1, self.n_nodes):
+            if len(lines) >= max_lines:
+                lines.append(f"... ({self.n_nodes - v} more nodes)")
+                break
+            chain = self.path_indices[v][1 : self.depth[v] + 1]
+            prefix = "".join("    " if last[a] else "│   " for a in chain[:-1])
+            lines.append(prefix + ("└── " if last[v] else "├── ") + str(self.names[v]))
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ lookup
+    @property
+    def nodes(self) -> tuple:
+        """Node identifiers in depth-first pre-order, root first."""
+        return self._nodes
+
+    @property
+    def parent(self) -> np.ndarray:
+        """Parent index of every node (``-1`` for the root), read-only."""
+        return self._parent
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes, root included."""
+        return len(self._nodes)
+
+    @property
+    def root(self) -> int:
+        """Index of the root: always 0."""
+        return 0
+
+    @property
+    def root_name(self):
+        """Identifier of the root."""
+        return self._nodes[0]
+
+    @cached_property
+    def names(self) -> tuple:
+        """Display name of every node: the identifier, or the last name of a tuple path."""
+        return tuple(n[-1] if isinstance(n, tuple) else n for n in self._nodes)
+
+    @cached_property
+    def _name_index(self) -> dict:
+        """Map a display name to its node when it is unique, to ``-1`` when ambiguous."""
+        out: dict = {}
+        for i, name in enumerate(self.names):
+            out[name] = -1 if name in out else i
+        return out
+
+    def index(self, node) -> int:
+        """Index of a node given by identifier (or by a display name that is unique).
+
+        Parameters
+        ----------
+        node : str, int or tuple
+
+        Returns
+        -------
+        index : int
+
+        Raises
+        ------
+        ValueError
+            If no node has that identifier, or the name is shared by several nodes.
+
+        Examples
+        --------
+        >>> from skhier import Taxonomy
+        >>> Taxonomy.from_edges([("r", "a"), ("r", "b")]).index("b")
+        2
+        """
+        key = _as_key(node)
+        i = self._index.get(key)
+        if i is not None:
+            return i
+        j = self._name_index.get(key)
+        if j == -1:
+            paths = [self._nodes[k] for k, n in enumerate(self.names) if n == key]
+            raise ValueError(
+                f"label {node!r} names several nodes; identify it by its path: "
+                f"{_fmt_nodes(paths)}"
+            )
+        raise ValueError(f"unknown label {node!r}: it is not a node of the taxonomy")
+
+    @cached_property
+    def children(self) -> tuple:
+        """Children indices of every node, as a tuple of read-only arrays."""
+        order = np.argsort(self._parent, kind="stable")
+        counts = np.bincount(self._parent[self._parent >= 0], minlength=self.n_nodes)
+        starts = np.concatenate([[0], np.cumsum(counts)]) + 1  # the root sorts first
+        return tuple(_readonly(order[starts[i] : starts[i + 1]].copy()) for i in range(self.n_nodes))
+
+    @cached_property
+    def n_children(self) -> np.ndarray:
+        """Number of children of every node."""
+        return _readonly(np.bincount(self._parent[1:], minlength=self.n_nodes))
+
+    @cached_property
+    def is_leaf(self) -> np.ndarray:
+        """Boolean mask of the leaves."""
+        return _readonly(self.n_children == 0)
+
+    @cached_property
+    def leaves(self) -> np.ndarray:
+        """Indices of the leaves, in node order."""
+        return _readonly(np.flatnonzero(self.is_leaf))
+
+    @property
+    def n_leaves(self) -> int:
+        """Number of leaves."""
+        return int(self.leaves.size)
+
+    @cached_property
+    def leaf_names(self) -> tuple:
+        """Identifiers of the leaves, in node order."""
+        return tuple(self._nodes[i] for i in self.leaves)
+
+    @cached_property
+    def leaf_position(self) -> np.ndarray:
+        """Position of every node among the leaves, ``-1`` for internal nodes."""
+        pos = np.full(self.n_nodes, -1, dtype=np.int64)
+        pos[self.leaves] = np.arange(self.n_leaves)
+        return _readonly(pos)
+
+    @cached_property
+    def depth(self) -> np.ndarray:
+        """Number of edges from the root to every node."""
+        depth = np.zeros(self.n_nodes, dtype=np.int64)
+        for i in range(1, self.n_nodes):  # pre-order: parents come first
+            depth[i] = depth[self._parent[i]] + 1
+        return _readonly(depth)
+
+    @property
+    def max_depth(self) -> int:
+        """Depth of the deepest node (0 for a single root)."""
+        return int(self.depth.max())
+
+    @cached_property
+    def height(self) -> np.ndarray:
+        """Longest number of edges from every node down to a leaf in its subtree."""
+        height = np.zeros(self.n_nodes, dtype=np.int64)
+        for i in range(self.n_nodes - 1, 0, -1):  # reverse pre-order: children first
+            p = self._parent[i]
+            height[p] = max(height[p], height[i] + 1)
+        return _readonly(height)
+
+    @cached_property
+    def levels(self) -> tuple:
+        """Node indices at every depth ``0 .. max_depth``."""
+        return tuple(_readonly(np.flatnonzero(self.depth == d)) for d in range(self.max_depth + 1))
+
+    @cached_property
+    def path_indices(self) -> np.ndarray:
+        """Root-first path of every node, shape (n_nodes, max_depth + 1), padded with -1."""
+        paths = np.full((self.n_nodes, self.max_depth + 1), -1, dtype=np.int64)
+        paths[0, 0] = 0
+        depth = self.depth
+        for i in range(1, self.n_nodes):
+            paths[i] = paths[self._parent[i]]
+            paths[i, depth[i]] = i
+        return _readonly(paths)
+
+    def ancestors_of(self, node) -> tuple:
+        """Identifiers from the root down to ``node``, both included.
+
+        Parameters
+        ----------
+        node : str, int or tuple
+
+        Returns
+        -------
+        path : tuple
+
+        Examples
+        --------
+        >>> from skhier import Taxonomy
+        >>> Taxonomy.from_edges([("r", "a"), ("a", "b")]).ancestors_of("b")
+        ('r', 'a', 'b')
+        """
+        i = self.index(node)
+        return tuple(self._nodes[j] for j in self.path_indices[i][: self.depth[i] + 1])
+
+    @cached_property
+    def ancestor_matrix(self) -> sp.csr_matrix:
+        """Sparse (n_nodes, n_nodes) indicator: ``[i, j] = 1`` if j is i or an ancestor of i."""
+        paths = self.path_indices
+        rows = np.repeat(np.arange(self.n_nodes), self.depth + 1)
+        cols = paths[paths >= 0]
+        m = sp.csr_matrix(
+            (np.ones(cols.size, dtype=np.float64), (rows, cols)), shape=(self.n_nodes,) * 2
+        )
+        m.sort_indices()
+        return _readonly_sparse(m)
+
+    @cached_property
+    def leaf_ancestor_matrix(self) -> sp.csr_matrix:
+        """Sparse (n_leaves, n_nodes) rows of :attr:`ancestor_matrix` for the leaves.
+
+        ``leaf_probabilities @ leaf_ancestor_matrix`` sums leaf scores into every node
+        (bottom-up inference).
+        """
+        return _readonly_sparse(self.ancestor_matrix[self.leaves].tocsr())
+
+    @cached_property
+    def n_leaf_descendants(self) -> np.ndarray:
+        """Number of leaves under every node (1 for a leaf)."""
+        return _readonly(np.asarray(self.leaf_ancestor_matrix.sum(axis=0)).ravel().astype(np.int64))
+
+    def lca(self, a, b) -> np.ndarray:
+        """Lowest common ancestor of node indices ``a`` and ``b`` (broadcast).
+
+        Parameters
+        ----------
+        a, b : int or array-like of int
+            Node indices.
+
+        Returns
+        -------
+        lca : ndarray of int
+
+        Examples
+        --------
+        >>> from skhier import Taxonomy
+        >>> tax = Taxonomy.from_edges([("r", "a"), ("a", "x"), ("a", "y"), ("r", "b")])
+        >>> tax.nodes[int(tax.lca(tax.index("x"), tax.index("y")))]
+        'a'
+        """
+        a, b = np.broadcast_arrays(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
+        pa, pb = self.path_indices[a], self.path_indices[b]
+        same = (pa == pb) & (pa >= 0)
+        # paths agree on a prefix: the LCA is the last agreeing entry
+        k = np.cumprod(same, axis=-1).sum(axis=-1) - 1
+        return np.take_along_axis(pa, k[..., None], axis=-1)[..., 0]
+
+    @cached_property
+    def leaf_lca(self) -> np.ndarray:
+        """(n_leaves, n_leaves) node index of the LCA of every pair of leaves."""
+        paths = self.path_indices[self.leaves]
+        out = np.zeros((self.n_leaves, self.n_leaves), dtype=np.int64)
+        for d in range(1, paths.shape[1]):
+            col = paths[:, d]
+            same = (col[:, None] == col[None, :]) & (col[:, None] >= 0)
+            np.copyto(out, col[:, None], where=same)
+        return _readonly(out)
+
+    @cached_property
+    def leaf_distance(self) -> np.ndarray:
+        """(n_leaves, n_leaves) number of tree edges between every pair of leaves."""
+        d = self.depth[self.leaves]
+        return _readonly(d[:, None] + d[None, :] - 2 * self.depth[self.leaf_lca])
+
+    @cached_property
+    def leaf_lca_height(self) -> np.ndarray:
+        """(n_leaves, n_leaves) :attr:`height` of the LCA of every pair of leaves."""
+        return _readonly(self.height[self.leaf_lca])
+
+    @cached_property
+    def adjacency(self) -> sp.csr_matrix:
+        """Symmetric (n_nodes, n_nodes) parent–child connection matrix W, zero diagonal."""
+        child = np.arange(1, self.n_nodes)
+        par = self._parent[1:]
+        rows = np.concatenate([child, par])
+        cols = np.concatenate([par, child])
+        w = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(self.n_nodes,) * 2)
+        w.sort_indices()
+        return _readonly_sparse(w)
+
+    @cached_property
+    def normalized_adjacency(self) -> sp.csr_matrix:
+        """Symmetric normalisation ``D^-1/2 W D^-1/2`` with ``D = diag(W 1)``.
+
+        Eq. 3 of the diffusion paper (Hierarchical classification by diffusion). A node
+        with no neighbour (a single-node taxonomy) has a zero row.
+        """
+        deg = np.asarray(self.adjacency.sum(axis=1)).ravel()
+        inv = np.zeros_like(deg)
+        inv[deg > 0] = deg[deg > 0] ** -0.5
+        d = sp.diags(inv)
+        m = (d @ self.adjacency @ d).tocsr()
+        m.sort_indices()
+        return _readonly_sparse(m)
+
+    @cached_property
+    def _path_lookup(self) -> dict:
+        """Map a tuple of display names below the root to the node it reaches."""
+        names = self.names
+        out = {}
+        for i in range(1, self.n_nodes):
+            out[tuple(names[j] for j in self.path_indices[i][1 : self.depth[i] + 1])] = i
+        return out
+
+    # ------------------------------------------------------------------ sub-taxonomies
+    def subtree(self, node) -> Taxonomy:
+        """The taxonomy rooted at ``node``.
+
+        Parameters
+        ----------
+        node : str, int or tuple
+
+        Returns
+        -------
+        taxonomy : Taxonomy
+
+        Examples
+        --------
+        >>> from skhier import Taxonomy
+        >>> tax = Taxonomy.from_edges([("r", "a"), ("a", "x"), ("r", "b")])
+        >>> tax.subtree("a").nodes
+        ('a', 'x')
+        """
+        i = self.index(node)
+        keep = np.flatnonzero(self.ancestor_matrix[:, i].toarray().ravel() > 0)
+        return self._restrict(keep)
+
+    def prune(self, max_depth: int) -> Taxonomy:
+        """The taxonomy without the nodes deeper than ``max_depth``.
+
+        Parameters
+        ----------
+        max_depth : int
+            Depth of the deepest kept node; 0 keeps the root only.
+
+        Returns
+        -------
+        taxonomy : Taxonomy
+
+        Examples
+        --------
+        >>> from skhier import Taxonomy
+        >>> Taxonomy.from_edges([("r", "a"), ("a", "x")]).prune(1).nodes
+        ('r', 'a')
+        """
+        if not isinstance(max_depth, numbers.Integral) or max_depth < 0:
+            raise ValueError(f"max_depth must be a non-negative int, got {max_depth!r}")
+        return self._restrict(np.flatnonzero(self.depth <= max_depth))
+
+    def _restrict(self, keep: np.ndarray) -> Taxonomy:
+        """Keep a connected, pre-order-sorted subset whose first node is its root."""
+        new = np.full(self.n_nodes, -1, dtype=np.int64)
+        new[keep] = np.arange(keep.size)
+        parent = new[self._parent[keep]]
+        parent[0] = -1
+        return Taxonomy._from_canonical(tuple(self._nodes[i] for i in keep), parent)
+
+
+def _find_cycle(parent: np.ndarray, nodes: list) -> list:
+    """Names along one cycle of a parent array where -1 marks nodes off any cycle."""
+    for start in range(len(parent)):
+        seen = {}
+        v = start
+        while v >= 0 and v not in seen:
+            seen[v] = len(seen)
+            v = int(parent[v])
+        if v >= 0:
+            cyc = list(seen)[seen[v] :]
+            return [nodes[i] for i in cyc]
+    return []
+
+
+def _path_rows(paths) -> list[tuple]:
+    """Rows of a padded path array as tuples of keys, padding stripped.
+
+    Raises ``ValueError`` naming the row for a gap (a label after padding).
+    """
+    if hasattr(paths, "to_numpy"):
+        paths = paths.to_numpy()
+    arr = np.asarray(paths, dtype=object)
+    if arr.ndim != 2:
+        raise ValueError(f"paths must be 2-D (n_samples, n_levels), got shape {arr.shape}")
+    rows = []
+    for r, row in enumerate(arr):
+        missing = [is_missing_label(v) for v in row]
+        depth = missing.index(True) if True in missing else len(row)
+        if not all(missing[depth:]):
+            raise ValueError(
+                f"path {r} has a label after padding: {list(row)!r}; pad only at the end"
+            )
+        if depth == 0:
+            raise ValueError(f"path {r} is empty: every path needs at least one label")
+        rows.append(tuple(_as_key(v) for v in row[:depth]))
+    return rows

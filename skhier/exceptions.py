@@ -1,0 +1,24 @@
+"""Exceptions raised by skhier.
+
+Every error skhier raises for bad input is a subclass of a built-in error users already
+catch: a malformed taxonomy is a :class:`TaxonomyError`, which is a :class:`ValueError`.
+"""
+
+__all__ = ["TaxonomyError"]
+
+
+class TaxonomyError(ValueError):
+    """A taxonomy that is not a rooted tree.
+
+    Raised for a cycle, a node with two parents, several roots, an empty taxonomy,
+    duplicate or self edges. The message names the offending nodes.
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy, TaxonomyError
+    >>> try:
+    ...     Taxonomy.from_edges([("a", "b"), ("b", "a")])
+    ... except TaxonomyError as exc:
+    ...     print(exc)
+    the taxonomy has no root: every node has a parent (cycle through 'a', 'b')
+    """

@@ -1,0 +1,705 @@
+"""Label formats: how skhier reads ``y`` and answers in the format it was given.
+
+Every estimator, refiner and metric accepts ``y`` in one of four formats:
+
+``"leaf"``
+    1-D array of leaf identifiers (flat class labels).
+``"node"``
+    1-D array of node identifiers, internal nodes allowed (non-mandatory leaf
+    prediction: a sample labelled only down to ``"Shoes"``).
+``"path"``
+    2-D array of root-first label paths without the root, one row per sample, padded at
+    the end with ``""``, ``None`` or NaN when depths vary. The format HiClass users have.
+``"indicator"``
+    2-D 0/1 array or sparse matrix of shape (n_samples, n_nodes), columns in taxonomy
+    order: several paths per sample (multi-label). Ancestors are filled in.
+
+Internally, single-label targets become node indices (int64, one per sample) and
+multi-label targets a CSR indicator with ancestors filled; :class:`HierarchicalLabelEncoder`
+remembers the format so that predictions come back as they went in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._taxonomy import Taxonomy, _as_key, is_missing_label
+
+__all__ = [
+    "LabelFormat",
+    "HierarchicalLabelEncoder",
+    "type_of_hierarchical_target",
+    "encode_labels",
+    "decode_labels",
+    "to_node_indices",
+    "node_indices_to_labels",
+    "node_indices_to_paths",
+    "node_indices_to_indicator",
+    "indicator_to_node_indices",
+    "fill_ancestors",
+]
+
+_FORMATS = ("auto", "leaf", "node", "path", "indicator")
+
+
+@dataclass(frozen=True)
+class LabelFormat:
+    """How a target ``y`` was written, so that predictions can be written the same way.
+
+    Parameters
+    ----------
+    kind : {"leaf", "node", "path", "indicator"}
+        The label format.
+    n_levels : int or None
+        Width of a path array (``kind="path"``).
+    fill : object
+        Padding value of a path array.
+    include_root : bool
+        Whether path rows start with the root.
+    sparse : bool
+        Whether an indicator was a scipy sparse matrix.
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.labels import encode_labels
+    >>> tax = Taxonomy.from_edges([("r", "a"), ("a", "x")])
+    >>> encode_labels([["a", "x"], ["a", ""]], tax)[1].kind
+    'path'
+    """
+
+    kind: str
+    n_levels: int | None = None
+    fill: Any = ""
+    include_root: bool = False
+    sparse: bool = False
+
+    @property
+    def multilabel(self) -> bool:
+        """Whether samples may carry several paths."""
+        return self.kind == "indicator"
+
+
+def _check_taxonomy(taxonomy) -> Taxonomy:
+    if not isinstance(taxonomy, Taxonomy):
+        raise TypeError(
+            f"taxonomy must be a skhier.Taxonomy, got {type(taxonomy).__name__}; build one "
+            "with Taxonomy.from_paths, from_edges or from_parent_mapping"
+        )
+    return taxonomy
+
+
+def _looks_like_indicator(arr, taxonomy: Taxonomy) -> bool:
+    if sp.issparse(arr):
+        return True
+    if arr.ndim != 2 or arr.shape[1] != taxonomy.n_nodes:
+        return False
+    if arr.dtype.kind not in "biuf":
+        return False
+    vals = np.unique(arr)
+    return bool(np.isin(vals, [0, 1]).all())
+
+
+def _as_array(y):
+    if sp.issparse(y):
+        return y
+    if hasattr(y, "detach") and hasattr(y, "cpu"):  # torch tensor
+        y = y.detach().cpu().numpy()
+    if hasattr(y, "to_numpy"):  # pandas
+        y = y.to_numpy()
+    arr = np.asarray(y)
+    if arr.dtype.kind in "OUS" or arr.ndim != 2:
+        arr = np.asarray(y, dtype=object) if arr.dtype.kind == "O" else arr
+    return arr
+
+
+def type_of_hierarchical_target(y, taxonomy: Taxonomy) -> str:
+    """Which label format ``y`` is written in.
+
+    Parameters
+    ----------
+    y : array-like or sparse matrix
+    taxonomy : Taxonomy
+
+    Returns
+    -------
+    kind : {"leaf", "node", "path", "indicator"}
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.labels import type_of_hierarchical_target
+    >>> tax = Taxonomy.from_edges([("r", "a"), ("a", "x"), ("r", "b")])
+    >>> type_of_hierarchical_target(["x", "b"], tax), type_of_hierarchical_target(["a"], tax)
+    ('leaf', 'node')
+    """
+    return encode_labels(y, taxonomy)[1].kind
+
+
+def encode_labels(y, taxonomy: Taxonomy, *, format: str = "auto"):
+    """Read ``y`` in any label format.
+
+    Parameters
+    ----------
+    y : array-like or sparse matrix
+        Labels in one of the formats of :mod:`skhier.labels`.
+    taxonomy : Taxonomy
+    format : {"auto", "leaf", "node", "path", "indicator"}, default="auto"
+        Force a format; ``"auto"`` guesses (a 0/1 matrix with one column per node is an
+        indicator, another 2-D array a path array, a 1-D array leaf or node labels).
+
+    Returns
+    -------
+    encoded : ndarray of shape (n_samples,) or sparse matrix of shape (n_samples, n_nodes)
+        Node indices, or a CSR indicator with ancestors and the root filled in.
+    label_format : LabelFormat
+
+    Raises
+    ------
+    ValueError
+        For an unknown label, a path that contradicts the taxonomy or a missing label,
+        naming the first bad sample and value.
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.labels import encode_labels
+    >>> tax = Taxonomy.from_edges([("r", "a"), ("a", "x"), ("r", "b")])
+    >>> encode_labels(["x", "b"], tax)[0]
+    array([2, 3])
+    >>> encode_labels([["a", "x"], ["b", ""]], tax)[0]
+    array([2, 3])
+    """
+    _check_taxonomy(taxonomy)
+    if format not in _FORMATS:
+        raise ValueError(f"format must be one of {_FORMATS}, got {format!r}")
+    arr = _as_array(y)
+    if sp.issparse(arr) or (arr.ndim == 2 and format == "indicator"):
+        if format not in ("auto", "indicator"):
+            raise ValueError(f"format={format!r} needs 1-D or path labels, got an indicator")
+        return _encode_indicator(arr, taxonomy)
+    if arr.ndim == 2:
+        if format == "auto" and _looks_like_indicator(arr, taxonomy):
+            return _encode_indicator(arr, taxonomy)
+        if format in ("leaf", "node"):
+            raise ValueError(f"format={format!r} needs 1-D labels, got shape {arr.shape}")
+        return _encode_paths(arr, taxonomy)
+    if arr.ndim != 1:
+        raise ValueError(f"y must be 1-D labels or a 2-D array, got shape {arr.shape}")
+    if format in ("path", "indicator"):
+        raise ValueError(f"format={format!r} needs a 2-D array, got shape {arr.shape}")
+    idx = to_node_indices(arr, taxonomy)
+    kind = "leaf" if taxonomy.is_leaf[idx].all() else "node"
+    if format == "leaf" and kind == "node":
+        bad = int(np.flatnonzero(~taxonomy.is_leaf[idx])[0])
+        raise ValueError(f"y[{bad}] = {arr[bad]!r} is not a leaf, but format='leaf'")
+    return idx, LabelFormat(kind=kind)
+
+
+def to_node_indices(y, taxonomy: Taxonomy) -> np.ndarray:
+    """Node index of every 1-D label.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Node identifiers (or display names that name one node).
+    taxonomy : Taxonomy
+
+    Returns
+    -------
+    indices : ndarray of int64
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.labels import to_node_indices
+    >>> tax = Taxonomy.from_edges([("r", "a"), ("r", "b")])
+    >>> to_node_indices(["b", "a", "b"], tax)
+    array([2, 1, 2])
+    """
+    arr = _as_array(y)
+    if arr.ndim != 1:
+        raise ValueError(f"expected 1-D labels, got shape {arr.shape}")
+    out = np.empty(arr.shape[0], dtype=np.int64)
+    cache: dict = {}
+    for i, v in enumerate(arr.tolist()):
+        j = cache.get(v)
+        if j is None:
+            if is_missing_label(v):
+                raise ValueError(f"y[{i}] is missing ({v!r}): every sample needs a label")
+            try:
+                j = taxonomy.index(v)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"y[{i}]: {exc}") from None
+            if not isinstance(v, float):
+                cache[v] = j
+        out[i] = j
+    return out
+
+
+def _encode_paths(arr: np.ndarray, taxonomy: Taxonomy):
+    arr = np.asarray(arr, dtype=object)
+    n, width = arr.shape
+    if n == 0:
+        return np.empty(0, dtype=np.int64), LabelFormat("path", n_levels=width)
+    root_name = taxonomy.names[0]
+    lookup = taxonomy._path_lookup
+    rows = arr.tolist()
+    include_root = width > 1 and all(r[0] == root_name for r in rows) and (root_name,) not in lookup
+    fill = ""
+    out = np.empty(n, dtype=np.int64)
+    cache: dict = {}
+    for i, row in enumerate(rows):
+        key = tuple(row)
+        j = cache.get(key)
+        if j is not None:
+            out[i] = j
+            continue
+        if include_root:
+            row = row[1:]
+        labels = []
+        for pos, v in enumerate(row):
+            if is_missing_label(v):
+                fill = v
+                if not all(is_missing_label(w) for w in row[pos:]):
+                    raise ValueError(
+                        f"y[{i}] = {list(key)!r} has a label after padding; pad only at the end"
+                    )
+                break
+            try:
+                labels.append(_as_key(v))
+            except TypeError as exc:
+                raise ValueError(f"y[{i}]: {exc}") from None
+        if not labels:
+            j = 0
+        else:
+            j = lookup.get(tuple(labels))
+            if j is None:
+                raise ValueError(_explain_bad_path(i, list(key), labels, taxonomy))
+        cache[key] = j
+        out[i] = j
+    return out, LabelFormat("path", n_levels=width, fill=fill, include_root=include_root)
+
+
+def _explain_bad_path(i: int, row, labels, taxonomy: Taxonomy) -> str:
+    lookup = taxonomy._path_lookup
+    for d in range(1, len(labels) + 1):
+        if tuple(labels[:d]) not in lookup:
+            v = labels[d - 1]
+            parent = taxonomy.names[0] if d == 1 else labels[d - 2]
+            if v in taxonomy or v in taxonomy._name_index:
+                return (
+                    f"y[{i}] = {row!r} contradicts the taxonomy: {v!r} is not a child "
+                    f"of {parent!r}"
+                )
+            return f"y[{i}] = {row!r}: unknown label {v!r}"
+    return f"y[{i}] = {row!r} is not a path of the taxonomy"  # pragma: no cover
+
+
+def _encode_indicator(arr, taxonomy: Taxonomy):
+    is_sparse = sp.issparse(arr)
+    m = sp.csr_matrix(arr) if is_sparse else sp.csr_matrix(np.asarray(arr))
+    if m.ndim != 2 or m.shape[1] != taxonomy.n_nodes:
+        raise ValueError(
+            f"an indicator y needs one column per taxonomy node ({taxonomy.n_nodes}), "
+            f"got shape {m.shape}"
+        )
+    if m.nnz and not np.isin(m.data, [0, 1]).all():
+        bad = m.data[~np.isin(m.data, [0, 1])][0]
+        raise ValueError(f"an indicator y holds only 0 and 1, found {bad!r}")
+    return fill_ancestors(m, taxonomy), LabelFormat("indicator", sparse=is_sparse)
+
+
+def fill_ancestors(indicator, taxonomy: Taxonomy) -> sp.csr_matrix:
+    """Set every ancestor (and the root) of every set node of an indicator matrix.
+
+    Parameters
+    ----------
+    indicator : array-like or sparse matrix of shape (n_samples, n_nodes)
+    taxonomy : Taxonomy
+
+    Returns
+    -------
+    filled : scipy.sparse.csr_matrix of int8
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.labels import fill_ancestors
+    >>> tax = Taxonomy.from_edges([("r", "a"), ("a", "x"), ("r", "b")])
+    >>> fill_ancestors([[0, 0, 1, 0]], tax).toarray()
+    array([[1, 1, 1, 0]], dtype=int8)
+    """
+    m = sp.csr_matrix(indicator, dtype=np.float64)
+    filled = (m @ taxonomy.ancestor_matrix).tocsr()
+    filled.data = (filled.data > 0).astype(np.int8)
+    filled = filled.tolil()
+    filled[:, 0] = 1
+    out = sp.csr_matrix(filled, dtype=np.int8)
+    out.eliminate_zeros()
+    out.sort_indices()
+    return out
+
+
+def indicator_to_node_indices(indicator, taxonomy: Taxonomy) -> np.ndarray:
+    """The deepest set node of every row of a single-path indicator.
+
+    Parameters
+    ----------
+    indicator : array-like or sparse matrix of shape (n_samples, n_nodes)
+        Each row sets the nodes of one root-first path (ancestors may be left out).
+    taxonomy : Taxonomy
+
+    Returns
+    -------
+    indices : ndarray of int64
+
+    Raises
+    ------
+    ValueError
+        If a row holds several paths.
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.labels import indicator_to_node_indices
+    >>> tax = Taxonomy.from_edges([("r", "a"), ("a", "x"), ("r", "b")])
+    >>> indicator_to_node_indices([[1, 1, 1, 0], [1, 0, 0, 1]], tax)
+    array([2, 3])
+    """
+    filled = fill_ancestors(indicator, taxonomy)
+    counts = np.diff(filled.indptr)
+    depth = taxonomy.depth
+    out = np.zeros(filled.shape[0], dtype=np.int64)
+    for i in range(filled.shape[0]):
+        cols = filled.indices[filled.indptr[i] : filled.indptr[i + 1]]
+        deepest = cols[np.argmax(depth[cols])]
+        if counts[i] != depth[deepest] + 1:
+            raise ValueError(
+                f"row {i} of the indicator holds several paths; "
+                "single-label metrics and formats need one path per sample"
+            )
+        out[i] = deepest
+    return out
+
+
+def node_indices_to_labels(indices, taxonomy: Taxonomy) -> np.ndarray:
+    """Node identifiers of node indices, as a 1-D array.
+
+    Parameters
+    ----------
+    indices : array-like of int
+    taxonomy : Taxonomy
+
+    Returns
+    -------
+    labels : ndarray
+        Of the identifiers' dtype when they share one (str or int), else object.
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.labels import node_indices_to_labels
+    >>> tax = Taxonomy.from_edges([("r", "a"), ("r", "b")])
+    >>> node_indices_to_labels([2, 1], tax)
+    array(['b', 'a'], dtype='<U1')
+    """
+    return _node_array(taxonomy)[np.asarray(indices, dtype=np.int64)]
+
+
+def _node_array(taxonomy: Taxonomy) -> np.ndarray:
+    nodes = taxonomy.nodes
+    if all(isinstance(n, str) for n in nodes):
+        return np.array(nodes)
+    if all(isinstance(n, int) for n in nodes):
+        return np.array(nodes, dtype=np.int64)
+    out = np.empty(len(nodes), dtype=object)
+    out[:] = list(nodes)
+    return out
+
+
+def node_indices_to_paths(
+    indices, taxonomy: Taxonomy, *, n_levels: int | None = None, fill="", include_root=False
+) -> np.ndarray:
+    """Root-first name paths of node indices, padded at the end with ``fill``.
+
+    Parameters
+    ----------
+    indices : array-like of int
+    taxonomy : Taxonomy
+    n_levels : int, default=None
+        Number of columns; defaults to the taxonomy's depth (plus one with the root).
+    fill : object, default=""
+        Padding of paths shorter than ``n_levels``.
+    include_root : bool, default=False
+        Whether each row starts with the root's name.
+
+    Returns
+    -------
+    paths : ndarray of shape (n_samples, n_levels)
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.labels import node_indices_to_paths
+    >>> tax = Taxonomy.from_edges([("r", "a"), ("a", "x"), ("r", "b")])
+    >>> node_indices_to_paths([2, 3], tax)
+    array([['a', 'x'],
+           ['b', '']], dtype=object)
+    """
+    idx = np.asarray(indices, dtype=np.int64)
+    start = 0 if include_root else 1
+    need = taxonomy.max_depth + 1 - start
+    width = need if n_levels is None else max(int(n_levels), int(taxonomy.depth[idx].max(initial=0)) + 1 - start)
+    table = np.empty((taxonomy.n_nodes, width), dtype=object)
+    table[:] = fill
+    names = np.empty(taxonomy.n_nodes + 1, dtype=object)
+    names[:-1] = list(taxonomy.names)
+    names[-1] = fill
+    paths = taxonomy.path_indices[:, start : start + width]
+    table[:, : paths.shape[1]] = names[paths]  # -1 picks the fill at names[-1]
+    out = table[idx]
+    if all(isinstance(n, str) for n in taxonomy.names) and isinstance(fill, str):
+        return out.astype(object)
+    return out
+
+
+def node_indices_to_indicator(indices, taxonomy: Taxonomy, *, sparse: bool = True):
+    """Indicator of every node index with its ancestors and the root set.
+
+    Parameters
+    ----------
+    indices : array-like of int
+    taxonomy : Taxonomy
+    sparse : bool, default=True
+        Return a CSR matrix, else a dense int8 array.
+
+    Returns
+    -------
+    indicator : scipy.sparse.csr_matrix or ndarray of shape (n_samples, n_nodes)
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.labels import node_indices_to_indicator
+    >>> tax = Taxonomy.from_edges([("r", "a"), ("a", "x"), ("r", "b")])
+    >>> node_indices_to_indicator([2], tax, sparse=False)
+    array([[1, 1, 1, 0]], dtype=int8)
+    """
+    idx = np.asarray(indices, dtype=np.int64)
+    m = taxonomy.ancestor_matrix[idx].astype(np.int8).tocsr()
+    return m if sparse else m.toarray()
+
+
+def decode_labels(encoded, taxonomy: Taxonomy, label_format: LabelFormat):
+    """Write node indices (or an indicator) back in ``label_format``.
+
+    Parameters
+    ----------
+    encoded : ndarray of int or sparse matrix
+        What :func:`encode_labels` returns, or predictions in the same form.
+    taxonomy : Taxonomy
+    label_format : LabelFormat
+
+    Returns
+    -------
+    y : ndarray or sparse matrix
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.labels import encode_labels, decode_labels
+    >>> tax = Taxonomy.from_edges([("r", "a"), ("a", "x"), ("r", "b")])
+    >>> idx, fmt = encode_labels([["a", "x"], ["b", ""]], tax)
+    >>> decode_labels(idx, tax, fmt).tolist()
+    [['a', 'x'], ['b', '']]
+    """
+    kind = label_format.kind
+    if kind == "indicator":
+        m = encoded if sp.issparse(encoded) else None
+        if m is None:
+            arr = np.asarray(encoded)
+            m = sp.csr_matrix(arr) if arr.ndim == 2 else node_indices_to_indicator(arr, taxonomy)
+        m = fill_ancestors(m, taxonomy)
+        return m if label_format.sparse else m.toarray()
+    if sp.issparse(encoded) or np.ndim(encoded) == 2:
+        encoded = indicator_to_node_indices(encoded, taxonomy)
+    if kind in ("leaf", "node"):
+        return node_indices_to_labels(encoded, taxonomy)
+    if kind == "path":
+        n_levels = label_format.n_levels
+        return node_indices_to_paths(
+            encoded,
+            taxonomy,
+            n_levels=n_levels,
+            fill=label_format.fill,
+            include_root=label_format.include_root,
+        )
+    raise ValueError(f"unknown label format {kind!r}")
+
+
+class HierarchicalLabelEncoder(TransformerMixin, BaseEstimator):
+    """Encode hierarchical targets as node indices, and decode predictions back.
+
+    The one reader of ``y`` that every skhier estimator uses: it learns the label format
+    at ``fit`` so that ``inverse_transform`` answers in that same format.
+
+    Parameters
+    ----------
+    taxonomy : Taxonomy
+        The taxonomy the labels belong to.
+    format : {"auto", "leaf", "node", "path", "indicator"}, default="auto"
+        Force a label format instead of guessing it.
+
+    Attributes
+    ----------
+    format_ : LabelFormat
+        The format seen at ``fit``.
+    classes_ : tuple
+        The taxonomy's nodes: encoded value ``i`` is ``classes_[i]``.
+
+    See Also
+    --------
+    encode_labels : the function behind ``transform``.
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.labels import HierarchicalLabelEncoder
+    >>> tax = Taxonomy.from_edges([("r", "a"), ("a", "x"), ("r", "b")])
+    >>> enc = HierarchicalLabelEncoder(tax).fit([["a", "x"], ["b", ""]])
+    >>> enc.transform([["b", ""]])
+    array([3])
+    >>> enc.inverse_transform([2]).tolist()
+    [['a', 'x']]
+    """
+
+    def __init__(self, taxonomy, *, format="auto"):
+        self.taxonomy = taxonomy
+        self.format = format
+
+    def fit(self, y):
+        """Learn the label format of ``y``.
+
+        Parameters
+        ----------
+        y : array-like or sparse matrix
+
+        Returns
+        -------
+        self : HierarchicalLabelEncoder
+        """
+        _, self.format_ = encode_labels(y, self.taxonomy, format=self.format)
+        self.classes_ = self.taxonomy.nodes
+        return self
+
+    def fit_transform(self, y):
+        """Learn the label format of ``y`` and encode it.
+
+        Parameters
+        ----------
+        y : array-like or sparse matrix
+
+        Returns
+        -------
+        encoded : ndarray of int64 or scipy.sparse.csr_matrix
+        """
+        encoded, self.format_ = encode_labels(y, self.taxonomy, format=self.format)
+        self.classes_ = self.taxonomy.nodes
+        return encoded
+
+    def transform(self, y):
+        """Encode ``y`` as node indices (or an indicator with ancestors filled).
+
+        Parameters
+        ----------
+        y : array-like or sparse matrix
+
+        Returns
+        -------
+        encoded : ndarray of int64 or scipy.sparse.csr_matrix
+        """
+        check_is_fitted(self, "format_")
+        kind = self.format_.kind
+        fmt = "indicator" if kind == "indicator" else ("path" if kind == "path" else "auto")
+        return encode_labels(y, self.taxonomy, format=fmt)[0]
+
+    def inverse_transform(self, encoded):
+        """Write node indices (or an indicator) in the format seen at ``fit``.
+
+        Parameters
+        ----------
+        encoded : array-like of int or sparse matrix
+
+        Returns
+        -------
+        y : ndarray or sparse matrix
+        """
+        check_is_fitted(self, "format_")
+        return decode_labels(encoded, self.taxonomy, self.format_)
+
+
+def check_node_scores(scores, taxonomy: Taxonomy, *, name="node scores", probabilities=False):
+    """Validate a (n_samples, n_nodes) score matrix (numpy or torch).
+
+    Parameters
+    ----------
+    scores : array-like or torch.Tensor of shape (n_samples, n_nodes)
+    taxonomy : Taxonomy
+    name : str, default="node scores"
+        How the error messages call the matrix.
+    probabilities : bool, default=False
+        Also require values in [0, 1].
+
+    Returns
+    -------
+    scores : ndarray of float or torch.Tensor
+        Numpy input comes back as a float64 array; a tensor is returned as is.
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.labels import check_node_scores
+    >>> tax = Taxonomy.from_edges([("r", "a"), ("r", "b")])
+    >>> check_node_scores([[1, 0.5, 0.5]], tax).shape
+    (1, 3)
+    """
+    is_torch = hasattr(scores, "detach") and hasattr(scores, "device")
+    if is_torch:
+        import torch
+
+        if scores.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (n_samples, n_nodes), got shape {tuple(scores.shape)}")
+        if not torch.is_floating_point(scores):
+            scores = scores.float()
+        finite = torch.isfinite(scores).all().item()
+        lo = scores.min().item() if scores.numel() else 0.0
+        hi = scores.max().item() if scores.numel() else 0.0
+    else:
+        if sp.issparse(scores):
+            scores = scores.toarray()
+        scores = np.asarray(scores)
+        if scores.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must be numeric, got dtype {scores.dtype}")
+        scores = scores.astype(np.float64, copy=False) if scores.dtype.kind != "f" else scores
+        if scores.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (n_samples, n_nodes), got shape {scores.shape}")
+        finite = bool(np.isfinite(scores).all())
+        lo = float(scores.min()) if scores.size else 0.0
+        hi = float(scores.max()) if scores.size else 0.0
+    if scores.shape[1] != taxonomy.n_nodes:
+        raise ValueError(
+            f"{name} have {scores.shape[1]} columns but the taxonomy has {taxonomy.n_nodes} "
+            "nodes; columns must follow taxonomy.nodes"
+        )
+    if not finite:
+        raise ValueError(f"{name} contain NaN or infinity")
+    if probabilities and (lo < -1e-9 or hi > 1 + 1e-6):
+        raise ValueError(f"{name} must be probabilities in [0, 1], found values in [{lo:.3g}, {hi:.3g}]")
+    return scores

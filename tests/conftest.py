@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+from hypothesis import settings
+
+from skhier import Taxonomy
+
+settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True)
+settings.load_profile("ci")
+
+
+@pytest.fixture
+def tree():
+    """root -> {A -> {A1, A2}, B -> {B1, B2, B3}}: the worked example of the metrics issue."""
+    return Taxonomy.from_parent_mapping(
+        {"A": "root", "B": "root", "A1": "A", "A2": "A", "B1": "B", "B2": "B", "B3": "B"}
+    )
+
+
+@pytest.fixture
+def ragged():
+    """Ragged depth, a single-child chain and a name shared by two parents."""
+    return Taxonomy.from_paths(
+        [
+            ["Clothes", "Tops", "Shirt"],
+            ["Clothes", "Tops", "Other"],
+            ["Clothes", "Dress", ""],
+            ["Goods", "Other", ""],
+            ["Goods", "Bag", "Tote"],
+        ]
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    try:
+        import torch
+
+        has_cuda = torch.cuda.is_available()
+    except ImportError:  # pragma: no cover
+        has_cuda = False
+    skip = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "cuda" in item.keywords and not has_cuda:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

@@ -1,0 +1,143 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given
+from hypothesis import strategies as st
+
+from skhier.labels import (
+    HierarchicalLabelEncoder,
+    check_node_scores,
+    decode_labels,
+    encode_labels,
+    fill_ancestors,
+    indicator_to_node_indices,
+    node_indices_to_indicator,
+    node_indices_to_paths,
+    type_of_hierarchical_target,
+)
+from skhier.testing import node_labels, taxonomies
+
+
+def test_formats_detected(tree):
+    assert type_of_hierarchical_target(["A1", "B3"], tree) == "leaf"
+    assert type_of_hierarchical_target(["A1", "B"], tree) == "node"
+    assert type_of_hierarchical_target([["A", "A1"], ["B", ""]], tree) == "path"
+    ind = np.zeros((2, 8), dtype=int)
+    ind[0, [2, 6]] = 1
+    assert type_of_hierarchical_target(ind, tree) == "indicator"
+    assert type_of_hierarchical_target(sp.csr_matrix(ind), tree) == "indicator"
+
+
+def test_paths_roundtrip_with_each_padding(tree):
+    for fill in ["", None, np.nan]:
+        y = np.array([["A", "A1"], ["B", fill], ["B", "B3"]], dtype=object)
+        idx, fmt = encode_labels(y, tree)
+        assert idx.tolist() == [2, 4, 7]
+        back = decode_labels(idx, tree, fmt)
+        assert back[0].tolist() == ["A", "A1"] and back[1, 0] == "B"
+        if fill is None or fill == "":
+            assert back[1, 1] == fill
+        else:
+            assert np.isnan(back[1, 1])
+
+
+def test_paths_with_root_column(tree):
+    idx, fmt = encode_labels([["root", "A", "A1"], ["root", "B", "B2"]], tree)
+    assert idx.tolist() == [2, 6] and fmt.include_root
+    assert decode_labels(idx, tree, fmt).tolist() == [["root", "A", "A1"], ["root", "B", "B2"]]
+
+
+def test_unknown_and_contradicting_labels_name_the_sample(tree):
+    with pytest.raises(ValueError, match=r"y\[2\]: unknown label 'Z'"):
+        encode_labels(["A1", "B1", "Z"], tree)
+    with pytest.raises(ValueError, match=r"y\[1\] = \['A', 'B2'\] contradicts the taxonomy: 'B2' is not a child of 'A'"):
+        encode_labels([["A", "A1"], ["A", "B2"]], tree)
+    with pytest.raises(ValueError, match=r"y\[0\] = \['A', 'Q'\]: unknown label 'Q'"):
+        encode_labels([["A", "Q"]], tree)
+    with pytest.raises(ValueError, match=r"y\[1\] is missing"):
+        encode_labels(["A1", None], tree)
+    with pytest.raises(ValueError, match=r"label after padding"):
+        encode_labels([["", "A1"]], tree)
+    with pytest.raises(ValueError, match="one column per taxonomy node"):
+        encode_labels(sp.csr_matrix(np.ones((2, 3))), tree)
+    with pytest.raises(ValueError, match="not a leaf"):
+        encode_labels(["A1", "B"], tree, format="leaf")
+
+
+def test_duplicate_names_resolved_by_path(ragged):
+    y = [["Goods", "Other", ""], ["Clothes", "Tops", "Other"]]
+    idx, fmt = encode_labels(y, ragged)
+    assert [ragged.nodes[i] for i in idx] == [("Goods", "Other"), ("Clothes", "Tops", "Other")]
+    assert decode_labels(idx, ragged, fmt).tolist() == y
+    with pytest.raises(ValueError, match="names several nodes"):
+        encode_labels(["Other"], ragged)
+
+
+def test_indicator_fills_ancestors(tree):
+    ind = np.zeros((2, 8), dtype=int)
+    ind[0, [2, 6]] = 1  # A1 and B2: two paths
+    ind[1, 5] = 1
+    enc, fmt = encode_labels(ind, tree)
+    assert enc.toarray()[0].tolist() == [1, 1, 1, 0, 1, 0, 1, 0]
+    assert not fmt.sparse
+    assert decode_labels(enc, tree, fmt).tolist() == enc.toarray().tolist()
+    with pytest.raises(ValueError, match="several paths"):
+        indicator_to_node_indices(ind, tree)
+    assert indicator_to_node_indices(ind[1:], tree).tolist() == [5]
+
+
+def test_encoder_answers_in_fitted_format(tree):
+    enc = HierarchicalLabelEncoder(tree).fit([["A", "A1"], ["B", ""]])
+    assert enc.inverse_transform(np.array([3, 0])).tolist() == [["A", "A2"], ["", ""]]
+    assert enc.transform([["B", "B1"]]).tolist() == [5]
+    enc1 = HierarchicalLabelEncoder(tree).fit(["A1", "B1"])
+    assert enc1.inverse_transform([4, 2]).tolist() == ["B", "A1"]
+    assert enc1.classes_ == tree.nodes
+
+
+def test_int_labels():
+    from skhier import Taxonomy
+
+    tax = Taxonomy.from_edges([(0, 10), (0, 11), (10, 100), (10, 101)])
+    idx, fmt = encode_labels(np.array([100, 11, 101]), tax)
+    assert fmt.kind == "leaf" and idx.tolist() == [2, 4, 3]
+    out = decode_labels(idx, tax, fmt)
+    assert out.dtype.kind == "i" and out.tolist() == [100, 11, 101]
+
+
+def test_check_node_scores(tree):
+    with pytest.raises(ValueError, match="have 3 columns but the taxonomy has 8"):
+        check_node_scores(np.ones((2, 3)), tree)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        check_node_scores(np.full((1, 8), np.nan), tree)
+    with pytest.raises(ValueError, match="probabilities"):
+        check_node_scores(-np.ones((1, 8)), tree, probabilities=True)
+    with pytest.raises(TypeError, match="numeric"):
+        check_node_scores(np.array([["a"] * 8]), tree)
+    import torch
+
+    with pytest.raises(ValueError, match="NaN"):
+        check_node_scores(torch.full((1, 8), float("inf")), tree)
+
+
+@given(st.data())
+def test_roundtrips(data):
+    tax = data.draw(taxonomies(min_nodes=2, max_nodes=20))
+    idx = data.draw(node_labels(tax))
+    # paths
+    paths = node_indices_to_paths(idx, tax)
+    enc, fmt = encode_labels(paths, tax, format="path")
+    np.testing.assert_array_equal(enc, idx)
+    np.testing.assert_array_equal(decode_labels(enc, tax, fmt), paths)
+    # 1-D node labels
+    labels = np.empty(idx.size, dtype=object)
+    labels[:] = [tax.nodes[i] for i in idx]
+    enc1, fmt1 = encode_labels(labels, tax)
+    np.testing.assert_array_equal(enc1, idx)
+    assert decode_labels(enc1, tax, fmt1).tolist() == labels.tolist()
+    # indicators with ancestors filled
+    ind = node_indices_to_indicator(idx, tax)
+    assert (ind.toarray() == tax.ancestor_matrix.toarray()[idx]).all()
+    np.testing.assert_array_equal(indicator_to_node_indices(ind, tax), idx)
+    only_deepest = sp.csr_matrix((np.ones(idx.size), (np.arange(idx.size), idx)), shape=(idx.size, tax.n_nodes))
+    assert (fill_ancestors(only_deepest, tax) != ind).nnz == 0
