@@ -1,0 +1,459 @@
+"""Label-based hierarchical metrics: per-level and exact-path accuracy, set-based
+hierarchical precision / recall / F1 (Kiritchenko et al., 2005), and the per-example
+metrics of Valmadre (2022): correct, depth- and information-based precision / recall / F1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from .._taxonomy import Taxonomy
+from ..labels import _check_taxonomy, encode_labels
+from ._base import (
+    check_lengths,
+    finish,
+    harmonic,
+    is_tensor,
+    lca,
+    node_indices,
+    pick_device,
+    safe_ratio,
+    sample_weights,
+    taxonomy_tensors,
+    weighted_mean,
+)
+
+__all__ = [
+    "path_accuracy_score",
+    "level_accuracy_score",
+    "hierarchical_precision_recall_fscore",
+    "hierarchical_precision_score",
+    "hierarchical_recall_score",
+    "hierarchical_f1_score",
+    "hierarchical_correct_score",
+    "specificity_precision_recall_fscore",
+    "info_precision_score",
+    "info_recall_score",
+    "info_f1_score",
+    "depth_precision_score",
+    "depth_recall_score",
+    "depth_f1_score",
+]
+
+
+def _pair(y_true, y_pred, taxonomy, sample_weight):
+    _check_taxonomy(taxonomy)
+    device = pick_device(y_true, y_pred)
+    t = node_indices(y_true, taxonomy, device, name="y_true")
+    p = node_indices(y_pred, taxonomy, device, name="y_pred")
+    n = check_lengths(y_true=t, y_pred=p)
+    w = sample_weights(sample_weight, n, device)
+    return t, p, w, is_tensor(y_true) or is_tensor(y_pred)
+
+
+def path_accuracy_score(y_true, y_pred, *, taxonomy, sample_weight=None):
+    """Exact-path accuracy: the fraction of samples whose predicted node is the true node.
+
+    This is the "fine accuracy" of HCAM-CL (the whole label path matches) and the
+    "exact" metric of Valmadre (2022).
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like or tensor
+        Labels in any single-label format of :mod:`skhier.labels` (a torch tensor holds
+        node indices).
+    taxonomy : Taxonomy
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    score : float (0-d tensor for tensor inputs)
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import path_accuracy_score
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+    >>> path_accuracy_score(["A1", "B1"], ["A1", "A2"], taxonomy=tax)
+    0.5
+    """
+    t, p, w, as_tensor = _pair(y_true, y_pred, taxonomy, sample_weight)
+    return finish(weighted_mean((t == p).double(), w), as_tensor)
+
+
+def level_accuracy_score(y_true, y_pred, *, taxonomy, level=None, sample_weight=None):
+    """Accuracy at each level of the taxonomy.
+
+    At level ``d`` (depth ``d``, 1 = the level below the root) a sample counts as correct
+    when its predicted node's ancestor at depth ``d`` is the true node's. Samples whose
+    true node is shallower than ``d`` are left out at that level; a prediction shallower
+    than ``d`` is wrong there. These are the "coarse" and "fine" accuracies that HCAM-CL,
+    B-CNN and H-CNN report per level.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like or tensor
+    taxonomy : Taxonomy
+    level : int, default=None
+        Level in ``1 .. taxonomy.max_depth``; ``None`` returns every level.
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    score : float, or ndarray of shape (max_depth,) when ``level`` is None
+        NaN at a level that no true node reaches.
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import level_accuracy_score
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+    >>> level_accuracy_score(["A1", "B1"], ["A2", "A2"], taxonomy=tax)
+    array([0.5, 0. ])
+    """
+    t, p, w, as_tensor = _pair(y_true, y_pred, taxonomy, sample_weight)
+    tt = taxonomy_tensors(taxonomy, str(t.device))
+    levels = range(1, taxonomy.max_depth + 1) if level is None else [level]
+    out = []
+    for d in levels:
+        if not 1 <= d <= taxonomy.max_depth:
+            raise ValueError(f"level must be in 1..{taxonomy.max_depth}, got {d}")
+        at_t, at_p = tt.paths[t, d], tt.paths[p, d]
+        keep = at_t >= 0
+        ok = (at_t == at_p)[keep].double()
+        out.append(weighted_mean(ok, None if w is None else w[keep]))
+    if level is not None:
+        return finish(out[0], as_tensor)
+    stacked = torch.stack(out) if out else torch.empty(0)
+    return stacked if as_tensor else stacked.cpu().numpy()
+
+
+def _set_counts(y_true, y_pred, taxonomy):
+    """Per-sample |T ∩ P|, |P|, |T| over ancestor sets without the root."""
+    device = pick_device(y_true, y_pred)
+    if not (is_tensor(y_true) or is_tensor(y_pred)):
+        et, ft = encode_labels(y_true, taxonomy)
+        ep, fp = encode_labels(y_pred, taxonomy)
+        if ft.multilabel or fp.multilabel:
+            anc = taxonomy.ancestor_matrix.astype(np.int8)
+            T = et if ft.multilabel else anc[et]
+            P = ep if fp.multilabel else anc[ep]
+            check_lengths(y_true=T, y_pred=P)
+            T = sp.csr_matrix(T)[:, 1:]
+            P = sp.csr_matrix(P)[:, 1:]
+            inter = np.asarray(T.multiply(P).sum(axis=1)).ravel()
+            return (
+                torch.as_tensor(inter, dtype=torch.float64),
+                torch.as_tensor(np.asarray(P.sum(axis=1)).ravel(), dtype=torch.float64),
+                torch.as_tensor(np.asarray(T.sum(axis=1)).ravel(), dtype=torch.float64),
+                False,
+            )
+        y_true, y_pred = torch.as_tensor(et), torch.as_tensor(ep)
+        as_tensor = False
+    else:
+        as_tensor = True
+    t = node_indices(y_true, taxonomy, device, name="y_true")
+    p = node_indices(y_pred, taxonomy, device, name="y_pred")
+    check_lengths(y_true=t, y_pred=p)
+    tt = taxonomy_tensors(taxonomy, str(t.device))
+    a = lca(t, p, tt.paths)
+    return tt.depth[a], tt.depth[p], tt.depth[t], as_tensor
+
+
+def hierarchical_precision_recall_fscore(
+    y_true, y_pred, *, taxonomy, average="micro", beta=1.0, zero_division=0.0, sample_weight=None
+):
+    """Set-based hierarchical precision, recall and F-score (Kiritchenko et al., 2005).
+
+    Each label is replaced by the set of its ancestors and itself, without the root:
+    ``T`` for the truth, ``P`` for the prediction. Then ``hP = |T ∩ P| / |P|`` and
+    ``hR = |T ∩ P| / |T|``. Nodes are taxonomy nodes, never bare names, so the same name
+    under two parents is never a hit. Indicator inputs (several paths per sample) use the
+    union of their paths' sets.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like, sparse matrix or tensor
+        Labels in any format of :mod:`skhier.labels`.
+    taxonomy : Taxonomy
+    average : {"micro", "macro"}, default="micro"
+        ``"micro"`` sums the counts over samples before dividing; ``"macro"`` averages the
+        per-sample ratios.
+    beta : float, default=1.0
+        Weight of recall in the F-score.
+    zero_division : float, default=0.0
+        Value of a ratio whose denominator is 0 (a root prediction or truth).
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    precision, recall, fscore : float (0-d tensors for tensor inputs)
+
+    See Also
+    --------
+    hierarchical_f1_score
+
+    References
+    ----------
+    .. [1] S. Kiritchenko, S. Matwin, A. F. Famili. "Functional annotation of genes using
+       hierarchical text categorization", 2005.
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import hierarchical_precision_recall_fscore
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+    >>> hierarchical_precision_recall_fscore(["A1"], ["A"], taxonomy=tax)
+    (1.0, 0.5, 0.6666666666666666)
+    """
+    _check_taxonomy(taxonomy)
+    if average not in ("micro", "macro"):
+        raise ValueError(f"average must be 'micro' or 'macro', got {average!r}")
+    inter, npred, ntrue, as_tensor = _set_counts(y_true, y_pred, taxonomy)
+    w = sample_weights(sample_weight, inter.shape[0], inter.device, inter.dtype)
+    if average == "micro":
+        ww = torch.ones_like(inter) if w is None else w
+        i, np_, nt = (ww * inter).sum(), (ww * npred).sum(), (ww * ntrue).sum()
+        prec = i / np_ if np_ > 0 else inter.new_tensor(zero_division)
+        rec = i / nt if nt > 0 else inter.new_tensor(zero_division)
+    else:
+        zd = torch.full_like(inter, float(zero_division))
+        pr = torch.where(npred > 0, inter / npred.clamp(min=1), zd)
+        rc = torch.where(ntrue > 0, inter / ntrue.clamp(min=1), zd)
+        prec, rec = weighted_mean(pr, w), weighted_mean(rc, w)
+    b2 = beta**2
+    den = b2 * prec + rec
+    f = (1 + b2) * prec * rec / den if den > 0 else prec.new_tensor(0.0)
+    return finish(prec, as_tensor), finish(rec, as_tensor), finish(f, as_tensor)
+
+
+def hierarchical_precision_score(y_true, y_pred, *, taxonomy, average="micro", zero_division=0.0, sample_weight=None):
+    """Set-based hierarchical precision; see :func:`hierarchical_precision_recall_fscore`.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like, sparse matrix or tensor
+    taxonomy : Taxonomy
+    average : {"micro", "macro"}, default="micro"
+    zero_division : float, default=0.0
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    precision : float
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import hierarchical_precision_score
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"]])
+    >>> hierarchical_precision_score(["A1"], ["A2"], taxonomy=tax)
+    0.5
+    """
+    return hierarchical_precision_recall_fscore(
+        y_true, y_pred, taxonomy=taxonomy, average=average, zero_division=zero_division,
+        sample_weight=sample_weight,
+    )[0]
+
+
+def hierarchical_recall_score(y_true, y_pred, *, taxonomy, average="micro", zero_division=0.0, sample_weight=None):
+    """Set-based hierarchical recall; see :func:`hierarchical_precision_recall_fscore`.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like, sparse matrix or tensor
+    taxonomy : Taxonomy
+    average : {"micro", "macro"}, default="micro"
+    zero_division : float, default=0.0
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    recall : float
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import hierarchical_recall_score
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"]])
+    >>> hierarchical_recall_score(["A1"], ["A"], taxonomy=tax)
+    0.5
+    """
+    return hierarchical_precision_recall_fscore(
+        y_true, y_pred, taxonomy=taxonomy, average=average, zero_division=zero_division,
+        sample_weight=sample_weight,
+    )[1]
+
+
+def hierarchical_f1_score(y_true, y_pred, *, taxonomy, average="micro", zero_division=0.0, sample_weight=None):
+    """Set-based hierarchical F1; see :func:`hierarchical_precision_recall_fscore`.
+
+    With ``average="micro"`` this is also the label F1 of HCAM-CL (§4.2): the F1 of the
+    predicted path labels against the true ones.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like, sparse matrix or tensor
+    taxonomy : Taxonomy
+    average : {"micro", "macro"}, default="micro"
+    zero_division : float, default=0.0
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    f1 : float
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import hierarchical_f1_score
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"]])
+    >>> hierarchical_f1_score(["A1", "A2"], ["A1", "A1"], taxonomy=tax)
+    0.75
+    """
+    return hierarchical_precision_recall_fscore(
+        y_true, y_pred, taxonomy=taxonomy, average=average, zero_division=zero_division,
+        sample_weight=sample_weight,
+    )[2]
+
+
+def _truncate(t: torch.Tensor, p: torch.Tensor, paths: torch.Tensor):
+    """Replace a prediction below the truth by the truth; return it and the LCA."""
+    a = lca(t, p, paths)
+    below = a == t
+    return torch.where(below, t, p), torch.where(below, t, a)
+
+
+def per_example_metrics(t: torch.Tensor, p: torch.Tensor, taxonomy: Taxonomy, specificity="info"):
+    """Per-example exact, correct, precision, recall and F1 of Valmadre (2022).
+
+    Predictions below the truth are truncated to it first. ``specificity`` is "info"
+    (``log2(n_leaves / leaves under v)``) or "depth". Each ratio is 1 when numerator and
+    denominator are both 0.
+    """
+    tt = taxonomy_tensors(taxonomy, str(t.device))
+    if specificity == "info":
+        f = tt.info
+    elif specificity == "depth":
+        f = tt.depth
+    else:
+        raise ValueError(f"specificity must be 'info' or 'depth', got {specificity!r}")
+    p2, a = _truncate(t, p, tt.paths)
+    exact = (p2 == t).to(f.dtype)
+    correct = ((a == t) | (a == p2)).to(f.dtype)
+    prec = safe_ratio(f[a], f[p2])
+    rec = safe_ratio(f[a], f[t])
+    return {"exact": exact, "correct": correct, "precision": prec, "recall": rec, "f1": harmonic(prec, rec)}
+
+
+def specificity_precision_recall_fscore(y_true, y_pred, *, taxonomy, specificity="info", sample_weight=None):
+    """Mean per-example precision, recall and F1 of Valmadre (2022).
+
+    With ``f`` the specificity of a node (``"info"``: ``log2(n_leaves / leaves under
+    it)``, ``"depth"``: its depth) and ``a`` the LCA of truth ``t`` and prediction ``p``:
+    precision ``f(a) / f(p)``, recall ``f(a) / f(t)``, each 1 when both terms are 0; F1
+    their harmonic mean. A prediction below the truth is first truncated to the truth.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like or tensor
+    taxonomy : Taxonomy
+    specificity : {"info", "depth"}, default="info"
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    precision, recall, f1 : float
+
+    References
+    ----------
+    .. [1] J. Valmadre. "Hierarchical classification at multiple operating points",
+       NeurIPS 2022.
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import specificity_precision_recall_fscore
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"]])
+    >>> specificity_precision_recall_fscore(["A1"], ["A"], taxonomy=tax, specificity="depth")
+    (1.0, 0.5, 0.6666666666666666)
+    """
+    t, p, w, as_tensor = _pair(y_true, y_pred, taxonomy, sample_weight)
+    m = per_example_metrics(t, p, taxonomy, specificity)
+    return tuple(finish(weighted_mean(m[k], w), as_tensor) for k in ("precision", "recall", "f1"))
+
+
+def hierarchical_correct_score(y_true, y_pred, *, taxonomy, sample_weight=None):
+    """Fraction of correct predictions: the truth, one of its ancestors or descendants.
+
+    Valmadre's "correct": the LCA of truth and prediction is one of them, i.e. the
+    prediction makes no mistake, however coarse it is.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like or tensor
+    taxonomy : Taxonomy
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    score : float
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import hierarchical_correct_score
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"]])
+    >>> hierarchical_correct_score(["A1", "A1"], ["A", "A2"], taxonomy=tax)
+    0.5
+    """
+    t, p, w, as_tensor = _pair(y_true, y_pred, taxonomy, sample_weight)
+    return finish(weighted_mean(per_example_metrics(t, p, taxonomy)["correct"], w), as_tensor)
+
+
+def _make_single(spec, which):
+    def metric(y_true, y_pred, *, taxonomy, sample_weight=None):
+        t, p, w, as_tensor = _pair(y_true, y_pred, taxonomy, sample_weight)
+        return finish(weighted_mean(per_example_metrics(t, p, taxonomy, spec)[which], w), as_tensor)
+
+    name = f"{spec}_{which}_score"
+    long = {"precision": "precision ``f(lca) / f(pred)``", "recall": "recall ``f(lca) / f(true)``",
+            "f1": "F1 (harmonic mean of precision and recall)"}[which]
+    fdesc = "``log2(n_leaves / leaves under v)``" if spec == "info" else "the depth of ``v``"
+    metric.__name__ = metric.__qualname__ = name
+    metric.__doc__ = f"""Mean per-example {spec}-based {long} (Valmadre, 2022).
+
+    Specificity ``f(v)`` is {fdesc}; each ratio is 1 when both of its terms are 0, and a
+    prediction below the truth is truncated to the truth first. See
+    :func:`specificity_precision_recall_fscore`.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like or tensor
+        Labels in any single-label format of :mod:`skhier.labels`.
+    taxonomy : Taxonomy
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    score : float (0-d tensor for tensor inputs)
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import {name}
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"]])
+    >>> round({name}(["A1"], ["A1"], taxonomy=tax), 3)
+    1.0
+    """
+    return metric
+
+
+info_precision_score = _make_single("info", "precision")
+info_recall_score = _make_single("info", "recall")
+info_f1_score = _make_single("info", "f1")
+depth_precision_score = _make_single("depth", "precision")
+depth_recall_score = _make_single("depth", "recall")
+depth_f1_score = _make_single("depth", "f1")

@@ -1,0 +1,429 @@
+"""Score-based metrics of Valmadre (2022): the operating curve of a node-score matrix,
+AP, AC and R@XC, and the leaf / majority inference rules with their F1 and top-1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..labels import _check_taxonomy
+from ._base import (
+    check_lengths,
+    finish,
+    is_tensor,
+    node_indices,
+    node_score_tensor,
+    pick_device,
+    sample_weights,
+    taxonomy_tensors,
+    weighted_mean,
+)
+from ._hierarchical import per_example_metrics
+
+__all__ = [
+    "OperatingCurve",
+    "operating_curve",
+    "hierarchical_average_precision",
+    "hierarchical_average_correct",
+    "recall_at_correct",
+    "leaf_prediction",
+    "majority_prediction",
+    "leaf_f1_score",
+    "majority_f1_score",
+    "leaf_top1_accuracy",
+]
+
+
+@dataclass(frozen=True)
+class OperatingCurve:
+    """Mean per-example metrics at every threshold of a node-score matrix.
+
+    Attributes
+    ----------
+    thresholds : ndarray
+        Decreasing thresholds; the first is ``inf`` (every example predicts the root).
+    precision, recall, f1, correct, exact : ndarray
+        Mean metric of the predictions at each threshold.
+    specificity : str
+        "info" or "depth".
+    """
+
+    thresholds: np.ndarray
+    precision: np.ndarray
+    recall: np.ndarray
+    f1: np.ndarray
+    correct: np.ndarray
+    exact: np.ndarray
+    specificity: str = "info"
+
+
+_METRICS = ("precision", "recall", "f1", "correct", "exact")
+
+
+def _prepare(y_true, y_score, taxonomy, sample_weight):
+    _check_taxonomy(taxonomy)
+    device = pick_device(y_true, y_score)
+    s = node_score_tensor(y_score, taxonomy, device)
+    t = node_indices(y_true, taxonomy, s.device, name="y_true")
+    n = check_lengths(y_true=t, y_score=s)
+    w = sample_weights(sample_weight, n, s.device, s.dtype)
+    return t, s, w, is_tensor(y_true) or is_tensor(y_score)
+
+
+def _pareto_sets(s: torch.Tensor, spec: torch.Tensor, chunk: int = 1 << 22):
+    """Kept (row, node, score) of every example's Pareto set, root first with score inf.
+
+    Nodes are visited by decreasing score, ties more specific first; a node is kept when
+    it is more specific than every node kept before it.
+    """
+    n, m = s.shape
+    perm = torch.argsort(-spec, stable=True)  # more specific first among equal scores
+    spec_perm = spec[perm]
+    rows, nodes, scores = [], [], []
+    step = max(1, chunk // max(m, 1))
+    for start in range(0, n, step):
+        block = s[start : start + step]
+        b = block.clone()
+        b[:, 0] = float("inf")
+        order = torch.argsort(-b[:, perm], dim=1, stable=True)
+        rank = spec_perm[order]
+        prev = torch.cummax(rank, dim=1).values
+        prev = torch.cat([torch.full_like(prev[:, :1], -1), prev[:, :-1]], dim=1)
+        keep = rank > prev
+        r, c = keep.nonzero(as_tuple=True)
+        node = perm[order[r, c]]
+        rows.append(r + start)
+        nodes.append(node)
+        scores.append(b[r, node])
+    return torch.cat(rows), torch.cat(nodes), torch.cat(scores)
+
+
+def _curve(t, s, w, taxonomy, specificity):
+    tt = taxonomy_tensors(taxonomy, str(s.device))
+    rows, nodes, scores = _pareto_sets(s, tt.specificity)
+    m = per_example_metrics(t[rows], nodes, taxonomy, specificity)
+    vals = torch.stack([m[k] for k in _METRICS], dim=1)  # (n_kept, 5)
+    # rows come out sorted, and within a row by decreasing score: root first
+    first = torch.ones_like(rows, dtype=torch.bool)
+    first[1:] = rows[1:] != rows[:-1]
+    delta = vals.clone()
+    delta[~first] = vals[~first] - vals[:-1][~first[1:]]
+    ww = torch.ones(s.shape[0], dtype=vals.dtype, device=s.device) if w is None else w.to(vals.dtype)
+    delta = delta * ww[rows, None]
+    total = ww.sum()
+    base = delta[first].sum(dim=0)
+    ev_score, ev_delta = scores[~first], delta[~first]
+    order = torch.argsort(-ev_score, stable=True)
+    ev_score, ev_delta = ev_score[order], ev_delta[order]
+    cum = torch.cumsum(ev_delta, dim=0) + base
+    if ev_score.numel():
+        last = torch.ones_like(ev_score, dtype=torch.bool)
+        last[:-1] = ev_score[1:] != ev_score[:-1]
+        thr = torch.cat([ev_score.new_tensor([float("inf")]), ev_score[last]])
+        curve = torch.cat([base[None], cum[last]], dim=0) / total
+    else:
+        thr = s.new_tensor([float("inf")])
+        curve = base[None] / total
+    return thr, curve
+
+
+def operating_curve(y_true, y_score, *, taxonomy, specificity="info", sample_weight=None):
+    """The operating curve of a node-score matrix (Valmadre, 2022).
+
+    For each example, nodes are sorted by decreasing score (ties: more specific first)
+    and the Pareto set keeps those more specific than every better-scored node kept
+    before; the root is always kept first. At threshold ``τ`` an example predicts its
+    most specific kept node with score ``≥ τ`` (the root above every score). The curve
+    holds the mean per-example metrics (see :func:`specificity_precision_recall_fscore`)
+    at every threshold where some prediction changes.
+
+    Parameters
+    ----------
+    y_true : array-like or tensor
+        True labels in any single-label format.
+    y_score : array-like or tensor of shape (n_samples, n_nodes) or (n_samples, n_leaves)
+        Node scores, columns in taxonomy order; leaf scores are summed bottom-up.
+    taxonomy : Taxonomy
+    specificity : {"info", "depth"}, default="info"
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    curve : OperatingCurve
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import operating_curve
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+    >>> curve = operating_curve(["A1"], [[1, .9, .6, .3, .1, .1]], taxonomy=tax)
+    >>> curve.thresholds.tolist(), curve.recall.round(2).tolist()
+    ([inf, 0.9, 0.6], [0.0, 0.37, 1.0])
+    """
+    t, s, w, _ = _prepare(y_true, y_score, taxonomy, sample_weight)
+    thr, curve = _curve(t, s, w, taxonomy, specificity)
+    c = curve.cpu().numpy()
+    return OperatingCurve(thr.cpu().numpy(), *(c[:, i] for i in range(len(_METRICS))), specificity)
+
+
+def _pareto_integrate(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Area under ``b`` against ``a`` with ``b`` replaced by its running max from the right."""
+    order = torch.argsort(a, stable=True)
+    a, b = a[order], b[order]
+    b = torch.flip(torch.cummax(torch.flip(b, [0]), dim=0).values, [0])
+    da = torch.diff(a, prepend=a.new_zeros(1))
+    return (da * b).sum()
+
+
+def hierarchical_average_precision(y_true, y_score, *, taxonomy, specificity="info", sample_weight=None):
+    """AP: area under the precision vs recall operating curve, Pareto-integrated.
+
+    Parameters
+    ----------
+    y_true : array-like or tensor
+    y_score : array-like or tensor of shape (n_samples, n_nodes)
+    taxonomy : Taxonomy
+    specificity : {"info", "depth"}, default="info"
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    ap : float
+
+    See Also
+    --------
+    operating_curve
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import hierarchical_average_precision
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+    >>> hierarchical_average_precision(["A1"], [[1, .9, .6, .3, .1, .1]], taxonomy=tax)
+    1.0
+    """
+    t, s, w, as_tensor = _prepare(y_true, y_score, taxonomy, sample_weight)
+    _, c = _curve(t, s, w, taxonomy, specificity)
+    return finish(_pareto_integrate(c[:, 1], c[:, 0]), as_tensor)
+
+
+def hierarchical_average_correct(y_true, y_score, *, taxonomy, specificity="info", sample_weight=None):
+    """AC: area under the correct vs recall operating curve, Pareto-integrated.
+
+    Parameters
+    ----------
+    y_true : array-like or tensor
+    y_score : array-like or tensor of shape (n_samples, n_nodes)
+    taxonomy : Taxonomy
+    specificity : {"info", "depth"}, default="info"
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    ac : float
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import hierarchical_average_correct
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+    >>> hierarchical_average_correct(["A1"], [[1, .9, .6, .3, .1, .1]], taxonomy=tax)
+    1.0
+    """
+    t, s, w, as_tensor = _prepare(y_true, y_score, taxonomy, sample_weight)
+    _, c = _curve(t, s, w, taxonomy, specificity)
+    return finish(_pareto_integrate(c[:, 1], c[:, 3]), as_tensor)
+
+
+def recall_at_correct(y_true, y_score, *, taxonomy, min_correct=0.9, specificity="info", sample_weight=None):
+    """R@XC: the best recall among operating points with correct ≥ ``min_correct``.
+
+    ``min_correct=0.9`` is R@90C and ``0.95`` R@95C. Zero when no operating point is
+    that often correct.
+
+    Parameters
+    ----------
+    y_true : array-like or tensor
+    y_score : array-like or tensor of shape (n_samples, n_nodes)
+    taxonomy : Taxonomy
+    min_correct : float, default=0.9
+    specificity : {"info", "depth"}, default="info"
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    recall : float
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import recall_at_correct
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+    >>> round(recall_at_correct(["A2"], [[1, .9, .6, .3, .1, .1]], taxonomy=tax), 4)
+    0.3691
+    """
+    t, s, w, as_tensor = _prepare(y_true, y_score, taxonomy, sample_weight)
+    _, c = _curve(t, s, w, taxonomy, specificity)
+    ok = c[:, 3] >= min_correct - 1e-12
+    r = c[:, 1][ok].max() if ok.any() else c.new_tensor(0.0)
+    return finish(r, as_tensor)
+
+
+def leaf_prediction(y_score, taxonomy):
+    """Leaf inference rule: the leaf with the highest score (ties: the first leaf).
+
+    Parameters
+    ----------
+    y_score : array-like or tensor of shape (n_samples, n_nodes)
+    taxonomy : Taxonomy
+
+    Returns
+    -------
+    nodes : ndarray or tensor of int64
+        Node indices.
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import leaf_prediction
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+    >>> leaf_prediction([[1, .9, .3, .6, .1, .1]], tax)
+    array([3])
+    """
+    _check_taxonomy(taxonomy)
+    s = node_score_tensor(y_score, taxonomy, pick_device(y_score))
+    tt = taxonomy_tensors(taxonomy, str(s.device))
+    out = tt.leaves[s[:, tt.leaves].argmax(dim=1)]
+    return out if is_tensor(y_score) else out.cpu().numpy()
+
+
+def majority_prediction(y_score, taxonomy, *, threshold=0.5):
+    """Majority inference rule: the most specific non-root node with score > ``threshold``.
+
+    Ties in specificity go to the higher score; with no such node, the root. With
+    probabilities consistent with the tree, the nodes above 0.5 form a path and this is
+    its end.
+
+    Parameters
+    ----------
+    y_score : array-like or tensor of shape (n_samples, n_nodes)
+    taxonomy : Taxonomy
+    threshold : float, default=0.5
+
+    Returns
+    -------
+    nodes : ndarray or tensor of int64
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import majority_prediction
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+    >>> majority_prediction([[1, .9, .3, .6, .1, .1]], tax)
+    array([3])
+    """
+    _check_taxonomy(taxonomy)
+    s = node_score_tensor(y_score, taxonomy, pick_device(y_score))
+    tt = taxonomy_tensors(taxonomy, str(s.device))
+    out = _majority(s, tt.specificity, threshold)
+    return out if is_tensor(y_score) else out.cpu().numpy()
+
+
+def _majority(s: torch.Tensor, spec: torch.Tensor, threshold: float) -> torch.Tensor:
+    mask = s > threshold
+    mask[:, 0] = False
+    spec_m = torch.where(mask, spec.expand_as(s), torch.full_like(spec.expand_as(s), -1))
+    best = spec_m.max(dim=1, keepdim=True).values
+    cand = mask & (spec_m == best)
+    sc = torch.where(cand, s, torch.full_like(s, -float("inf")))
+    node = sc.argmax(dim=1)
+    return torch.where(mask.any(dim=1), node, torch.zeros_like(node))
+
+
+def _rule_metric(y_true, y_score, taxonomy, sample_weight, rule, key):
+    t, s, w, as_tensor = _prepare(y_true, y_score, taxonomy, sample_weight)
+    tt = taxonomy_tensors(taxonomy, str(s.device))
+    if rule == "leaf":
+        p = tt.leaves[s[:, tt.leaves].argmax(dim=1)]
+    else:
+        p = _majority(s, tt.specificity, 0.5)
+    m = per_example_metrics(t, p, taxonomy, "info")
+    return finish(weighted_mean(m[key], w), as_tensor)
+
+
+def leaf_f1_score(y_true, y_score, *, taxonomy, sample_weight=None):
+    """Leaf F1: mean information-based F1 of the leaf rule's predictions (Valmadre, 2022).
+
+    Parameters
+    ----------
+    y_true : array-like or tensor
+    y_score : array-like or tensor of shape (n_samples, n_nodes)
+    taxonomy : Taxonomy
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    score : float
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import leaf_f1_score
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+    >>> leaf_f1_score(["A1"], [[1, .9, .6, .3, .1, .1]], taxonomy=tax)
+    1.0
+    """
+    return _rule_metric(y_true, y_score, taxonomy, sample_weight, "leaf", "f1")
+
+
+def majority_f1_score(y_true, y_score, *, taxonomy, sample_weight=None):
+    """Majority F1: mean information-based F1 of the majority rule's predictions.
+
+    Parameters
+    ----------
+    y_true : array-like or tensor
+    y_score : array-like or tensor of shape (n_samples, n_nodes)
+    taxonomy : Taxonomy
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    score : float
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import majority_f1_score
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+    >>> majority_f1_score(["A1"], [[1, .9, .6, .3, .1, .1]], taxonomy=tax)
+    1.0
+    """
+    return _rule_metric(y_true, y_score, taxonomy, sample_weight, "majority", "f1")
+
+
+def leaf_top1_accuracy(y_true, y_score, *, taxonomy, sample_weight=None):
+    """Top-1 accuracy of the leaf rule (a true internal node counts any leaf below it).
+
+    Parameters
+    ----------
+    y_true : array-like or tensor
+    y_score : array-like or tensor of shape (n_samples, n_nodes)
+    taxonomy : Taxonomy
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    score : float
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import leaf_top1_accuracy
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+    >>> leaf_top1_accuracy(["A1", "B1"], [[1, .9, .6, .3, .1, .1]] * 2, taxonomy=tax)
+    0.5
+    """
+    return _rule_metric(y_true, y_score, taxonomy, sample_weight, "leaf", "exact")

@@ -1,0 +1,267 @@
+"""Hierarchical scorers for ``cross_val_score``, ``cross_validate`` and ``GridSearchCV``."""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+
+import numpy as np
+
+from .._taxonomy import Taxonomy
+from ..labels import _check_taxonomy
+from . import _hierarchical as H
+from . import _mistakes as M
+from . import _multilabel as ML
+from . import _operating_curve as OC
+
+__all__ = ["make_hierarchical_scorer", "get_hierarchical_scorer", "get_hierarchical_scorer_names", "node_scores"]
+
+
+def node_scores(estimator, X, taxonomy: Taxonomy) -> np.ndarray:
+    """Node scores (n_samples, n_nodes) of a fitted estimator, from ``predict_proba``.
+
+    A skhier estimator (or a Pipeline ending in a refiner) answers over taxonomy nodes
+    already. A plain scikit-learn classifier fitted on leaf labels answers over its
+    ``classes_``; those are placed in their leaf columns and summed bottom-up.
+
+    Parameters
+    ----------
+    estimator : fitted estimator with ``predict_proba``
+    X : array-like
+    taxonomy : Taxonomy
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples, n_nodes)
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skhier.datasets import make_hierarchical_classification
+    >>> from skhier.metrics import node_scores
+    >>> X, y, tax = make_hierarchical_classification(60, 4, n_levels=2, branching=2, random_state=0)
+    >>> node_scores(LogisticRegression().fit(X, y), X[:2], tax).shape
+    (2, 7)
+    """
+    if not hasattr(estimator, "predict_proba"):
+        raise TypeError(
+            f"{type(estimator).__name__} has no predict_proba; score-based hierarchical "
+            "metrics need node scores"
+        )
+    proba = estimator.predict_proba(X)
+    if isinstance(proba, list):
+        raise TypeError(
+            f"{type(estimator).__name__}.predict_proba returned one array per output "
+            "(a multi-output classifier); fit it on 1-D leaf labels or use a skhier estimator"
+        )
+    proba = np.asarray(proba)
+    classes = getattr(estimator, "classes_", None)
+    if proba.shape[1] == taxonomy.n_nodes and (classes is None or tuple(np.asarray(classes).tolist()) == taxonomy.nodes):
+        return proba
+    if classes is None:
+        raise ValueError(
+            f"predict_proba gave {proba.shape[1]} columns, not one per taxonomy node "
+            f"({taxonomy.n_nodes}), and the estimator has no classes_ to place them"
+        )
+    cols = np.array([taxonomy.index(c) for c in np.asarray(classes).tolist()])
+    out = np.zeros((proba.shape[0], taxonomy.n_nodes))
+    out[:, cols] = proba
+    leaf_scores = out[:, taxonomy.leaves]
+    return np.asarray(leaf_scores @ taxonomy.leaf_ancestor_matrix) + np.where(
+        taxonomy.is_leaf, 0.0, out
+    )
+
+
+class HierarchicalScorer:
+    """A scorer ``scorer(estimator, X, y, sample_weight=None)`` for a hierarchical metric.
+
+    Build one with :func:`make_hierarchical_scorer` or :func:`get_hierarchical_scorer`.
+
+    Parameters
+    ----------
+    metric : callable
+        ``metric(y_true, y_pred_or_scores, *, taxonomy, **kwargs)``.
+    taxonomy : Taxonomy
+    response_method : {"predict", "predict_proba"}
+        What the metric reads from the estimator; ``"predict_proba"`` gives node scores.
+    sign : {1, -1}
+        ``-1`` for metrics where lower is better, so that greater is always better.
+    key : str, default=None
+        The entry to score when the metric returns a dict.
+    kwargs : dict
+        More keyword arguments of the metric.
+    """
+
+    def __init__(self, metric, taxonomy, response_method, sign=1, key=None, kwargs=None):
+        self.metric = metric
+        self.taxonomy = taxonomy
+        self.response_method = response_method
+        self.sign = sign
+        self.key = key
+        self.kwargs = dict(kwargs or {})
+
+    def __call__(self, estimator, X, y_true, sample_weight=None):
+        if self.response_method == "predict_proba":
+            y_out = node_scores(estimator, X, self.taxonomy)
+        else:
+            y_out = estimator.predict(X)
+        kw = dict(self.kwargs)
+        if sample_weight is not None:
+            kw["sample_weight"] = sample_weight
+        value = self.metric(y_true, y_out, taxonomy=self.taxonomy, **kw)
+        if self.key is not None:
+            value = value[self.key]
+        return self.sign * float(value)
+
+    def __repr__(self):
+        name = getattr(self.metric, "__name__", repr(self.metric))
+        extra = "".join(f", {k}={v!r}" for k, v in self.kwargs.items())
+        sign = "" if self.sign == 1 else ", greater_is_better=False"
+        return f"make_hierarchical_scorer({name}, response_method={self.response_method!r}{sign}{extra})"
+
+
+# name -> (metric, response_method, sign, key, kwargs)
+_SCORERS = {
+    "path_accuracy": (H.path_accuracy_score, "predict", 1, None, {}),
+    "hierarchical_precision": (H.hierarchical_precision_score, "predict", 1, None, {}),
+    "hierarchical_recall": (H.hierarchical_recall_score, "predict", 1, None, {}),
+    "hierarchical_f1": (H.hierarchical_f1_score, "predict", 1, None, {}),
+    "hierarchical_f1_macro": (H.hierarchical_f1_score, "predict", 1, None, {"average": "macro"}),
+    "hierarchical_correct": (H.hierarchical_correct_score, "predict", 1, None, {}),
+    "info_precision": (H.info_precision_score, "predict", 1, None, {}),
+    "info_recall": (H.info_recall_score, "predict", 1, None, {}),
+    "info_f1": (H.info_f1_score, "predict", 1, None, {}),
+    "depth_precision": (H.depth_precision_score, "predict", 1, None, {}),
+    "depth_recall": (H.depth_recall_score, "predict", 1, None, {}),
+    "depth_f1": (H.depth_f1_score, "predict", 1, None, {}),
+    "neg_mistake_severity": (M.mistake_severity, "predict", -1, None, {}),
+    "average_precision": (OC.hierarchical_average_precision, "predict_proba", 1, None, {}),
+    "average_correct": (OC.hierarchical_average_correct, "predict_proba", 1, None, {}),
+    "recall_at_90_correct": (OC.recall_at_correct, "predict_proba", 1, None, {"min_correct": 0.9}),
+    "recall_at_95_correct": (OC.recall_at_correct, "predict_proba", 1, None, {"min_correct": 0.95}),
+    "leaf_f1": (OC.leaf_f1_score, "predict_proba", 1, None, {}),
+    "majority_f1": (OC.majority_f1_score, "predict_proba", 1, None, {}),
+    "leaf_top1": (OC.leaf_top1_accuracy, "predict_proba", 1, None, {}),
+    "mean_average_precision": (ML.mean_average_precision, "predict_proba", 1, None, {}),
+}
+for _k in ("CP", "CR", "CF1", "OP", "OR", "OF1"):
+    _SCORERS[f"multilabel_{_k.lower()}"] = (ML.multilabel_precision_recall_f1, "predict_proba", 1, _k, {})
+    _SCORERS[f"multilabel_{_k.lower()}_top3"] = (
+        ML.multilabel_precision_recall_f1, "predict_proba", 1, _k, {"top_k": 3},
+    )
+
+_PATTERNS = [
+    (re.compile(r"level_(\d+)_accuracy"), lambda m: (H.level_accuracy_score, "predict", 1, None, {"level": int(m.group(1))})),
+    (re.compile(r"neg_hierarchical_distance_at_(\d+)"), lambda m: (M.hierarchical_distance_at_k, "predict_proba", -1, None, {"k": int(m.group(1))})),
+    (re.compile(r"hierarchical_precision_at_(\d+)"), lambda m: (M.hierarchical_precision_at_k, "predict_proba", 1, None, {"k": int(m.group(1))})),
+]
+
+
+def get_hierarchical_scorer_names():
+    """Names accepted by :func:`get_hierarchical_scorer`.
+
+    Besides these, ``"level_<d>_accuracy"``, ``"neg_hierarchical_distance_at_<k>"`` and
+    ``"hierarchical_precision_at_<k>"`` take any level ``d`` or ``k``.
+
+    Returns
+    -------
+    names : list of str
+
+    Examples
+    --------
+    >>> from skhier.metrics import get_hierarchical_scorer_names
+    >>> "hierarchical_f1" in get_hierarchical_scorer_names()
+    True
+    """
+    return sorted(_SCORERS) + ["level_<d>_accuracy", "neg_hierarchical_distance_at_<k>", "hierarchical_precision_at_<k>"]
+
+
+def get_hierarchical_scorer(name, taxonomy):
+    """A named hierarchical scorer for ``scoring=`` in model selection.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`get_hierarchical_scorer_names`. Metrics where lower is better are
+        negated and named ``neg_*``.
+    taxonomy : Taxonomy
+
+    Returns
+    -------
+    scorer : HierarchicalScorer
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.model_selection import cross_val_score
+    >>> from skhier.datasets import make_hierarchical_classification
+    >>> from skhier.metrics import get_hierarchical_scorer
+    >>> X, y, tax = make_hierarchical_classification(90, 4, n_levels=2, branching=2, random_state=0)
+    >>> scorer = get_hierarchical_scorer("hierarchical_f1", tax)
+    >>> cross_val_score(LogisticRegression(), X, y, scoring=scorer, cv=3).shape
+    (3,)
+    """
+    _check_taxonomy(taxonomy)
+    if name in _SCORERS:
+        metric, method, sign, key, kwargs = _SCORERS[name]
+        return HierarchicalScorer(metric, taxonomy, method, sign, key, kwargs)
+    for pattern, build in _PATTERNS:
+        m = pattern.fullmatch(name)
+        if m:
+            metric, method, sign, key, kwargs = build(m)
+            return HierarchicalScorer(metric, taxonomy, method, sign, key, kwargs)
+    raise ValueError(
+        f"unknown hierarchical scorer {name!r}; valid names: {', '.join(get_hierarchical_scorer_names())}"
+    )
+
+
+def make_hierarchical_scorer(metric, taxonomy, *, response_method=None, greater_is_better=True, key=None, **kwargs):
+    """Turn a hierarchical metric into a scorer, like ``sklearn.metrics.make_scorer``.
+
+    Parameters
+    ----------
+    metric : callable or str
+        ``metric(y_true, y_pred_or_scores, *, taxonomy, **kwargs)``, or a scorer name
+        (then ``kwargs`` override its defaults).
+    taxonomy : Taxonomy
+    response_method : {"predict", "predict_proba"}, default=None
+        ``None`` picks ``"predict_proba"`` (node scores) for the score-based metrics of
+        skhier and ``"predict"`` otherwise.
+    greater_is_better : bool, default=True
+        False negates the metric.
+    key : str, default=None
+        Entry to score when the metric returns a dict.
+    **kwargs
+        Passed to the metric.
+
+    Returns
+    -------
+    scorer : HierarchicalScorer
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import make_hierarchical_scorer, hierarchical_f1_score
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["B", "B1"]])
+    >>> make_hierarchical_scorer(hierarchical_f1_score, tax, average="macro")
+    make_hierarchical_scorer(hierarchical_f1_score, response_method='predict', average='macro')
+    """
+    _check_taxonomy(taxonomy)
+    sign = 1 if greater_is_better else -1
+    if isinstance(metric, str):
+        base = get_hierarchical_scorer(metric, taxonomy)
+        merged = {**base.kwargs, **kwargs}
+        return HierarchicalScorer(
+            base.metric, taxonomy, response_method or base.response_method, base.sign * sign,
+            key or base.key, merged,
+        )
+    if not callable(metric):
+        raise TypeError(f"metric must be callable or a scorer name, got {metric!r}")
+    if response_method is None:
+        score_based = {v[0] for v in _SCORERS.values() if v[1] == "predict_proba"} | {
+            M.hierarchical_distance_at_k, M.hierarchical_precision_at_k, OC.operating_curve,
+        }
+        response_method = "predict_proba" if metric in score_based else "predict"
+    if response_method not in ("predict", "predict_proba"):
+        raise ValueError(f"response_method must be 'predict' or 'predict_proba', got {response_method!r}")
+    return HierarchicalScorer(metric, taxonomy, response_method, sign, key, kwargs)

@@ -1,0 +1,348 @@
+"""Metrics against slow, obviously-correct per-sample references written here."""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn.metrics import average_precision_score
+
+from skhier import Taxonomy
+from skhier.metrics import (
+    hierarchical_average_correct,
+    hierarchical_average_precision,
+    hierarchical_correct_score,
+    hierarchical_distance_at_k,
+    hierarchical_f1_score,
+    hierarchical_precision_at_k,
+    hierarchical_precision_recall_fscore,
+    info_f1_score,
+    leaf_f1_score,
+    leaf_prediction,
+    leaf_top1_accuracy,
+    level_accuracy_score,
+    majority_f1_score,
+    majority_prediction,
+    mean_average_precision,
+    mistake_severity,
+    multilabel_precision_recall_f1,
+    operating_curve,
+    path_accuracy_score,
+    recall_at_correct,
+    specificity_precision_recall_fscore,
+)
+from skhier.testing import leaf_labels, node_labels, node_scores, taxonomies
+
+# ----------------------------------------------------------------- slow references
+
+
+def ancestors(tax, v):
+    out = []
+    while v >= 0:
+        out.append(v)
+        v = int(tax.parent[v])
+    return out  # v first, root last
+
+
+def ref_lca(tax, a, b):
+    sa = set(ancestors(tax, a))
+    for v in ancestors(tax, b):
+        if v in sa:
+            return v
+
+
+def leaves_under(tax, v):
+    return sum(1 for leaf in tax.leaves if v in ancestors(tax, int(leaf)))
+
+
+def info(tax, v):
+    return math.log2(tax.n_leaves / leaves_under(tax, v))
+
+
+def ratio(a, b):
+    if a == 0 and b == 0:
+        return 1.0
+    return a / b if b else 0.0
+
+
+def ref_example(tax, t, p, spec="info"):
+    f = (lambda v: info(tax, v)) if spec == "info" else (lambda v: len(ancestors(tax, v)) - 1)
+    if t in ancestors(tax, p):  # prediction below the truth: truncate
+        p = t
+    a = ref_lca(tax, t, p)
+    prec, rec = ratio(f(a), f(p)), ratio(f(a), f(t))
+    f1 = 0.0 if prec + rec == 0 else 2 * prec * rec / (prec + rec)
+    return {"exact": float(p == t), "correct": float(a in (t, p)), "precision": prec, "recall": rec, "f1": f1}
+
+
+def ref_pareto_prediction(tax, scores, tau):
+    spec = lambda v: (round(info(tax, v), 12), len(ancestors(tax, v)))
+    s = list(scores)
+    s[0] = math.inf
+    order = sorted(range(len(s)), key=lambda v: (-s[v], tuple(-x for x in spec(v)), v))
+    kept, best = [], None
+    for v in order:
+        if best is None or spec(v) > best:
+            kept.append(v)
+            best = spec(v)
+    pred = 0
+    for v in kept:
+        if s[v] >= tau:
+            pred = v
+    return pred
+
+
+def ref_curve_points(tax, y, S, spec="info"):
+    taus = sorted({math.inf} | {float(x) for x in S.ravel()}, reverse=True)
+    pts = []
+    for tau in taus:
+        ms = [ref_example(tax, y[i], ref_pareto_prediction(tax, S[i], tau), spec) for i in range(len(y))]
+        pts.append({k: np.mean([m[k] for m in ms]) for k in ms[0]})
+    return pts
+
+
+def ref_pareto_area(a, b):
+    pairs = sorted(zip(a, b))
+    area, prev = 0.0, 0.0
+    for r, _ in pairs:
+        best = max(bb for aa, bb in pairs if aa >= r)
+        area += (r - prev) * best
+        prev = r
+    return area
+
+
+# ----------------------------------------------------------------- worked example
+
+
+def test_worked_example(tree):
+    P = np.array([[0.5, 0.2, 0.1, 0.1, 0.1], [0.1, 0.1, 0.3, 0.3, 0.2]])
+    S = np.asarray(P @ tree.leaf_ancestor_matrix)
+    assert S[0].tolist() == pytest.approx([1, 0.7, 0.5, 0.2, 0.3, 0.1, 0.1, 0.1])
+    y = ["A1", "B2"]
+    kw = dict(taxonomy=tree)
+    assert round(hierarchical_average_precision(y, S, **kw), 4) == 0.6587
+    assert round(hierarchical_average_correct(y, S, **kw), 4) == 0.6587
+    assert round(recall_at_correct(y, S, min_correct=0.9, **kw), 4) == 0.6587
+    assert round(leaf_f1_score(y, S, **kw), 4) == 0.6587
+    assert round(majority_f1_score(y, S, **kw), 4) == 0.6037
+    assert leaf_top1_accuracy(y, S, **kw) == 0.5
+    # leaf scores are accepted too and summed bottom-up
+    assert hierarchical_average_precision(y, P, **kw) == hierarchical_average_precision(y, S, **kw)
+
+
+def test_hand_cases(tree):
+    y = ["A1", "B2", "B3"]
+    kw = dict(taxonomy=tree)
+    assert path_accuracy_score(y, y, **kw) == 1.0
+    assert hierarchical_precision_recall_fscore(y, y, **kw) == (1.0, 1.0, 1.0)
+    assert specificity_precision_recall_fscore(y, y, **kw) == (1.0, 1.0, 1.0)
+    # root-only prediction: precision 0/0 -> zero_division, recall 0
+    p, r, f = hierarchical_precision_recall_fscore(y, ["root"] * 3, **kw)
+    assert (p, r, f) == (0.0, 0.0, 0.0)
+    assert hierarchical_precision_recall_fscore(y, ["root"] * 3, zero_division=1.0, **kw)[0] == 1.0
+    assert hierarchical_correct_score(y, ["root"] * 3, **kw) == 1.0
+    # info precision of a root prediction: 0/0 -> 1; recall 0
+    assert specificity_precision_recall_fscore(y, ["root"] * 3, **kw)[:2] == (1.0, 0.0)
+    # prediction deeper than the truth is truncated
+    assert specificity_precision_recall_fscore(["A"], ["A1"], **kw) == (1.0, 1.0, 1.0)
+    assert hierarchical_precision_recall_fscore(["A"], ["A1"], **kw) == (0.5, 1.0, 2 / 3)
+    # sibling mistake: hP = hR = 1/2
+    assert hierarchical_precision_recall_fscore(["A1"], ["A2"], **kw)[:2] == (0.5, 0.5)
+    np.testing.assert_allclose(level_accuracy_score(["A1", "B2"], ["A2", "A1"], **kw), [0.5, 0.0])
+
+
+def test_duplicate_names_under_different_parents(ragged):
+    # ("Clothes","Tops","Other") vs ("Goods","Other"): same name, different nodes
+    y_true = [["Clothes", "Tops", "Other"]]
+    y_pred = [["Goods", "Other", ""]]
+    assert path_accuracy_score(y_true, y_pred, taxonomy=ragged) == 0.0
+    assert hierarchical_f1_score(y_true, y_pred, taxonomy=ragged) == 0.0
+    assert hierarchical_correct_score(y_true, y_pred, taxonomy=ragged) == 0.0
+
+
+def test_sample_weight_equals_repetition(tree):
+    y, p = ["A1", "B2", "B3"], ["A2", "B2", "A1"]
+    rep_y, rep_p = ["A1", "A1", "B2", "B3"], ["A2", "A2", "B2", "A1"]
+    w = [2, 1, 1]
+    for fn in (path_accuracy_score, hierarchical_f1_score, info_f1_score, mistake_severity):
+        assert fn(y, p, taxonomy=tree, sample_weight=w) == pytest.approx(fn(rep_y, rep_p, taxonomy=tree))
+    S = np.random.default_rng(0).dirichlet(np.ones(5), 3) @ tree.leaf_ancestor_matrix
+    S_rep = S[[0, 0, 1, 2]]
+    for fn in (hierarchical_average_precision, hierarchical_average_correct, leaf_f1_score):
+        assert fn(y, S, taxonomy=tree, sample_weight=w) == pytest.approx(fn(rep_y, S_rep, taxonomy=tree))
+
+
+def test_multilabel_hierarchical_prf(tree):
+    ind_true = np.zeros((1, 8), int)
+    ind_true[0, [2, 6]] = 1  # A1 and B2 -> {A, A1, B, B2}
+    ind_pred = np.zeros((1, 8), int)
+    ind_pred[0, [3]] = 1  # A2 -> {A, A2}
+    assert hierarchical_precision_recall_fscore(ind_true, ind_pred, taxonomy=tree)[:2] == (0.5, 0.25)
+    assert hierarchical_precision_recall_fscore(sp.csr_matrix(ind_true), ind_pred, taxonomy=tree)[0] == 0.5
+
+
+def test_errors(tree):
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        path_accuracy_score(["A1"], ["A1", "A2"], taxonomy=tree)
+    with pytest.raises(ValueError, match="unknown label 'Q'"):
+        path_accuracy_score(["Q"], ["A1"], taxonomy=tree)
+    with pytest.raises(ValueError, match="columns but the taxonomy has 8"):
+        leaf_f1_score(["A1"], np.ones((1, 4)), taxonomy=tree)
+    with pytest.raises(ValueError, match="NaN"):
+        leaf_f1_score(["A1"], np.full((1, 8), np.nan), taxonomy=tree)
+    with pytest.raises(TypeError, match="Taxonomy"):
+        path_accuracy_score(["A1"], ["A1"], taxonomy={"A1": "A"})
+    with pytest.raises(ValueError, match="k must be in"):
+        hierarchical_distance_at_k(["A1"], np.ones((1, 8)), taxonomy=tree, k=9)
+
+
+def test_torch_inputs_match_numpy(tree):
+    rng = np.random.default_rng(1)
+    S = rng.dirichlet(np.ones(5), 6) @ tree.leaf_ancestor_matrix
+    y = tree.leaves[rng.integers(0, 5, 6)]
+    labels = [tree.nodes[i] for i in y]
+    for fn in (hierarchical_average_precision, recall_at_correct, majority_f1_score, leaf_top1_accuracy):
+        out = fn(torch.as_tensor(y), torch.as_tensor(np.asarray(S)), taxonomy=tree)
+        assert isinstance(out, torch.Tensor)
+        assert float(out) == pytest.approx(fn(labels, S, taxonomy=tree))
+    pred = torch.as_tensor(leaf_prediction(S, tree))
+    assert float(hierarchical_f1_score(torch.as_tensor(y), pred, taxonomy=tree)) == pytest.approx(
+        hierarchical_f1_score(labels, [tree.nodes[i] for i in pred], taxonomy=tree)
+    )
+
+
+# ----------------------------------------------------------------- properties
+
+
+@given(st.data())
+def test_label_metrics_match_reference(data):
+    tax = data.draw(taxonomies(min_nodes=2, max_nodes=18, min_leaves=2))
+    t = data.draw(node_labels(tax, min_size=1, max_size=12))
+    p = data.draw(node_labels(tax, min_size=len(t), max_size=len(t), include_root=True))
+    # set-based hP/hR/hF, micro and macro
+    inter = [len(set(ancestors(tax, a)) & set(ancestors(tax, b))) - 1 for a, b in zip(t, p)]
+    npred = [len(ancestors(tax, b)) - 1 for b in p]
+    ntrue = [len(ancestors(tax, a)) - 1 for a in t]
+    P, R, F = hierarchical_precision_recall_fscore(torch.as_tensor(t), torch.as_tensor(p), taxonomy=tax)
+    rp = sum(inter) / sum(npred) if sum(npred) else 0.0
+    rr = sum(inter) / sum(ntrue)
+    assert float(P) == pytest.approx(rp) and float(R) == pytest.approx(rr)
+    assert float(F) == pytest.approx(0 if rp + rr == 0 else 2 * rp * rr / (rp + rr))
+    Pm, Rm, _ = hierarchical_precision_recall_fscore(torch.as_tensor(t), torch.as_tensor(p), taxonomy=tax, average="macro")
+    assert float(Pm) == pytest.approx(np.mean([i / n if n else 0.0 for i, n in zip(inter, npred)]))
+    assert float(Rm) == pytest.approx(np.mean([i / n for i, n in zip(inter, ntrue)]))
+    # Valmadre per-example metrics, both specificities
+    for spec in ("info", "depth"):
+        ref = [ref_example(tax, int(a), int(b), spec) for a, b in zip(t, p)]
+        got = specificity_precision_recall_fscore(torch.as_tensor(t), torch.as_tensor(p), taxonomy=tax, specificity=spec)
+        for g, k in zip(got, ("precision", "recall", "f1")):
+            assert float(g) == pytest.approx(np.mean([r[k] for r in ref]))
+    assert float(hierarchical_correct_score(torch.as_tensor(t), torch.as_tensor(p), taxonomy=tax)) == pytest.approx(
+        np.mean([ref_example(tax, int(a), int(b))["correct"] for a, b in zip(t, p)])
+    )
+    # per-level accuracy
+    depth = lambda v: len(ancestors(tax, v)) - 1
+    at = lambda v, d: ancestors(tax, v)[::-1][d] if depth(v) >= d else None
+    got = level_accuracy_score(torch.as_tensor(t), torch.as_tensor(p), taxonomy=tax).numpy()
+    for d in range(1, tax.max_depth + 1):
+        rows = [(a, b) for a, b in zip(t, p) if depth(a) >= d]
+        if rows:
+            assert got[d - 1] == pytest.approx(np.mean([at(a, d) == at(b, d) for a, b in rows]))
+        else:
+            assert np.isnan(got[d - 1])
+    # mistake severity
+    mist = [tax.height[ref_lca(tax, int(a), int(b))] for a, b in zip(t, p) if ref_lca(tax, int(a), int(b)) != a]
+    assert float(mistake_severity(torch.as_tensor(t), torch.as_tensor(p), taxonomy=tax)) == pytest.approx(
+        np.mean(mist) if mist else 0.0
+    )
+
+
+@given(st.data())
+def test_operating_curve_matches_brute_force(data):
+    tax = data.draw(taxonomies(min_nodes=3, max_nodes=12, max_depth=4, min_leaves=2))
+    n = data.draw(st.integers(1, 5))
+    S = data.draw(node_scores(tax, n))
+    y = data.draw(leaf_labels(tax, min_size=n, max_size=n))
+    t = [tax.index(v) for v in y]
+    pts = ref_curve_points(tax, t, S)
+    kw = dict(taxonomy=tax)
+    rec = [q["recall"] for q in pts]
+    assert hierarchical_average_precision(y, S, **kw) == pytest.approx(ref_pareto_area(rec, [q["precision"] for q in pts]))
+    assert hierarchical_average_correct(y, S, **kw) == pytest.approx(ref_pareto_area(rec, [q["correct"] for q in pts]))
+    ok = [q["recall"] for q in pts if q["correct"] >= 0.9 - 1e-12]
+    assert recall_at_correct(y, S, **kw) == pytest.approx(max(ok) if ok else 0.0)
+    curve = operating_curve(y, S, **kw)
+    for thr, r, c in zip(curve.thresholds, curve.recall, curve.correct):
+        ms = [ref_example(tax, t[i], ref_pareto_prediction(tax, S[i], thr)) for i in range(n)]
+        assert r == pytest.approx(np.mean([m["recall"] for m in ms]))
+        assert c == pytest.approx(np.mean([m["correct"] for m in ms]))
+    # inference rules
+    leaf = [int(tax.leaves[np.argmax(S[i][tax.leaves])]) for i in range(n)]
+    assert leaf_prediction(S, tax).tolist() == leaf
+    assert leaf_f1_score(y, S, **kw) == pytest.approx(np.mean([ref_example(tax, t[i], leaf[i])["f1"] for i in range(n)]))
+    maj = []
+    for i in range(n):
+        cand = [v for v in range(1, tax.n_nodes) if S[i][v] > 0.5]
+        key = lambda v: (round(info(tax, v), 12), len(ancestors(tax, v)), S[i][v])
+        maj.append(max(cand, key=key) if cand else 0)
+    got_maj = majority_prediction(S, tax)
+    assert [S[i][v] for i, v in enumerate(got_maj)] == [S[i][v] for i, v in enumerate(maj)]
+    assert majority_f1_score(y, S, **kw) == pytest.approx(np.mean([ref_example(tax, t[i], maj[i])["f1"] for i in range(n)]))
+
+
+@given(st.data())
+def test_bertinetto_topk_match_reference(data):
+    tax = data.draw(taxonomies(min_nodes=3, max_nodes=15, min_leaves=2))
+    n = data.draw(st.integers(1, 5))
+    S = data.draw(node_scores(tax, n))
+    y = data.draw(leaf_labels(tax, min_size=n, max_size=n))
+    k = data.draw(st.integers(1, tax.n_leaves))
+    t = [tax.index(v) for v in y]
+    dists, precs = [], []
+    for i in range(n):
+        leaves = [int(v) for v in tax.leaves]
+        top = sorted(leaves, key=lambda v: (-S[i][v], leaves.index(v)))[:k]
+        h = lambda v: tax.height[ref_lca(tax, t[i], v)]
+        dists.append(np.mean([h(v) for v in top]))
+        hk = sorted(h(v) for v in leaves)[k - 1]
+        precs.append(np.mean([h(v) <= hk for v in top]))
+    assert hierarchical_distance_at_k(y, S, taxonomy=tax, k=k) == pytest.approx(np.mean(dists))
+    assert hierarchical_precision_at_k(y, S, taxonomy=tax, k=k) == pytest.approx(np.mean(precs))
+
+
+@given(
+    st.integers(2, 12).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.lists(st.integers(0, 1), min_size=4, max_size=4), min_size=n, max_size=n),
+            st.lists(st.lists(st.sampled_from([0.0, 0.2, 0.5, 0.7, 1.0]), min_size=4, max_size=4), min_size=n, max_size=n),
+        )
+    )
+)
+def test_multilabel_metrics_match_sklearn(data):
+    Y, S = np.array(data[0]), np.array(data[1])
+    cols = [c for c in range(4) if Y[:, c].any()]
+    got = mean_average_precision(Y, S)
+    if not cols:
+        assert np.isnan(got)
+    else:
+        assert got == pytest.approx(np.mean([average_precision_score(Y[:, c], S[:, c]) for c in cols]))
+    out = multilabel_precision_recall_f1(Y, S, threshold=0.5)
+    pred = S >= 0.5
+    tp, npred, npos = (pred & (Y == 1)).sum(0), pred.sum(0), Y.sum(0)
+    cp = np.mean([a / b if b else 0.0 for a, b in zip(tp, npred)])
+    cr = np.mean([a / b if b else 0.0 for a, b in zip(tp, npos)])
+    assert out["CP"] == pytest.approx(cp) and out["CR"] == pytest.approx(cr)
+    assert out["OP"] == pytest.approx(tp.sum() / npred.sum() if npred.sum() else 0.0)
+    assert out["OF1"] == pytest.approx(
+        0.0 if tp.sum() == 0 else 2 * tp.sum() / (npred.sum() + npos.sum())
+    )
+
+
+def test_multilabel_top3_and_taxonomy(tree):
+    out = multilabel_precision_recall_f1([[1, 0, 0, 1], [0, 1, 0, 0]], [[0.9, 0.1, 0.3, 0.2], [0.1, 0.8, 0.7, 0.6]], top_k=1)
+    assert out["OP"] == 1.0 and out["OR"] == pytest.approx(2 / 3)
+    S = np.asarray(np.array([[0.6, 0.4, 0, 0, 0]]) @ tree.leaf_ancestor_matrix)
+    assert mean_average_precision(["A1"], S, taxonomy=tree) == 1.0
