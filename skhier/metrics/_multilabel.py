@@ -71,7 +71,7 @@ def mean_average_precision(y_true, y_score, *, taxonomy=None, sample_weight=None
     --------
     >>> from skhier.metrics import mean_average_precision
     >>> mean_average_precision([[1, 0], [0, 1], [1, 1]], [[.9, .2], [.3, .8], [.6, .1]])
-    0.75
+    0.9166666666666666
     """
     y, s, w, as_tensor = _ml_inputs(y_true, y_score, taxonomy, sample_weight)
     order = torch.argsort(-s, dim=0, stable=True)
