@@ -6,7 +6,23 @@ scorer. The user guide lives in ``docs/``.
 
 from ._taxonomy import Taxonomy
 from .exceptions import TaxonomyError
+from .inference import (
+    BottomUpRefiner,
+    DifferentiableDiffusionRefiner,
+    DiffusionRefiner,
+    FlatClassifier,
+    TopDownRefiner,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["Taxonomy", "TaxonomyError", "__version__"]
+__all__ = [
+    "BottomUpRefiner",
+    "DifferentiableDiffusionRefiner",
+    "DiffusionRefiner",
+    "FlatClassifier",
+    "Taxonomy",
+    "TaxonomyError",
+    "TopDownRefiner",
+    "__version__",
+]
