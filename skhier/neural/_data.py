@@ -1,0 +1,224 @@
+"""A data path that wastes nothing: tensors in, batches sliced on the device.
+
+skorch's default ``DataLoader`` indexes and collates one sample at a time; for image
+batches on a GPU that costs more than the forward pass. :class:`NodeDataset` holds whole
+tensors (on the GPU when they fit, in pinned memory otherwise) and
+:class:`TensorBatchIterator` yields batches by indexing them with a permutation, so no
+batch makes a round trip through numpy or Python lists.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+from skorch.dataset import ValidSplit
+
+__all__ = ["NodeDataset", "TensorBatchIterator", "HierarchicalValidSplit", "as_float_tensor"]
+
+
+def as_float_tensor(X, name="X") -> torch.Tensor:
+    """``X`` as a float32 tensor (no copy when it already is one), checked for NaN/inf."""
+    if isinstance(X, torch.Tensor):
+        t = X
+    else:
+        if hasattr(X, "to_numpy"):
+            X = X.to_numpy()
+        arr = np.asarray(X)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+        t = torch.from_numpy(np.ascontiguousarray(arr))
+    if not t.is_floating_point():
+        t = t.float()
+    elif t.dtype != torch.float32:
+        t = t.to(torch.float32)
+    if t.ndim < 2:
+        raise ValueError(f"{name} must have a sample axis and features, got shape {tuple(t.shape)}")
+    if t.numel() and not torch.isfinite(t).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    return t
+
+
+class NodeDataset(torch.utils.data.Dataset):
+    """Inputs, training targets and the node index of every sample, as whole tensors.
+
+    Parameters
+    ----------
+    X : tensor of shape (n_samples, ...)
+    y : tensor of shape (n_samples, ...) or None
+        Targets in the form the module's loss wants.
+    strata : ndarray of shape (n_samples,) or None
+        Node index of every sample: stratifies the validation split and scores it.
+    """
+
+    def __init__(self, X, y=None, strata=None):
+        self.X = X
+        self.y = y
+        self.strata = strata
+
+    def __len__(self):
+        return self.X.shape[0]
+
+    def __getitem__(self, i):
+        return self.X[i], (self.y[i] if self.y is not None else torch.zeros(()))
+
+    def place(self, device, *, max_fraction=0.5) -> NodeDataset:
+        """Move to ``device`` when the data fit in ``max_fraction`` of its free memory,
+        else pin host memory so batches copy asynchronously."""
+        device = torch.device(device)
+        if device.type != "cuda":
+            return self
+        nbytes = self.X.element_size() * self.X.numel()
+        if self.y is not None:
+            nbytes += self.y.element_size() * self.y.numel()
+        free, _ = torch.cuda.mem_get_info(device)
+        if nbytes <= max_fraction * free:
+            self.X = self.X.to(device, non_blocking=True)
+            self.y = None if self.y is None else self.y.to(device, non_blocking=True)
+        elif not self.X.is_pinned():
+            self.X = self.X.pin_memory()
+            self.y = None if self.y is None else self.y.pin_memory()
+        return self
+
+
+def _base_and_indices(dataset):
+    """The NodeDataset under (possibly nested) Subsets, and the indices they select."""
+    idx = None
+    while isinstance(dataset, torch.utils.data.Subset):
+        sub = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long)
+        idx = sub if idx is None else sub[idx]
+        dataset = dataset.dataset
+    return dataset, idx
+
+
+class TensorBatchIterator:
+    """Iterate a :class:`NodeDataset` (or a Subset of one) in batches of whole tensors.
+
+    A drop-in for skorch's ``iterator_train`` / ``iterator_valid``: skorch builds it as
+    ``TensorBatchIterator(dataset, batch_size=..., shuffle=...)``. Other datasets fall back
+    to a ``torch.utils.data.DataLoader``.
+
+    Parameters
+    ----------
+    dataset : NodeDataset or Subset of one
+    batch_size : int, default=128
+    shuffle : bool, default=False
+    drop_last : bool, default=False
+    device : str or torch.device, default=None
+        Where batches go (skorch's ``device``); ``None`` leaves them where the data are.
+    channels_last : bool, default=False
+        Give 4-D batches the channels-last memory format.
+    seed : int, default=None
+        Seeds the shuffling permutation (advanced once per epoch).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhier.neural import NodeDataset, TensorBatchIterator
+    >>> ds = NodeDataset(torch.arange(10.).reshape(5, 2), torch.arange(5))
+    >>> [tuple(b[1].tolist()) for b in TensorBatchIterator(ds, batch_size=2)]
+    [(0, 1), (2, 3), (4,)]
+    """
+
+    def __init__(self, dataset, batch_size=128, shuffle=False, drop_last=False, device=None,
+                 channels_last=False, seed=None, **loader_kwargs):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.device = device
+        self.channels_last = channels_last
+        self.seed = seed
+        self.loader_kwargs = loader_kwargs
+        self._epoch = 0
+
+    def __len__(self):
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self):
+        base, idx = _base_and_indices(self.dataset)
+        if not isinstance(base, NodeDataset):
+            loader = torch.utils.data.DataLoader(
+                self.dataset, batch_size=self.batch_size, shuffle=self.shuffle,
+                drop_last=self.drop_last, **self.loader_kwargs,
+            )
+            yield from loader
+            return
+        X, y = base.X, base.y
+        n = X.shape[0] if idx is None else idx.numel()
+        if self.shuffle:
+            gen = torch.Generator()
+            if self.seed is not None:
+                gen.manual_seed(self.seed + self._epoch)
+            else:
+                gen.seed()
+            order = torch.randperm(n, generator=gen)
+            idx = order if idx is None else idx[order]
+        self._epoch += 1
+        if idx is not None:
+            idx = idx.to(X.device)
+        dev = torch.device(self.device) if self.device is not None else X.device
+        for start in range(0, n, self.batch_size):
+            stop = min(start + self.batch_size, n)
+            if self.drop_last and stop - start < self.batch_size:
+                break
+            if idx is None:
+                xb = X[start:stop]
+                yb = None if y is None else y[start:stop]
+            else:
+                sel = idx[start:stop]
+                xb = X.index_select(0, sel)
+                yb = None if y is None else y.index_select(0, sel.to(y.device))
+            xb = xb.to(dev, non_blocking=True)
+            if self.channels_last and xb.ndim == 4:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            yb = torch.zeros(stop - start, device=dev) if yb is None else yb.to(dev, non_blocking=True)
+            yield xb, yb
+
+
+class HierarchicalValidSplit(ValidSplit):
+    """skorch's ``ValidSplit``, stratified by the node of every sample.
+
+    Works whatever the label format (2-D paths included), since it stratifies on
+    ``dataset.strata``, the node index of every sample; it falls back to a plain random
+    split when some node has a single sample or the validation part is smaller than the
+    number of nodes.
+
+    Parameters
+    ----------
+    cv : float, default=0.1
+        Fraction of the samples held out for validation.
+    stratified : bool, default=True
+    random_state : int or None, default=None
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skhier.neural import HierarchicalValidSplit, NodeDataset
+    >>> ds = NodeDataset(torch.zeros(20, 2), torch.zeros(20), strata=np.repeat([1, 2], 10))
+    >>> train, valid = HierarchicalValidSplit(0.2, random_state=0)(ds)
+    >>> len(train), len(valid), sorted(ds.strata[valid.indices].tolist())
+    (16, 4, [1, 1, 2, 2])
+    """
+
+    def __init__(self, cv=0.1, stratified=True, random_state=None):
+        super().__init__(cv=cv, stratified=stratified, random_state=random_state)
+
+    def __call__(self, dataset, y=None, groups=None):
+        base, idx = _base_and_indices(dataset)
+        n = len(dataset)
+        strata = getattr(base, "strata", None)
+        if strata is not None and idx is not None:
+            strata = strata[idx.numpy()]
+        if not isinstance(self.cv, float) or not 0 < self.cv < 1:
+            raise ValueError(f"cv must be a float in (0, 1), got {self.cv!r}")
+        stratify = None
+        if self.stratified and strata is not None:
+            _, counts = np.unique(strata, return_counts=True)
+            if counts.min() >= 2 and int(np.floor(self.cv * n)) >= counts.size and n - int(np.ceil(self.cv * n)) >= counts.size:
+                stratify = strata
+        idx_train, idx_valid = train_test_split(
+            np.arange(n), test_size=self.cv, random_state=self.random_state, stratify=stratify
+        )
+        return torch.utils.data.Subset(dataset, idx_train), torch.utils.data.Subset(dataset, idx_valid)

@@ -1,0 +1,380 @@
+"""HCAM-CL: CNN features, two-layer hierarchical cross-attention and an LSTM that decodes
+the label path as a sequence (HCAM-CL paper, §3), with decoding constrained to the taxonomy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._base import HierarchicalNet
+
+__all__ = ["HCAMCLModule", "PathNLLLoss", "HCAMCLClassifier", "path_tokens"]
+
+
+def path_tokens(nodes, path_indices) -> np.ndarray:
+    """Output tokens of the label path of every node: node indices below the root, then
+    0 (NULL) to the end.
+
+    Parameters
+    ----------
+    nodes : array-like of int
+        Node index of every sample.
+    path_indices : ndarray of shape (n_nodes, max_depth + 1)
+        Root-first paths, -1 padded (``Taxonomy.path_indices``).
+
+    Returns
+    -------
+    tokens : ndarray of shape (n_samples, max_depth)
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.neural import path_tokens
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["B", ""]])
+    >>> path_tokens([2, 3], tax.path_indices).tolist()
+    [[1, 2], [3, 0]]
+    """
+    toks = np.asarray(path_indices)[np.asarray(nodes, dtype=np.int64), 1:]
+    return np.where(toks < 0, 0, toks)
+
+
+class HCAMCLModule(nn.Module):
+    """HCAM-CL's decoder over a backbone, constrained to a tree.
+
+    At step ``t`` the input token ``w_t`` is the previous label (the root acts as the
+    START token). Layer 1 of the hierarchical cross-attention queries the image features
+    with ``q_t = w_t + U h_{t-1}`` (the current label and the LSTM's previous output) and
+    adds the query back before a LayerNorm (eq. 2-3); layer 2 queries the same features
+    with its output ``Z`` and adds ``Z`` back before a LayerNorm, giving ``v_t``
+    (eq. 4-6). An LSTM cell reads ``[v_t; w_t]`` (eq. 7) and two fully connected layers
+    over ``[h_{t-1}; v_t; w_t]`` score the next label (eq. 8). Output token 0 is NULL
+    (the path has ended). Logits of tokens the tree forbids after the previous node
+    (anything but its children, plus NULL after a leaf, or after an internal node when
+    internal stops are allowed) are set to ``-inf``, so every decoded path is valid.
+
+    Feature maps (B, C, H, W) become H·W tokens with a learned position embedding; a
+    (B, D) feature vector becomes one token.
+
+    Parameters
+    ----------
+    backbone : nn.Module
+    feature_shape : tuple of int
+        The backbone's output shape for one sample.
+    parent : sequence of int
+        Parent index of every node, -1 for the root at index 0; nodes in pre-order.
+    allow_internal_stop : bool, default=False
+        Whether a path may end at an internal node (non-mandatory leaf labels).
+    d_model : int, default=128
+        Width of the label embeddings and of the attention.
+    n_heads : int, default=4
+    n_attention_layers : {0, 1, 2}, default=2
+        2 is the paper's model; 1 drops the second layer; 0 replaces attention by the
+        globally pooled features (the paper's ablation).
+    hidden_size : int, default=256
+        LSTM hidden size.
+    fc_hidden : int, default=256
+        Width of the first of the two output layers.
+    dropout : float, default=0.1
+    decoding : {"auto", "exact", "beam"}, default="auto"
+        How ``end_log_probs`` turns step distributions into path probabilities: exactly,
+        by visiting every internal node once per sample, or by beam search. ``"auto"``
+        is exact up to ``exact_max_nodes`` nodes.
+    beam_width : int, default=5
+    exact_max_nodes : int, default=512
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhier.neural import HCAMCLModule
+    >>> from skhier.neural.backbones import SmallCNN
+    >>> m = HCAMCLModule(SmallCNN(n_blocks=2), (64, 14, 14), parent=[-1, 0, 0, 1, 1])
+    >>> m.end_log_probs(torch.zeros(2, 1, 28, 28)).exp().sum(1)
+    tensor([1.0000, 1.0000], grad_fn=<SumBackward1>)
+    """
+
+    def __init__(
+        self,
+        backbone,
+        feature_shape,
+        parent,
+        allow_internal_stop=False,
+        d_model=128,
+        n_heads=4,
+        n_attention_layers=2,
+        hidden_size=256,
+        fc_hidden=256,
+        dropout=0.1,
+        decoding="auto",
+        beam_width=5,
+        exact_max_nodes=512,
+    ):
+        super().__init__()
+        if n_attention_layers not in (0, 1, 2):
+            raise ValueError(f"n_attention_layers must be 0, 1 or 2, got {n_attention_layers!r}")
+        if decoding not in ("auto", "exact", "beam"):
+            raise ValueError(f"decoding must be 'auto', 'exact' or 'beam', got {decoding!r}")
+        parent = np.asarray(parent, dtype=np.int64)
+        n = parent.size
+        self.n_nodes = n
+        self.n_attention_layers = n_attention_layers
+        self.decoding = decoding
+        self.beam_width = int(beam_width)
+        self.exact_max_nodes = int(exact_max_nodes)
+        self.backbone = backbone
+        # ---- the tree: allowed next tokens given the previous token
+        is_leaf = np.ones(n, dtype=bool)
+        is_leaf[parent[1:]] = False
+        depth = np.zeros(n, dtype=np.int64)
+        for i in range(1, n):
+            depth[i] = depth[parent[i]] + 1
+        self.max_steps = int(depth.max())
+        if self.max_steps == 0:
+            raise ValueError("the taxonomy has a single node: there is no label path to decode")
+        allowed = np.zeros((n + 1, n), dtype=bool)  # rows: previous token (n = NULL input)
+        allowed[parent[1:], np.arange(1, n)] = True
+        allowed[:n][is_leaf, 0] = True
+        if allow_internal_stop:
+            allowed[1:n, 0] = True
+        allowed[n, 0] = True
+        self.register_buffer("allowed", torch.as_tensor(allowed))
+        self.register_buffer("is_leaf", torch.as_tensor(is_leaf))
+        self.register_buffer("parent", torch.as_tensor(parent))
+        internal_by_depth = [np.flatnonzero((depth == d) & ~is_leaf) for d in range(self.max_steps)]
+        self._levels = len(internal_by_depth)
+        for d, nodes in enumerate(internal_by_depth):
+            self.register_buffer(f"_lvl{d}", torch.as_tensor(nodes), persistent=False)
+        # ---- layers
+        if len(feature_shape) == 3:
+            c, h, w = (int(s) for s in feature_shape)
+            n_tokens = h * w
+        elif len(feature_shape) == 1:
+            c, n_tokens = int(feature_shape[0]), 1
+        else:
+            raise ValueError(f"feature_shape must be (C, H, W) or (D,), got {feature_shape}")
+        self.feature_proj = nn.Linear(c, d_model)
+        self.position = nn.Parameter(torch.zeros(1, n_tokens, d_model))
+        nn.init.trunc_normal_(self.position, std=0.02)
+        self.embed = nn.Embedding(n + 1, d_model)
+        self.query_from_h = nn.Linear(hidden_size, d_model)
+        self.init_h = nn.Linear(d_model, hidden_size)
+        self.init_c = nn.Linear(d_model, hidden_size)
+        if n_attention_layers >= 1:
+            self.attn1 = nn.MultiheadAttention(d_model, n_heads, dropout=dropout, batch_first=True)
+            self.norm1 = nn.LayerNorm(d_model)
+        if n_attention_layers == 2:
+            self.attn2 = nn.MultiheadAttention(d_model, n_heads, dropout=dropout, batch_first=True)
+            self.norm2 = nn.LayerNorm(d_model)
+        if n_attention_layers == 0:
+            self.global_proj = nn.Linear(d_model, d_model)
+        self.lstm = nn.LSTMCell(2 * d_model, hidden_size)
+        self.out = nn.Sequential(
+            nn.Linear(hidden_size + 2 * d_model, fc_hidden),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(fc_hidden, n),
+        )
+
+    # ---------------------------------------------------------------- pieces
+    def encode(self, x):
+        """Features as (B, tokens, d_model) and the initial LSTM state."""
+        f = self.backbone(x)
+        f = f.flatten(2).transpose(1, 2) if f.ndim == 4 else f[:, None, :]
+        f = self.feature_proj(f) + self.position
+        pooled = f.mean(dim=1)
+        return f, (torch.tanh(self.init_h(pooled)), torch.tanh(self.init_c(pooled)))
+
+    def step(self, feats, token, state):
+        """One decoding step: masked next-token logits and the new LSTM state."""
+        h, c = state
+        w = self.embed(token)
+        q = (w + self.query_from_h(h))[:, None, :]
+        if self.n_attention_layers == 0:
+            v = self.global_proj(feats.mean(dim=1))
+        else:
+            a1, _ = self.attn1(q, feats, feats, need_weights=False)
+            z = self.norm1(a1 + q)
+            if self.n_attention_layers == 2:
+                a2, _ = self.attn2(z, feats, feats, need_weights=False)
+                z = self.norm2(a2 + z)
+            v = z[:, 0, :]
+        logits = self.out(torch.cat([h, v, w], dim=1))
+        h2, c2 = self.lstm(torch.cat([v, w], dim=1), (h, c))
+        logits = logits.masked_fill(~self.allowed[token], -float("inf"))
+        return logits, (h2, c2)
+
+    def forward(self, x, targets=None):
+        """Teacher-forced masked logits (B, max_steps, n_nodes) for the target tokens.
+
+        Without ``targets``, the greedy path is fed back instead.
+        """
+        feats, state = self.encode(x)
+        b = feats.shape[0]
+        token = torch.zeros(b, dtype=torch.long, device=feats.device)  # START = the root
+        out = []
+        for t in range(self.max_steps):
+            logits, state = self.step(feats, token, state)
+            out.append(logits)
+            nxt = targets[:, t] if targets is not None else logits.argmax(dim=1)
+            token = torch.where(nxt == 0, torch.full_like(nxt, self.n_nodes), nxt)
+        return torch.stack(out, dim=1)
+
+    # ---------------------------------------------------------------- path probabilities
+    def end_log_probs(self, x):
+        """(B, n_nodes) log-probability that the decoded path ends at each node."""
+        use_exact = self.decoding == "exact" or (self.decoding == "auto" and self.n_nodes <= self.exact_max_nodes)
+        return self._exact(x) if use_exact else self._beam(x)
+
+    def _exact(self, x):
+        feats, (h0, c0) = self.encode(x)
+        b, n = feats.shape[0], self.n_nodes
+        reach = feats.new_full((b, n), -float("inf"), dtype=torch.float32)
+        reach[:, 0] = 0.0
+        end = torch.full_like(reach, -float("inf"))
+        h_all = h0.new_zeros((n, b, h0.shape[1]))
+        c_all = torch.zeros_like(h_all)
+        h_all[0], c_all[0] = h0, c0
+        for d in range(self._levels):
+            nodes = getattr(self, f"_lvl{d}")
+            k = nodes.numel()
+            if k == 0:
+                continue
+            f = feats.repeat_interleave(k, dim=0) if k > 1 else feats
+            tok = nodes.repeat(b)
+            state = (h_all[nodes].transpose(0, 1).reshape(b * k, -1), c_all[nodes].transpose(0, 1).reshape(b * k, -1))
+            logits, (h2, c2) = self.step(f, tok, state)
+            logp = torch.log_softmax(logits.float(), dim=1).view(b, k, n)
+            base = reach[:, nodes]  # (b, k)
+            # children of each node: every column whose parent is that node
+            kid_mask = self.parent[None, :] == nodes[:, None]  # (k, n)
+            kid_mask[:, 0] = False
+            kk, kids = kid_mask.nonzero(as_tuple=True)
+            reach[:, kids] = base[:, kk] + logp[:, kk, kids]
+            end[:, nodes] = base + logp[:, :, 0]
+            h2 = h2.view(b, k, -1)
+            c2 = c2.view(b, k, -1)
+            h_all[kids] = h2[:, kk].transpose(0, 1).to(h_all.dtype)
+            c_all[kids] = c2[:, kk].transpose(0, 1).to(c_all.dtype)
+        end[:, self.is_leaf] = reach[:, self.is_leaf]
+        return end
+
+    def _beam(self, x):
+        feats, state = self.encode(x)
+        b, n, k = feats.shape[0], self.n_nodes, self.beam_width
+        dev = feats.device
+        end = torch.full((b, n), -float("inf"), device=dev)
+        token = torch.zeros(b, 1, dtype=torch.long, device=dev)  # (b, beams)
+        score = torch.zeros(b, 1, device=dev)
+        h, c = state[0][:, None], state[1][:, None]
+        rows = torch.arange(b, device=dev)
+        for _ in range(self.max_steps):
+            nb = token.shape[1]
+            f = feats.repeat_interleave(nb, dim=0) if nb > 1 else feats
+            logits, (h2, c2) = self.step(f, token.reshape(-1), (h.reshape(b * nb, -1), c.reshape(b * nb, -1)))
+            logp = torch.log_softmax(logits.float(), dim=1).view(b, nb, n) + score[:, :, None]
+            # NULL ends a beam at its current node
+            stop = logp[:, :, 0]
+            end.scatter_(1, token, torch.maximum(end.gather(1, token), stop))
+            cand = logp.clone()
+            cand[:, :, 0] = -float("inf")
+            leaf_hit = self.is_leaf[None, None, :].expand_as(cand) & torch.isfinite(cand)
+            if leaf_hit.any():  # a step into a leaf ends there (NULL is forced after it)
+                leaf_scores = torch.where(leaf_hit, cand, torch.full_like(cand, -float("inf"))).amax(dim=1)
+                end = torch.maximum(end, leaf_scores)
+                cand = cand.masked_fill(leaf_hit, -float("inf"))
+            flat = cand.view(b, nb * n)
+            kk = min(k, flat.shape[1])
+            top, idx = flat.topk(kk, dim=1)
+            alive = torch.isfinite(top)
+            if not alive.any():
+                break
+            beam, tok = idx // n, idx % n
+            h = h2.view(b, nb, -1)[rows[:, None], beam]
+            c = c2.view(b, nb, -1)[rows[:, None], beam]
+            token = torch.where(alive, tok, torch.zeros_like(tok))
+            score = torch.where(alive, top, torch.full_like(top, -float("inf")))
+        return end
+
+
+class PathNLLLoss(nn.Module):
+    """Negative log-likelihood of the whole label path: the sum over steps of the
+    cross-entropy of masked logits, averaged over samples (eq. 9 summed over steps).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhier.neural import PathNLLLoss
+    >>> logits = torch.zeros(1, 2, 3)
+    >>> round(float(PathNLLLoss()(logits, torch.tensor([[1, 2]]))), 4)
+    2.1972
+    """
+
+    def forward(self, logits, targets):
+        b, t, v = logits.shape
+        nll = nn.functional.cross_entropy(logits.float().reshape(b * t, v), targets.reshape(-1), reduction="none")
+        return nll.view(b, t).sum(dim=1).mean()
+
+
+class HCAMCLClassifier(HierarchicalNet):
+    """HCAM-CL: hierarchical cross-attention and an LSTM that decodes the label path.
+
+    A CNN (or any backbone) extracts a feature map; at every level a two-layer
+    hierarchical cross-attention relates the feature map to the current label, and an
+    LSTM decodes the next label, from a START token down to the leaf, NULL-padded, so
+    fixed- and variable-length paths both work (HCAM-CL paper, §3). Teacher forcing in
+    training. Beyond the paper, decoding is constrained to the taxonomy, so every
+    prediction is a valid path, and node probabilities come from the path distribution:
+    exactly for small taxonomies, by beam search for large ones.
+
+    Parameters
+    ----------
+    taxonomy : Taxonomy
+    backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"
+    **kwargs
+        Every parameter of :class:`~skhier.neural.HierarchicalNet` and skorch, and the
+        module's: ``module__n_heads`` (4), ``module__n_attention_layers`` (2; 1 or 0
+        for the paper's ablation), ``module__d_model`` (128, the label embedding and
+        attention width), ``module__hidden_size`` (256, the LSTM), ``module__fc_hidden``,
+        ``module__dropout``, ``module__decoding``, ``module__beam_width``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of object
+    label_format_ : LabelFormat
+    internal_stops_ : bool
+        Whether some training label ends at an internal node; then paths may stop there.
+    module_ : HCAMCLModule
+    history_ : skorch History
+
+    References
+    ----------
+    .. [1] HCAM-CL: a CNN-LSTM framework with hierarchical cross-attention for
+       hierarchical image classification (``shared/papers/hcam-cl.txt``).
+
+    Examples
+    --------
+    >>> from skhier.datasets import make_hierarchical_classification
+    >>> from skhier.neural import HCAMCLClassifier
+    >>> X, y, tax = make_hierarchical_classification(200, 8, n_levels=2, branching=2, random_state=0)
+    >>> clf = HCAMCLClassifier(tax, max_epochs=2, device="cpu", random_state=0).fit(X, y)
+    >>> clf.predict(X[:3]).shape, clf.predict_proba(X[:3]).shape
+    ((3,), (3, 7))
+    """
+
+    def __init__(self, taxonomy, *, module=HCAMCLModule, criterion=PathNLLLoss, backbone="auto", **kwargs):
+        super().__init__(taxonomy, module, criterion, backbone=backbone, **kwargs)
+
+    def _fit_labels(self, nodes):
+        self.internal_stops_ = bool((~self.taxonomy.is_leaf[nodes]).any())
+
+    def _targets(self, nodes):
+        return torch.as_tensor(path_tokens(nodes, self.taxonomy.path_indices), dtype=torch.long)
+
+    def _module_defaults(self, backbone, feat_shape):
+        return {
+            "backbone": backbone,
+            "feature_shape": feat_shape,
+            "parent": self.taxonomy.parent.tolist(),
+            "allow_internal_stop": bool(getattr(self, "internal_stops_", False)),
+        }

@@ -1,0 +1,198 @@
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler
+
+from skhier import DiffusionRefiner, Taxonomy
+from skhier.datasets import make_hierarchical_classification
+from skhier.labels import encode_labels, node_indices_to_paths
+from skhier.metrics import get_hierarchical_scorer
+from skhier.neural import FlatSoftmaxClassifier, HCAMCLClassifier, HCAMCLModule
+from skhier.neural.backbones import MLP, SmallCNN
+from skhier.testing import taxonomies
+
+CPU = dict(device="cpu", random_state=0, batch_size=64)
+
+
+@pytest.fixture(scope="module")
+def synth():
+    return make_hierarchical_classification(300, 8, n_levels=2, branching=3, class_sep=2.0, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def ragged_data():
+    """A ragged taxonomy; 2-D variable-depth paths padded with ''."""
+    tax = Taxonomy.from_paths([["a", "a1", "a1x"], ["a", "a1", "a1y"], ["a", "a2", ""], ["b", "", ""]])
+    rng = np.random.default_rng(0)
+    leaves = tax.leaves
+    idx = rng.integers(0, len(leaves), 240)
+    centres = rng.normal(size=(len(leaves), 6)) * 3
+    X = (centres[idx] + rng.normal(size=(240, 6))).astype(np.float32)
+    Y = node_indices_to_paths(leaves[idx], tax)
+    return X, Y, tax
+
+
+@pytest.mark.parametrize("cls", [FlatSoftmaxClassifier, HCAMCLClassifier])
+def test_fit_1d_leaf_labels(cls, synth):
+    X, y, tax = synth
+    clf = cls(tax, max_epochs=6, lr=5e-3, **CPU).fit(X, y)
+    pred = clf.predict(X)
+    assert pred.shape == y.shape and set(pred) <= set(tax.leaf_names)
+    assert clf.score(X, y) > 0.6
+    P = clf.predict_proba(X[:10])
+    np.testing.assert_allclose(P[:, 0], 1, atol=1e-5)
+    for v in range(tax.n_nodes):  # children sum to the parent (no internal stops)
+        if len(tax.children[v]):
+            np.testing.assert_allclose(P[:, tax.children[v]].sum(1), P[:, v], atol=1e-5)
+    assert [c for c in clf.classes_] == list(tax.nodes)
+    assert {"valid_exact", "valid_hf1", "valid_loss"} <= set(clf.history[-1])
+
+
+@pytest.mark.parametrize("cls", [FlatSoftmaxClassifier, HCAMCLClassifier])
+def test_fit_2d_variable_depth_paths(cls, ragged_data):
+    X, Y, tax = ragged_data
+    clf = cls(tax, max_epochs=8, lr=5e-3, **CPU).fit(X, Y)
+    pred = clf.predict(X)
+    assert pred.shape == Y.shape
+    encode_labels(pred, tax)  # every row is a valid path
+    assert np.mean([tuple(a) == tuple(b) for a, b in zip(pred.tolist(), Y.tolist())]) > 0.8
+
+
+def test_hcamcl_internal_stops(ragged_data):
+    X, Y, tax = ragged_data
+    Y2 = Y.copy()
+    Y2[Y2[:, 1] == "a2"] = ["a", "", ""]  # some samples labelled only down to "a"
+    clf = HCAMCLClassifier(tax, max_epochs=10, lr=5e-3, **CPU).fit(X, Y2)
+    assert clf.internal_stops_ and bool(clf.module_.allowed[tax.index("a"), 0])
+    pred = clf.predict(X)
+    assert {tuple(r) for r in pred.tolist()} & {("a", "", "")}
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(taxonomies(min_nodes=2, max_nodes=15, max_depth=4, min_leaves=1), st.booleans(), st.sampled_from([0, 1, 2]))
+def test_untrained_hcamcl_always_decodes_valid_paths(tax, internal, n_layers):
+    torch.manual_seed(0)
+    module = HCAMCLModule(MLP(5, 16), (16,), tax.parent.tolist(), allow_internal_stop=internal,
+                          d_model=16, n_heads=2, hidden_size=16, fc_hidden=16, n_attention_layers=n_layers)
+    module.eval()
+    x = torch.randn(7, 5)
+    with torch.no_grad():
+        exact = module.end_log_probs(x).exp()
+        module.decoding, module.beam_width = "beam", 64
+        beam = module.end_log_probs(x).exp()
+        greedy = module(x).argmax(-1)
+    np.testing.assert_allclose(exact.sum(1).numpy(), 1, atol=1e-5)
+    np.testing.assert_allclose(beam.numpy(), exact.numpy(), atol=1e-5)
+    ends = exact.argmax(1).numpy()
+    assert ends.min() >= 1 and (internal or tax.is_leaf[ends].all())
+    assert (exact[:, 0] == 0).all()  # never ends at the root
+    # greedy free-running decoding only ever steps to a child, then NULL
+    for row in greedy.numpy():
+        prev = 0
+        for tok in row:
+            if tok == 0:
+                prev = -1
+                continue
+            assert prev >= 0 and tax.parent[tok] == prev
+            prev = tok
+
+
+def test_clone_pickle_and_reproducible(synth):
+    X, y, tax = synth
+    clf = HCAMCLClassifier(tax, max_epochs=2, module__d_model=32, module__hidden_size=32, **CPU)
+    c = clone(clf)
+    assert c.get_params()["module__d_model"] == 32 and c.get_params()["device"] == "cpu"
+    a = clf.fit(X, y).predict_proba(X[:20])
+    b = c.fit(X, y).predict_proba(X[:20])
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    back = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(back.predict_proba(X[:20]), a, atol=1e-6)
+    auto = FlatSoftmaxClassifier(tax)
+    assert auto.get_params()["device"] == "auto" and clone(auto).get_params()["device"] == "auto"
+    assert auto.device == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_grid_search_over_module_params(synth):
+    X, y, tax = synth
+    base = HCAMCLClassifier(tax, max_epochs=3, lr=5e-3, module__d_model=32, module__hidden_size=32, **CPU)
+    gs = GridSearchCV(base, {"module__n_attention_layers": [0, 2]}, cv=2,
+                      scoring=get_hierarchical_scorer("hierarchical_f1", tax)).fit(X, y)
+    assert gs.best_params_["module__n_attention_layers"] in (0, 2)
+    assert gs.cv_results_["mean_test_score"].min() > 0.3
+
+
+def test_callbacks_and_pipeline(synth, tmp_path):
+    X, y, tax = synth
+    clf = FlatSoftmaxClassifier(
+        tax, max_epochs=30, lr=5e-3, callbacks=[
+            EarlyStopping(monitor="valid_hf1", lower_is_better=False, patience=2),
+            Checkpoint(monitor="valid_hf1_best", dirname=str(tmp_path)),
+            LRScheduler("StepLR", step_size=5),
+        ], **CPU,
+    ).fit(X, y)
+    assert len(clf.history) < 30  # early stopping fired
+    assert (tmp_path / "params.pt").exists()
+    pipe = make_pipeline(FlatSoftmaxClassifier(tax, max_epochs=3, **CPU), DiffusionRefiner(tax, alpha=0.2)).fit(X, y)
+    assert pipe.predict_proba(X[:4]).shape == (4, tax.n_nodes)
+
+
+def test_images_with_cnn_and_custom_backbone():
+    tax = Taxonomy.from_paths([["a", "a1"], ["a", "a2"], ["b", "b1"]])
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 1, 28, 28)).astype(np.float32)
+    y = np.array(tax.leaf_names)[rng.integers(0, 3, 40)]
+    clf = HCAMCLClassifier(tax, max_epochs=1, backbone__width=8, backbone__n_blocks=2, **CPU).fit(X, y)
+    assert isinstance(clf.module_.backbone, SmallCNN) and clf.predict(X[:2]).shape == (2,)
+    custom = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, stride=2), torch.nn.ReLU())
+    clf2 = FlatSoftmaxClassifier(tax, backbone=custom, max_epochs=1, **CPU).fit(X, y)
+    assert clf2.module_.backbone is not custom  # deep-copied, the user's module untouched
+    with pytest.raises(ValueError, match="fitted on samples of shape"):
+        clf2.predict(X[:2, :, :20, :20])
+
+
+def test_bad_input(synth):
+    X, y, tax = synth
+    Xn = X.copy()
+    Xn[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        FlatSoftmaxClassifier(tax, **CPU).fit(Xn, y)
+    with pytest.raises(ValueError, match=r"y\[0\]: unknown label"):
+        FlatSoftmaxClassifier(tax, **CPU).fit(X, ["nope"] + list(y[1:]))
+    with pytest.raises(ValueError, match="X has 300 samples but y has 299"):
+        FlatSoftmaxClassifier(tax, **CPU).fit(X, y[1:])
+    ind = np.zeros((len(y), tax.n_nodes), dtype=int)
+    ind[:, [1, 5]] = 1
+    with pytest.raises(ValueError, match="one path per sample"):
+        FlatSoftmaxClassifier(tax, **CPU).fit(X, ind)
+    with pytest.raises(ValueError, match="n_attention_layers"):
+        HCAMCLClassifier(tax, module__n_attention_layers=3, **CPU).fit(X, y)
+
+
+@pytest.mark.cuda
+def test_cuda_training_loads_on_cpu(synth, tmp_path):
+    X, y, tax = synth
+    clf = HCAMCLClassifier(tax, max_epochs=2, device="cuda", mixed_precision="bf16", random_state=0).fit(X, y)
+    assert next(clf.module_.parameters()).is_cuda
+    expected = clf.predict_proba(X[:50])
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(clf))
+    np.save(tmp_path / "X.npy", X[:50])
+    code = (
+        "import pickle, numpy as np, torch, warnings; warnings.simplefilter('ignore');"
+        f"m = pickle.loads(open({str(path)!r}, 'rb').read());"
+        "assert not torch.cuda.is_available() and m.device == 'cpu';"
+        f"np.save({str(tmp_path / 'cpu.npy')!r}, m.predict_proba(np.load({str(tmp_path / 'X.npy')!r})))"
+    )
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    np.testing.assert_allclose(np.load(tmp_path / "cpu.npy"), expected, atol=2e-2)
