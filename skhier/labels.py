@@ -678,9 +678,12 @@ def check_node_scores(scores, taxonomy: Taxonomy, *, name="node scores", probabi
             raise ValueError(f"{name} must be 2-D (n_samples, n_nodes), got shape {tuple(scores.shape)}")
         if not torch.is_floating_point(scores):
             scores = scores.float()
-        finite = torch.isfinite(scores).all().item()
-        lo = scores.min().item() if scores.numel() else 0.0
-        hi = scores.max().item() if scores.numel() else 0.0
+        # one streaming pass: a NaN or infinity anywhere makes the sum non-finite
+        finite = bool(torch.isfinite(scores.sum()).item()) or bool(torch.isfinite(scores).all().item())
+        if probabilities and scores.numel():
+            lo, hi = scores.min().item(), scores.max().item()
+        else:
+            lo, hi = 0.0, 0.0
     else:
         if sp.issparse(scores):
             scores = scores.toarray()
@@ -690,9 +693,12 @@ def check_node_scores(scores, taxonomy: Taxonomy, *, name="node scores", probabi
         scores = scores.astype(np.float64, copy=False) if scores.dtype.kind != "f" else scores
         if scores.ndim != 2:
             raise ValueError(f"{name} must be 2-D (n_samples, n_nodes), got shape {scores.shape}")
-        finite = bool(np.isfinite(scores).all())
-        lo = float(scores.min()) if scores.size else 0.0
-        hi = float(scores.max()) if scores.size else 0.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            finite = bool(np.isfinite(scores.sum())) or bool(np.isfinite(scores).all())
+        if probabilities and scores.size:
+            lo, hi = float(scores.min()), float(scores.max())
+        else:
+            lo, hi = 0.0, 0.0
     if scores.shape[1] != taxonomy.n_nodes:
         raise ValueError(
             f"{name} have {scores.shape[1]} columns but the taxonomy has {taxonomy.n_nodes} "

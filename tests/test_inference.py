@@ -225,3 +225,12 @@ def test_diffusion_on_cuda(tree):
     np.testing.assert_allclose(out, cpu.numpy(), atol=1e-10)
     it = DiffusionRefiner(tree, alpha=0.4, method="iterative").fit(s).transform(s.cuda())
     np.testing.assert_allclose(it.cpu().numpy(), cpu.numpy(), atol=1e-6)
+
+
+def test_refining_never_writes_into_the_input(tree):
+    # regression: the tree solver transposed a (1, n_nodes) input into a view and scaled it in place
+    for shape in [(1, 8), (5, 8)]:
+        s = torch.rand(*shape, dtype=torch.float64)
+        before = s.clone()
+        DiffusionRefiner(tree, alpha=0.5, solver="tree").fit(s).transform(s)
+        assert torch.equal(s, before)

@@ -82,20 +82,42 @@ def _tree_factor(taxonomy: Taxonomy, alpha: float):
 
 
 def _tree_solve(f0: torch.Tensor, taxonomy: Taxonomy, alpha: float) -> torch.Tensor:
+    """Exact ``(1 - α)(I - α W_n)^-1`` applied to every row of ``f0``, in O(n_samples × n_nodes).
+
+    Works node-major (one contiguous row per node) so that every level's gathers and
+    scatters move whole rows.
+    """
     c_np, d_np = _tree_factor(taxonomy, alpha)
     dev, dt = f0.device, f0.dtype
-    c = torch.as_tensor(c_np, device=dev, dtype=dt)
-    d = torch.as_tensor(d_np, device=dev, dtype=dt)
-    parent = torch.as_tensor(np.array(taxonomy.parent), device=dev)
-    b = f0 * (1 - alpha)
-    levels = [torch.as_tensor(np.array(lv), device=dev) for lv in taxonomy.levels]
-    ratio = c / d
-    for nodes in reversed(levels[1:]):  # eliminate children into their parents
-        b.index_add_(1, parent[nodes], b[:, nodes] * ratio[nodes])
-    b[:, 0] /= d[0]
-    for nodes in levels[1:]:  # back-substitute root to leaves
-        b[:, nodes] = (b[:, nodes] + c[nodes] * b[:, parent[nodes]]) / d[nodes]
-    return b
+    key = (str(dev), dt)
+    cache = _tree_tensors(taxonomy, alpha)
+    if key not in cache:
+        levels = [torch.as_tensor(np.array(lv), device=dev) for lv in taxonomy.levels]
+        parent = torch.as_tensor(np.array(taxonomy.parent), device=dev)
+        c = torch.as_tensor(c_np, device=dev, dtype=dt)
+        d = torch.as_tensor(d_np, device=dev, dtype=dt)
+        per_level = [(nodes, parent[nodes], (c / d)[nodes, None], c[nodes, None], d[nodes, None]) for nodes in levels[1:]]
+        cache[key] = (per_level, d[0])
+    per_level, d_root = cache[key]
+    b = f0.T.clone(memory_format=torch.contiguous_format)  # (n_nodes, n_samples), a copy
+    b.mul_(1 - alpha)
+    for nodes, parents, ratio, _, _ in reversed(per_level):  # eliminate children into parents
+        b.index_add_(0, parents, b[nodes] * ratio)
+    b[0] /= d_root
+    for nodes, parents, _, c, d in per_level:  # back-substitute from the root down
+        b[nodes] = (b[nodes] + c * b[parents]) / d
+    return b.T
+
+
+@lru_cache(maxsize=16)
+def _tree_tensors(taxonomy: Taxonomy, alpha: float) -> dict:
+    """Per-(device, dtype) cache of the tree solver's index and pivot tensors."""
+    return {}
+
+
+@lru_cache(maxsize=16)
+def _dense_tensor(taxonomy: Taxonomy, alpha: float, device: str, dtype) -> torch.Tensor:
+    return torch.as_tensor(np.array(diffusion_operator(taxonomy, alpha)), dtype=dtype, device=device)
 
 
 def _iterate(f0: torch.Tensor, taxonomy: Taxonomy, alpha: float, max_iter: int, tol: float):
@@ -158,9 +180,8 @@ def diffuse(scores, taxonomy: Taxonomy, alpha: float, *, method="closed_form", s
     if solver not in ("auto", "dense", "tree"):
         raise ValueError(f"solver must be 'auto', 'dense' or 'tree', got {solver!r}")
     if solver == "dense" or (solver == "auto" and taxonomy.n_nodes <= DENSE_MAX_NODES):
-        k = torch.as_tensor(np.array(diffusion_operator(taxonomy, alpha)), dtype=scores.dtype, device=scores.device)
-        return scores @ k
-    return _tree_solve(scores.clone(), taxonomy, alpha)
+        return scores @ _dense_tensor(taxonomy, alpha, str(scores.device), scores.dtype)
+    return _tree_solve(scores, taxonomy, alpha)
 
 
 class DiffusionRefiner(BaseRefiner):

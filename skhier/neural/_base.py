@@ -126,6 +126,9 @@ class HierarchicalNet(ClassifierMixin, NeuralNet):
         bf16 autocast of forward passes on CUDA (ignored on CPU).
     channels_last : bool, default=False
         Channels-last memory format for image batches and the module (CUDA speed-up).
+    train_transform : callable, default=None
+        Applied to every training batch on the device, e.g.
+        :class:`~skhier.neural.augment.RandomCropFlip`.
     compile : bool, default=False
         skorch's ``torch.compile`` of the module (``compile__*`` are its options).
     random_state : int or None, default=None
@@ -148,7 +151,8 @@ class HierarchicalNet(ClassifierMixin, NeuralNet):
     module_, criterion_, optimizer_, history_ : as in skorch
     """
 
-    prefixes_ = NeuralNet.prefixes_ + ["backbone"]
+    # "train_transform" may hold an nn.Module (skorch only lets known prefixes do that)
+    prefixes_ = NeuralNet.prefixes_ + ["backbone", "train_transform"]
 
     def __init__(
         self,
@@ -167,6 +171,7 @@ class HierarchicalNet(ClassifierMixin, NeuralNet):
         device="auto",
         mixed_precision=None,
         channels_last=False,
+        train_transform=None,
         random_state=None,
         verbose=0,
         **kwargs,
@@ -190,6 +195,7 @@ class HierarchicalNet(ClassifierMixin, NeuralNet):
         self.backbone = backbone
         self.mixed_precision = mixed_precision
         self.channels_last = channels_last
+        self.train_transform = train_transform
         self.random_state = random_state
 
     # ------------------------------------------------------------ device="auto"
@@ -371,6 +377,8 @@ class HierarchicalNet(ClassifierMixin, NeuralNet):
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         Xi, yi = batch
+        if self.train_transform is not None:
+            Xi = self.train_transform(Xi)
         y_pred = self.infer(Xi, targets=yi, **fit_params)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         loss.backward()

@@ -1,0 +1,56 @@
+"""Batch augmentations that run on the device, for ``train_transform=``.
+
+Plain torch modules, applied to whole training batches inside the training step, so
+augmentation costs no host round trip.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["RandomCropFlip"]
+
+
+class RandomCropFlip(nn.Module):
+    """Random translation by up to ``padding`` pixels (zero padding) and horizontal flip.
+
+    Every sample of a (B, C, H, W) batch gets its own offsets and flip, drawn from
+    torch's generator on the batch's device (seeded by the estimator's
+    ``random_state``).
+
+    Parameters
+    ----------
+    padding : int, default=2
+    flip : bool, default=True
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhier.neural.augment import RandomCropFlip
+    >>> RandomCropFlip(padding=2)(torch.ones(4, 1, 28, 28)).shape
+    torch.Size([4, 1, 28, 28])
+    """
+
+    def __init__(self, padding=2, flip=True):
+        super().__init__()
+        self.padding = int(padding)
+        self.flip = bool(flip)
+
+    def forward(self, x):
+        if x.ndim != 4:
+            raise ValueError(f"RandomCropFlip needs (B, C, H, W) batches, got shape {tuple(x.shape)}")
+        b, c, h, w = x.shape
+        p = self.padding
+        if p > 0:
+            padded = nn.functional.pad(x, (p, p, p, p))
+            oy = torch.randint(0, 2 * p + 1, (b,), device=x.device)
+            ox = torch.randint(0, 2 * p + 1, (b,), device=x.device)
+            rows = (oy[:, None] + torch.arange(h, device=x.device))[:, :, None]  # (b, h, 1)
+            cols = (ox[:, None] + torch.arange(w, device=x.device))[:, None, :]  # (b, 1, w)
+            idx = torch.arange(b, device=x.device)[:, None, None]
+            x = padded.permute(0, 2, 3, 1)[idx, rows, cols].permute(0, 3, 1, 2)
+        if self.flip:
+            mask = torch.rand(b, device=x.device) < 0.5
+            x = torch.where(mask[:, None, None, None], x.flip(-1), x)
+        return x.contiguous(memory_format=torch.channels_last) if x.is_cuda and x.stride(1) == 1 else x.contiguous()
