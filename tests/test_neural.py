@@ -190,7 +190,7 @@ def test_cuda_training_loads_on_cpu(synth, tmp_path):
     code = (
         "import pickle, numpy as np, torch, warnings; warnings.simplefilter('ignore');"
         f"m = pickle.loads(open({str(path)!r}, 'rb').read());"
-        "assert not torch.cuda.is_available() and m.device == 'cpu';"
+        "assert not torch.cuda.is_available() and str(m.device) == 'cpu';"
         f"np.save({str(tmp_path / 'cpu.npy')!r}, m.predict_proba(np.load({str(tmp_path / 'X.npy')!r})))"
     )
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
