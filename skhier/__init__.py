@@ -6,6 +6,7 @@ scorer. The user guide lives in ``docs/``.
 
 from ._taxonomy import Taxonomy
 from .exceptions import TaxonomyError
+from .local import LocalClassifierPerLevel, LocalClassifierPerNode, LocalClassifierPerParentNode
 from .inference import (
     BottomUpRefiner,
     DifferentiableDiffusionRefiner,
@@ -21,6 +22,9 @@ __all__ = [
     "DifferentiableDiffusionRefiner",
     "DiffusionRefiner",
     "FlatClassifier",
+    "LocalClassifierPerLevel",
+    "LocalClassifierPerNode",
+    "LocalClassifierPerParentNode",
     "Taxonomy",
     "TaxonomyError",
     "TopDownRefiner",

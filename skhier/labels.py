@@ -410,18 +410,18 @@ def node_indices_to_labels(indices, taxonomy: Taxonomy) -> np.ndarray:
     >>> node_indices_to_labels([2, 1], tax)
     array(['b', 'a'], dtype='<U1')
     """
-    return _node_array(taxonomy)[np.asarray(indices, dtype=np.int64)]
-
-
-def _node_array(taxonomy: Taxonomy) -> np.ndarray:
+    idx = np.asarray(indices, dtype=np.int64)
     nodes = taxonomy.nodes
-    if all(isinstance(n, str) for n in nodes):
-        return np.array(nodes)
-    if all(isinstance(n, int) for n in nodes):
-        return np.array(nodes, dtype=np.int64)
-    out = np.empty(len(nodes), dtype=object)
-    out[:] = list(nodes)
-    return out
+    used = [nodes[i] for i in np.unique(idx)]
+    # the dtype of the labels returned, not of every node: int leaves under a str root are ints
+    if used and all(isinstance(n, str) for n in used):
+        table = np.array([n if isinstance(n, str) else "" for n in nodes])
+    elif used and all(isinstance(n, int) for n in used):
+        table = np.array([n if isinstance(n, int) else 0 for n in nodes], dtype=np.int64)
+    else:
+        table = np.empty(len(nodes), dtype=object)
+        table[:] = list(nodes)
+    return table[idx]
 
 
 def node_indices_to_paths(

@@ -1,0 +1,546 @@
+"""Local classifiers around any scikit-learn estimator: one per node, per parent node or
+per level (the HiClass family), with an explicit Taxonomy, parallel fitting, sample
+weights, non-mandatory leaf prediction and consistent node probabilities.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
+
+from .._taxonomy import Taxonomy
+from ..inference._base import NodeScores, feature_names
+from ..labels import HierarchicalLabelEncoder, _check_taxonomy, decode_labels
+
+__all__ = ["LocalClassifierPerNode", "LocalClassifierPerParentNode", "LocalClassifierPerLevel"]
+
+_STOP = -1  # local label of "the path ends here"
+
+
+class _Constant:
+    """Stands in for a local classifier whose training data hold a single class."""
+
+    def __init__(self, label):
+        self.classes_ = np.array([label])
+
+    def predict_proba(self, X):
+        return np.ones((X.shape[0], 1))
+
+
+def _fit_one(estimator, X, idx, y_local, sample_weight):
+    classes = np.unique(y_local)
+    if classes.size == 1:
+        return _Constant(classes[0])
+    est = clone(estimator)
+    Xs = X[idx]
+    if sample_weight is None:
+        return est.fit(Xs, y_local)
+    return est.fit(Xs, y_local, sample_weight=sample_weight[idx])
+
+
+def _proba_by_label(est, X, labels):
+    """Columns of ``est.predict_proba(X)`` for ``labels`` (0 for labels it never saw)."""
+    out = np.zeros((X.shape[0], len(labels)))
+    proba = est.predict_proba(X)
+    pos = {c: i for i, c in enumerate(np.asarray(est.classes_).tolist())}
+    for j, lab in enumerate(labels):
+        i = pos.get(lab)
+        if i is not None:
+            out[:, j] = proba[:, i]
+    return out
+
+
+def _flat_taxonomy(labels) -> Taxonomy:
+    """Root above the sorted distinct labels: the taxonomy of plain 1-D targets."""
+    uniq = np.unique(labels).tolist()
+    root = "<root>"
+    while root in uniq:
+        root = f"<{root}>"
+    return Taxonomy([root, *uniq], [None] + [root] * len(uniq))
+
+
+class _LocalClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
+    """Shared fitting, probability and decision machinery of the local classifiers.
+
+    Subclasses plan their local problems (``_plan``) and turn their fitted estimators'
+    probabilities into conditional probabilities of every child and of stopping at every
+    internal node (``_conditionals``). Node probabilities are then products along the
+    root path, consistent by construction.
+    """
+
+    _key_kind = "node"
+
+    def __init__(self, local_classifier=None, *, taxonomy=None, local_classifiers=None, threshold=None,
+                 n_jobs=None, verbose=0):
+        self.local_classifier = local_classifier
+        self.taxonomy = taxonomy
+        self.local_classifiers = local_classifiers
+        self.threshold = threshold
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fitting
+    def _estimator_for(self, key, tax):
+        default = LogisticRegression(max_iter=1000) if self.local_classifier is None else self.local_classifier
+        choice = self.local_classifiers
+        est = None
+        if isinstance(choice, dict):
+            ident = tax.nodes[key] if self._key_kind == "node" else key
+            est = choice.get(ident)
+        elif callable(choice):
+            ident = tax.nodes[key] if self._key_kind == "node" else key
+            est = choice(ident, tax)
+        elif choice is not None:
+            raise TypeError(
+                f"local_classifiers must be a dict or a callable f(key, taxonomy), got {type(choice).__name__}"
+            )
+        return default if est is None else est
+
+    def _read_y(self, X, y):
+        """Validate X and y; return X, node indices, the taxonomy and the label format."""
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        y_arr = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
+        is_paths = getattr(y_arr, "ndim", 1) == 2 and y_arr.shape[1] > 1
+        if is_paths:
+            X = validate_data(self, X, accept_sparse="csr", reset=True)
+            if y_arr.shape[0] != X.shape[0]:
+                raise ValueError(f"X has {X.shape[0]} samples but y has {y_arr.shape[0]}")
+        else:
+            X, y_arr = validate_data(self, X, y_arr, accept_sparse="csr", reset=True)  # 1-D, finite
+            check_classification_targets(y_arr)
+            if y_arr.dtype.kind == "f" and np.all(np.mod(y_arr, 1) == 0):
+                y_arr = y_arr.astype(np.int64)
+        if self.taxonomy is None:
+            tax = Taxonomy.from_paths(y_arr) if is_paths else _flat_taxonomy(y_arr)
+        else:
+            tax = _check_taxonomy(self.taxonomy)
+        enc = HierarchicalLabelEncoder(tax)
+        nodes = enc.fit_transform(y_arr)
+        if enc.format_.multilabel:
+            raise ValueError(f"{type(self).__name__} predicts one path per sample; got an indicator matrix")
+        return X, nodes, tax, enc.format_
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit every local classifier.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like
+            Labels in any single-label format of :mod:`skhier.labels`: 1-D leaf or node
+            labels, or 2-D root-first paths. Without ``taxonomy``, 2-D paths define it
+            and 1-D labels are flat classes under a root.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed by keyword to every local estimator (which must accept it).
+
+        Returns
+        -------
+        self : object
+        """
+        if self.threshold is not None and not (isinstance(self.threshold, numbers.Real) and 0 <= self.threshold <= 1):
+            raise ValueError(f"threshold must be None or a number in [0, 1], got {self.threshold!r}")
+        X, nodes, tax, fmt = self._read_y(X, y)
+        w = None
+        if sample_weight is not None:
+            w = np.asarray(sample_weight, dtype=np.float64)
+            if w.ndim != 1 or w.shape[0] != X.shape[0]:
+                raise ValueError(f"sample_weight must have shape ({X.shape[0]},), got {w.shape}")
+            if not np.isfinite(w).all() or (w < 0).any():
+                raise ValueError("sample_weight must be finite and non-negative")
+        self.taxonomy_ = tax
+        self.label_format_ = fmt
+        # internal nodes where some training path ends: paths may stop there
+        stops = np.zeros(tax.n_nodes, dtype=bool)
+        stops[nodes[~tax.is_leaf[nodes]]] = True
+        self.stop_nodes_ = np.flatnonzero(stops)
+        end = tax.is_leaf.copy()
+        end[self.stop_nodes_] = True
+        self._end_nodes = np.flatnonzero(end)
+        self.classes_ = _node_array(tax, self._end_nodes)
+        tasks = self._plan(nodes, tax, stops)
+        if w is not None:
+            for key, _, _ in tasks:
+                est = self._estimator_for(key, tax)
+                if not has_fit_parameter(est, "sample_weight"):
+                    raise TypeError(
+                        f"sample_weight was given but {type(est).__name__} (the local classifier of "
+                        f"{tax.nodes[key] if self._key_kind == 'node' else f'level {key}'!r}) does not accept it"
+                    )
+        fitted = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
+            delayed(_fit_one)(self._estimator_for(key, tax), X, idx, y_local, w) for key, idx, y_local in tasks
+        )
+        self.estimators_ = {key: est for (key, _, _), est in zip(tasks, fitted)}
+        self._stops = stops
+        return self
+
+    # ------------------------------------------------------------------ probabilities
+    def _check_X(self, X):
+        check_is_fitted(self, "estimators_")
+        return validate_data(self, X, accept_sparse="csr", reset=False)
+
+    def _node_proba(self, X):
+        """(n, n_nodes) probability of passing each node, and (n, n_nodes) of ending there."""
+        tax = self.taxonomy_
+        cond, stop = self._conditionals(X)
+        marg = np.zeros_like(cond)
+        marg[:, 0] = 1.0
+        for d in range(1, tax.max_depth + 1):
+            lv = tax.levels[d]
+            marg[:, lv] = marg[:, tax.parent[lv]] * cond[:, lv]
+        end = marg * stop
+        end[:, tax.is_leaf] = marg[:, tax.is_leaf]
+        return marg, end, cond, stop
+
+    def _normalise(self, raw, stop_raw, tax):
+        """Conditionals from raw child scores: every sibling set (+ stop) sums to one."""
+        n = raw.shape[0]
+        cond = np.zeros_like(raw)
+        stop = np.zeros_like(raw)
+        for p in np.flatnonzero(~tax.is_leaf):
+            kids = tax.children[p]
+            s = raw[:, kids]
+            st = stop_raw[:, p] if self._stops[p] else np.zeros(n)
+            total = s.sum(axis=1) + st
+            ok = total > 0
+            c = np.where(ok[:, None], s / np.where(ok, total, 1)[:, None], 1.0 / len(kids))
+            cond[:, kids] = c
+            stop[:, p] = np.where(ok, st / np.where(ok, total, 1), 0.0)
+        return cond, stop
+
+    def transform(self, X):
+        """Node probabilities (n_samples, n_nodes), columns in taxonomy order.
+
+        Every node's probability is its children's plus that of ending there, so the
+        output starts any refiner Pipeline (:mod:`skhier.inference`).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : NodeScores of shape (n_samples, n_nodes)
+        """
+        X = self._check_X(X)
+        return NodeScores.wrap(self._node_proba(X)[0], self.taxonomy_)
+
+    def fit_transform(self, X, y, sample_weight=None):
+        """Fit, then return node probabilities of ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        scores : NodeScores of shape (n_samples, n_nodes)
+        """
+        return self.fit(X, y, sample_weight=sample_weight).transform(X)
+
+    def predict_proba(self, X):
+        """Probability that each sample's path ends at each of ``classes_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Rows sum to one. ``transform`` gives the probabilities of every node.
+        """
+        X = self._check_X(X)
+        return self._node_proba(X)[1][:, self._end_nodes]
+
+    def predict(self, X):
+        """Greedy top-down prediction, in the label format seen at ``fit``.
+
+        From the root, step to the child with the highest conditional probability; stop
+        at a node when stopping there is likelier than every child, or, with
+        ``threshold``, when the best child's conditional probability is below it.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray
+        """
+        X = self._check_X(X)
+        tax = self.taxonomy_
+        _, _, cond, stop = self._node_proba(X)
+        n = X.shape[0]
+        cur = np.zeros(n, dtype=np.int64)
+        active = np.ones(n, dtype=bool)
+        width = max(int(tax.n_children.max()), 1)
+        table = np.full((tax.n_nodes, width), -1, dtype=np.int64)
+        for v, kids in enumerate(tax.children):
+            table[v, : len(kids)] = kids
+        rows = np.arange(n)
+        for _ in range(tax.max_depth):
+            kids = table[cur]
+            valid = (kids >= 0) & active[:, None]
+            if not valid.any():
+                break
+            c = np.where(valid, cond[rows[:, None], np.maximum(kids, 0)], -1.0)
+            best = c.argmax(axis=1)
+            best_p = c[rows, best]
+            go = valid.any(axis=1) & (best_p > stop[rows, cur])
+            if self.threshold is not None:
+                go &= best_p >= self.threshold
+            cur = np.where(go, kids[rows, best], cur)
+            active &= go
+        return decode_labels(cur, tax, self.label_format_)
+
+    def score(self, X, y, sample_weight=None):
+        """Exact-path accuracy of ``predict(X)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        from ..metrics import path_accuracy_score
+
+        return path_accuracy_score(y, self.predict(X), taxonomy=self.taxonomy_, sample_weight=sample_weight)
+
+    def get_feature_names_out(self, input_features=None):
+        """Node names, one per column of ``transform``.
+
+        Parameters
+        ----------
+        input_features : ignored
+
+        Returns
+        -------
+        names : ndarray of str objects
+        """
+        check_is_fitted(self, "estimators_")
+        return feature_names(self.taxonomy_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _node_array(tax: Taxonomy, idx) -> np.ndarray:
+    vals = [tax.nodes[i] for i in idx]
+    if all(isinstance(v, str) for v in vals):
+        return np.array(vals)
+    if all(isinstance(v, int) for v in vals):
+        return np.array(vals, dtype=np.int64)
+    out = np.empty(len(vals), dtype=object)
+    out[:] = vals
+    return out
+
+
+_DOC_PARAMS = """
+    Parameters
+    ----------
+    local_classifier : estimator, default=None
+        Any scikit-learn classifier with ``predict_proba``, cloned for every local
+        problem; ``LogisticRegression(max_iter=1000)`` when None. For calibrated local
+        probabilities pass ``CalibratedClassifierCV(estimator)``.
+    taxonomy : Taxonomy, default=None
+        The labels' taxonomy, nodes without training data included. When None, 2-D
+        path targets define it and 1-D targets are flat classes under a root.
+    local_classifiers : dict or callable, default=None
+        A different estimator for some {keys}: a dict {{{key}: estimator}} (others use
+        ``local_classifier``), or ``f({key}, taxonomy)`` returning an estimator or None.
+    threshold : float in [0, 1], default=None
+        Non-mandatory leaf prediction: ``predict`` stops at an internal node when the
+        best child's conditional probability is below ``threshold``.
+    n_jobs : int, default=None
+        Local classifiers fitted in parallel with joblib.
+    verbose : int, default=0
+        joblib's verbosity.
+
+    Attributes
+    ----------
+    taxonomy_ : Taxonomy
+        The taxonomy used (given or inferred).
+    estimators_ : dict
+        {key}-indexed fitted local estimators (node or level indices).
+    classes_ : ndarray
+        Nodes a path can end at: every leaf, and internal nodes where training paths
+        ended. The columns of ``predict_proba``.
+    stop_nodes_ : ndarray of int
+        Internal nodes where training paths ended.
+    label_format_ : LabelFormat
+    n_features_in_ : int
+
+    Notes
+    -----
+    Nodes without training data get probability 0 and are never predicted; a local
+    problem with a single class (a node with one child, or one observed child) needs no
+    estimator and is answered with certainty. ``transform`` gives consistent node
+    probabilities: each node's equals its children's plus that of stopping there.
+"""
+
+
+class LocalClassifierPerParentNode(_LocalClassifier):
+    __doc__ = """A multi-class classifier at every internal node, over its children.
+
+    The local problem at node ``p`` holds the samples whose path goes through ``p``;
+    their label is the child on that path (or "stop" when their path ends at ``p``). Its
+    probabilities are the conditionals ``P(child | p)``; node probabilities are their
+    products along the root path.
+""" + _DOC_PARAMS.format(keys="parent nodes", key="node") + """
+    See Also
+    --------
+    LocalClassifierPerNode, LocalClassifierPerLevel
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skhier.datasets import make_hierarchical_classification
+    >>> from skhier.local import LocalClassifierPerParentNode
+    >>> X, y, tax = make_hierarchical_classification(200, 6, n_levels=2, branching=2, random_state=0)
+    >>> clf = LocalClassifierPerParentNode(LogisticRegression(), taxonomy=tax).fit(X, y)
+    >>> clf.predict(X[:2]).shape, clf.transform(X[:2]).shape
+    ((2,), (2, 7))
+    """
+
+    def _plan(self, nodes, tax, stops):
+        anc = tax.path_indices[nodes]  # (n, D + 1)
+        depth = tax.depth[nodes]
+        tasks = []
+        for p in np.flatnonzero(~tax.is_leaf):
+            d = tax.depth[p]
+            through = anc[:, d] == p
+            if not through.any():
+                continue
+            idx = np.flatnonzero(through)
+            below = depth[idx] > d
+            y_local = np.where(below, anc[idx, min(d + 1, anc.shape[1] - 1)], _STOP)
+            tasks.append((int(p), idx, y_local))
+        return tasks
+
+    def _conditionals(self, X):
+        tax = self.taxonomy_
+        n = X.shape[0]
+        raw = np.zeros((n, tax.n_nodes))
+        stop_raw = np.zeros((n, tax.n_nodes))
+        for p, est in self.estimators_.items():
+            kids = tax.children[p].tolist()
+            pr = _proba_by_label(est, X, kids + [_STOP])
+            raw[:, kids] = pr[:, :-1]
+            stop_raw[:, p] = pr[:, -1]
+        return self._normalise(raw, stop_raw, tax)
+
+
+class LocalClassifierPerNode(_LocalClassifier):
+    __doc__ = """A binary classifier at every non-root node: is the sample under it?
+
+    The local problem of node ``v`` ("siblings" policy, as in HiClass) holds the samples
+    whose path goes through ``v``'s parent: positives are under ``v``, negatives under
+    its siblings (or ending at the parent). The positive probabilities of a set of
+    siblings (and of stopping at their parent, as none of them) are normalised into
+    conditionals, so node probabilities are consistent.
+""" + _DOC_PARAMS.format(keys="nodes", key="node") + """
+    See Also
+    --------
+    LocalClassifierPerParentNode, LocalClassifierPerLevel
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skhier.datasets import make_hierarchical_classification
+    >>> from skhier.local import LocalClassifierPerNode
+    >>> X, y, tax = make_hierarchical_classification(200, 6, n_levels=2, branching=2, random_state=0)
+    >>> LocalClassifierPerNode(LogisticRegression(), taxonomy=tax).fit(X, y).predict(X[:2]).shape
+    (2,)
+    """
+
+    def _plan(self, nodes, tax, stops):
+        anc = tax.path_indices[nodes]
+        tasks = []
+        for v in range(1, tax.n_nodes):
+            p, d = tax.parent[v], tax.depth[v]
+            through = anc[:, d - 1] == p
+            if not through.any():
+                continue
+            idx = np.flatnonzero(through)
+            y_local = (anc[idx, d] == v).astype(np.int64)
+            tasks.append((int(v), idx, y_local))
+        return tasks
+
+    def _conditionals(self, X):
+        tax = self.taxonomy_
+        n = X.shape[0]
+        raw = np.zeros((n, tax.n_nodes))
+        for v, est in self.estimators_.items():
+            raw[:, v] = _proba_by_label(est, X, [1])[:, 0]
+        stop_raw = np.zeros((n, tax.n_nodes))
+        for p in self.stop_nodes_:  # stopping at p: none of its children
+            stop_raw[:, p] = np.prod(1.0 - raw[:, tax.children[p]], axis=1)
+        return self._normalise(raw, stop_raw, tax)
+
+
+class LocalClassifierPerLevel(_LocalClassifier):
+    __doc__ = """A multi-class classifier per level, over the nodes of that level.
+
+    The local problem of level ``d`` holds the samples whose path reaches depth ``d``,
+    labelled by their node there (and those ending at depth ``d - 1`` as "stop"). At
+    prediction the level's probabilities of a parent's children (and of stopping) are
+    normalised into conditionals.
+""" + _DOC_PARAMS.format(keys="levels", key="level") + """
+    See Also
+    --------
+    LocalClassifierPerNode, LocalClassifierPerParentNode
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skhier.datasets import make_hierarchical_classification
+    >>> from skhier.local import LocalClassifierPerLevel
+    >>> X, y, tax = make_hierarchical_classification(200, 6, n_levels=2, branching=2, random_state=0)
+    >>> sorted(LocalClassifierPerLevel(LogisticRegression(), taxonomy=tax).fit(X, y).estimators_)
+    [1, 2]
+    """
+
+    _key_kind = "level"
+
+    def _plan(self, nodes, tax, stops):
+        anc = tax.path_indices[nodes]
+        depth = tax.depth[nodes]
+        tasks = []
+        for d in range(1, tax.max_depth + 1):
+            reach = depth >= d
+            ends_above = (depth == d - 1) & ~tax.is_leaf[nodes] & (depth > 0)
+            keep = reach | ends_above
+            if not keep.any():
+                continue
+            idx = np.flatnonzero(keep)
+            y_local = np.where(reach[idx], anc[idx, d], _STOP)
+            tasks.append((d, idx, y_local))
+        return tasks
+
+    def _conditionals(self, X):
+        tax = self.taxonomy_
+        n = X.shape[0]
+        raw = np.zeros((n, tax.n_nodes))
+        stop_raw = np.zeros((n, tax.n_nodes))
+        for d, est in self.estimators_.items():
+            lv = tax.levels[d].tolist()
+            pr = _proba_by_label(est, X, lv + [_STOP])
+            raw[:, lv] = pr[:, :-1]
+            parents = tax.levels[d - 1]
+            stop_raw[:, parents] = pr[:, -1:]
+        return self._normalise(raw, stop_raw, tax)
