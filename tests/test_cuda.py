@@ -1,0 +1,86 @@
+"""CUDA code paths against their CPU results (skipped without a GPU)."""
+
+import numpy as np
+import pytest
+import torch
+
+from skhier.datasets import make_hierarchical_classification
+from skhier.inference import BottomUpRefiner, DifferentiableDiffusionRefiner, TopDownRefiner, decide
+from skhier.metrics import (
+    hierarchical_average_precision,
+    hierarchical_distance_at_k,
+    hierarchical_f1_score,
+    level_accuracy_score,
+    majority_f1_score,
+    mean_average_precision,
+    recall_at_correct,
+)
+from skhier.neural import FlatSoftmaxClassifier, HCAMCLModule, NodeDataset, TensorBatchIterator
+from skhier.neural.augment import RandomCropFlip
+from skhier.neural.backbones import MLP
+
+pytestmark = pytest.mark.cuda
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y, tax = make_hierarchical_classification(400, 8, n_levels=3, branching=3, random_state=0)
+    rng = np.random.default_rng(0)
+    S = rng.dirichlet(np.ones(tax.n_leaves), 400) @ tax.leaf_ancestor_matrix
+    t = np.array([tax.index(v) for v in y])
+    return X, y, tax, np.asarray(S), t
+
+
+def test_metrics_on_cuda_match_cpu(data):
+    _, _, tax, S, t = data
+    tc, Sc = torch.as_tensor(t).cuda(), torch.as_tensor(S).cuda()
+    for fn in (hierarchical_average_precision, recall_at_correct, majority_f1_score, hierarchical_distance_at_k):
+        got = fn(tc, Sc, taxonomy=tax)
+        assert got.device.type == "cuda"
+        assert float(got) == pytest.approx(float(fn(torch.as_tensor(t), torch.as_tensor(S), taxonomy=tax)), abs=1e-5)
+    pred = decide(Sc, tax, "top_down")
+    assert pred.device.type == "cuda"
+    np.testing.assert_array_equal(pred.cpu().numpy(), decide(S, tax, "top_down"))
+    assert float(hierarchical_f1_score(tc, pred, taxonomy=tax)) == pytest.approx(
+        float(hierarchical_f1_score(torch.as_tensor(t), pred.cpu(), taxonomy=tax)))
+    np.testing.assert_allclose(level_accuracy_score(tc, pred, taxonomy=tax).cpu().numpy(),
+                               level_accuracy_score(torch.as_tensor(t), pred.cpu(), taxonomy=tax).numpy())
+    assert float(mean_average_precision(tc, Sc, taxonomy=tax)) == pytest.approx(
+        mean_average_precision(t, S, taxonomy=tax), abs=1e-6)
+
+
+def test_refiners_on_cuda(data):
+    _, y, tax, S, _ = data
+    for ref in (BottomUpRefiner(tax), TopDownRefiner(tax, normalize=True)):
+        ref.fit(S)
+        out = ref.transform(torch.as_tensor(S).cuda())
+        assert out.device.type == "cuda"
+        np.testing.assert_allclose(out.cpu().numpy(), ref.transform(S), atol=1e-10)
+    learned = DifferentiableDiffusionRefiner(tax, max_epochs=3, device="cuda", random_state=0).fit(S, y)
+    assert learned.net_.device == "cuda" and np.isfinite(learned.operator_).all()
+
+
+def test_hcamcl_beam_matches_exact_on_cuda(data):
+    _, _, tax, _, _ = data
+    torch.manual_seed(0)
+    m = HCAMCLModule(MLP(5, 16), (16,), tax.parent.tolist(), d_model=16, n_heads=2, hidden_size=16).cuda().eval()
+    x = torch.randn(9, 5, device="cuda")
+    with torch.no_grad():
+        exact = m.end_log_probs(x).exp()
+        m.decoding, m.beam_width = "beam", tax.n_leaves
+        beam = m.end_log_probs(x).exp()
+    torch.testing.assert_close(beam, exact, atol=1e-5, rtol=1e-4)
+
+
+def test_pinned_memory_path_and_augmentation_on_cuda(data):
+    X, y, tax, _, _ = data
+    ds = NodeDataset(torch.as_tensor(X), torch.arange(len(X)), None).place("cuda", max_fraction=0.0)
+    assert ds.X.is_pinned() and not ds.X.is_cuda
+    seen = torch.cat([yb for _, yb in TensorBatchIterator(ds, batch_size=64, shuffle=True, device="cuda", seed=0)])
+    assert seen.is_cuda and sorted(seen.tolist()) == list(range(len(X)))
+    img = torch.rand(8, 1, 28, 28, device="cuda")
+    out = RandomCropFlip(2)(img)
+    assert out.shape == img.shape and out.is_cuda
+    clf = FlatSoftmaxClassifier(tax, device="cuda", channels_last=True, mixed_precision="bf16", max_epochs=2,
+                                random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.2
