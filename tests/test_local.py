@@ -194,3 +194,13 @@ def test_probability_consistency_property(tax, seed, cls):
     check_consistent(P, tax, np.where(tax.is_leaf[None, :], 0, end))
     np.testing.assert_allclose(clf.predict_proba(X).sum(1), 1, atol=1e-9)
     assert np.isin(np.array(clf.predict(X), dtype=object), np.array(list(tax.nodes), dtype=object)).all()
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_top_down_refiner_on_conditionals_equals_transform(cls, synth):
+    from skhier.inference import TopDownRefiner
+
+    X, y, tax = synth
+    clf = cls(LogisticRegression(max_iter=500), taxonomy=tax).fit(X, y)
+    cond = clf.conditional_proba(X)
+    np.testing.assert_allclose(TopDownRefiner(tax).fit(cond).transform(cond), clf.transform(X), atol=1e-12)

@@ -231,6 +231,25 @@ class _LocalClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         X = self._check_X(X)
         return NodeScores.wrap(self._node_proba(X)[0], self.taxonomy_)
 
+    def conditional_proba(self, X):
+        """Conditional probabilities ``P(v | parent(v))`` of every node (the root's is 1).
+
+        What :class:`~skhier.inference.TopDownRefiner` multiplies along root paths; its
+        output equals ``transform(X)`` when no training path ends at an internal node.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        cond : NodeScores of shape (n_samples, n_nodes)
+        """
+        X = self._check_X(X)
+        cond = self._node_proba(X)[2].copy()
+        cond[:, 0] = 1.0
+        return NodeScores.wrap(cond, self.taxonomy_)
+
     def fit_transform(self, X, y, sample_weight=None):
         """Fit, then return node probabilities of ``X``.
 
