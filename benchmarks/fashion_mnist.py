@@ -71,6 +71,8 @@ def main(argv=None):
     p.add_argument("--data-home", default=None)
     p.add_argument("--n-train", type=int, default=None)
     p.add_argument("--out", default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-refiners", action="store_true")
     args = p.parse_args(argv)
     header = machine()
     print(header)
@@ -84,7 +86,7 @@ def main(argv=None):
         backbone="cnn", backbone__width=args.width, backbone__n_blocks=3, backbone__dropout=0.1,
         max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer__weight_decay=5e-4,
         train_split=None, mixed_precision="bf16", channels_last=True, train_transform=RandomCropFlip(2),
-        callbacks=[("cosine", LRScheduler("CosineAnnealingLR", T_max=args.epochs))], random_state=0, verbose=0,
+        callbacks=[("cosine", LRScheduler("CosineAnnealingLR", T_max=args.epochs))], random_state=args.seed, verbose=0,
     )
     specs = {
         "flat": ("FlatSoftmaxClassifier", lambda: FlatSoftmaxClassifier(tax, module__dropout=0.3, **common)),
@@ -94,7 +96,7 @@ def main(argv=None):
     }
     lines = [f"Machine: {header}", "",
              f"Training: {len(X)} images, {args.epochs} epochs, batch {args.batch_size}, AdamW lr {args.lr} cosine, "
-             f"CNN width {args.width}, shifts+flips, bf16. Test: {len(Xt)} images.", "",
+             f"CNN width {args.width}, shifts+flips, bf16, seed {args.seed}. Test: {len(Xt)} images.", "",
              "| model | " + " | ".join(COLUMNS) + " | train s |", "|---" * (len(COLUMNS) + 2) + "|"]
     results = {}
     flat_scores = None
@@ -112,7 +114,7 @@ def main(argv=None):
         print(lines[-1], flush=True)
         if key == "flat":
             flat_scores = scores
-    if flat_scores is not None:
+    if flat_scores is not None and not args.no_refiners:
         lines += ["", "Inference refiners on the FlatSoftmaxClassifier's test scores (same model):", "",
                   "| inference | " + " | ".join(COLUMNS) + " | note |", "|---" * (len(COLUMNS) + 2) + "|"]
         from skhier.inference import decide
