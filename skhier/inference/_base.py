@@ -14,7 +14,7 @@ from ..labels import HierarchicalLabelEncoder, LabelFormat, _check_taxonomy, che
 from ..metrics._base import taxonomy_tensors
 from ..metrics._operating_curve import _majority
 
-__all__ = ["NodeScores", "decide", "BaseRefiner", "DECISIONS"]
+__all__ = ["NodeScores", "NodeFeatureNamesMixin", "decide", "BaseRefiner", "DECISIONS"]
 
 DECISIONS = ("leaf", "top_down", "majority", "threshold")
 
@@ -157,7 +157,29 @@ def node_classes(taxonomy: Taxonomy) -> np.ndarray:
     return out
 
 
-class BaseRefiner(ClassifierMixin, TransformerMixin, BaseEstimator):
+class NodeFeatureNamesMixin:
+    """``get_feature_names_out`` for estimators whose ``transform`` gives node scores.
+
+    The taxonomy is the fitted ``taxonomy_`` when there is one (it may be inferred from
+    ``y``), else the ``taxonomy`` parameter.
+    """
+
+    def get_feature_names_out(self, input_features=None):
+        """Node names, one per column of ``transform``.
+
+        Parameters
+        ----------
+        input_features : ignored
+
+        Returns
+        -------
+        names : ndarray of str objects
+        """
+        check_is_fitted(self)
+        return feature_names(getattr(self, "taxonomy_", None) or self.taxonomy)
+
+
+class BaseRefiner(NodeFeatureNamesMixin, ClassifierMixin, TransformerMixin, BaseEstimator):
     """Base class of the inference refiners: node scores in, refined node scores out.
 
     A refiner is a transformer (``transform`` returns refined node scores, so refiners
@@ -267,20 +289,6 @@ class BaseRefiner(ClassifierMixin, TransformerMixin, BaseEstimator):
         if isinstance(nodes, torch.Tensor):
             nodes = nodes.cpu().numpy()
         return decode_labels(nodes, self.taxonomy, self.label_format_)
-
-    def get_feature_names_out(self, input_features=None):
-        """Node names, one per output column.
-
-        Parameters
-        ----------
-        input_features : ignored
-
-        Returns
-        -------
-        names : ndarray of str objects
-        """
-        check_is_fitted(self, "classes_")
-        return feature_names(self.taxonomy)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -84,29 +84,36 @@ def _tree_factor(taxonomy: Taxonomy, alpha: float):
 def _tree_solve(f0: torch.Tensor, taxonomy: Taxonomy, alpha: float) -> torch.Tensor:
     """Exact ``(1 - α)(I - α W_n)^-1`` applied to every row of ``f0``, in O(n_samples × n_nodes).
 
-    Works node-major (one contiguous row per node) so that every level's gathers and
-    scatters move whole rows.
+    Works node-major in breadth-first order: each level is a contiguous block of rows, so
+    eliminating it into its parents and back-substituting it are slice operations plus
+    one gather or scatter of whole rows.
     """
-    c_np, d_np = _tree_factor(taxonomy, alpha)
     dev, dt = f0.device, f0.dtype
     key = (str(dev), dt)
     cache = _tree_tensors(taxonomy, alpha)
     if key not in cache:
-        levels = [torch.as_tensor(np.array(lv), device=dev) for lv in taxonomy.levels]
-        parent = torch.as_tensor(np.array(taxonomy.parent), device=dev)
-        c = torch.as_tensor(c_np, device=dev, dtype=dt)
-        d = torch.as_tensor(d_np, device=dev, dtype=dt)
-        per_level = [(nodes, parent[nodes], (c / d)[nodes, None], c[nodes, None], d[nodes, None]) for nodes in levels[1:]]
-        cache[key] = (per_level, d[0])
-    per_level, d_root = cache[key]
-    b = f0.T.clone(memory_format=torch.contiguous_format)  # (n_nodes, n_samples), a copy
+        c_np, d_np = _tree_factor(taxonomy, alpha)
+        order = np.concatenate(taxonomy.levels)  # breadth-first
+        pos = np.empty_like(order)
+        pos[order] = np.arange(order.size)
+        bounds = np.cumsum([0] + [lv.size for lv in taxonomy.levels])
+        per_level = []
+        for lv, s, e in zip(taxonomy.levels[1:], bounds[1:-1], bounds[2:]):
+            pp = torch.as_tensor(pos[taxonomy.parent[lv]], device=dev)
+            c = torch.as_tensor(c_np[lv], device=dev, dtype=dt)[:, None]
+            d = torch.as_tensor(d_np[lv], device=dev, dtype=dt)[:, None]
+            per_level.append((int(s), int(e), pp, c / d, c, d))
+        cache[key] = (torch.as_tensor(order, device=dev), torch.as_tensor(pos, device=dev), per_level, float(d_np[0]))
+    order, pos, per_level, d_root = cache[key]
+    b = f0.T[order]  # (n_nodes, n_samples) breadth-first: a fresh copy, f0 is never written
     b.mul_(1 - alpha)
-    for nodes, parents, ratio, _, _ in reversed(per_level):  # eliminate children into parents
-        b.index_add_(0, parents, b[nodes] * ratio)
+    for s, e, pp, ratio, _, _ in reversed(per_level):  # eliminate children into parents
+        b.index_add_(0, pp, b[s:e] * ratio)
     b[0] /= d_root
-    for nodes, parents, _, c, d in per_level:  # back-substitute from the root down
-        b[nodes] = (b[nodes] + c * b[parents]) / d
-    return b.T
+    for s, e, pp, _, c, d in per_level:  # back-substitute from the root down
+        blk = b[s:e]
+        blk.add_(b[pp] * c).div_(d)
+    return b[pos].T
 
 
 @lru_cache(maxsize=16)

@@ -7,12 +7,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ..labels import HierarchicalLabelEncoder, _check_taxonomy, decode_labels
-from ._base import NodeScores, feature_names, node_classes
+from ._base import NodeFeatureNamesMixin, NodeScores, node_classes
 
 __all__ = ["FlatClassifier"]
 
 
-class FlatClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
+class FlatClassifier(NodeFeatureNamesMixin, ClassifierMixin, TransformerMixin, BaseEstimator):
     """Wrap a flat scikit-learn classifier so that it outputs taxonomy node scores.
 
     The wrapped estimator is trained on the deepest node of every sample (the leaves, in
@@ -133,16 +133,3 @@ class FlatClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         nodes = np.asarray(self.estimator_.predict(X), dtype=np.int64)
         return decode_labels(nodes, self.taxonomy, self.label_format_)
 
-    def get_feature_names_out(self, input_features=None):
-        """Node names, one per column of ``transform``.
-
-        Parameters
-        ----------
-        input_features : ignored
-
-        Returns
-        -------
-        names : ndarray of str objects
-        """
-        check_is_fitted(self, "estimator_")
-        return feature_names(self.taxonomy)

@@ -15,7 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from .._taxonomy import Taxonomy
-from ..inference._base import NodeScores, feature_names
+from ..inference._base import NodeFeatureNamesMixin, NodeScores
 from ..labels import HierarchicalLabelEncoder, _check_taxonomy, decode_labels
 
 __all__ = ["LocalClassifierPerNode", "LocalClassifierPerParentNode", "LocalClassifierPerLevel"]
@@ -65,7 +65,7 @@ def _flat_taxonomy(labels) -> Taxonomy:
     return Taxonomy([root, *uniq], [None] + [root] * len(uniq))
 
 
-class _LocalClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
+class _LocalClassifier(NodeFeatureNamesMixin, ClassifierMixin, TransformerMixin, BaseEstimator):
     """Shared fitting, probability and decision machinery of the local classifiers.
 
     Subclasses plan their local problems (``_plan``) and turn their fitted estimators'
@@ -338,19 +338,6 @@ class _LocalClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         return path_accuracy_score(y, self.predict(X), taxonomy=self.taxonomy_, sample_weight=sample_weight)
 
-    def get_feature_names_out(self, input_features=None):
-        """Node names, one per column of ``transform``.
-
-        Parameters
-        ----------
-        input_features : ignored
-
-        Returns
-        -------
-        names : ndarray of str objects
-        """
-        check_is_fitted(self, "estimators_")
-        return feature_names(self.taxonomy_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

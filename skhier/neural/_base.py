@@ -23,7 +23,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, ProgressBar
 from skorch.utils import to_device
 
-from ..inference._base import NodeScores, feature_names, node_classes
+from ..inference._base import NodeFeatureNamesMixin, NodeScores, node_classes
 from ..labels import HierarchicalLabelEncoder, _check_taxonomy, decode_labels
 from ..metrics import hierarchical_f1_score, path_accuracy_score
 from .backbones import MLP, SmallCNN, feature_shape
@@ -92,7 +92,7 @@ class HierarchicalValidScoring(Callback):
             net.history.record(name + "_best", bool(best))
 
 
-class HierarchicalNet(ClassifierMixin, NeuralNet):
+class HierarchicalNet(NodeFeatureNamesMixin, ClassifierMixin, NeuralNet):
     """Base class of skhier's neural estimators: a skorch net over one Taxonomy.
 
     Subclasses name a module and a criterion and implement ``_targets(nodes)`` (training
@@ -491,19 +491,6 @@ class HierarchicalNet(ClassifierMixin, NeuralNet):
         """
         return path_accuracy_score(y, self.predict(X), taxonomy=self.taxonomy, sample_weight=sample_weight)
 
-    def get_feature_names_out(self, input_features=None):
-        """Node names, one per column of ``transform``.
-
-        Parameters
-        ----------
-        input_features : ignored
-
-        Returns
-        -------
-        names : ndarray of str objects
-        """
-        check_is_fitted(self, "classes_")
-        return feature_names(self.taxonomy)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
