@@ -92,6 +92,16 @@ def leaf_labels(draw, taxonomy: Taxonomy, *, min_size=1, max_size=30):
     Returns
     -------
     strategy : hypothesis strategy of ndarray of object
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> from skhier import Taxonomy
+    >>> from skhier.testing import leaf_labels
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["B", "B1"]])
+    >>> @given(leaf_labels(tax))
+    ... def test_leaves(y):
+    ...     assert set(y) <= {"A1", "B1"}
+    >>> test_leaves()
     """
     idx = draw(st.lists(st.sampled_from(list(taxonomy.leaves)), min_size=min_size, max_size=max_size))
     out = np.empty(len(idx), dtype=object)
@@ -112,6 +122,16 @@ def node_labels(draw, taxonomy: Taxonomy, *, min_size=1, max_size=30, include_ro
     Returns
     -------
     strategy : hypothesis strategy of ndarray of int64
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> from skhier import Taxonomy
+    >>> from skhier.testing import node_labels
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["B", "B1"]])
+    >>> @given(node_labels(tax))
+    ... def test_not_root(idx):
+    ...     assert (idx >= 1).all()
+    >>> test_not_root()
     """
     lo = 0 if include_root or taxonomy.n_nodes == 1 else 1
     idx = draw(st.lists(st.integers(lo, taxonomy.n_nodes - 1), min_size=min_size, max_size=max_size))
@@ -130,6 +150,17 @@ def leaf_probabilities(draw, taxonomy: Taxonomy, n_samples: int):
     Returns
     -------
     strategy : hypothesis strategy of ndarray of shape (n_samples, n_leaves)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hypothesis import given
+    >>> from skhier import Taxonomy
+    >>> from skhier.testing import leaf_probabilities
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["B", "B1"]])
+    >>> @given(leaf_probabilities(tax, 3))
+    ... def test_rows_sum_to_one(p):
+    ...     assert np.allclose(p.sum(1), 1)
+    >>> test_rows_sum_to_one()
     """
     raw = draw(
         st.lists(
@@ -155,6 +186,17 @@ def node_scores(draw, taxonomy: Taxonomy, n_samples: int):
     Returns
     -------
     strategy : hypothesis strategy of ndarray of shape (n_samples, n_nodes)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hypothesis import given
+    >>> from skhier import Taxonomy
+    >>> from skhier.testing import node_scores
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["B", "B1"]])
+    >>> @given(node_scores(tax, 2))
+    ... def test_root_is_one(s):
+    ...     assert np.allclose(s[:, 0], 1)
+    >>> test_root_is_one()
     """
     p = draw(leaf_probabilities(taxonomy, n_samples))
     return np.asarray(p @ taxonomy.leaf_ancestor_matrix)

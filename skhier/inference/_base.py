@@ -189,6 +189,19 @@ class BaseRefiner(NodeFeatureNamesMixin, ClassifierMixin, TransformerMixin, Base
 
     Subclasses implement ``_refine(scores: torch.Tensor) -> torch.Tensor`` and, when they
     learn something, ``_fit_refiner(scores, y_encoded)``.
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.inference import BaseRefiner
+    >>> class Identity(BaseRefiner):
+    ...     def __init__(self, taxonomy, *, decision="leaf", threshold=0.5):
+    ...         self.taxonomy, self.decision, self.threshold = taxonomy, decision, threshold
+    ...     def _refine(self, scores):
+    ...         return scores
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["B", "B1"]])
+    >>> Identity(tax).fit([[1, .3, .3, .7, .7]], ["B1"]).predict([[1, .3, .3, .7, .7]]).tolist()
+    ['B1']
     """
 
     _requires_probabilities = False

@@ -49,6 +49,14 @@ class OperatingCurve:
         Mean metric of the predictions at each threshold.
     specificity : str
         "info" or "depth".
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import operating_curve
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"]])
+    >>> operating_curve(["A1"], [[1, 1, .8, .2]], taxonomy=tax).correct.tolist()
+    [1.0, 1.0, 1.0]
     """
 
     thresholds: np.ndarray

@@ -90,6 +90,14 @@ class HierarchicalScorer:
         The entry to score when the metric returns a dict.
     kwargs : dict
         More keyword arguments of the metric.
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import get_hierarchical_scorer
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["B", "B1"]])
+    >>> get_hierarchical_scorer("leaf_f1", tax).response_method
+    'predict_proba'
     """
 
     def __init__(self, metric, taxonomy, response_method, sign=1, key=None, kwargs=None):

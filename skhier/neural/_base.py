@@ -149,6 +149,12 @@ class HierarchicalNet(NodeFeatureNamesMixin, ClassifierMixin, NeuralNet):
     input_shape_ : tuple of int
         Shape of one input sample.
     module_, criterion_, optimizer_, history_ : as in skorch
+
+    Examples
+    --------
+    >>> from skhier.neural import FlatSoftmaxClassifier, HierarchicalNet
+    >>> issubclass(FlatSoftmaxClassifier, HierarchicalNet)
+    True
     """
 
     # "train_transform" may hold an nn.Module (skorch only lets known prefixes do that)

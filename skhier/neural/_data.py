@@ -49,6 +49,14 @@ class NodeDataset(torch.utils.data.Dataset):
         Targets in the form the module's loss wants.
     strata : ndarray of shape (n_samples,) or None
         Node index of every sample: stratifies the validation split and scores it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhier.neural import NodeDataset
+    >>> ds = NodeDataset(torch.zeros(4, 3), torch.arange(4))
+    >>> len(ds), ds[2][1].item()
+    (4, 2)
     """
 
     def __init__(self, X, y=None, strata=None):
