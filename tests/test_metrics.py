@@ -346,3 +346,35 @@ def test_multilabel_top3_and_taxonomy(tree):
     assert out["OP"] == 1.0 and out["OR"] == pytest.approx(2 / 3)
     S = np.asarray(np.array([[0.6, 0.4, 0, 0, 0]]) @ tree.leaf_ancestor_matrix)
     assert mean_average_precision(["A1"], S, taxonomy=tree) == 1.0
+
+
+@given(st.data())
+def test_accumulator_over_batches_equals_functions(data):
+    from skhier.metrics import (
+        HierarchicalMetricAccumulator,
+        depth_f1_score,
+        info_precision_score,
+    )
+
+    tax = data.draw(taxonomies(min_nodes=2, max_nodes=16, min_leaves=2))
+    t = data.draw(node_labels(tax, min_size=2, max_size=20))
+    p = data.draw(node_labels(tax, min_size=len(t), max_size=len(t), include_root=True))
+    w = np.asarray(data.draw(st.lists(st.integers(1, 3), min_size=len(t), max_size=len(t))), dtype=float)
+    cut = data.draw(st.integers(1, len(t) - 1))
+    acc = HierarchicalMetricAccumulator(tax)
+    for sl in (slice(0, cut), slice(cut, None)):
+        acc.update(torch.as_tensor(t[sl]), torch.as_tensor(p[sl]), sample_weight=w[sl])
+    got = acc.compute()
+    T, P = torch.as_tensor(t), torch.as_tensor(p)
+    kw = dict(taxonomy=tax, sample_weight=w)
+    assert got["path_accuracy"] == pytest.approx(float(path_accuracy_score(T, P, **kw)))
+    pr, rc, f = hierarchical_precision_recall_fscore(T, P, **kw)
+    assert (got["hierarchical_precision"], got["hierarchical_recall"], got["hierarchical_f1"]) == pytest.approx(
+        (float(pr), float(rc), float(f)))
+    assert got["hierarchical_correct"] == pytest.approx(float(hierarchical_correct_score(T, P, **kw)))
+    assert got["info_precision"] == pytest.approx(float(info_precision_score(T, P, **kw)))
+    assert got["depth_f1"] == pytest.approx(float(depth_f1_score(T, P, **kw)))
+    assert got["mistake_severity"] == pytest.approx(float(mistake_severity(T, P, **kw)))
+    np.testing.assert_allclose(got["level_accuracy"], level_accuracy_score(T, P, **kw).numpy(), equal_nan=True)
+    with pytest.raises(ValueError, match="no batch"):
+        HierarchicalMetricAccumulator(tax).compute()

@@ -5,6 +5,7 @@ with one column per taxonomy node) and a ``taxonomy=`` keyword. Numpy inputs giv
 floats; torch tensors are computed on their own device (CUDA included) and give tensors.
 """
 
+from ._accumulator import HierarchicalMetricAccumulator
 from ._hierarchical import (
     depth_f1_score,
     depth_precision_score,
@@ -45,6 +46,7 @@ from ._scorer import (
 )
 
 __all__ = [
+    "HierarchicalMetricAccumulator",
     "HierarchicalScorer",
     "OperatingCurve",
     "depth_f1_score",

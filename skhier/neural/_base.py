@@ -25,7 +25,7 @@ from skorch.utils import to_device
 
 from ..inference._base import NodeFeatureNamesMixin, NodeScores, node_classes
 from ..labels import HierarchicalLabelEncoder, _check_taxonomy, decode_labels
-from ..metrics import hierarchical_f1_score, path_accuracy_score
+from ..metrics import HierarchicalMetricAccumulator, path_accuracy_score
 from .backbones import MLP, SmallCNN, feature_shape
 from ._data import HierarchicalValidSplit, NodeDataset, TensorBatchIterator, _base_and_indices, as_float_tensor
 
@@ -80,10 +80,10 @@ class HierarchicalValidScoring(Callback):
         logp = net._end_log_probs(dataset_valid)
         pred = logp.argmax(dim=1)
         true = torch.as_tensor(strata, device=pred.device)
-        scores = {
-            "valid_exact": float(path_accuracy_score(true, pred, taxonomy=net.taxonomy)),
-            "valid_hf1": float(hierarchical_f1_score(true, pred, taxonomy=net.taxonomy)),
-        }
+        acc = HierarchicalMetricAccumulator(net.taxonomy)
+        acc.update(true, pred)
+        computed = acc.compute()
+        scores = {"valid_exact": computed["path_accuracy"], "valid_hf1": computed["hierarchical_f1"]}
         for name, value in scores.items():
             net.history.record(name, value)
             best = value > self.best_[name]

@@ -1,0 +1,155 @@
+"""A stateful face of the label-based metrics: accumulate sufficient statistics over
+batches (on the device of the inputs), compute once.
+
+It reuses the functional metrics' per-sample statistics (the torchmetrics split): every
+value it computes equals the corresponding function applied to all batches at once.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .._taxonomy import Taxonomy
+from ..labels import _check_taxonomy
+from ._base import lca, node_indices, pick_device, sample_weights, taxonomy_tensors
+from ._hierarchical import per_example_metrics
+
+__all__ = ["HierarchicalMetricAccumulator"]
+
+_SUMS = ("exact", "correct", "info_precision", "info_recall", "info_f1", "depth_precision", "depth_recall",
+         "depth_f1", "inter", "n_pred", "n_true", "severity", "mistakes", "weight")
+
+
+class HierarchicalMetricAccumulator:
+    """Accumulate label-based hierarchical metrics over batches.
+
+    ``update(y_true, y_pred)`` adds the sufficient statistics of a batch (sums of
+    per-sample values, set intersections and sizes, per-level hits); ``compute()``
+    reduces them. Tensors stay on their device, so a training loop can score on the GPU
+    without host round trips until ``compute``.
+
+    Parameters
+    ----------
+    taxonomy : Taxonomy
+
+    Attributes
+    ----------
+    n_samples_ : int
+        Samples seen since the last ``reset``.
+
+    See Also
+    --------
+    hierarchical_f1_score, path_accuracy_score, level_accuracy_score, mistake_severity :
+        the functions whose values ``compute`` returns.
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import HierarchicalMetricAccumulator
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+    >>> acc = HierarchicalMetricAccumulator(tax)
+    >>> acc.update(["A1", "B1"], ["A1", "A2"])
+    >>> acc.update(["A2"], ["A2"])
+    >>> scores = acc.compute()
+    >>> round(scores["path_accuracy"], 4), round(scores["hierarchical_f1"], 4)
+    (0.6667, 0.6667)
+    """
+
+    def __init__(self, taxonomy: Taxonomy):
+        self.taxonomy = _check_taxonomy(taxonomy)
+        self.reset()
+
+    def reset(self):
+        """Forget every batch.
+
+        Returns
+        -------
+        self : HierarchicalMetricAccumulator
+        """
+        self._sums = None
+        self._level_hits = None
+        self._level_totals = None
+        self.n_samples_ = 0
+        self._tensor_inputs = False
+        return self
+
+    def update(self, y_true, y_pred, sample_weight=None):
+        """Add a batch of true and predicted labels.
+
+        Parameters
+        ----------
+        y_true, y_pred : array-like or tensor
+            Labels in any single-label format (tensors hold node indices).
+        sample_weight : array-like of shape (n_samples,), default=None
+        """
+        tax = self.taxonomy
+        device = pick_device(y_true, y_pred)
+        t = node_indices(y_true, tax, device, name="y_true")
+        p = node_indices(y_pred, tax, device, name="y_pred")
+        if t.shape != p.shape:
+            raise ValueError(f"inconsistent numbers of samples: y_true {t.shape[0]}, y_pred {p.shape[0]}")
+        tt = taxonomy_tensors(tax, str(t.device))
+        w = sample_weights(sample_weight, t.shape[0], t.device, tt.depth.dtype)
+        w = torch.ones(t.shape[0], dtype=tt.depth.dtype, device=t.device) if w is None else w
+        info = per_example_metrics(t, p, tax, "info")
+        depth = per_example_metrics(t, p, tax, "depth")
+        a = lca(t, p, tt.paths)
+        wrong = (a != t).to(w.dtype)
+        values = {
+            "exact": (t == p).to(w.dtype), "correct": info["correct"],
+            "info_precision": info["precision"], "info_recall": info["recall"], "info_f1": info["f1"],
+            "depth_precision": depth["precision"], "depth_recall": depth["recall"], "depth_f1": depth["f1"],
+            "inter": tt.depth[a], "n_pred": tt.depth[p], "n_true": tt.depth[t],
+            "severity": tt.height[a] * wrong, "mistakes": wrong, "weight": torch.ones_like(w),
+        }
+        sums = torch.stack([(values[k].to(w.dtype) * w).sum() for k in _SUMS])
+        at_t = tt.paths[t, 1:]
+        at_p = tt.paths[p, 1:]
+        reach = (at_t >= 0).to(w.dtype) * w[:, None]
+        hits = ((at_t == at_p).to(w.dtype) * reach).sum(dim=0)
+        totals = reach.sum(dim=0)
+        if self._sums is None:
+            self._sums, self._level_hits, self._level_totals = sums, hits, totals
+        else:
+            self._sums = self._sums + sums.to(self._sums.device)
+            self._level_hits = self._level_hits + hits.to(self._sums.device)
+            self._level_totals = self._level_totals + totals.to(self._sums.device)
+        self.n_samples_ += int(t.shape[0])
+        self._tensor_inputs |= isinstance(y_true, torch.Tensor) or isinstance(y_pred, torch.Tensor)
+
+    def compute(self) -> dict:
+        """Reduce the accumulated statistics.
+
+        Returns
+        -------
+        scores : dict
+            ``path_accuracy``, ``hierarchical_precision`` / ``recall`` / ``f1`` (micro),
+            ``hierarchical_correct``, ``info_*`` and ``depth_*`` precision / recall / F1,
+            ``mistake_severity`` and ``level_accuracy`` (a list, one per level), as
+            Python floats.
+
+        Raises
+        ------
+        ValueError
+            Before any ``update``.
+        """
+        if self._sums is None:
+            raise ValueError("no batch was added: call update(y_true, y_pred) first")
+        s = dict(zip(_SUMS, self._sums.double().cpu().tolist()))
+        n = s["weight"]
+        prec = s["inter"] / s["n_pred"] if s["n_pred"] > 0 else 0.0
+        rec = s["inter"] / s["n_true"] if s["n_true"] > 0 else 0.0
+        out = {
+            "path_accuracy": s["exact"] / n,
+            "hierarchical_precision": prec,
+            "hierarchical_recall": rec,
+            "hierarchical_f1": 2 * prec * rec / (prec + rec) if prec + rec > 0 else 0.0,
+            "hierarchical_correct": s["correct"] / n,
+            "mistake_severity": s["severity"] / s["mistakes"] if s["mistakes"] > 0 else 0.0,
+        }
+        for k in ("info_precision", "info_recall", "info_f1", "depth_precision", "depth_recall", "depth_f1"):
+            out[k] = s[k] / n
+        hits = self._level_hits.double().cpu()
+        totals = self._level_totals.double().cpu()
+        out["level_accuracy"] = [float(h / t) if t > 0 else float("nan") for h, t in zip(hits, totals)]
+        return out
