@@ -6,7 +6,6 @@ scorer. The user guide lives in ``docs/``.
 
 from ._taxonomy import Taxonomy
 from .exceptions import TaxonomyError
-from .local import LocalClassifierPerLevel, LocalClassifierPerNode, LocalClassifierPerParentNode
 from .inference import (
     BottomUpRefiner,
     DifferentiableDiffusionRefiner,
@@ -14,6 +13,7 @@ from .inference import (
     FlatClassifier,
     TopDownRefiner,
 )
+from .local import LocalClassifierPerLevel, LocalClassifierPerNode, LocalClassifierPerParentNode
 
 __version__ = "0.1.0"
 

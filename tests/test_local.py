@@ -161,6 +161,10 @@ def test_internal_node_labels(cls):
     end[:, tax.index("a")] = clf.predict_proba(X)[:, list(clf.classes_).index("a")]
     check_consistent(P, tax, end)
     assert np.mean(clf.predict(X) == labels) > 0.85
+    # regression: scorers rebuilt node scores from predict_proba without the internal stops' mass
+    from skhier.metrics import node_scores
+
+    np.testing.assert_allclose(node_scores(clf, X, tax), P, atol=1e-12)
 
 
 def test_calibrated_local_estimator(synth):

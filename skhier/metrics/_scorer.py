@@ -64,12 +64,9 @@ def node_scores(estimator, X, taxonomy: Taxonomy) -> np.ndarray:
             f"({taxonomy.n_nodes}), and the estimator has no classes_ to place them"
         )
     cols = np.array([taxonomy.index(c) for c in np.asarray(classes).tolist()])
-    out = np.zeros((proba.shape[0], taxonomy.n_nodes))
-    out[:, cols] = proba
-    leaf_scores = out[:, taxonomy.leaves]
-    return np.asarray(leaf_scores @ taxonomy.leaf_ancestor_matrix) + np.where(
-        taxonomy.is_leaf, 0.0, out
-    )
+    end = np.zeros((proba.shape[0], taxonomy.n_nodes))
+    end[:, cols] = proba  # where each sample's path ends (leaves, or internal stops)
+    return np.asarray(end @ taxonomy.ancestor_matrix)  # every node: the mass ending below it
 
 
 class HierarchicalScorer:
