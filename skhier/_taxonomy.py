@@ -38,7 +38,7 @@ def _as_key(node):
             f"taxonomy nodes must be str or int (or a tuple path of them), got {node!r} "
             f"of type {type(node).__name__}"
         )
-    return node if isinstance(node, str) else int(node)
+    return str(node) if isinstance(node, str) else int(node)  # np.str_ / np.int64 -> plain
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:

@@ -113,10 +113,7 @@ def _as_array(y):
         y = y.detach().cpu().numpy()
     if hasattr(y, "to_numpy"):  # pandas
         y = y.to_numpy()
-    arr = np.asarray(y)
-    if arr.dtype.kind in "OUS" or arr.ndim != 2:
-        arr = np.asarray(y, dtype=object) if arr.dtype.kind == "O" else arr
-    return arr
+    return np.asarray(y)
 
 
 def type_of_hierarchical_target(y, taxonomy: Taxonomy) -> str:

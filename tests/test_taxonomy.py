@@ -216,3 +216,10 @@ def test_json_roundtrip_mixed(tax):
     data = json.loads(tax.to_json())
     assert len(data["nodes"]) == tax.n_nodes
     assert Taxonomy.from_json(tax.to_json()) == tax
+
+
+def test_numpy_scalars_become_plain_python():
+    tax = Taxonomy(np.array(["r", "a"]), [None, np.str_("r")])
+    assert all(type(n) is str for n in tax.nodes)
+    tax2 = Taxonomy.from_edges(np.array([[0, 1], [0, 2]]))
+    assert all(type(n) is int for n in tax2.nodes)
