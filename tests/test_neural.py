@@ -196,3 +196,19 @@ def test_cuda_training_loads_on_cpu(synth, tmp_path):
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
     np.testing.assert_allclose(np.load(tmp_path / "cpu.npy"), expected, atol=2e-2)
+
+
+def test_partial_fit_and_warm_start(synth):
+    X, y, tax = synth
+    clf = FlatSoftmaxClassifier(tax, max_epochs=1, lr=5e-3, **CPU)
+    clf.partial_fit(X, y)
+    clf.partial_fit(X, y)
+    assert len(clf.history) == 2 and clf.score(X, y) > 0.3
+    Y = node_indices_to_paths([tax.index(v) for v in y], tax)
+    warm = FlatSoftmaxClassifier(tax, max_epochs=1, warm_start=True, **CPU).fit(X, y)
+    warm.fit(X, y)
+    assert len(warm.history) == 2
+    with pytest.raises(ValueError, match="fitted on samples of shape"):
+        clf.partial_fit(X[:, :4], y)
+    refit = FlatSoftmaxClassifier(tax, max_epochs=1, **CPU).fit(X, y).fit(X, Y)  # cold refit: new format
+    assert refit.predict(X[:2]).shape == (2, 2)

@@ -334,6 +334,30 @@ class HierarchicalNet(NodeFeatureNamesMixin, ClassifierMixin, NeuralNet):
         return self._dataset(X)
 
     # ------------------------------------------------------------ training
+    def _prepare(self, X, y):
+        """Encode ``y``, learn the label format and input shape; return the dataset."""
+        _check_taxonomy(self.taxonomy)
+        enc = HierarchicalLabelEncoder(self.taxonomy)
+        nodes = enc.fit_transform(y)
+        self._check_label_format(enc.format_)
+        t = as_float_tensor(X)
+        if t.shape[0] != nodes.shape[0]:
+            raise ValueError(f"X has {t.shape[0]} samples but y has {nodes.shape[0]}")
+        if getattr(self, "initialized_", False) and hasattr(self, "input_shape_"):
+            if tuple(t.shape[1:]) != tuple(self.input_shape_):
+                raise ValueError(
+                    f"X has samples of shape {tuple(t.shape[1:])}, but {type(self).__name__} was "
+                    f"fitted on samples of shape {tuple(self.input_shape_)}"
+                )
+            return self._dataset(t, nodes)
+        self._fit_labels(nodes)
+        self.label_format_ = enc.format_
+        self.input_shape_ = tuple(t.shape[1:])
+        if t.ndim == 2:
+            self.n_features_in_ = int(t.shape[1])
+        self.classes_ = node_classes(self.taxonomy)
+        return self._dataset(t, nodes)
+
     def fit(self, X, y, **fit_params):
         """Fit the module on ``X`` and labels ``y`` in any single-label format.
 
@@ -350,22 +374,33 @@ class HierarchicalNet(NodeFeatureNamesMixin, ClassifierMixin, NeuralNet):
         -------
         self : object
         """
-        _check_taxonomy(self.taxonomy)
-        enc = HierarchicalLabelEncoder(self.taxonomy)
-        nodes = enc.fit_transform(y)
-        self._check_label_format(enc.format_)
-        self._fit_labels(nodes)
-        t = as_float_tensor(X)
-        if t.shape[0] != nodes.shape[0]:
-            raise ValueError(f"X has {t.shape[0]} samples but y has {nodes.shape[0]}")
-        self.label_format_ = enc.format_
-        self.input_shape_ = tuple(t.shape[1:])
-        if t.ndim == 2:
-            self.n_features_in_ = int(t.shape[1])
-        self.classes_ = node_classes(self.taxonomy)
+        if not self.warm_start or not self.initialized_:
+            for attr in ("input_shape_", "label_format_"):
+                self.__dict__.pop(attr, None)
+        dataset = self._prepare(X, y)
         if self.random_state is not None:
             torch.manual_seed(int(self.random_state))
-        return super().fit(self._dataset(t, nodes), None, **fit_params)
+        return super().fit(dataset, None, **fit_params)
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train for ``max_epochs`` more epochs without re-initialising the module.
+
+        Parameters
+        ----------
+        X : array-like or tensor of shape (n_samples, ...)
+        y : array-like
+            Labels in any single-label format (the same taxonomy).
+        classes : ignored
+            The taxonomy fixes the classes.
+        **fit_params : dict
+
+        Returns
+        -------
+        self : object
+        """
+        if not isinstance(X, torch.utils.data.Dataset):
+            X = self._prepare(X, y)
+        return super().partial_fit(X, None, **fit_params)
 
     def get_split_datasets(self, X, y=None, **fit_params):
         split = self.train_split
