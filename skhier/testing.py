@@ -92,6 +92,7 @@ def leaf_labels(draw, taxonomy: Taxonomy, *, min_size=1, max_size=30):
     Returns
     -------
     strategy : hypothesis strategy of ndarray of object
+
     Examples
     --------
     >>> from hypothesis import given
@@ -122,6 +123,7 @@ def node_labels(draw, taxonomy: Taxonomy, *, min_size=1, max_size=30, include_ro
     Returns
     -------
     strategy : hypothesis strategy of ndarray of int64
+
     Examples
     --------
     >>> from hypothesis import given
@@ -150,6 +152,7 @@ def leaf_probabilities(draw, taxonomy: Taxonomy, n_samples: int):
     Returns
     -------
     strategy : hypothesis strategy of ndarray of shape (n_samples, n_leaves)
+
     Examples
     --------
     >>> import numpy as np
@@ -186,6 +189,7 @@ def node_scores(draw, taxonomy: Taxonomy, n_samples: int):
     Returns
     -------
     strategy : hypothesis strategy of ndarray of shape (n_samples, n_nodes)
+
     Examples
     --------
     >>> import numpy as np

@@ -184,6 +184,11 @@ def test_flat_classifier(synth):
     np.testing.assert_array_equal(
         fc.predict(X[:20]), np.array([tax.nodes[i] for i in fc.estimator_.predict(X[:20])])
     )
+    from skhier.metrics import path_accuracy_score
+
+    assert fc.score(X, y) == path_accuracy_score(y, fc.predict(X), taxonomy=tax)
+    ref = DiffusionRefiner(tax, alpha=0.2).fit(fc.transform(X), y)
+    assert ref.score(fc.transform(X), y) == path_accuracy_score(y, ref.predict(fc.transform(X)), taxonomy=tax)
     with pytest.raises(TypeError, match="predict_proba"):
         from sklearn.svm import LinearSVC
 

@@ -303,6 +303,23 @@ class BaseRefiner(NodeFeatureNamesMixin, ClassifierMixin, TransformerMixin, Base
             nodes = nodes.cpu().numpy()
         return decode_labels(nodes, self.taxonomy, self.label_format_)
 
+    def score(self, X, y, sample_weight=None):
+        """Exact-path accuracy of ``predict(X)`` against ``y`` (any label format).
+
+        Parameters
+        ----------
+        X : array-like
+        y : array-like
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        from ..metrics import path_accuracy_score
+
+        return path_accuracy_score(y, self.predict(X), taxonomy=self.taxonomy, sample_weight=sample_weight)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False

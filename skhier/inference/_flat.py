@@ -133,3 +133,19 @@ class FlatClassifier(NodeFeatureNamesMixin, ClassifierMixin, TransformerMixin, B
         nodes = np.asarray(self.estimator_.predict(X), dtype=np.int64)
         return decode_labels(nodes, self.taxonomy, self.label_format_)
 
+    def score(self, X, y, sample_weight=None):
+        """Exact-path accuracy of ``predict(X)`` against ``y`` (any label format).
+
+        Parameters
+        ----------
+        X : array-like
+        y : array-like
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        from ..metrics import path_accuracy_score
+
+        return path_accuracy_score(y, self.predict(X), taxonomy=self.taxonomy, sample_weight=sample_weight)
