@@ -657,6 +657,15 @@ class Taxonomy:
         return tuple(_readonly(order[starts[i] : starts[i + 1]].copy()) for i in range(self.n_nodes))
 
     @cached_property
+    def children_table(self) -> np.ndarray:
+        """Children of every node as a (n_nodes, max_children) array, padded with -1."""
+        width = max(int(self.n_children.max()) if self.n_nodes > 1 else 0, 1)
+        table = np.full((self.n_nodes, width), -1, dtype=np.int64)
+        for v, kids in enumerate(self.children):
+            table[v, : len(kids)] = kids
+        return _readonly(table)
+
+    @cached_property
     def n_children(self) -> np.ndarray:
         """Number of children of every node."""
         return _readonly(np.bincount(self._parent[1:], minlength=self.n_nodes))

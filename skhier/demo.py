@@ -68,7 +68,6 @@ def main(argv=None):
     if args.quick:
         args.n_train, args.n_test, args.epochs = 1500, 500, 1
 
-    import torch
     from sklearn.decomposition import PCA
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -76,7 +75,6 @@ def main(argv=None):
     from .inference import DiffusionRefiner, FlatClassifier
     from .neural import HCAMCLClassifier
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     name, X, y, Xt, yt, tax = _load(args.n_train, args.n_test, args.seed)
     print(f"data: {name}: {len(X)} train / {len(Xt)} test samples, input {X.shape[1:]}")
     print(tax, "\n")

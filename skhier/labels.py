@@ -461,10 +461,7 @@ def node_indices_to_paths(
     names[-1] = fill
     paths = taxonomy.path_indices[:, start : start + width]
     table[:, : paths.shape[1]] = names[paths]  # -1 picks the fill at names[-1]
-    out = table[idx]
-    if all(isinstance(n, str) for n in taxonomy.names) and isinstance(fill, str):
-        return out.astype(object)
-    return out
+    return table[idx]
 
 
 def node_indices_to_indicator(indices, taxonomy: Taxonomy, *, sparse: bool = True):

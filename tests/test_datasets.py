@@ -77,3 +77,16 @@ def test_synthetic_is_seeded_and_hierarchical():
     assert paths.shape == (10, 2)
     with pytest.raises(ValueError, match="weights"):
         make_hierarchical_classification(10, 4, taxonomy=tax, weights=[1, 2])
+
+
+def test_more_bad_input(tiny_fashion):
+    with pytest.raises(ValueError, match="subset must be"):
+        load_fashion_mnist(data_home=tiny_fashion, subset="valid")
+    with pytest.raises(ValueError, match="label_format must be"):
+        load_fashion_mnist(data_home=tiny_fashion, label_format="node")
+    with pytest.raises(ValueError, match="n_levels must be a positive int"):
+        make_taxonomy(0)
+    with pytest.raises(ValueError, match="at least two leaves"):
+        make_hierarchical_classification(10, 3, taxonomy=Taxonomy.from_edges([("r", "a")]))
+    with pytest.raises(ValueError, match="label_format must be"):
+        make_hierarchical_classification(10, 3, label_format="node")

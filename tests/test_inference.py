@@ -239,3 +239,13 @@ def test_refining_never_writes_into_the_input(tree):
         before = s.clone()
         DiffusionRefiner(tree, alpha=0.5, solver="tree").fit(s).transform(s)
         assert torch.equal(s, before)
+
+
+def test_bad_diffusion_options(tree):
+    s = np.ones((2, 8))
+    with pytest.raises(ValueError, match="method must be"):
+        DiffusionRefiner(tree, method="power").fit(s)
+    with pytest.raises(ValueError, match="solver must be"):
+        DiffusionRefiner(tree, solver="lu").fit(s)
+    with pytest.raises(TypeError, match="skhier.Taxonomy"):
+        DiffusionRefiner({"a": "root"}).fit(s)

@@ -212,3 +212,20 @@ def test_partial_fit_and_warm_start(synth):
         clf.partial_fit(X[:, :4], y)
     refit = FlatSoftmaxClassifier(tax, max_epochs=1, **CPU).fit(X, y).fit(X, Y)  # cold refit: new format
     assert refit.predict(X[:2]).shape == (2, 2)
+
+
+def test_more_bad_input(synth):
+    from skhier.neural import HierarchicalValidSplit, NodeDataset
+
+    X, y, tax = synth
+    with pytest.raises(ValueError, match="mixed_precision must be None or 'bf16'"):
+        FlatSoftmaxClassifier(tax, mixed_precision="fp16", **CPU).fit(X, y)  # refused on CPU too
+    with pytest.raises(ValueError, match="single node"):
+        HCAMCLModule(MLP(3, 4), (4,), parent=[-1])
+    with pytest.raises(ValueError, match="backbone must be"):
+        FlatSoftmaxClassifier(tax, backbone="resnet", **CPU).fit(X, y)
+    with pytest.raises(ValueError, match="needs \\(C, H, W\\) images"):
+        FlatSoftmaxClassifier(tax, backbone="cnn", **CPU).fit(X, y)
+    ds = NodeDataset(torch.zeros(10, 2), torch.zeros(10), strata=np.zeros(10, int))
+    with pytest.raises(ValueError, match="cv must be a float"):
+        HierarchicalValidSplit(cv=3)(ds)

@@ -12,9 +12,10 @@ from sklearn.utils.validation import check_is_fitted
 from .._taxonomy import Taxonomy
 from ..labels import HierarchicalLabelEncoder, LabelFormat, _check_taxonomy, check_node_scores, decode_labels
 from ..metrics._base import taxonomy_tensors
+from ..metrics._hierarchical import path_accuracy_score
 from ..metrics._operating_curve import _majority
 
-__all__ = ["NodeScores", "NodeFeatureNamesMixin", "decide", "BaseRefiner", "DECISIONS"]
+__all__ = ["NodeScores", "NodeScoresMixin", "decide", "top_down_product", "BaseRefiner", "DECISIONS"]
 
 DECISIONS = ("leaf", "top_down", "majority", "threshold")
 
@@ -53,7 +54,7 @@ class NodeScores(np.ndarray):
         return np.asarray(self).__reduce__()
 
 
-def _scores_as_tensor(X, taxonomy: Taxonomy, device=None, name="X"):
+def _scores_as_tensor(X, taxonomy: Taxonomy, device=None, name="X", probabilities=False):
     """Validate node scores; return (tensor, was_tensor)."""
     src = getattr(X, "taxonomy", None)
     if src is not None and src != taxonomy:
@@ -62,7 +63,7 @@ def _scores_as_tensor(X, taxonomy: Taxonomy, device=None, name="X"):
             f"({taxonomy!r}); build every step of the pipeline on the same Taxonomy"
         )
     was_tensor = isinstance(X, torch.Tensor)
-    X = check_node_scores(X, taxonomy, name=f"{name} (node scores)")
+    X = check_node_scores(X, taxonomy, name=f"{name} (node scores)", probabilities=probabilities)
     t = X if was_tensor else torch.from_numpy(np.ascontiguousarray(X))
     if device is not None:
         t = t.to(device)
@@ -121,26 +122,47 @@ def decide(scores, taxonomy: Taxonomy, decision="leaf", *, threshold=0.5):
     return out if was_tensor else out.cpu().numpy()
 
 
-def _top_down(s: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
-    """Greedy descent: at each node, the best-scored child (ties: the first)."""
-    n_nodes = taxonomy.n_nodes
-    # children as a padded (n_nodes, max_children) table; -1 pads
-    max_c = int(taxonomy.n_children.max()) if n_nodes > 1 else 0
-    table = np.full((n_nodes, max(max_c, 1)), -1, dtype=np.int64)
-    for v, kids in enumerate(taxonomy.children):
-        table[v, : len(kids)] = kids
-    table = torch.as_tensor(table, device=s.device)
-    cur = torch.zeros(s.shape[0], dtype=torch.long, device=s.device)
-    rows = torch.arange(s.shape[0], device=s.device)
+def _top_down(s, taxonomy: Taxonomy, stop=None, threshold=None) -> torch.Tensor:
+    """Greedy descent: from the root, step to the best-scored child (ties: the first).
+
+    With ``stop`` (scores of ending at each node), a sample stays where stopping scores at
+    least as high as its best child; with ``threshold``, where its best child scores
+    below it. Works on (n, n_nodes) tensors; returns node indices.
+    """
+    table = torch.as_tensor(np.array(taxonomy.children_table), device=s.device)
+    n = s.shape[0]
+    cur = torch.zeros(n, dtype=torch.long, device=s.device)
+    active = torch.ones(n, dtype=torch.bool, device=s.device)
+    rows = torch.arange(n, device=s.device)
     for _ in range(taxonomy.max_depth):
-        kids = table[cur]  # (n, max_c)
-        valid = kids >= 0
+        kids = table[cur]  # (n, max_children)
+        valid = (kids >= 0) & active[:, None]
         if not valid.any():
             break
-        ks = torch.where(valid, s[rows[:, None], kids.clamp(min=0)], torch.full_like(kids, 0, dtype=s.dtype) - float("inf"))
-        nxt = kids.gather(1, ks.argmax(dim=1, keepdim=True)).squeeze(1)
-        cur = torch.where(valid.any(dim=1), nxt, cur)
+        ks = torch.where(valid, s[rows[:, None], kids.clamp(min=0)], torch.full_like(s[:, :1], -float("inf")))
+        best = ks.argmax(dim=1)
+        best_score = ks[rows, best]
+        go = valid.any(dim=1)
+        if stop is not None:
+            go &= best_score > stop[rows, cur]
+        if threshold is not None:
+            go &= best_score >= threshold
+        cur = torch.where(go, kids[rows, best], cur)
+        active &= go
     return cur
+
+
+def top_down_product(cond, taxonomy: Taxonomy):
+    """Marginals from conditionals ``P(v | parent(v))``: products along root paths, in place.
+
+    Works on numpy arrays and torch tensors of shape (n, n_nodes); the root column is set
+    to 1.
+    """
+    cond[:, 0] = 1.0
+    for lv in taxonomy.levels[1:]:
+        lv = np.array(lv)  # a writable copy: torch refuses to index with read-only arrays
+        cond[:, lv] = cond[:, taxonomy.parent[lv]] * cond[:, lv]
+    return cond
 
 
 def feature_names(taxonomy: Taxonomy) -> np.ndarray:
@@ -157,12 +179,16 @@ def node_classes(taxonomy: Taxonomy) -> np.ndarray:
     return out
 
 
-class NodeFeatureNamesMixin:
-    """``get_feature_names_out`` for estimators whose ``transform`` gives node scores.
+class NodeScoresMixin:
+    """What every skhier classifier whose ``transform`` gives node scores shares:
+    ``get_feature_names_out`` (node names) and ``score`` (exact-path accuracy).
 
     The taxonomy is the fitted ``taxonomy_`` when there is one (it may be inferred from
     ``y``), else the ``taxonomy`` parameter.
     """
+
+    def _scored_taxonomy(self) -> Taxonomy:
+        return getattr(self, "taxonomy_", None) or self.taxonomy
 
     def get_feature_names_out(self, input_features=None):
         """Node names, one per column of ``transform``.
@@ -176,10 +202,25 @@ class NodeFeatureNamesMixin:
         names : ndarray of str objects
         """
         check_is_fitted(self)
-        return feature_names(getattr(self, "taxonomy_", None) or self.taxonomy)
+        return feature_names(self._scored_taxonomy())
+
+    def score(self, X, y, sample_weight=None):
+        """Exact-path accuracy of ``predict(X)`` against ``y`` (any label format).
+
+        Parameters
+        ----------
+        X : array-like
+        y : array-like
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        return path_accuracy_score(y, self.predict(X), taxonomy=self._scored_taxonomy(), sample_weight=sample_weight)
 
 
-class BaseRefiner(NodeFeatureNamesMixin, ClassifierMixin, TransformerMixin, BaseEstimator):
+class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstimator):
     """Base class of the inference refiners: node scores in, refined node scores out.
 
     A refiner is a transformer (``transform`` returns refined node scores, so refiners
@@ -222,9 +263,7 @@ class BaseRefiner(NodeFeatureNamesMixin, ClassifierMixin, TransformerMixin, Base
         self : object
         """
         self._check_params()
-        s, _ = _scores_as_tensor(X, self.taxonomy, name="X")
-        if self._requires_probabilities:
-            check_node_scores(s, self.taxonomy, probabilities=True, name="X (node scores)")
+        s, _ = _scores_as_tensor(X, self.taxonomy, name="X", probabilities=self._requires_probabilities)
         if y is not None:
             enc = HierarchicalLabelEncoder(self.taxonomy)
             y_enc = enc.fit_transform(y)
@@ -265,9 +304,9 @@ class BaseRefiner(NodeFeatureNamesMixin, ClassifierMixin, TransformerMixin, Base
         scores : NodeScores of shape (n_samples, n_nodes), or a tensor for tensor input
         """
         check_is_fitted(self, "classes_")
-        s, was_tensor = _scores_as_tensor(X, self.taxonomy, self._device(), name="X")
-        if self._requires_probabilities:
-            check_node_scores(s, self.taxonomy, probabilities=True, name="X (node scores)")
+        s, was_tensor = _scores_as_tensor(
+            X, self.taxonomy, self._device(), name="X", probabilities=self._requires_probabilities
+        )
         out = self._refine(s)
         if was_tensor:
             return out.to(X.device)
@@ -302,23 +341,6 @@ class BaseRefiner(NodeFeatureNamesMixin, ClassifierMixin, TransformerMixin, Base
         if isinstance(nodes, torch.Tensor):
             nodes = nodes.cpu().numpy()
         return decode_labels(nodes, self.taxonomy, self.label_format_)
-
-    def score(self, X, y, sample_weight=None):
-        """Exact-path accuracy of ``predict(X)`` against ``y`` (any label format).
-
-        Parameters
-        ----------
-        X : array-like
-        y : array-like
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        score : float
-        """
-        from ..metrics import path_accuracy_score
-
-        return path_accuracy_score(y, self.predict(X), taxonomy=self.taxonomy, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -7,12 +7,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ..labels import HierarchicalLabelEncoder, _check_taxonomy, decode_labels
-from ._base import NodeFeatureNamesMixin, NodeScores, node_classes
+from ._base import NodeScoresMixin, NodeScores, node_classes
 
 __all__ = ["FlatClassifier"]
 
 
-class FlatClassifier(NodeFeatureNamesMixin, ClassifierMixin, TransformerMixin, BaseEstimator):
+class FlatClassifier(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstimator):
     """Wrap a flat scikit-learn classifier so that it outputs taxonomy node scores.
 
     The wrapped estimator is trained on the deepest node of every sample (the leaves, in
@@ -86,8 +86,6 @@ class FlatClassifier(NodeFeatureNamesMixin, ClassifierMixin, TransformerMixin, B
         if hasattr(self.estimator_, "feature_names_in_"):
             self.feature_names_in_ = self.estimator_.feature_names_in_
         self.classes_ = node_classes(self.taxonomy)
-        anc = self.taxonomy.ancestor_matrix
-        self._spread = anc[np.asarray(self.estimator_.classes_, dtype=np.int64)].toarray()
         return self
 
     def transform(self, X):
@@ -103,7 +101,9 @@ class FlatClassifier(NodeFeatureNamesMixin, ClassifierMixin, TransformerMixin, B
         """
         check_is_fitted(self, "estimator_")
         proba = np.asarray(self.estimator_.predict_proba(X), dtype=np.float64)
-        return NodeScores.wrap(proba @ self._spread, self.taxonomy)
+        # each class's probability lands on its node and every ancestor
+        spread = self.taxonomy.ancestor_matrix[np.asarray(self.estimator_.classes_, dtype=np.int64)]
+        return NodeScores.wrap(np.asarray(proba @ spread), self.taxonomy)
 
     def predict_proba(self, X):
         """Node probabilities (same as ``transform``).
@@ -132,20 +132,3 @@ class FlatClassifier(NodeFeatureNamesMixin, ClassifierMixin, TransformerMixin, B
         check_is_fitted(self, "estimator_")
         nodes = np.asarray(self.estimator_.predict(X), dtype=np.int64)
         return decode_labels(nodes, self.taxonomy, self.label_format_)
-
-    def score(self, X, y, sample_weight=None):
-        """Exact-path accuracy of ``predict(X)`` against ``y`` (any label format).
-
-        Parameters
-        ----------
-        X : array-like
-        y : array-like
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        score : float
-        """
-        from ..metrics import path_accuracy_score
-
-        return path_accuracy_score(y, self.predict(X), taxonomy=self.taxonomy, sample_weight=sample_weight)

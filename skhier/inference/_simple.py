@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._base import BaseRefiner
+from ..metrics._base import bottom_up
+from ._base import BaseRefiner, top_down_product
 
 __all__ = ["BottomUpRefiner", "TopDownRefiner"]
 
@@ -47,16 +48,10 @@ class BottomUpRefiner(BaseRefiner):
         self.threshold = threshold
 
     def _refine(self, s):
-        tax = self.taxonomy
         leaf_part = torch.zeros_like(s)
-        leaves = torch.as_tensor(np.array(tax.leaves), device=s.device)
+        leaves = torch.as_tensor(np.array(self.taxonomy.leaves), device=s.device)
         leaf_part[:, leaves] = s[:, leaves]
-        out = leaf_part
-        parent = torch.as_tensor(np.array(tax.parent), device=s.device)
-        for d in range(tax.max_depth, 0, -1):
-            nodes = torch.as_tensor(np.array(tax.levels[d]), device=s.device)
-            out.index_add_(1, parent[nodes], out[:, nodes])
-        return out
+        return bottom_up(leaf_part, self.taxonomy)
 
 
 class TopDownRefiner(BaseRefiner):
@@ -106,8 +101,4 @@ class TopDownRefiner(BaseRefiner):
             sums.index_add_(1, parent[1:], cond[:, 1:])
             den = sums[:, parent[1:]]
             cond[:, 1:] = torch.where(den > 0, cond[:, 1:] / den.clamp(min=1e-300), torch.zeros_like(den))
-        out = cond
-        for d in range(1, tax.max_depth + 1):
-            nodes = torch.as_tensor(np.array(tax.levels[d]), device=s.device)
-            out[:, nodes] = out[:, nodes] * out[:, parent[nodes]]
-        return out
+        return top_down_product(cond, tax)

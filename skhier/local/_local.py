@@ -8,6 +8,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import torch
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.linear_model import LogisticRegression
@@ -15,8 +16,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from .._taxonomy import Taxonomy
-from ..inference._base import NodeFeatureNamesMixin, NodeScores
-from ..labels import HierarchicalLabelEncoder, _check_taxonomy, decode_labels
+from ..inference._base import NodeScores, NodeScoresMixin, _top_down, top_down_product
+from ..labels import HierarchicalLabelEncoder, _check_taxonomy, decode_labels, node_indices_to_labels
 
 __all__ = ["LocalClassifierPerNode", "LocalClassifierPerParentNode", "LocalClassifierPerLevel"]
 
@@ -65,7 +66,7 @@ def _flat_taxonomy(labels) -> Taxonomy:
     return Taxonomy([root, *uniq], [None] + [root] * len(uniq))
 
 
-class _LocalClassifier(NodeFeatureNamesMixin, ClassifierMixin, TransformerMixin, BaseEstimator):
+class _LocalClassifier(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstimator):
     """Shared fitting, probability and decision machinery of the local classifiers.
 
     Subclasses plan their local problems (``_plan``) and turn their fitted estimators'
@@ -157,14 +158,9 @@ class _LocalClassifier(NodeFeatureNamesMixin, ClassifierMixin, TransformerMixin,
         self.taxonomy_ = tax
         self.label_format_ = fmt
         # internal nodes where some training path ends: paths may stop there
-        stops = np.zeros(tax.n_nodes, dtype=bool)
-        stops[nodes[~tax.is_leaf[nodes]]] = True
-        self.stop_nodes_ = np.flatnonzero(stops)
-        end = tax.is_leaf.copy()
-        end[self.stop_nodes_] = True
-        self._end_nodes = np.flatnonzero(end)
-        self.classes_ = _node_array(tax, self._end_nodes)
-        tasks = self._plan(nodes, tax, stops)
+        self.stop_nodes_ = np.unique(nodes[~tax.is_leaf[nodes]])
+        self.classes_ = node_indices_to_labels(self._end_nodes(), tax)
+        tasks = self._plan(nodes, tax)
         if w is not None:
             for key, _, _ in tasks:
                 est = self._estimator_for(key, tax)
@@ -177,8 +173,11 @@ class _LocalClassifier(NodeFeatureNamesMixin, ClassifierMixin, TransformerMixin,
             delayed(_fit_one)(self._estimator_for(key, tax), X, idx, y_local, w) for key, idx, y_local in tasks
         )
         self.estimators_ = {key: est for (key, _, _), est in zip(tasks, fitted)}
-        self._stops = stops
         return self
+
+    def _end_nodes(self) -> np.ndarray:
+        """Nodes a path can end at: every leaf and the fitted stop nodes, in taxonomy order."""
+        return np.union1d(self.taxonomy_.leaves, self.stop_nodes_)
 
     # ------------------------------------------------------------------ probabilities
     def _check_X(self, X):
@@ -189,11 +188,7 @@ class _LocalClassifier(NodeFeatureNamesMixin, ClassifierMixin, TransformerMixin,
         """(n, n_nodes) probability of passing each node, and (n, n_nodes) of ending there."""
         tax = self.taxonomy_
         cond, stop = self._conditionals(X)
-        marg = np.zeros_like(cond)
-        marg[:, 0] = 1.0
-        for d in range(1, tax.max_depth + 1):
-            lv = tax.levels[d]
-            marg[:, lv] = marg[:, tax.parent[lv]] * cond[:, lv]
+        marg = top_down_product(cond.copy(), tax)
         end = marg * stop
         end[:, tax.is_leaf] = marg[:, tax.is_leaf]
         return marg, end, cond, stop
@@ -203,10 +198,11 @@ class _LocalClassifier(NodeFeatureNamesMixin, ClassifierMixin, TransformerMixin,
         n = raw.shape[0]
         cond = np.zeros_like(raw)
         stop = np.zeros_like(raw)
+        can_stop = np.isin(np.arange(tax.n_nodes), self.stop_nodes_)
         for p in np.flatnonzero(~tax.is_leaf):
             kids = tax.children[p]
             s = raw[:, kids]
-            st = stop_raw[:, p] if self._stops[p] else np.zeros(n)
+            st = stop_raw[:, p] if can_stop[p] else np.zeros(n)
             total = s.sum(axis=1) + st
             ok = total > 0
             c = np.where(ok[:, None], s / np.where(ok, total, 1)[:, None], 1.0 / len(kids))
@@ -278,7 +274,7 @@ class _LocalClassifier(NodeFeatureNamesMixin, ClassifierMixin, TransformerMixin,
             Rows sum to one. ``transform`` gives the probabilities of every node.
         """
         X = self._check_X(X)
-        return self._node_proba(X)[1][:, self._end_nodes]
+        return self._node_proba(X)[1][:, self._end_nodes()]
 
     def predict(self, X):
         """Greedy top-down prediction, in the label format seen at ``fit``.
@@ -298,62 +294,13 @@ class _LocalClassifier(NodeFeatureNamesMixin, ClassifierMixin, TransformerMixin,
         X = self._check_X(X)
         tax = self.taxonomy_
         _, _, cond, stop = self._node_proba(X)
-        n = X.shape[0]
-        cur = np.zeros(n, dtype=np.int64)
-        active = np.ones(n, dtype=bool)
-        width = max(int(tax.n_children.max()), 1)
-        table = np.full((tax.n_nodes, width), -1, dtype=np.int64)
-        for v, kids in enumerate(tax.children):
-            table[v, : len(kids)] = kids
-        rows = np.arange(n)
-        for _ in range(tax.max_depth):
-            kids = table[cur]
-            valid = (kids >= 0) & active[:, None]
-            if not valid.any():
-                break
-            c = np.where(valid, cond[rows[:, None], np.maximum(kids, 0)], -1.0)
-            best = c.argmax(axis=1)
-            best_p = c[rows, best]
-            go = valid.any(axis=1) & (best_p > stop[rows, cur])
-            if self.threshold is not None:
-                go &= best_p >= self.threshold
-            cur = np.where(go, kids[rows, best], cur)
-            active &= go
+        cur = _top_down(torch.from_numpy(cond), tax, stop=torch.from_numpy(stop), threshold=self.threshold).numpy()
         return decode_labels(cur, tax, self.label_format_)
-
-    def score(self, X, y, sample_weight=None):
-        """Exact-path accuracy of ``predict(X)``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        score : float
-        """
-        from ..metrics import path_accuracy_score
-
-        return path_accuracy_score(y, self.predict(X), taxonomy=self.taxonomy_, sample_weight=sample_weight)
-
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
-
-
-def _node_array(tax: Taxonomy, idx) -> np.ndarray:
-    vals = [tax.nodes[i] for i in idx]
-    if all(isinstance(v, str) for v in vals):
-        return np.array(vals)
-    if all(isinstance(v, int) for v in vals):
-        return np.array(vals, dtype=np.int64)
-    out = np.empty(len(vals), dtype=object)
-    out[:] = vals
-    return out
 
 
 _DOC_PARAMS = """
@@ -423,7 +370,7 @@ class LocalClassifierPerParentNode(_LocalClassifier):
     ((2,), (2, 7))
     """
 
-    def _plan(self, nodes, tax, stops):
+    def _plan(self, nodes, tax):
         anc = tax.path_indices[nodes]  # (n, D + 1)
         depth = tax.depth[nodes]
         tasks = []
@@ -474,7 +421,7 @@ class LocalClassifierPerNode(_LocalClassifier):
     (2,)
     """
 
-    def _plan(self, nodes, tax, stops):
+    def _plan(self, nodes, tax):
         anc = tax.path_indices[nodes]
         tasks = []
         for v in range(1, tax.n_nodes):
@@ -523,7 +470,7 @@ class LocalClassifierPerLevel(_LocalClassifier):
 
     _key_kind = "level"
 
-    def _plan(self, nodes, tax, stops):
+    def _plan(self, nodes, tax):
         anc = tax.path_indices[nodes]
         depth = tax.depth[nodes]
         tasks = []

@@ -109,7 +109,12 @@ def node_score_tensor(y_score, taxonomy: Taxonomy, device) -> torch.Tensor:
 
 
 def bottom_up(node_leaf_scores: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
-    """Sum the leaf columns of a (n, n_nodes) tensor into every ancestor (children first)."""
+    """Add every column of a (n, n_nodes) tensor into all its ancestors' (children first).
+
+    Leaf probabilities (other columns 0) become node probabilities; an end-node
+    distribution (mass where paths end, leaves or internal) becomes the probability of
+    passing each node. O(n × n_nodes), no dense matrix.
+    """
     out = node_leaf_scores.clone()
     parent = torch.as_tensor(np.array(taxonomy.parent), device=out.device)
     for d in range(taxonomy.max_depth, 0, -1):

@@ -23,9 +23,10 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, ProgressBar
 from skorch.utils import to_device
 
-from ..inference._base import NodeFeatureNamesMixin, NodeScores, node_classes
+from ..inference._base import NodeScoresMixin, NodeScores, node_classes
 from ..labels import HierarchicalLabelEncoder, _check_taxonomy, decode_labels
-from ..metrics import HierarchicalMetricAccumulator, path_accuracy_score
+from ..metrics import HierarchicalMetricAccumulator
+from ..metrics._base import bottom_up
 from .backbones import MLP, SmallCNN, feature_shape
 from ._data import HierarchicalValidSplit, NodeDataset, TensorBatchIterator, _base_and_indices, as_float_tensor
 
@@ -92,7 +93,7 @@ class HierarchicalValidScoring(Callback):
             net.history.record(name + "_best", bool(best))
 
 
-class HierarchicalNet(NodeFeatureNamesMixin, ClassifierMixin, NeuralNet):
+class HierarchicalNet(NodeScoresMixin, ClassifierMixin, NeuralNet):
     """Base class of skhier's neural estimators: a skorch net over one Taxonomy.
 
     Subclasses name a module and a criterion and implement ``_targets(nodes)`` (training
@@ -222,7 +223,6 @@ class HierarchicalNet(NodeFeatureNamesMixin, ClassifierMixin, NeuralNet):
 
     def __getstate__(self):
         state = super().__getstate__()
-        state.pop("_anc_cache_", None)
         state["_device_param"] = state.get("device")
         state["device"] = self.device
         return state
@@ -310,8 +310,6 @@ class HierarchicalNet(NodeFeatureNamesMixin, ClassifierMixin, NeuralNet):
     def _autocast(self):
         if self.mixed_precision is None or not self._on_cuda():
             return contextlib.nullcontext()
-        if self.mixed_precision != "bf16":
-            raise ValueError(f"mixed_precision must be None or 'bf16', got {self.mixed_precision!r}")
         return torch.autocast("cuda", dtype=torch.bfloat16)
 
     # ------------------------------------------------------------ data
@@ -334,16 +332,21 @@ class HierarchicalNet(NodeFeatureNamesMixin, ClassifierMixin, NeuralNet):
         return self._dataset(X)
 
     # ------------------------------------------------------------ training
-    def _prepare(self, X, y):
-        """Encode ``y``, learn the label format and input shape; return the dataset."""
+    def _prepare(self, X, y, *, reset):
+        """Encode ``y``; with ``reset``, learn the label format and input shape anew.
+
+        Returns the training dataset.
+        """
         _check_taxonomy(self.taxonomy)
+        if self.mixed_precision not in (None, "bf16"):
+            raise ValueError(f"mixed_precision must be None or 'bf16', got {self.mixed_precision!r}")
         enc = HierarchicalLabelEncoder(self.taxonomy)
         nodes = enc.fit_transform(y)
         self._check_label_format(enc.format_)
         t = as_float_tensor(X)
         if t.shape[0] != nodes.shape[0]:
             raise ValueError(f"X has {t.shape[0]} samples but y has {nodes.shape[0]}")
-        if getattr(self, "initialized_", False) and hasattr(self, "input_shape_"):
+        if not reset:
             if tuple(t.shape[1:]) != tuple(self.input_shape_):
                 raise ValueError(
                     f"X has samples of shape {tuple(t.shape[1:])}, but {type(self).__name__} was "
@@ -374,10 +377,7 @@ class HierarchicalNet(NodeFeatureNamesMixin, ClassifierMixin, NeuralNet):
         -------
         self : object
         """
-        if not self.warm_start or not self.initialized_:
-            for attr in ("input_shape_", "label_format_"):
-                self.__dict__.pop(attr, None)
-        dataset = self._prepare(X, y)
+        dataset = self._prepare(X, y, reset=not (self.warm_start and self.initialized_))
         if self.random_state is not None:
             torch.manual_seed(int(self.random_state))
         return super().fit(dataset, None, **fit_params)
@@ -399,7 +399,7 @@ class HierarchicalNet(NodeFeatureNamesMixin, ClassifierMixin, NeuralNet):
         self : object
         """
         if not isinstance(X, torch.utils.data.Dataset):
-            X = self._prepare(X, y)
+            X = self._prepare(X, y, reset=not self.initialized_)
         return super().partial_fit(X, None, **fit_params)
 
     def get_split_datasets(self, X, y=None, **fit_params):
@@ -465,15 +465,7 @@ class HierarchicalNet(NodeFeatureNamesMixin, ClassifierMixin, NeuralNet):
             node's probability is the sum of its children's and of ending there.
         """
         end = self._end_log_probs(X).exp()
-        anc = self._ancestor_tensor(end.device)
-        return (end @ anc).cpu().numpy().astype(np.float64)
-
-    def _ancestor_tensor(self, device):
-        cache = self.__dict__.setdefault("_anc_cache_", {})
-        key = str(device)
-        if key not in cache:
-            cache[key] = torch.as_tensor(self.taxonomy.ancestor_matrix.toarray(), dtype=torch.float32, device=device)
-        return cache[key]
+        return bottom_up(end, self.taxonomy).cpu().numpy().astype(np.float64)
 
     def transform(self, X):
         """Node scores (``predict_proba``), so the net can start a refiner Pipeline.
@@ -516,22 +508,6 @@ class HierarchicalNet(NodeFeatureNamesMixin, ClassifierMixin, NeuralNet):
         """
         nodes = self._end_log_probs(X).argmax(dim=1).cpu().numpy()
         return decode_labels(nodes, self.taxonomy, self.label_format_)
-
-    def score(self, X, y, sample_weight=None):
-        """Exact-path accuracy of ``predict(X)`` against ``y``.
-
-        Parameters
-        ----------
-        X : array-like or tensor
-        y : array-like
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        score : float
-        """
-        return path_accuracy_score(y, self.predict(X), taxonomy=self.taxonomy, sample_weight=sample_weight)
-
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

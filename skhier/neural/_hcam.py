@@ -141,10 +141,17 @@ class HCAMCLModule(nn.Module):
         self.register_buffer("allowed", torch.as_tensor(allowed))
         self.register_buffer("is_leaf", torch.as_tensor(is_leaf))
         self.register_buffer("parent", torch.as_tensor(parent))
-        internal_by_depth = [np.flatnonzero((depth == d) & ~is_leaf) for d in range(self.max_steps)]
-        self._levels = len(internal_by_depth)
-        for d, nodes in enumerate(internal_by_depth):
+        # exact decoding visits the internal nodes level by level; per level: the nodes, and
+        # for each of their children its parent's position in the level and its index
+        self._levels = self.max_steps
+        for d in range(self.max_steps):
+            nodes = np.flatnonzero((depth == d) & ~is_leaf)
+            pos_of = {v: i for i, v in enumerate(nodes)}
+            kids = np.flatnonzero(np.isin(parent, nodes) & (np.arange(n) > 0))
             self.register_buffer(f"_lvl{d}", torch.as_tensor(nodes), persistent=False)
+            self.register_buffer(f"_kids{d}", torch.as_tensor(kids), persistent=False)
+            self.register_buffer(f"_kidpos{d}", torch.as_tensor([pos_of[p] for p in parent[kids]], dtype=torch.long),
+                                 persistent=False)
         # ---- layers
         if len(feature_shape) == 3:
             c, h, w = (int(s) for s in feature_shape)
@@ -246,10 +253,7 @@ class HCAMCLModule(nn.Module):
             logits, (h2, c2) = self.step(f, tok, state)
             logp = torch.log_softmax(logits.float(), dim=1).view(b, k, n)
             base = reach[:, nodes]  # (b, k)
-            # children of each node: every column whose parent is that node
-            kid_mask = self.parent[None, :] == nodes[:, None]  # (k, n)
-            kid_mask[:, 0] = False
-            kk, kids = kid_mask.nonzero(as_tuple=True)
+            kids, kk = getattr(self, f"_kids{d}"), getattr(self, f"_kidpos{d}")
             reach[:, kids] = base[:, kk] + logp[:, kk, kids]
             end[:, nodes] = base + logp[:, :, 0]
             h2 = h2.view(b, k, -1)
