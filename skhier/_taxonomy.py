@@ -41,6 +41,40 @@ def _as_key(node):
     return str(node) if isinstance(node, str) else int(node)  # np.str_ / np.int64 -> plain
 
 
+def _scalar_key(name):
+    # ints before strs, each in its natural order: the order sklearn's np.unique gives a
+    # homogeneous array of labels, extended to a total order over mixed ones
+    return (0, name, "") if isinstance(name, int) else (1, 0, name)
+
+
+def node_sort_key(node):
+    """Sort key of a node identifier: what orders siblings and ``classes_`` everywhere.
+
+    Identifiers sort by display name (the last name of a tuple path): ints numerically
+    before strs in code-point order, which is how scikit-learn sorts a homogeneous array
+    of class labels; equal display names (a tuple path and a plain name) sort plain name
+    first, then by path.
+
+    Parameters
+    ----------
+    node : str, int or tuple
+        A normalised node identifier.
+
+    Returns
+    -------
+    key : tuple
+
+    Examples
+    --------
+    >>> from skhier._taxonomy import node_sort_key
+    >>> sorted(["b", ("x", "a"), 2, "a"], key=node_sort_key)
+    [2, 'a', ('x', 'a'), 'b']
+    """
+    if isinstance(node, tuple):
+        return (_scalar_key(node[-1]), 1, tuple(_scalar_key(n) for n in node))
+    return (_scalar_key(node), 0, ())
+
+
 def _readonly(a: np.ndarray) -> np.ndarray:
     a.setflags(write=False)
     return a
@@ -107,9 +141,12 @@ class Taxonomy:
     the root, e.g. ``("Clothes", "Other")`` and ``("Goods", "Other")``. Metrics always
     compare nodes, never bare names, so such nodes are never confused.
 
-    **Node order.** Nodes are kept in depth-first pre-order, children in the order they
-    were first given. Two taxonomies with the same tree but children given in another order
-    are different values, since their node-score columns differ.
+    **Node order.** Nodes are kept in depth-first pre-order with the children of every
+    node sorted (canonical order): by display name, ints numerically before strs in
+    code-point order, as scikit-learn sorts class labels; a plain name before a tuple
+    path with the same last name. The order never depends on how the tree was given, so
+    the same tree built by any constructor, from labels in any row order, is the same
+    value with the same node-score columns (see :func:`node_sort_key`).
 
     Examples
     --------
@@ -173,11 +210,11 @@ class Taxonomy:
                 f"the taxonomy has several roots: {_fmt_nodes(roots)}; "
                 "give them a common parent"
             )
-        # Depth-first pre-order, children in the order given.
+        # Depth-first pre-order, children sorted by node_sort_key: the canonical order.
         n = len(nodes)
         children: list[list[int]] = [[] for _ in range(n)]
         root = -1
-        for i in range(n):
+        for i in sorted(range(n), key=lambda i: node_sort_key(nodes[i])):
             if parent_idx[i] < 0:
                 root = i
             else:
@@ -374,9 +411,9 @@ class Taxonomy:
         >>> tax = Taxonomy.from_paths([["Clothes", "Other"], ["Goods", "Other"],
         ...                            ["Goods", "Bag"]])
         >>> tax.nodes
-        ('root', 'Clothes', ('Clothes', 'Other'), 'Goods', ('Goods', 'Other'), 'Bag')
+        ('root', 'Clothes', ('Clothes', 'Other'), 'Goods', 'Bag', ('Goods', 'Other'))
         >>> tax.names
-        ('root', 'Clothes', 'Other', 'Goods', 'Other', 'Bag')
+        ('root', 'Clothes', 'Other', 'Goods', 'Bag', 'Other')
         """
         rows = _path_rows(paths)
         if not rows:

@@ -6,6 +6,7 @@ import networkx as nx
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, clone
 
 from skhier import Taxonomy, TaxonomyError
@@ -65,10 +66,37 @@ def test_constructors_agree(tree):
     assert Taxonomy.from_json(tree.to_json()) == tree
 
 
-def test_children_order_is_part_of_the_value():
+def test_children_order_is_canonical():
     a = Taxonomy.from_edges([("r", "x"), ("r", "y")])
     b = Taxonomy.from_edges([("r", "y"), ("r", "x")])
-    assert a != b and a.nodes == ("r", "x", "y") and b.nodes == ("r", "y", "x")
+    assert a == b and a.nodes == b.nodes == ("r", "x", "y")
+    # ints before strs, ints numerically; a plain name before a path with that name
+    mixed = Taxonomy.from_edges([("r", "b"), ("r", 10), ("r", 9), ("r", "a")])
+    assert mixed.nodes == ("r", 9, 10, "a", "b")
+    paths = Taxonomy.from_paths([["Z", "Other"], ["A", "Other"], ["A", "B"]])
+    assert paths.nodes == ("root", "A", "B", ("A", "Other"), "Z", ("Z", "Other"))
+
+
+def _path_rows(tax):
+    """Every leaf's root-first path of names, padded with "" (2-D path labels)."""
+    rows = [list(tax.names[j] for j in tax.path_indices[v][1 : tax.depth[v] + 1]) for v in tax.leaves]
+    width = max(len(r) for r in rows)
+    return np.array([r + [""] * (width - len(r)) for r in rows], dtype=object)
+
+
+@given(taxonomies(min_nodes=2, max_nodes=25), st.randoms(use_true_random=False))
+def test_same_tree_same_value_whatever_the_row_order(tax, rnd):
+    y = _path_rows(tax)
+    perm = list(range(len(y)))
+    rnd.shuffle(perm)
+    a, b, c = Taxonomy.from_paths(y), Taxonomy.from_paths(y[::-1]), Taxonomy.from_paths(y[perm])
+    assert a == b == c and a.nodes == b.nodes == c.nodes
+    assert np.array_equal(a.parent, c.parent)
+    # any constructor of the same tree gives the same value
+    edges = [(tax.nodes[p], tax.nodes[i]) for i, p in enumerate(tax.parent) if p >= 0]
+    rnd.shuffle(edges)
+    assert Taxonomy.from_edges(edges) == tax
+    assert Taxonomy.from_parent_mapping({c_: p for p, c_ in reversed(edges)}) == tax
 
 
 def test_from_paths_duplicate_names(ragged):
@@ -176,7 +204,7 @@ def test_subtree_and_prune(tree, ragged):
 def test_text_and_repr(ragged):
     text = str(ragged)
     assert text.splitlines()[0] == "root"
-    assert "│   ├── Shirt" in text and "    └── Tote" in text
+    assert "│       └── Shirt" in text and "    └── Tote" in text
     assert repr(ragged) == "Taxonomy(n_nodes=10, n_leaves=5, max_depth=3)"
     assert len(ragged.to_text(max_lines=3).splitlines()) == 4
 
