@@ -204,7 +204,7 @@ def test_subtree_and_prune(tree, ragged):
 def test_text_and_repr(ragged):
     text = str(ragged)
     assert text.splitlines()[0] == "root"
-    assert "│       └── Shirt" in text and "    └── Tote" in text
+    assert "│       └── Shirt" in text and "    │   └── Tote" in text
     assert repr(ragged) == "Taxonomy(n_nodes=10, n_leaves=5, max_depth=3)"
     assert len(ragged.to_text(max_lines=3).splitlines()) == 4
 
