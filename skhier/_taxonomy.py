@@ -87,14 +87,22 @@ def _readonly_sparse(m: sp.csr_matrix) -> sp.csr_matrix:
 
 
 def is_missing_label(value) -> bool:
-    """Whether ``value`` pads a variable-depth path: ``""``, ``None`` or NaN."""
+    """Whether ``value`` pads a variable-depth path: ``""``, ``None``, NaN or ``pd.NA``."""
     if value is None:
         return True
     if isinstance(value, str):
         return value == ""
     if isinstance(value, (float, np.floating)):
         return bool(np.isnan(value))
-    return False
+    return type(value).__name__ in ("NAType", "NaTType")  # pandas' missing values
+
+
+def label_key(value):
+    """A label read from ``y`` as a node key: integral floats (an int column padded with
+    NaN becomes float) turn back into ints; anything else as :func:`_as_key`."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
+    return _as_key(value)
 
 
 class Taxonomy:
@@ -989,5 +997,5 @@ def _path_rows(paths) -> list[tuple]:
             )
         if depth == 0:
             raise ValueError(f"path {r} is empty: every path needs at least one label")
-        rows.append(tuple(_as_key(v) for v in row[:depth]))
+        rows.append(tuple(label_key(v) for v in row[:depth]))
     return rows

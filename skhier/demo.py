@@ -98,7 +98,7 @@ def main(argv=None):
     hcam = HCAMCLClassifier(tax, backbone=backbone, max_epochs=args.epochs, lr=2e-3, batch_size=128,
                             random_state=args.seed, verbose=1)
     hcam.fit(X, y)
-    rows.append(_row(f"HCAMCLClassifier ({hcam.device})", yt, hcam.predict(Xt), hcam.predict_proba(Xt), tax,
+    rows.append(_row(f"HCAMCLClassifier ({hcam.device})", yt, hcam.predict(Xt), hcam.transform(Xt), tax,
                      time.perf_counter() - t0))
 
     n_levels = tax.max_depth

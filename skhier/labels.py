@@ -29,7 +29,10 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._taxonomy import Taxonomy, _as_key, is_missing_label
+import re
+
+from ._taxonomy import Taxonomy, is_missing_label, label_key
+from ._tree import check_taxonomy as _check_taxonomy
 
 __all__ = [
     "LabelFormat",
@@ -86,15 +89,6 @@ class LabelFormat:
         return self.kind == "indicator"
 
 
-def _check_taxonomy(taxonomy) -> Taxonomy:
-    if not isinstance(taxonomy, Taxonomy):
-        raise TypeError(
-            f"taxonomy must be a skhier.Taxonomy, got {type(taxonomy).__name__}; build one "
-            "with Taxonomy.from_paths, from_edges or from_parent_mapping"
-        )
-    return taxonomy
-
-
 def _looks_like_indicator(arr, taxonomy: Taxonomy) -> bool:
     if sp.issparse(arr):
         return True
@@ -139,7 +133,7 @@ def type_of_hierarchical_target(y, taxonomy: Taxonomy) -> str:
     return encode_labels(y, taxonomy)[1].kind
 
 
-def encode_labels(y, taxonomy: Taxonomy, *, format: str = "auto"):
+def encode_labels(y, taxonomy: Taxonomy, *, format: str = "auto", name: str = "y"):
     """Read ``y`` in any label format.
 
     Parameters
@@ -150,6 +144,8 @@ def encode_labels(y, taxonomy: Taxonomy, *, format: str = "auto"):
     format : {"auto", "leaf", "node", "path", "indicator"}, default="auto"
         Force a format; ``"auto"`` guesses (a 0/1 matrix with one column per node is an
         indicator, another 2-D array a path array, a 1-D array leaf or node labels).
+    name : str, default="y"
+        What error messages call ``y`` (``"y_true"``, ``"y_pred"``, ...).
 
     Returns
     -------
@@ -176,6 +172,17 @@ def encode_labels(y, taxonomy: Taxonomy, *, format: str = "auto"):
     _check_taxonomy(taxonomy)
     if format not in _FORMATS:
         raise ValueError(f"format must be one of {_FORMATS}, got {format!r}")
+    try:
+        return _encode(y, taxonomy, format)
+    except ValueError as exc:
+        if name == "y":
+            raise
+        msg = re.sub(r"^y\[", f"{name}[", str(exc))
+        msg = msg.replace("an indicator y ", f"an indicator {name} ").replace("y must be", f"{name} must be")
+        raise ValueError(msg) from None
+
+
+def _encode(y, taxonomy: Taxonomy, format: str):
     arr = _as_array(y)
     if sp.issparse(arr) or (arr.ndim == 2 and format == "indicator"):
         if format not in ("auto", "indicator"):
@@ -231,13 +238,26 @@ def to_node_indices(y, taxonomy: Taxonomy) -> np.ndarray:
             if is_missing_label(v):
                 raise ValueError(f"y[{i}] is missing ({v!r}): every sample needs a label")
             try:
-                j = taxonomy.index(v)
+                j = taxonomy.index(label_key(v))
             except (ValueError, TypeError) as exc:
-                raise ValueError(f"y[{i}]: {exc}") from None
+                raise ValueError(f"y[{i}]: {exc}{_reencoded_hint(arr, taxonomy)}") from None
             if not isinstance(v, float):
                 cache[v] = j
         out[i] = j
     return out
+
+
+def _reencoded_hint(arr, taxonomy: Taxonomy) -> str:
+    """Why integer codes may reach an estimator whose taxonomy names nodes by strings."""
+    if arr.dtype.kind not in "iu" or any(isinstance(n, int) for n in taxonomy.nodes):
+        return ""
+    return (
+        "; y holds integer codes but this taxonomy names its nodes by strings. scikit-learn's "
+        "VotingClassifier, BaggingClassifier and cross_val_predict(method='predict_proba') "
+        "re-encode labels as integers 0..k-1 before calling fit: use the skhier estimator "
+        "directly (its predict_proba columns follow classes_), cross_val_predict with "
+        "method='transform', or name the taxonomy's leaves by those integer codes"
+    )
 
 
 def _encode_paths(arr: np.ndarray, taxonomy: Taxonomy):
@@ -270,7 +290,7 @@ def _encode_paths(arr: np.ndarray, taxonomy: Taxonomy):
                     )
                 break
             try:
-                labels.append(_as_key(v))
+                labels.append(label_key(v))
             except TypeError as exc:
                 raise ValueError(f"y[{i}]: {exc}") from None
         if not labels:
@@ -672,11 +692,13 @@ def check_node_scores(scores, taxonomy: Taxonomy, *, name="node scores", probabi
             raise ValueError(f"{name} must be 2-D (n_samples, n_nodes), got shape {tuple(scores.shape)}")
         if not torch.is_floating_point(scores):
             scores = scores.float()
-        # one streaming pass: a NaN or infinity anywhere makes the sum non-finite
-        finite = bool(torch.isfinite(scores.sum()).item()) or bool(torch.isfinite(scores).all().item())
-        if probabilities and scores.numel():
-            lo, hi = scores.min().item(), scores.max().item()
+        # one host synchronisation: a NaN or infinity anywhere makes the sum non-finite
+        if scores.numel():
+            total, lo, hi = torch.stack([scores.sum(), scores.min(), scores.max()]).double().tolist()
         else:
+            total, lo, hi = 0.0, 0.0, 0.0
+        finite = np.isfinite(total) or bool(torch.isfinite(scores).all().item())
+        if not probabilities:
             lo, hi = 0.0, 0.0
     else:
         if sp.issparse(scores):

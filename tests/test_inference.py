@@ -165,8 +165,10 @@ def test_longer_chain(synth):
         BottomUpRefiner(tax),
         DiffusionRefiner(tax, alpha=0.2, decision="top_down"),
     ).fit(X, y)
-    proba = pipe.predict_proba(X[:4])
-    assert proba.shape == (4, tax.n_nodes)
+    scores = pipe.transform(X[:4])
+    assert scores.shape == (4, tax.n_nodes)
+    assert not hasattr(pipe, "predict_proba")  # refined scores are no class distribution
+    np.testing.assert_allclose(pipe.decision_function(X[:4]), np.asarray(scores)[:, pipe[-1].class_nodes_])
     assert list(pipe.get_feature_names_out()) == [str(n) for n in tax.nodes]
     clone(pipe)
 

@@ -63,8 +63,8 @@ def test_per_node_estimator_choice(synth):
         LogisticRegression(max_iter=500), taxonomy=tax,
         local_classifiers={first: DecisionTreeClassifier(max_depth=2, random_state=0)},
     ).fit(X, y)
-    assert isinstance(clf.estimators_[tax.index(first)], DecisionTreeClassifier)
-    assert isinstance(clf.estimators_[0], LogisticRegression)
+    assert isinstance(clf.estimators_[first], DecisionTreeClassifier)
+    assert isinstance(clf.estimators_[tax.root_name], LogisticRegression)
     by_level = LocalClassifierPerLevel(
         taxonomy=tax, local_classifiers=lambda level, t: KNeighborsClassifier(3) if level == 2 else None
     ).fit(X, y)

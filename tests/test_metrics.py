@@ -79,10 +79,14 @@ def ref_example(tax, t, p, spec="info"):
 
 
 def ref_pareto_prediction(tax, scores, tau):
-    spec = lambda v: (round(info(tax, v), 12), len(ancestors(tax, v)))
+    # Valmadre (2022): specificity = number of leaf descendants alone (fewer is more
+    # specific); nodes with exactly one child are never predicted; the root always is
+    n_leaves = lambda v: sum(1 for l in tax.leaves if v in ancestors(tax, l))
+    spec = lambda v: -n_leaves(v)
     s = list(scores)
     s[0] = math.inf
-    order = sorted(range(len(s)), key=lambda v: (-s[v], tuple(-x for x in spec(v)), v))
+    candidates = [v for v in range(len(s)) if v == 0 or len(tax.children[v]) != 1]
+    order = sorted(candidates, key=lambda v: (-s[v], -spec(v), v))
     kept, best = [], None
     for v in order:
         if best is None or spec(v) > best:
@@ -130,7 +134,8 @@ def test_worked_example(tree):
     assert round(majority_f1_score(y, S, **kw), 4) == 0.6037
     assert leaf_top1_accuracy(y, S, **kw) == 0.5
     # leaf scores are accepted too and summed bottom-up
-    assert hierarchical_average_precision(y, P, **kw) == hierarchical_average_precision(y, S, **kw)
+    with pytest.raises(ValueError, match="one per leaf"):  # leaf scores are never guessed
+        hierarchical_average_precision(y, P, **kw)
 
 
 def test_hand_cases(tree):
@@ -161,6 +166,18 @@ def test_duplicate_names_under_different_parents(ragged):
     assert path_accuracy_score(y_true, y_pred, taxonomy=ragged) == 0.0
     assert hierarchical_f1_score(y_true, y_pred, taxonomy=ragged) == 0.0
     assert hierarchical_correct_score(y_true, y_pred, taxonomy=ragged) == 0.0
+
+
+def test_valmadre_single_child_counterexample():
+    # r -> {a, b}, a -> {c}: a has one child (never predicted) and as many leaves as c
+    # (no depth tie-break), so the Pareto set is r, b and the AP of truth c is 0
+    tax = Taxonomy.from_edges([("r", "a"), ("r", "b"), ("a", "c")])
+    scores = np.zeros((1, 4))
+    scores[0, [tax.index(v) for v in "racb"]] = [1, 0.365, 0.365, 0.635]
+    assert hierarchical_average_precision(["c"], scores, taxonomy=tax) == 0.0
+    assert operating_curve(["c"], scores, taxonomy=tax).thresholds.tolist() == [np.inf, 0.635]
+    # the majority and leaf rules are unchanged: c is the leaf, a is not above 0.5
+    assert tax.nodes[int(leaf_prediction(scores, tax)[0])] == "b"
 
 
 def test_sample_weight_equals_repetition(tree):
@@ -199,19 +216,36 @@ def test_errors(tree):
         hierarchical_distance_at_k(["A1"], np.ones((1, 8)), taxonomy=tree, k=9)
 
 
+def _int_named(tax):
+    """The same tree with every node named by an int (100, 101, ...)."""
+    name = {n: 100 + i for i, n in enumerate(tax.nodes)}
+    return Taxonomy([name[n] for n in tax.nodes], [None if p < 0 else name[tax.nodes[p]] for p in tax.parent])
+
+
+def _labels(tax, idx):
+    """Node indices as an int tensor of the (int) node identifiers."""
+    return torch.as_tensor([tax.nodes[int(i)] for i in idx], dtype=torch.long)
+
+
 def test_torch_inputs_match_numpy(tree):
+    # a tensor holds labels, as an array does (regression: tensors were read as node indices)
+    itree = _int_named(tree)
     rng = np.random.default_rng(1)
-    S = rng.dirichlet(np.ones(5), 6) @ tree.leaf_ancestor_matrix
-    y = tree.leaves[rng.integers(0, 5, 6)]
-    labels = [tree.nodes[i] for i in y]
+    S = np.asarray(rng.dirichlet(np.ones(5), 6) @ itree.leaf_ancestor_matrix)
+    y = itree.leaves[rng.integers(0, 5, 6)]
+    labels = np.array([itree.nodes[i] for i in y])
     for fn in (hierarchical_average_precision, recall_at_correct, majority_f1_score, leaf_top1_accuracy):
-        out = fn(torch.as_tensor(y), torch.as_tensor(np.asarray(S)), taxonomy=tree)
+        out = fn(torch.as_tensor(labels), torch.as_tensor(S), taxonomy=itree)
         assert isinstance(out, torch.Tensor)
-        assert float(out) == pytest.approx(fn(labels, S, taxonomy=tree))
-    pred = torch.as_tensor(leaf_prediction(S, tree))
-    assert float(hierarchical_f1_score(torch.as_tensor(y), pred, taxonomy=tree)) == pytest.approx(
-        hierarchical_f1_score(labels, [tree.nodes[i] for i in pred], taxonomy=tree)
-    )
+        assert float(out) == pytest.approx(fn(labels, S, taxonomy=itree))
+    pred = leaf_prediction(S, itree)
+    assert float(hierarchical_f1_score(torch.as_tensor(labels), _labels(itree, pred), taxonomy=itree)) == (
+        pytest.approx(hierarchical_f1_score(labels, [itree.nodes[i] for i in pred], taxonomy=itree)))
+    # the same call means the same thing: node indices in a tensor are not labels
+    with pytest.raises(ValueError, match="unknown label 1"):
+        path_accuracy_score(torch.as_tensor([1]), torch.as_tensor([100]), taxonomy=itree)
+    with pytest.raises(TypeError, match="names nodes by strings"):
+        path_accuracy_score(torch.as_tensor([1]), ["A1"], taxonomy=tree)
 
 
 # ----------------------------------------------------------------- properties
@@ -219,34 +253,35 @@ def test_torch_inputs_match_numpy(tree):
 
 @given(st.data())
 def test_label_metrics_match_reference(data):
-    tax = data.draw(taxonomies(min_nodes=2, max_nodes=18, min_leaves=2))
+    tax = data.draw(taxonomies(min_nodes=2, max_nodes=18, min_leaves=2, names="int"))
     t = data.draw(node_labels(tax, min_size=1, max_size=12))
     p = data.draw(node_labels(tax, min_size=len(t), max_size=len(t), include_root=True))
+    T, P_ = _labels(tax, t), _labels(tax, p)  # tensors of labels
     # set-based hP/hR/hF, micro and macro
     inter = [len(set(ancestors(tax, a)) & set(ancestors(tax, b))) - 1 for a, b in zip(t, p)]
     npred = [len(ancestors(tax, b)) - 1 for b in p]
     ntrue = [len(ancestors(tax, a)) - 1 for a in t]
-    P, R, F = hierarchical_precision_recall_fscore(torch.as_tensor(t), torch.as_tensor(p), taxonomy=tax)
+    P, R, F = hierarchical_precision_recall_fscore(T, P_, taxonomy=tax)
     rp = sum(inter) / sum(npred) if sum(npred) else 0.0
     rr = sum(inter) / sum(ntrue)
     assert float(P) == pytest.approx(rp) and float(R) == pytest.approx(rr)
     assert float(F) == pytest.approx(0 if rp + rr == 0 else 2 * rp * rr / (rp + rr))
-    Pm, Rm, _ = hierarchical_precision_recall_fscore(torch.as_tensor(t), torch.as_tensor(p), taxonomy=tax, average="macro")
+    Pm, Rm, _ = hierarchical_precision_recall_fscore(T, P_, taxonomy=tax, average="macro")
     assert float(Pm) == pytest.approx(np.mean([i / n if n else 0.0 for i, n in zip(inter, npred)]))
     assert float(Rm) == pytest.approx(np.mean([i / n for i, n in zip(inter, ntrue)]))
     # Valmadre per-example metrics, both specificities
     for spec in ("info", "depth"):
         ref = [ref_example(tax, int(a), int(b), spec) for a, b in zip(t, p)]
-        got = specificity_precision_recall_fscore(torch.as_tensor(t), torch.as_tensor(p), taxonomy=tax, specificity=spec)
+        got = specificity_precision_recall_fscore(T, P_, taxonomy=tax, specificity=spec)
         for g, k in zip(got, ("precision", "recall", "f1")):
             assert float(g) == pytest.approx(np.mean([r[k] for r in ref]))
-    assert float(hierarchical_correct_score(torch.as_tensor(t), torch.as_tensor(p), taxonomy=tax)) == pytest.approx(
+    assert float(hierarchical_correct_score(T, P_, taxonomy=tax)) == pytest.approx(
         np.mean([ref_example(tax, int(a), int(b))["correct"] for a, b in zip(t, p)])
     )
     # per-level accuracy
     depth = lambda v: len(ancestors(tax, v)) - 1
     at = lambda v, d: ancestors(tax, v)[::-1][d] if depth(v) >= d else None
-    got = level_accuracy_score(torch.as_tensor(t), torch.as_tensor(p), taxonomy=tax).numpy()
+    got = level_accuracy_score(T, P_, taxonomy=tax).numpy()
     for d in range(1, tax.max_depth + 1):
         rows = [(a, b) for a, b in zip(t, p) if depth(a) >= d]
         if rows:
@@ -255,7 +290,7 @@ def test_label_metrics_match_reference(data):
             assert np.isnan(got[d - 1])
     # mistake severity
     mist = [tax.height[ref_lca(tax, int(a), int(b))] for a, b in zip(t, p) if ref_lca(tax, int(a), int(b)) != a]
-    assert float(mistake_severity(torch.as_tensor(t), torch.as_tensor(p), taxonomy=tax)) == pytest.approx(
+    assert float(mistake_severity(T, P_, taxonomy=tax)) == pytest.approx(
         np.mean(mist) if mist else 0.0
     )
 
@@ -356,16 +391,16 @@ def test_accumulator_over_batches_equals_functions(data):
         info_precision_score,
     )
 
-    tax = data.draw(taxonomies(min_nodes=2, max_nodes=16, min_leaves=2))
+    tax = data.draw(taxonomies(min_nodes=2, max_nodes=16, min_leaves=2, names="int"))
     t = data.draw(node_labels(tax, min_size=2, max_size=20))
     p = data.draw(node_labels(tax, min_size=len(t), max_size=len(t), include_root=True))
     w = np.asarray(data.draw(st.lists(st.integers(1, 3), min_size=len(t), max_size=len(t))), dtype=float)
     cut = data.draw(st.integers(1, len(t) - 1))
     acc = HierarchicalMetricAccumulator(tax)
-    for sl in (slice(0, cut), slice(cut, None)):
-        acc.update(torch.as_tensor(t[sl]), torch.as_tensor(p[sl]), sample_weight=w[sl])
+    acc.update_indices(torch.as_tensor(t[:cut]), torch.as_tensor(p[:cut]), sample_weight=w[:cut])
+    acc.update(_labels(tax, t[cut:]), [tax.nodes[i] for i in p[cut:]], sample_weight=w[cut:])
     got = acc.compute()
-    T, P = torch.as_tensor(t), torch.as_tensor(p)
+    T, P = _labels(tax, t), _labels(tax, p)
     kw = dict(taxonomy=tax, sample_weight=w)
     assert got["path_accuracy"] == pytest.approx(float(path_accuracy_score(T, P, **kw)))
     pr, rc, f = hierarchical_precision_recall_fscore(T, P, **kw)

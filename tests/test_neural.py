@@ -49,12 +49,14 @@ def test_fit_1d_leaf_labels(cls, synth):
     pred = clf.predict(X)
     assert pred.shape == y.shape and set(pred) <= set(tax.leaf_names)
     assert clf.score(X, y) > 0.6
-    P = clf.predict_proba(X[:10])
+    np.testing.assert_allclose(clf.predict_proba(X[:10]).sum(1), 1, atol=1e-5)
+    assert list(clf.classes_) == sorted(tax.leaf_names)
+    P = clf.transform(X[:10])
     np.testing.assert_allclose(P[:, 0], 1, atol=1e-5)
     for v in range(tax.n_nodes):  # children sum to the parent (no internal stops)
         if len(tax.children[v]):
             np.testing.assert_allclose(P[:, tax.children[v]].sum(1), P[:, v], atol=1e-5)
-    assert [c for c in clf.classes_] == list(tax.nodes)
+    assert list(clf.get_feature_names_out()) == [str(n) for n in tax.nodes]
     assert {"valid_exact", "valid_hf1", "valid_loss"} <= set(clf.history[-1])
 
 
@@ -143,7 +145,7 @@ def test_callbacks_and_pipeline(synth, tmp_path):
     assert len(clf.history) < 30  # early stopping fired
     assert (tmp_path / "params.pt").exists()
     pipe = make_pipeline(FlatSoftmaxClassifier(tax, max_epochs=3, **CPU), DiffusionRefiner(tax, alpha=0.2)).fit(X, y)
-    assert pipe.predict_proba(X[:4]).shape == (4, tax.n_nodes)
+    assert pipe.transform(X[:4]).shape == (4, tax.n_nodes)
 
 
 def test_images_with_cnn_and_custom_backbone():

@@ -7,9 +7,12 @@ from __future__ import annotations
 import numbers
 from functools import lru_cache
 
+import warnings
+
 import numpy as np
 import scipy.linalg
 import torch
+from sklearn.exceptions import ConvergenceWarning
 
 from .._taxonomy import Taxonomy
 from ._base import BaseRefiner
@@ -24,6 +27,13 @@ def _check_alpha(alpha):
     if not isinstance(alpha, numbers.Real) or not 0 <= alpha < 1:
         raise ValueError(f"alpha must be a number in [0, 1), got {alpha!r}")
     return float(alpha)
+
+
+def _check_iteration(max_iter, tol):
+    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive int, got {max_iter!r}")
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
+        raise ValueError(f"tol must be a non-negative number, got {tol!r}")
 
 
 @lru_cache(maxsize=16)
@@ -141,6 +151,12 @@ def _iterate(f0: torch.Tensor, taxonomy: Taxonomy, alpha: float, max_iter: int, 
         f = nxt
         if delta <= tol:
             return f, it
+    warnings.warn(
+        f"iterative diffusion did not converge in max_iter={max_iter} steps (largest change "
+        f"{float(delta):.3g} > tol={tol}); raise max_iter or use method='closed_form'",
+        ConvergenceWarning,
+        stacklevel=3,
+    )
     return f, max_iter
 
 
@@ -180,6 +196,7 @@ def diffuse(scores, taxonomy: Taxonomy, alpha: float, *, method="closed_form", s
     (True, [[0.902, 0.819, 0.319]])
     """
     alpha = _check_alpha(alpha)
+    _check_iteration(max_iter, tol)
     if method == "iterative":
         return _iterate(scores, taxonomy, alpha, max_iter, tol)[0]
     if method != "closed_form":
@@ -285,10 +302,11 @@ class DiffusionRefiner(BaseRefiner):
             raise ValueError(f"method must be 'closed_form' or 'iterative', got {self.method!r}")
         if self.solver not in ("auto", "dense", "tree"):
             raise ValueError(f"solver must be 'auto', 'dense' or 'tree', got {self.solver!r}")
+        _check_iteration(self.max_iter, self.tol)
 
     def _refine(self, s):
         self._check_params()
         return diffuse(
-            s, self.taxonomy, self.alpha, method=self.method, solver=self.solver,
+            s, self.taxonomy_, self.alpha, method=self.method, solver=self.solver,
             max_iter=self.max_iter, tol=self.tol,
         )

@@ -3,28 +3,31 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from ..labels import HierarchicalLabelEncoder, _check_taxonomy, decode_labels
-from ._base import NodeScoresMixin, NodeScores, node_classes
+from .._tree import check_taxonomy
+from ..base import HierarchicalClassifierMixin
+from ..labels import HierarchicalLabelEncoder, decode_labels
 
 __all__ = ["FlatClassifier"]
 
 
-class FlatClassifier(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstimator):
+class FlatClassifier(HierarchicalClassifierMixin, ClassifierMixin, TransformerMixin, BaseEstimator):
     """Wrap a flat scikit-learn classifier so that it outputs taxonomy node scores.
 
     The wrapped estimator is trained on the deepest node of every sample (the leaves, in
-    the usual case) as flat classes. Its ``predict_proba`` columns are placed in their
-    node columns and summed bottom-up, so every node's score is the probability of the
-    subtree below it: the root scores 1. ``transform`` returns these scores, which makes
-    a ``FlatClassifier`` the first step of a refiner Pipeline.
+    the usual case) as flat classes. Its ``predict_proba`` is the end-node distribution
+    of this classifier; summed bottom-up it gives every node's marginal probability (the
+    root's is 1), which ``transform`` returns, so a ``FlatClassifier`` starts a refiner
+    Pipeline. Dense and scipy sparse ``X`` (e.g. TF-IDF) work as the estimator allows.
 
     Parameters
     ----------
     estimator : classifier with ``predict_proba``
-        Any scikit-learn classifier; cloned at ``fit``.
+        Any scikit-learn classifier; cloned at ``fit``. For one without
+        ``predict_proba`` (``LinearSVC``), wrap it in ``CalibratedClassifierCV``.
     taxonomy : Taxonomy
         The labels' taxonomy.
 
@@ -32,8 +35,12 @@ class FlatClassifier(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEst
     ----------
     estimator_ : classifier
         The fitted clone of ``estimator``.
-    classes_ : ndarray of object
-        The taxonomy nodes: the columns of ``transform`` and ``predict_proba``.
+    taxonomy_ : Taxonomy
+        The taxonomy at ``fit``.
+    classes_ : ndarray
+        The nodes seen as labels at ``fit``, sorted: the columns of ``predict_proba``.
+    class_nodes_ : ndarray of int
+        Taxonomy index of every class.
     label_format_ : LabelFormat
         Format of ``y`` at ``fit``; ``predict`` answers in it.
     n_features_in_ : int
@@ -49,6 +56,9 @@ class FlatClassifier(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEst
     >>> from skhier.datasets import make_hierarchical_classification
     >>> from skhier.inference import FlatClassifier, DiffusionRefiner
     >>> X, y, tax = make_hierarchical_classification(200, 5, n_levels=2, branching=2, random_state=0)
+    >>> flat = FlatClassifier(LogisticRegression(), tax).fit(X, y)
+    >>> flat.predict_proba(X[:1]).shape, flat.transform(X[:1]).shape
+    ((1, 4), (1, 7))
     >>> pipe = make_pipeline(FlatClassifier(LogisticRegression(), tax), DiffusionRefiner(tax, alpha=0.3))
     >>> pipe.fit(X, y).predict(X[:3]).shape
     (3,)
@@ -63,7 +73,7 @@ class FlatClassifier(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEst
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like
             Labels in any single-label format of :mod:`skhier.labels`.
         **fit_params : dict
@@ -73,57 +83,38 @@ class FlatClassifier(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEst
         -------
         self : FlatClassifier
         """
-        _check_taxonomy(self.taxonomy)
+        tax = check_taxonomy(self.taxonomy)
         if not hasattr(self.estimator, "predict_proba"):
-            raise TypeError(f"{type(self.estimator).__name__} has no predict_proba; FlatClassifier needs one")
-        enc = HierarchicalLabelEncoder(self.taxonomy)
+            raise TypeError(
+                f"estimator {type(self.estimator).__name__} has no predict_proba, which FlatClassifier "
+                "needs; wrap it in sklearn.calibration.CalibratedClassifierCV"
+            )
+        enc = HierarchicalLabelEncoder(tax)
         nodes = enc.fit_transform(y)
         if enc.format_.multilabel:
             raise ValueError("FlatClassifier takes single-label targets, got an indicator matrix")
         self.label_format_ = enc.format_
         self.estimator_ = clone(self.estimator).fit(X, nodes, **fit_params)
-        self.n_features_in_ = getattr(self.estimator_, "n_features_in_", np.asarray(X).shape[1])
+        n_features = X.shape[1] if (sp.issparse(X) or hasattr(X, "shape")) else np.asarray(X).shape[1]
+        self.n_features_in_ = getattr(self.estimator_, "n_features_in_", n_features)
         if hasattr(self.estimator_, "feature_names_in_"):
             self.feature_names_in_ = self.estimator_.feature_names_in_
-        self.classes_ = node_classes(self.taxonomy)
+        self._set_classes(tax, np.asarray(self.estimator_.classes_, dtype=np.int64))
         return self
 
-    def transform(self, X):
-        """Node scores: the estimator's class probabilities summed bottom-up.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : NodeScores of shape (n_samples, n_nodes)
-        """
+    def _end_proba(self, X):
         check_is_fitted(self, "estimator_")
         proba = np.asarray(self.estimator_.predict_proba(X), dtype=np.float64)
-        # each class's probability lands on its node and every ancestor
-        spread = self.taxonomy.ancestor_matrix[np.asarray(self.estimator_.classes_, dtype=np.int64)]
-        return NodeScores.wrap(np.asarray(proba @ spread), self.taxonomy)
-
-    def predict_proba(self, X):
-        """Node probabilities (same as ``transform``).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_nodes)
-        """
-        return self.transform(X)
+        end = np.zeros((proba.shape[0], self.taxonomy_.n_nodes))
+        end[:, np.asarray(self.estimator_.classes_, dtype=np.int64)] = proba
+        return end
 
     def predict(self, X):
         """The estimator's predicted node, in the label format seen at ``fit``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -131,4 +122,9 @@ class FlatClassifier(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEst
         """
         check_is_fitted(self, "estimator_")
         nodes = np.asarray(self.estimator_.predict(X), dtype=np.int64)
-        return decode_labels(nodes, self.taxonomy, self.label_format_)
+        return decode_labels(nodes, self.taxonomy_, self.label_format_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

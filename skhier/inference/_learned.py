@@ -165,7 +165,7 @@ class DifferentiableDiffusionRefiner(BaseRefiner):
     def _fit_refiner(self, scores, y_encoded):
         if y_encoded is None:
             raise ValueError("DifferentiableDiffusionRefiner needs y to fit")
-        tax = self.taxonomy
+        tax = self.taxonomy_
         if hasattr(y_encoded, "toarray"):  # indicator targets
             target = y_encoded.toarray().astype(np.float32)
         else:

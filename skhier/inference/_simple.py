@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..metrics._base import bottom_up
-from ._base import BaseRefiner, top_down_product
+from .._tree import bottom_up, top_down_product
+from ._base import BaseRefiner
 
 __all__ = ["BottomUpRefiner", "TopDownRefiner"]
 
@@ -49,9 +49,9 @@ class BottomUpRefiner(BaseRefiner):
 
     def _refine(self, s):
         leaf_part = torch.zeros_like(s)
-        leaves = torch.as_tensor(np.array(self.taxonomy.leaves), device=s.device)
+        leaves = torch.as_tensor(np.array(self.taxonomy_.leaves), device=s.device)
         leaf_part[:, leaves] = s[:, leaves]
-        return bottom_up(leaf_part, self.taxonomy)
+        return bottom_up(leaf_part, self.taxonomy_)
 
 
 class TopDownRefiner(BaseRefiner):
@@ -92,7 +92,7 @@ class TopDownRefiner(BaseRefiner):
         self.threshold = threshold
 
     def _refine(self, s):
-        tax = self.taxonomy
+        tax = self.taxonomy_
         parent = torch.as_tensor(np.array(tax.parent), device=s.device)
         cond = s.clone()
         cond[:, 0] = 1.0

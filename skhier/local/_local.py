@@ -16,8 +16,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from .._taxonomy import Taxonomy
-from ..inference._base import NodeScores, NodeScoresMixin, _top_down, top_down_product
-from ..labels import HierarchicalLabelEncoder, _check_taxonomy, decode_labels, node_indices_to_labels
+from .._tree import check_taxonomy, greedy_descent, top_down_product
+from ..base import HierarchicalClassifierMixin, NodeScores
+from ..labels import HierarchicalLabelEncoder, decode_labels
 
 __all__ = ["LocalClassifierPerNode", "LocalClassifierPerParentNode", "LocalClassifierPerLevel"]
 
@@ -57,6 +58,13 @@ def _proba_by_label(est, X, labels):
     return out
 
 
+def _index_or_none(tax, key):
+    try:
+        return tax.index(key)
+    except (ValueError, TypeError):
+        return -1
+
+
 def _flat_taxonomy(labels) -> Taxonomy:
     """Root above the sorted distinct labels: the taxonomy of plain 1-D targets."""
     uniq = np.unique(labels).tolist()
@@ -66,7 +74,7 @@ def _flat_taxonomy(labels) -> Taxonomy:
     return Taxonomy([root, *uniq], [None] + [root] * len(uniq))
 
 
-class _LocalClassifier(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstimator):
+class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, TransformerMixin, BaseEstimator):
     """Shared fitting, probability and decision machinery of the local classifiers.
 
     Subclasses plan their local problems (``_plan``) and turn their fitted estimators'
@@ -87,21 +95,54 @@ class _LocalClassifier(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseE
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fitting
+    def _ident(self, key, tax):
+        """The user-facing key of a local problem: a node identifier, or a level."""
+        return tax.nodes[key] if self._key_kind == "node" else key
+
+    def _valid_keys(self, tax) -> np.ndarray:
+        """Indices of the nodes (or the levels) that can hold a local classifier."""
+        raise NotImplementedError
+
+    def _check_local_classifiers(self, tax):
+        choice = self.local_classifiers
+        if choice is None or callable(choice) and not isinstance(choice, dict):
+            return
+        if not isinstance(choice, dict):
+            raise TypeError(
+                f"local_classifiers must be a dict or a callable f(key, taxonomy), got {type(choice).__name__}"
+            )
+        valid = {self._ident(k, tax) for k in self._valid_keys(tax).tolist()}
+        what = {"node": "a node with a local classifier", "level": "a level (1 .. max_depth)"}[self._key_kind]
+        for key in choice:
+            try:
+                ok = key in valid if self._key_kind == "level" else tax.nodes[tax.index(key)] in valid
+            except (ValueError, TypeError):
+                ok = False
+            if not ok:
+                raise ValueError(
+                    f"local_classifiers has key {key!r}, which is not {what} of {type(self).__name__} "
+                    f"(valid keys: {sorted(map(repr, valid))[:5]}{' ...' if len(valid) > 5 else ''})"
+                )
+
     def _estimator_for(self, key, tax):
         default = LogisticRegression(max_iter=1000) if self.local_classifier is None else self.local_classifier
         choice = self.local_classifiers
         est = None
         if isinstance(choice, dict):
-            ident = tax.nodes[key] if self._key_kind == "node" else key
+            ident = self._ident(key, tax)
             est = choice.get(ident)
+            if est is None and self._key_kind == "node":  # a unique display name works too
+                est = next((e for k, e in choice.items() if not isinstance(k, tuple) and _index_or_none(tax, k) == key), None)
         elif callable(choice):
-            ident = tax.nodes[key] if self._key_kind == "node" else key
-            est = choice(ident, tax)
-        elif choice is not None:
+            est = choice(self._ident(key, tax), tax)
+        est = default if est is None else est
+        if not hasattr(est, "predict_proba"):
             raise TypeError(
-                f"local_classifiers must be a dict or a callable f(key, taxonomy), got {type(choice).__name__}"
+                f"the local classifier of {self._ident(key, tax)!r} ({type(est).__name__}) has no "
+                "predict_proba, which local classifiers need; wrap it in "
+                "sklearn.calibration.CalibratedClassifierCV"
             )
-        return default if est is None else est
+        return est
 
     def _read_y(self, X, y):
         """Validate X and y; return X, node indices, the taxonomy and the label format."""
@@ -121,7 +162,7 @@ class _LocalClassifier(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseE
         if self.taxonomy is None:
             tax = Taxonomy.from_paths(y_arr) if is_paths else _flat_taxonomy(y_arr)
         else:
-            tax = _check_taxonomy(self.taxonomy)
+            tax = check_taxonomy(self.taxonomy)
         enc = HierarchicalLabelEncoder(tax)
         nodes = enc.fit_transform(y_arr)
         if enc.format_.multilabel:
@@ -155,29 +196,30 @@ class _LocalClassifier(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseE
                 raise ValueError(f"sample_weight must have shape ({X.shape[0]},), got {w.shape}")
             if not np.isfinite(w).all() or (w < 0).any():
                 raise ValueError("sample_weight must be finite and non-negative")
-        self.taxonomy_ = tax
+        self._check_local_classifiers(tax)
         self.label_format_ = fmt
         # internal nodes where some training path ends: paths may stop there
         self.stop_nodes_ = np.unique(nodes[~tax.is_leaf[nodes]])
-        self.classes_ = node_indices_to_labels(self._end_nodes(), tax)
+        self._set_classes(tax, np.union1d(tax.leaves, self.stop_nodes_))
         tasks = self._plan(nodes, tax)
+        chosen = [self._estimator_for(key, tax) for key, _, _ in tasks]
         if w is not None:
-            for key, _, _ in tasks:
-                est = self._estimator_for(key, tax)
+            for (key, _, _), est in zip(tasks, chosen):
                 if not has_fit_parameter(est, "sample_weight"):
                     raise TypeError(
                         f"sample_weight was given but {type(est).__name__} (the local classifier of "
-                        f"{tax.nodes[key] if self._key_kind == 'node' else f'level {key}'!r}) does not accept it"
+                        f"{self._ident(key, tax)!r}) does not accept it"
                     )
         fitted = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
-            delayed(_fit_one)(self._estimator_for(key, tax), X, idx, y_local, w) for key, idx, y_local in tasks
+            delayed(_fit_one)(est, X, idx, y_local, w) for (_, idx, y_local), est in zip(tasks, chosen)
         )
-        self.estimators_ = {key: est for (key, _, _), est in zip(tasks, fitted)}
+        self._keys = [key for key, _, _ in tasks]
+        self.estimators_ = {self._ident(key, tax): est for key, est in zip(self._keys, fitted)}
         return self
 
-    def _end_nodes(self) -> np.ndarray:
-        """Nodes a path can end at: every leaf and the fitted stop nodes, in taxonomy order."""
-        return np.union1d(self.taxonomy_.leaves, self.stop_nodes_)
+    def _fitted(self):
+        """(index or level, estimator) of every local problem."""
+        return zip(self._keys, self.estimators_.values())
 
     # ------------------------------------------------------------------ probabilities
     def _check_X(self, X):
@@ -210,22 +252,8 @@ class _LocalClassifier(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseE
             stop[:, p] = np.where(ok, st / np.where(ok, total, 1), 0.0)
         return cond, stop
 
-    def transform(self, X):
-        """Node probabilities (n_samples, n_nodes), columns in taxonomy order.
-
-        Every node's probability is its children's plus that of ending there, so the
-        output starts any refiner Pipeline (:mod:`skhier.inference`).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : NodeScores of shape (n_samples, n_nodes)
-        """
-        X = self._check_X(X)
-        return NodeScores.wrap(self._node_proba(X)[0], self.taxonomy_)
+    def _end_proba(self, X):
+        return self._node_proba(self._check_X(X))[1]
 
     def conditional_proba(self, X):
         """Conditional probabilities ``P(v | parent(v))`` of every node (the root's is 1).
@@ -261,21 +289,6 @@ class _LocalClassifier(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseE
         """
         return self.fit(X, y, sample_weight=sample_weight).transform(X)
 
-    def predict_proba(self, X):
-        """Probability that each sample's path ends at each of ``classes_``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Rows sum to one. ``transform`` gives the probabilities of every node.
-        """
-        X = self._check_X(X)
-        return self._node_proba(X)[1][:, self._end_nodes()]
-
     def predict(self, X):
         """Greedy top-down prediction, in the label format seen at ``fit``.
 
@@ -294,7 +307,7 @@ class _LocalClassifier(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseE
         X = self._check_X(X)
         tax = self.taxonomy_
         _, _, cond, stop = self._node_proba(X)
-        cur = _top_down(torch.from_numpy(cond), tax, stop=torch.from_numpy(stop), threshold=self.threshold).numpy()
+        cur = greedy_descent(torch.from_numpy(cond), tax, stop=torch.from_numpy(stop), threshold=self.threshold).numpy()
         return decode_labels(cur, tax, self.label_format_)
 
     def __sklearn_tags__(self):
@@ -329,10 +342,12 @@ _DOC_PARAMS = """
     taxonomy_ : Taxonomy
         The taxonomy used (given or inferred).
     estimators_ : dict
-        {key}-indexed fitted local estimators (node or level indices).
+        Fitted local estimators by {key} (node identifiers, or level numbers).
     classes_ : ndarray
         Nodes a path can end at: every leaf, and internal nodes where training paths
-        ended. The columns of ``predict_proba``.
+        ended, sorted. The columns of ``predict_proba``, whose rows sum to 1.
+    class_nodes_ : ndarray of int
+        Taxonomy index of every class.
     stop_nodes_ : ndarray of int
         Internal nodes where training paths ended.
     label_format_ : LabelFormat
@@ -370,6 +385,9 @@ class LocalClassifierPerParentNode(_LocalClassifier):
     ((2,), (2, 7))
     """
 
+    def _valid_keys(self, tax):
+        return np.flatnonzero(~tax.is_leaf)
+
     def _plan(self, nodes, tax):
         anc = tax.path_indices[nodes]  # (n, D + 1)
         depth = tax.depth[nodes]
@@ -390,7 +408,7 @@ class LocalClassifierPerParentNode(_LocalClassifier):
         n = X.shape[0]
         raw = np.zeros((n, tax.n_nodes))
         stop_raw = np.zeros((n, tax.n_nodes))
-        for p, est in self.estimators_.items():
+        for p, est in self._fitted():
             kids = tax.children[p].tolist()
             pr = _proba_by_label(est, X, kids + [_STOP])
             raw[:, kids] = pr[:, :-1]
@@ -421,6 +439,9 @@ class LocalClassifierPerNode(_LocalClassifier):
     (2,)
     """
 
+    def _valid_keys(self, tax):
+        return np.arange(1, tax.n_nodes)
+
     def _plan(self, nodes, tax):
         anc = tax.path_indices[nodes]
         tasks = []
@@ -438,7 +459,7 @@ class LocalClassifierPerNode(_LocalClassifier):
         tax = self.taxonomy_
         n = X.shape[0]
         raw = np.zeros((n, tax.n_nodes))
-        for v, est in self.estimators_.items():
+        for v, est in self._fitted():
             raw[:, v] = _proba_by_label(est, X, [1])[:, 0]
         stop_raw = np.zeros((n, tax.n_nodes))
         for p in self.stop_nodes_:  # stopping at p: none of its children
@@ -470,6 +491,9 @@ class LocalClassifierPerLevel(_LocalClassifier):
 
     _key_kind = "level"
 
+    def _valid_keys(self, tax):
+        return np.arange(1, tax.max_depth + 1)
+
     def _plan(self, nodes, tax):
         anc = tax.path_indices[nodes]
         depth = tax.depth[nodes]
@@ -490,7 +514,7 @@ class LocalClassifierPerLevel(_LocalClassifier):
         n = X.shape[0]
         raw = np.zeros((n, tax.n_nodes))
         stop_raw = np.zeros((n, tax.n_nodes))
-        for d, est in self.estimators_.items():
+        for d, est in self._fitted():
             lv = tax.levels[d].tolist()
             pr = _proba_by_label(est, X, lv + [_STOP])
             raw[:, lv] = pr[:, :-1]

@@ -10,8 +10,9 @@ from __future__ import annotations
 import torch
 
 from .._taxonomy import Taxonomy
-from ..labels import _check_taxonomy
-from ._base import lca, node_indices, pick_device, sample_weights, taxonomy_tensors
+from .._tree import check_taxonomy as _check_taxonomy
+from .._tree import lca, taxonomy_tensors
+from ._base import check_index_tensor, node_indices, pick_device, sample_weights
 from ._hierarchical import per_example_metrics
 
 __all__ = ["HierarchicalMetricAccumulator"]
@@ -70,7 +71,6 @@ class HierarchicalMetricAccumulator:
         self._level_hits = None
         self._level_totals = None
         self.n_samples_ = 0
-        self._tensor_inputs = False
         return self
 
     def update(self, y_true, y_pred, sample_weight=None):
@@ -79,13 +79,43 @@ class HierarchicalMetricAccumulator:
         Parameters
         ----------
         y_true, y_pred : array-like or tensor
-            Labels in any single-label format (tensors hold node indices).
+            Labels in any single-label format, as every metric reads them.
         sample_weight : array-like of shape (n_samples,), default=None
         """
-        tax = self.taxonomy
         device = pick_device(y_true, y_pred)
-        t = node_indices(y_true, tax, device, name="y_true")
-        p = node_indices(y_pred, tax, device, name="y_pred")
+        t = node_indices(y_true, self.taxonomy, device, name="y_true")
+        p = node_indices(y_pred, self.taxonomy, device, name="y_pred")
+        self._add(t, p, sample_weight)
+
+    def update_indices(self, y_true, y_pred, sample_weight=None):
+        """Add a batch of true and predicted node indices (tensors, on any device).
+
+        What a training loop has on the GPU; nothing leaves the device but one range
+        check.
+
+        Parameters
+        ----------
+        y_true, y_pred : tensor of int of shape (n_samples,)
+            Node indices (columns of the taxonomy).
+        sample_weight : tensor or array-like of shape (n_samples,), default=None
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skhier import Taxonomy
+        >>> from skhier.metrics import HierarchicalMetricAccumulator
+        >>> tax = Taxonomy.from_paths([["A", "A1"], ["B", "B1"]])
+        >>> acc = HierarchicalMetricAccumulator(tax)
+        >>> acc.update_indices(torch.tensor([2, 4]), torch.tensor([2, 2]))
+        >>> acc.compute()["path_accuracy"]
+        0.5
+        """
+        t = check_index_tensor(y_true, self.taxonomy, "y_true")
+        p = check_index_tensor(y_pred, self.taxonomy, "y_pred").to(t.device)
+        self._add(t, p, sample_weight)
+
+    def _add(self, t, p, sample_weight):
+        tax = self.taxonomy
         if t.shape != p.shape:
             raise ValueError(f"inconsistent numbers of samples: y_true {t.shape[0]}, y_pred {p.shape[0]}")
         tt = taxonomy_tensors(tax, str(t.device))
@@ -115,7 +145,6 @@ class HierarchicalMetricAccumulator:
             self._level_hits = self._level_hits + hits.to(self._sums.device)
             self._level_totals = self._level_totals + totals.to(self._sums.device)
         self.n_samples_ += int(t.shape[0])
-        self._tensor_inputs |= isinstance(y_true, torch.Tensor) or isinstance(y_pred, torch.Tensor)
 
     def compute(self) -> dict:
         """Reduce the accumulated statistics.

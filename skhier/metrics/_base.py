@@ -9,7 +9,6 @@ torch tensors are computed on their own device and give a 0-d tensor.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -17,48 +16,25 @@ import scipy.sparse as sp
 import torch
 
 from .._taxonomy import Taxonomy
-from ..labels import _check_taxonomy, check_node_scores, encode_labels
+from .._tree import TaxonomyTensors, bottom_up, information, lca, taxonomy_tensors  # noqa: F401
+from .._tree import check_taxonomy as _check_taxonomy  # noqa: F401
+from ..labels import check_node_scores, encode_labels
 
 
 def is_tensor(x) -> bool:
     return isinstance(x, torch.Tensor)
 
 
-@dataclass(frozen=True)
-class TaxonomyTensors:
-    """Per-node arrays of a taxonomy as tensors on one device."""
-
-    depth: torch.Tensor  # (n_nodes,) float
-    info: torch.Tensor  # (n_nodes,) float: log2(n_leaves / leaves under node)
-    height: torch.Tensor  # (n_nodes,) float
-    paths: torch.Tensor  # (n_nodes, max_depth + 1) long, -1 padded
-    leaves: torch.Tensor  # (n_leaves,) long
-    is_leaf: torch.Tensor  # (n_nodes,) bool
-    specificity: torch.Tensor  # (n_nodes,) long rank of (info, depth)
-
-
-def information(taxonomy: Taxonomy) -> np.ndarray:
-    """``log2(n_leaves / n_leaf_descendants)`` of every node (0 at the root)."""
-    return np.log2(taxonomy.n_leaves / taxonomy.n_leaf_descendants)
-
-
 @lru_cache(maxsize=32)
-def taxonomy_tensors(taxonomy: Taxonomy, device: str) -> TaxonomyTensors:
-    info = information(taxonomy)
-    # rank nodes by (info, depth): "more specific" compares these ranks
-    keys = np.stack([np.round(info, 12), taxonomy.depth.astype(float)], axis=1)
-    _, rank = np.unique(keys, axis=0, return_inverse=True)
+def _int_label_lookup(taxonomy: Taxonomy, device: str):
+    """Sorted int identifiers of a taxonomy and their node indices, on ``device``."""
+    ids = [(n, i) for i, n in enumerate(taxonomy.nodes) if isinstance(n, int)]
+    if len(ids) != taxonomy.n_nodes:
+        return None
+    ids.sort()
     dev = torch.device(device)
-    f = torch.float64 if dev.type == "cpu" else torch.float32
-    return TaxonomyTensors(
-        depth=torch.as_tensor(np.array(taxonomy.depth), dtype=f, device=dev),
-        info=torch.as_tensor(info, dtype=f, device=dev),
-        height=torch.as_tensor(np.array(taxonomy.height), dtype=f, device=dev),
-        paths=torch.as_tensor(np.array(taxonomy.path_indices), dtype=torch.long, device=dev),
-        leaves=torch.as_tensor(np.array(taxonomy.leaves), dtype=torch.long, device=dev),
-        is_leaf=torch.as_tensor(np.array(taxonomy.is_leaf), device=dev),
-        specificity=torch.as_tensor(rank.ravel(), dtype=torch.long, device=dev),
-    )
+    return (torch.as_tensor([n for n, _ in ids], dtype=torch.long, device=dev),
+            torch.as_tensor([i for _, i in ids], dtype=torch.long, device=dev))
 
 
 def pick_device(*arrays) -> torch.device:
@@ -71,16 +47,31 @@ def pick_device(*arrays) -> torch.device:
 def node_indices(y, taxonomy: Taxonomy, device, *, name="y_true") -> torch.Tensor:
     """Single-label targets as a long tensor of node indices on ``device``.
 
-    A torch tensor holds node indices already; anything else is read by
-    :func:`skhier.labels.encode_labels` in any single-label format.
+    Whatever holds them, labels mean the same: node identifiers in any single-label
+    format of :mod:`skhier.labels`. A torch tensor can hold int identifiers only, and is
+    looked up on its own device; node indices go through
+    :meth:`HierarchicalMetricAccumulator.update_indices` instead.
     """
     if is_tensor(y):
-        if y.ndim != 1 or y.dtype.is_floating_point:
-            raise ValueError(f"a tensor {name} must be 1-D node indices, got {tuple(y.shape)} {y.dtype}")
-        if y.numel() and (int(y.min()) < 0 or int(y.max()) >= taxonomy.n_nodes):
-            raise ValueError(f"{name} holds node indices outside [0, {taxonomy.n_nodes})")
-        return y.to(device=device, dtype=torch.long)
-    idx, fmt = encode_labels(y, taxonomy)
+        if y.ndim != 1 or y.dtype.is_floating_point or y.dtype == torch.bool or y.is_complex():
+            raise ValueError(f"a tensor {name} must be 1-D int labels, got shape {tuple(y.shape)} and {y.dtype}")
+        lookup = _int_label_lookup(taxonomy, str(y.device))
+        if lookup is None:
+            raise TypeError(
+                f"{name} is a tensor, but this taxonomy names nodes by strings, which a tensor "
+                f"cannot hold: pass {name} as a list or numpy array of labels (it may live on the "
+                "CPU while scores stay on the GPU), or accumulate node indices on the device with "
+                "HierarchicalMetricAccumulator.update_indices"
+            )
+        ids, idx = lookup
+        y = y.to(torch.long)
+        pos = torch.searchsorted(ids, y).clamp(max=ids.numel() - 1)
+        found = ids[pos] == y
+        if y.numel() and not bool(found.all()):
+            i = int((~found).nonzero()[0, 0])
+            raise ValueError(f"{name}[{i}]: unknown label {int(y[i])!r}: it is not a node of the taxonomy")
+        return idx[pos].to(device)
+    idx, fmt = encode_labels(y, taxonomy, name=name)
     if fmt.multilabel:
         from ..labels import indicator_to_node_indices
 
@@ -88,39 +79,38 @@ def node_indices(y, taxonomy: Taxonomy, device, *, name="y_true") -> torch.Tenso
     return torch.as_tensor(idx, dtype=torch.long, device=device)
 
 
-def node_score_tensor(y_score, taxonomy: Taxonomy, device) -> torch.Tensor:
-    """(n_samples, n_nodes) scores as a float tensor, validated.
+def check_index_tensor(t, taxonomy: Taxonomy, name: str) -> torch.Tensor:
+    """A 1-D tensor of node indices in range (one host sync), as long."""
+    if not is_tensor(t) or t.ndim != 1 or t.dtype.is_floating_point or t.dtype == torch.bool:
+        raise TypeError(f"{name} must be a 1-D integer tensor of node indices, got {type(t).__name__}")
+    if t.numel():
+        lo, hi = torch.stack([t.min(), t.max()]).tolist()
+        if lo < 0 or hi >= taxonomy.n_nodes:
+            raise ValueError(f"{name} holds node indices outside [0, {taxonomy.n_nodes}): found [{lo}, {hi}]")
+    return t.to(torch.long)
 
-    Scores with one column per leaf are accepted too and summed bottom-up into nodes.
+
+def node_score_tensor(y_score, taxonomy: Taxonomy, device, *, name="y_score") -> torch.Tensor:
+    """(n_samples, n_nodes) scores as a float tensor, validated (one column per node).
+
+    Leaf-only scores are refused rather than guessed: sum them into nodes first with
+    :class:`~skhier.inference.BottomUpRefiner`.
     """
+    width = y_score.shape[1] if (hasattr(y_score, "shape") and len(y_score.shape) == 2) else None
+    if width is None and not is_tensor(y_score) and not sp.issparse(y_score):
+        arr = np.asarray(y_score)
+        width = arr.shape[1] if arr.ndim == 2 else None
+    if width is not None and width != taxonomy.n_nodes and width == taxonomy.n_leaves:
+        raise ValueError(
+            f"{name} has {width} columns, one per leaf, but metrics take one column per taxonomy "
+            f"node ({taxonomy.n_nodes}); sum leaf probabilities into node scores first, e.g. "
+            "BottomUpRefiner(taxonomy).fit_transform(scores in node columns)"
+        )
     if not is_tensor(y_score):
         arr = y_score.toarray() if sp.issparse(y_score) else np.asarray(y_score)
-        if arr.ndim == 2 and arr.shape[1] == taxonomy.n_leaves and taxonomy.n_leaves != taxonomy.n_nodes:
-            arr = np.asarray(arr @ taxonomy.leaf_ancestor_matrix)
-        arr = check_node_scores(arr, taxonomy, name="y_score")
+        arr = check_node_scores(arr, taxonomy, name=name)
         return torch.as_tensor(arr, dtype=torch.float64, device=device)
-    s = y_score
-    if s.ndim == 2 and s.shape[1] == taxonomy.n_leaves and taxonomy.n_leaves != taxonomy.n_nodes:
-        full = torch.zeros(s.shape[0], taxonomy.n_nodes, dtype=s.dtype, device=s.device)
-        full[:, taxonomy_tensors(taxonomy, str(s.device)).leaves] = s
-        s = bottom_up(full, taxonomy)
-    s = check_node_scores(s, taxonomy, name="y_score")
-    return s.to(device)
-
-
-def bottom_up(node_leaf_scores: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
-    """Add every column of a (n, n_nodes) tensor into all its ancestors' (children first).
-
-    Leaf probabilities (other columns 0) become node probabilities; an end-node
-    distribution (mass where paths end, leaves or internal) becomes the probability of
-    passing each node. O(n × n_nodes), no dense matrix.
-    """
-    out = node_leaf_scores.clone()
-    parent = torch.as_tensor(np.array(taxonomy.parent), device=out.device)
-    for d in range(taxonomy.max_depth, 0, -1):
-        nodes = torch.as_tensor(np.array(taxonomy.levels[d]), device=out.device)
-        out.index_add_(1, parent[nodes], out[:, nodes])
-    return out
+    return check_node_scores(y_score, taxonomy, name=name).to(device)
 
 
 def sample_weights(sample_weight, n: int, device, dtype=torch.float64) -> torch.Tensor | None:
@@ -164,14 +154,6 @@ def safe_ratio(num: torch.Tensor, den: torch.Tensor, both_zero: float = 1.0) -> 
 def harmonic(p: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     s = p + r
     return torch.where(s > 0, 2 * p * r / torch.where(s > 0, s, torch.ones_like(s)), torch.zeros_like(s))
-
-
-def lca(a: torch.Tensor, b: torch.Tensor, paths: torch.Tensor) -> torch.Tensor:
-    """Lowest common ancestor of node index tensors ``a`` and ``b``."""
-    pa, pb = paths[a], paths[b]
-    same = ((pa == pb) & (pa >= 0)).long()
-    k = same.cumprod(dim=-1).sum(dim=-1) - 1
-    return pa.gather(-1, k.unsqueeze(-1)).squeeze(-1)
 
 
 def finish(value: torch.Tensor, as_tensor: bool):

@@ -10,7 +10,8 @@ import scipy.sparse as sp
 import torch
 
 from .._taxonomy import Taxonomy
-from ..labels import _check_taxonomy, encode_labels
+from .._tree import check_taxonomy as _check_taxonomy
+from ..labels import encode_labels
 from ._base import (
     check_lengths,
     finish,
@@ -134,8 +135,8 @@ def _set_counts(y_true, y_pred, taxonomy):
     """Per-sample |T ∩ P|, |P|, |T| over ancestor sets without the root."""
     device = pick_device(y_true, y_pred)
     if not (is_tensor(y_true) or is_tensor(y_pred)):
-        et, ft = encode_labels(y_true, taxonomy)
-        ep, fp = encode_labels(y_pred, taxonomy)
+        et, ft = encode_labels(y_true, taxonomy, name="y_true")
+        ep, fp = encode_labels(y_pred, taxonomy, name="y_pred")
         if ft.multilabel or fp.multilabel:
             anc = taxonomy.ancestor_matrix.astype(np.int8)
             T = et if ft.multilabel else anc[et]
@@ -150,12 +151,12 @@ def _set_counts(y_true, y_pred, taxonomy):
                 torch.as_tensor(np.asarray(T.sum(axis=1)).ravel(), dtype=torch.float64),
                 False,
             )
-        y_true, y_pred = torch.as_tensor(et), torch.as_tensor(ep)
+        t, p = torch.as_tensor(et), torch.as_tensor(ep)
         as_tensor = False
     else:
         as_tensor = True
-    t = node_indices(y_true, taxonomy, device, name="y_true")
-    p = node_indices(y_pred, taxonomy, device, name="y_pred")
+        t = node_indices(y_true, taxonomy, device, name="y_true")
+        p = node_indices(y_pred, taxonomy, device, name="y_pred")
     check_lengths(y_true=t, y_pred=p)
     tt = taxonomy_tensors(taxonomy, str(t.device))
     a = lca(t, p, tt.paths)

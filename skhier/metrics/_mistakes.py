@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..labels import _check_taxonomy
+from .._tree import check_taxonomy as _check_taxonomy
 from ._base import finish, lca, taxonomy_tensors, weighted_mean
 from ._hierarchical import _pair
 from ._operating_curve import _prepare
@@ -70,7 +70,7 @@ def hierarchical_distance_at_k(y_true, y_score, *, taxonomy, k=1, sample_weight=
     Parameters
     ----------
     y_true : array-like or tensor
-    y_score : array-like or tensor of shape (n_samples, n_nodes) or (n_samples, n_leaves)
+    y_score : array-like or tensor of shape (n_samples, n_nodes)
     taxonomy : Taxonomy
     k : int, default=1
     sample_weight : array-like of shape (n_samples,), default=None
@@ -84,7 +84,7 @@ def hierarchical_distance_at_k(y_true, y_score, *, taxonomy, k=1, sample_weight=
     >>> from skhier import Taxonomy
     >>> from skhier.metrics import hierarchical_distance_at_k
     >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
-    >>> hierarchical_distance_at_k(["A1"], [[.5, .2, .3]], taxonomy=tax, k=2)
+    >>> hierarchical_distance_at_k(["A1"], [[1, .7, .5, .2, .3, .3]], taxonomy=tax, k=2)
     1.0
     """
     t, s, w, as_tensor = _prepare(y_true, y_score, taxonomy, sample_weight)
@@ -104,7 +104,7 @@ def hierarchical_precision_at_k(y_true, y_score, *, taxonomy, k=1, sample_weight
     Parameters
     ----------
     y_true : array-like or tensor
-    y_score : array-like or tensor of shape (n_samples, n_nodes) or (n_samples, n_leaves)
+    y_score : array-like or tensor of shape (n_samples, n_nodes)
     taxonomy : Taxonomy
     k : int, default=1
     sample_weight : array-like of shape (n_samples,), default=None
@@ -118,7 +118,7 @@ def hierarchical_precision_at_k(y_true, y_score, *, taxonomy, k=1, sample_weight
     >>> from skhier import Taxonomy
     >>> from skhier.metrics import hierarchical_precision_at_k
     >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
-    >>> hierarchical_precision_at_k(["A1"], [[.5, .1, .4]], taxonomy=tax, k=2)
+    >>> hierarchical_precision_at_k(["A1"], [[1, .6, .5, .1, .4, .4]], taxonomy=tax, k=2)
     0.5
     """
     t, s, w, as_tensor = _prepare(y_true, y_score, taxonomy, sample_weight)

@@ -22,7 +22,7 @@ def _ml_inputs(y_true, y_score, taxonomy, sample_weight):
             if y.ndim == 1:
                 y = torch.as_tensor(taxonomy.ancestor_matrix[y.cpu().numpy()].toarray(), device=device)
         else:
-            enc, fmt = encode_labels(y_true, taxonomy)
+            enc, fmt = encode_labels(y_true, taxonomy, name="y_true")
             m = enc if fmt.multilabel else taxonomy.ancestor_matrix[enc]
             y = torch.as_tensor(sp.csr_matrix(m).toarray(), device=device)
         y = y[:, 1:] if y.shape[1] == taxonomy.n_nodes else y

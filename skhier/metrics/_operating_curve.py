@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..labels import _check_taxonomy
+from .._tree import best_leaf, majority_node, taxonomy_tensors
+from .._tree import check_taxonomy as _check_taxonomy
 from ._base import (
     check_lengths,
     finish,
@@ -18,7 +19,6 @@ from ._base import (
     node_score_tensor,
     pick_device,
     sample_weights,
-    taxonomy_tensors,
     weighted_mean,
 )
 from ._hierarchical import per_example_metrics
@@ -56,7 +56,7 @@ class OperatingCurve:
     >>> from skhier.metrics import operating_curve
     >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"]])
     >>> operating_curve(["A1"], [[1, 1, .8, .2]], taxonomy=tax).correct.tolist()
-    [1.0, 1.0, 1.0]
+    [1.0, 1.0]
     """
 
     thresholds: np.ndarray
@@ -71,6 +71,11 @@ class OperatingCurve:
 _METRICS = ("precision", "recall", "f1", "correct", "exact")
 
 
+def _check_specificity(specificity):
+    if specificity not in ("info", "depth"):
+        raise ValueError(f"specificity must be 'info' or 'depth', got {specificity!r}")
+
+
 def _prepare(y_true, y_score, taxonomy, sample_weight):
     _check_taxonomy(taxonomy)
     device = pick_device(y_true, y_score)
@@ -81,11 +86,23 @@ def _prepare(y_true, y_score, taxonomy, sample_weight):
     return t, s, w, is_tensor(y_true) or is_tensor(y_score)
 
 
+def _pareto_rank(taxonomy) -> torch.Tensor:
+    """Specificity of every node for the Pareto sets: fewer leaves below is more specific.
+
+    As Valmadre (2022) defines it and his reference code computes it: the number of leaf
+    descendants alone (no tie-break by depth), and nodes with exactly one child are never
+    predicted (they rank below the root, so they are never kept).
+    """
+    tt = taxonomy_tensors(taxonomy, "cpu")
+    rank = taxonomy.n_leaves - tt.n_leaves_under  # >= 0, the root 0
+    return torch.where(tt.single_child, torch.full_like(rank, -1), rank)
+
+
 def _pareto_sets(s: torch.Tensor, spec: torch.Tensor, chunk: int = 1 << 22):
     """Kept (row, node, score) of every example's Pareto set, root first with score inf.
 
     Nodes are visited by decreasing score, ties more specific first; a node is kept when
-    it is more specific than every node kept before it.
+    it is strictly more specific (``spec``) than every node kept before it.
     """
     n, m = s.shape
     perm = torch.argsort(-spec, stable=True)  # more specific first among equal scores
@@ -110,8 +127,8 @@ def _pareto_sets(s: torch.Tensor, spec: torch.Tensor, chunk: int = 1 << 22):
 
 
 def _curve(t, s, w, taxonomy, specificity):
-    tt = taxonomy_tensors(taxonomy, str(s.device))
-    rows, nodes, scores = _pareto_sets(s, tt.specificity)
+    _check_specificity(specificity)
+    rows, nodes, scores = _pareto_sets(s, _pareto_rank(taxonomy).to(s.device))
     m = per_example_metrics(t[rows], nodes, taxonomy, specificity)
     vals = torch.stack([m[k] for k in _METRICS], dim=1)  # (n_kept, 5)
     # rows come out sorted, and within a row by decreasing score: root first
@@ -142,8 +159,10 @@ def operating_curve(y_true, y_score, *, taxonomy, specificity="info", sample_wei
     """The operating curve of a node-score matrix (Valmadre, 2022).
 
     For each example, nodes are sorted by decreasing score (ties: more specific first)
-    and the Pareto set keeps those more specific than every better-scored node kept
-    before; the root is always kept first. At threshold ``τ`` an example predicts its
+    and the Pareto set keeps those strictly more specific than every better-scored node
+    kept before; the root is always kept first. Specificity is the number of leaf
+    descendants alone, and nodes with exactly one child are never predicted, as in
+    Valmadre's definition and reference code. At threshold ``τ`` an example predicts its
     most specific kept node with score ``≥ τ`` (the root above every score). The curve
     holds the mean per-example metrics (see :func:`specificity_precision_recall_fscore`)
     at every threshold where some prediction changes.
@@ -152,8 +171,8 @@ def operating_curve(y_true, y_score, *, taxonomy, specificity="info", sample_wei
     ----------
     y_true : array-like or tensor
         True labels in any single-label format.
-    y_score : array-like or tensor of shape (n_samples, n_nodes) or (n_samples, n_leaves)
-        Node scores, columns in taxonomy order; leaf scores are summed bottom-up.
+    y_score : array-like or tensor of shape (n_samples, n_nodes)
+        Node scores, columns in taxonomy order (leaf-only scores are refused).
     taxonomy : Taxonomy
     specificity : {"info", "depth"}, default="info"
     sample_weight : array-like of shape (n_samples,), default=None
@@ -273,6 +292,8 @@ def recall_at_correct(y_true, y_score, *, taxonomy, min_correct=0.9, specificity
     >>> round(recall_at_correct(["A2"], [[1, .9, .6, .3, .1, .1]], taxonomy=tax), 4)
     0.3691
     """
+    if isinstance(min_correct, bool) or not isinstance(min_correct, (int, float, np.number)) or not 0 <= min_correct <= 1:
+        raise ValueError(f"min_correct must be a number in [0, 1], got {min_correct!r}")
     t, s, w, as_tensor = _prepare(y_true, y_score, taxonomy, sample_weight)
     _, c = _curve(t, s, w, taxonomy, specificity)
     ok = c[:, 3] >= min_correct - 1e-12
@@ -303,8 +324,7 @@ def leaf_prediction(y_score, taxonomy):
     """
     _check_taxonomy(taxonomy)
     s = node_score_tensor(y_score, taxonomy, pick_device(y_score))
-    tt = taxonomy_tensors(taxonomy, str(s.device))
-    out = tt.leaves[s[:, tt.leaves].argmax(dim=1)]
+    out = best_leaf(s, taxonomy)
     return out if is_tensor(y_score) else out.cpu().numpy()
 
 
@@ -335,29 +355,13 @@ def majority_prediction(y_score, taxonomy, *, threshold=0.5):
     """
     _check_taxonomy(taxonomy)
     s = node_score_tensor(y_score, taxonomy, pick_device(y_score))
-    tt = taxonomy_tensors(taxonomy, str(s.device))
-    out = _majority(s, tt.specificity, threshold)
+    out = majority_node(s, taxonomy, threshold)
     return out if is_tensor(y_score) else out.cpu().numpy()
-
-
-def _majority(s: torch.Tensor, spec: torch.Tensor, threshold: float) -> torch.Tensor:
-    mask = s > threshold
-    mask[:, 0] = False
-    spec_m = torch.where(mask, spec.expand_as(s), torch.full_like(spec.expand_as(s), -1))
-    best = spec_m.max(dim=1, keepdim=True).values
-    cand = mask & (spec_m == best)
-    sc = torch.where(cand, s, torch.full_like(s, -float("inf")))
-    node = sc.argmax(dim=1)
-    return torch.where(mask.any(dim=1), node, torch.zeros_like(node))
 
 
 def _rule_metric(y_true, y_score, taxonomy, sample_weight, rule, key):
     t, s, w, as_tensor = _prepare(y_true, y_score, taxonomy, sample_weight)
-    tt = taxonomy_tensors(taxonomy, str(s.device))
-    if rule == "leaf":
-        p = tt.leaves[s[:, tt.leaves].argmax(dim=1)]
-    else:
-        p = _majority(s, tt.specificity, 0.5)
+    p = best_leaf(s, taxonomy) if rule == "leaf" else majority_node(s, taxonomy, 0.5)
     m = per_example_metrics(t, p, taxonomy, "info")
     return finish(weighted_mean(m[key], w), as_tensor)
 

@@ -6,9 +6,11 @@ import re
 from functools import partial
 
 import numpy as np
+import torch
 
 from .._taxonomy import Taxonomy
-from ..labels import _check_taxonomy
+from .._tree import bottom_up
+from .._tree import check_taxonomy as _check_taxonomy
 from . import _hierarchical as H
 from . import _mistakes as M
 from . import _multilabel as ML
@@ -18,15 +20,18 @@ __all__ = ["make_hierarchical_scorer", "get_hierarchical_scorer", "get_hierarchi
 
 
 def node_scores(estimator, X, taxonomy: Taxonomy) -> np.ndarray:
-    """Node scores (n_samples, n_nodes) of a fitted estimator, from ``predict_proba``.
+    """Node scores (n_samples, n_nodes) of a fitted estimator.
 
-    A skhier estimator (or a Pipeline ending in a refiner) answers over taxonomy nodes
-    already. A plain scikit-learn classifier fitted on leaf labels answers over its
-    ``classes_``; those are placed in their leaf columns and summed bottom-up.
+    A skhier estimator, or a Pipeline ending in one, gives them from ``transform``
+    (node marginals, or refined scores). Any other classifier fitted on node labels gives
+    ``predict_proba`` over its ``classes_``: each class's probability is placed in its
+    node's column and summed bottom-up into the ancestors.
 
     Parameters
     ----------
-    estimator : fitted estimator with ``predict_proba``
+    estimator : fitted estimator
+        With ``transform`` returning :class:`~skhier.base.NodeScores`, or with
+        ``predict_proba`` and ``classes_``.
     X : array-like
     taxonomy : Taxonomy
 
@@ -43,10 +48,23 @@ def node_scores(estimator, X, taxonomy: Taxonomy) -> np.ndarray:
     >>> node_scores(LogisticRegression().fit(X, y), X[:2], tax).shape
     (2, 7)
     """
+    if hasattr(estimator, "transform"):
+        try:
+            out = estimator.transform(X)
+        except (AttributeError, NotImplementedError):  # a Pipeline whose last step is no transformer
+            out = None
+        src = getattr(out, "taxonomy", None)
+        if src is not None:
+            if src != taxonomy:
+                raise ValueError(
+                    f"{type(estimator).__name__} gives node scores of another taxonomy ({src!r}) than "
+                    f"the scorer's ({taxonomy!r})"
+                )
+            return np.asarray(out)
     if not hasattr(estimator, "predict_proba"):
         raise TypeError(
-            f"{type(estimator).__name__} has no predict_proba; score-based hierarchical "
-            "metrics need node scores"
+            f"{type(estimator).__name__} has neither a transform giving node scores nor "
+            "predict_proba; score-based hierarchical metrics need node scores"
         )
     proba = estimator.predict_proba(X)
     if isinstance(proba, list):
@@ -56,17 +74,18 @@ def node_scores(estimator, X, taxonomy: Taxonomy) -> np.ndarray:
         )
     proba = np.asarray(proba)
     classes = getattr(estimator, "classes_", None)
-    if proba.shape[1] == taxonomy.n_nodes and (classes is None or tuple(np.asarray(classes).tolist()) == taxonomy.nodes):
-        return proba
     if classes is None:
         raise ValueError(
-            f"predict_proba gave {proba.shape[1]} columns, not one per taxonomy node "
-            f"({taxonomy.n_nodes}), and the estimator has no classes_ to place them"
+            f"{type(estimator).__name__} has no classes_ to place its {proba.shape[1]} "
+            "predict_proba columns in taxonomy nodes"
         )
-    cols = np.array([taxonomy.index(c) for c in np.asarray(classes).tolist()])
-    end = np.zeros((proba.shape[0], taxonomy.n_nodes))
-    end[:, cols] = proba  # where each sample's path ends (leaves, or internal stops)
-    return np.asarray(end @ taxonomy.ancestor_matrix)  # every node: the mass ending below it
+    classes = np.asarray(classes).tolist()
+    if proba.shape[1] == taxonomy.n_nodes and tuple(classes) == taxonomy.nodes:
+        return proba  # per-node probabilities of a multi-label classifier
+    cols = np.array([taxonomy.index(c) for c in classes], dtype=np.int64)
+    end = torch.zeros(proba.shape[0], taxonomy.n_nodes, dtype=torch.float64)
+    end[:, torch.as_tensor(cols)] = torch.as_tensor(proba, dtype=torch.float64)
+    return bottom_up(end, taxonomy).numpy()  # every node: the mass ending below it
 
 
 class HierarchicalScorer:

@@ -1,16 +1,33 @@
 """Neural hierarchical classifiers on skorch, CUDA when present.
 
 Every estimator here takes the :class:`~skhier.Taxonomy` first, reads ``y`` in every
-label format, returns node probabilities from ``predict_proba`` / ``transform`` (so it can
-start a refiner Pipeline) and answers ``predict`` in the format it was fitted on.
+label format it takes and keeps the contract of ``docs/contract.md``: a single-label
+classifier's ``predict_proba`` is a distribution over its ``classes_`` and ``transform``
+gives node marginals (so it can start a refiner Pipeline); ``predict`` answers in the
+format of ``fit``. Three bases, one per kind of output (:mod:`._protocols`), carry the
+plumbing; a method is a module, a criterion and two hooks.
 """
 
-from ._base import HierarchicalNet, HierarchicalValidScoring, resolve_device
+from ._base import (
+    HierarchicalEncoderNet,
+    HierarchicalNet,
+    HierarchicalValidScoring,
+    MultiLabelHierarchicalNet,
+    auto_batch_size,
+    resolve_device,
+)
+from ._protocols import EncoderModule, EndDistributionModule, NodeProbabilityModule
 from ._data import HierarchicalValidSplit, NodeDataset, TensorBatchIterator
 from ._flat import FlatSoftmaxClassifier, FlatSoftmaxModule, SubtreeNLLLoss
 from ._hcam import HCAMCLClassifier, HCAMCLModule, PathNLLLoss, path_tokens
 
 __all__ = [
+    "EncoderModule",
+    "EndDistributionModule",
+    "HierarchicalEncoderNet",
+    "MultiLabelHierarchicalNet",
+    "NodeProbabilityModule",
+    "auto_batch_size",
     "FlatSoftmaxClassifier",
     "FlatSoftmaxModule",
     "HCAMCLClassifier",

@@ -1,12 +1,18 @@
-"""The skorch base shared by every neural method in skhier.
+"""The skorch bases shared by every neural method in skhier.
 
-:class:`HierarchicalNet` is a thin subclass of ``skorch.NeuralNet``: it reads ``y`` in
-every label format, builds the module from the taxonomy and the input shape, feeds whole
-tensors to the device, and answers in node probabilities and in the fitted label format.
-The training loop is skorch's; we override only documented extension points
-(``get_params_for``, ``infer``, ``train_step_single``, ``validation_step``,
-``evaluation_step``, ``get_loss``, ``initialize_module``) and wrap ``fit`` to encode
-``y`` before skorch sees it, as skorch's own classifier wraps it.
+One base per kind of output (see :mod:`skhier.neural._protocols`):
+:class:`HierarchicalNet` (a distribution over end nodes: single-label classifiers),
+:class:`MultiLabelHierarchicalNet` (independent per-node probabilities) and
+:class:`HierarchicalEncoderNet` (embeddings). They share everything else through
+``_HierarchicalNetBase``, a thin subclass of ``skorch.NeuralNet``: it reads ``y`` in every
+label format, builds the backbone and the module once per initialisation from the
+taxonomy and the input shape, feeds whole tensors to the device, and validates with
+hierarchical scores. We override only documented skorch extension points
+(``initialize_module``, ``get_params_for``, ``infer``, ``train_step_single``,
+``validation_step``, ``evaluation_step``, ``get_loss``, ``get_dataset``,
+``get_split_datasets``) and wrap ``fit`` to encode ``y`` before skorch sees it, as
+skorch's own classifier wraps it. A new method subclasses one base and writes its module,
+its criterion and two hooks; ``docs/contributing.md`` walks through it.
 """
 
 from __future__ import annotations
@@ -16,21 +22,28 @@ import copy
 import math
 
 import numpy as np
+import scipy.sparse as sp
 import torch
-from sklearn.base import ClassifierMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.base import ClassifierMixin, TransformerMixin
 from skorch import NeuralNet
 from skorch.callbacks import Callback, ProgressBar
 from skorch.utils import to_device
 
-from ..inference._base import NodeScoresMixin, NodeScores, node_classes
-from ..labels import HierarchicalLabelEncoder, _check_taxonomy, decode_labels
+from .._tree import bottom_up, check_taxonomy, greedy_descent
+from ..base import HierarchicalClassifierMixin, NodeScores, NodeScoresMixin
+from ..labels import HierarchicalLabelEncoder, decode_labels, fill_ancestors, indicator_to_node_indices
 from ..metrics import HierarchicalMetricAccumulator
-from ..metrics._base import bottom_up
 from .backbones import MLP, SmallCNN, feature_shape
 from ._data import HierarchicalValidSplit, NodeDataset, TensorBatchIterator, _base_and_indices, as_float_tensor
 
-__all__ = ["HierarchicalNet", "HierarchicalValidScoring", "resolve_device"]
+__all__ = [
+    "HierarchicalNet",
+    "MultiLabelHierarchicalNet",
+    "HierarchicalEncoderNet",
+    "HierarchicalValidScoring",
+    "resolve_device",
+    "auto_batch_size",
+]
 
 
 def resolve_device(device) -> str:
@@ -55,11 +68,35 @@ def resolve_device(device) -> str:
     return device
 
 
-class HierarchicalValidScoring(Callback):
-    """Record hierarchical scores of the validation split after every epoch.
+def auto_batch_size(n_samples: int) -> int:
+    """The batch size of ``batch_size="auto"``: about 64 steps an epoch, 16 to 256.
 
-    Adds ``valid_exact`` (exact-path accuracy) and ``valid_hf1`` (set-based hierarchical
-    F1) to the history, with ``valid_exact_best`` / ``valid_hf1_best`` flags, in place of
+    Small data sets get small batches so that a first fit of ``max_epochs`` epochs takes
+    enough optimiser steps to learn; large ones the usual 256.
+
+    Parameters
+    ----------
+    n_samples : int
+
+    Returns
+    -------
+    batch_size : int
+
+    Examples
+    --------
+    >>> from skhier.neural import auto_batch_size
+    >>> auto_batch_size(1800), auto_batch_size(60000)
+    (32, 256)
+    """
+    return int(np.clip(2 ** round(math.log2(max(n_samples, 1) / 64)), 16, 256))
+
+
+class HierarchicalValidScoring(Callback):
+    """Record the net's hierarchical validation scores after every epoch.
+
+    Asks the net for its validation scores (a dict, by output kind: ``valid_exact`` and
+    ``valid_hf1`` for single-label classifiers, ``valid_of1`` for multi-label ones,
+    nothing for encoders) and records each with a ``<name>_best`` flag, in place of
     skorch's flat ``valid_acc``. Monitor them with skorch's ``EarlyStopping(monitor=
     "valid_hf1", lower_is_better=False)`` or ``Checkpoint(monitor="valid_hf1_best")``.
 
@@ -71,95 +108,32 @@ class HierarchicalValidScoring(Callback):
     """
 
     def on_train_begin(self, net, **kwargs):
-        self.best_ = {"valid_exact": -math.inf, "valid_hf1": -math.inf}
+        self.best_ = {}
 
     def on_epoch_end(self, net, dataset_valid=None, **kwargs):
         if dataset_valid is None or len(dataset_valid) == 0:
             return
-        base, idx = _base_and_indices(dataset_valid)
-        strata = base.strata if idx is None else base.strata[idx.numpy()]
-        logp = net._end_log_probs(dataset_valid)
-        pred = logp.argmax(dim=1)
-        true = torch.as_tensor(strata, device=pred.device)
-        acc = HierarchicalMetricAccumulator(net.taxonomy)
-        acc.update(true, pred)
-        computed = acc.compute()
-        scores = {"valid_exact": computed["path_accuracy"], "valid_hf1": computed["hierarchical_f1"]}
-        for name, value in scores.items():
+        for name, value in net._validation_scores(dataset_valid).items():
             net.history.record(name, value)
-            best = value > self.best_[name]
+            best = value > self.best_.get(name, -math.inf)
             if best:
                 self.best_[name] = value
             net.history.record(name + "_best", bool(best))
 
 
-class HierarchicalNet(NodeScoresMixin, ClassifierMixin, NeuralNet):
-    """Base class of skhier's neural estimators: a skorch net over one Taxonomy.
+class _HierarchicalNetBase(NeuralNet):
+    """What every skhier neural estimator shares, whatever its output (see the module doc).
 
-    Subclasses name a module and a criterion and implement ``_targets(nodes)`` (training
-    targets from node indices) and ``_module_defaults(backbone, feature_shape)`` (module
-    sizes from the taxonomy). The module's ``forward(X, targets=None)`` gives what the
-    criterion reads, and its ``end_log_probs(X)`` the log-probability that each sample's
-    label path ends at each node, from which ``predict_proba`` (node marginals) and
-    ``predict`` (the most probable end node) follow.
-
-    Parameters
-    ----------
-    taxonomy : Taxonomy
-        Labels' taxonomy; fixes the output sizes before any data is seen.
-    module, criterion : torch module classes
-        As in skorch; ``module__*`` and ``criterion__*`` parameters reach them.
-    backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"
-        Feature extractor. ``"auto"`` takes :class:`~skhier.neural.backbones.SmallCNN`
-        for (C, H, W) images and :class:`~skhier.neural.backbones.MLP` for feature
-        vectors. An ``nn.Module`` (a torchvision or timm model without its classifier)
-        is deep-copied at every initialisation; a callable is called to build one.
-        ``backbone__*`` parameters reach the built-in backbones.
-    optimizer : torch optimizer class, default=torch.optim.AdamW
-    lr : float, default=1e-3
-    max_epochs : int, default=10
-    batch_size : int, default=256
-    train_split : callable or None, default=HierarchicalValidSplit(0.1)
-        Internal validation split, stratified by node whatever the label format.
-    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
-        ``"auto"`` trains on CUDA when available.
-    mixed_precision : {None, "bf16"}, default=None
-        bf16 autocast of forward passes on CUDA (ignored on CPU).
-    channels_last : bool, default=False
-        Channels-last memory format for image batches and the module (CUDA speed-up).
-    train_transform : callable, default=None
-        Applied to every training batch on the device, e.g.
-        :class:`~skhier.neural.augment.RandomCropFlip`.
-    compile : bool, default=False
-        skorch's ``torch.compile`` of the module (``compile__*`` are its options).
-    random_state : int or None, default=None
-        Seeds torch, the validation split and the shuffling: CPU training is then
-        reproducible.
-    verbose : int, default=0
-        skorch's epoch table when 1 or more, and a progress bar when 2 or more.
-    **kwargs
-        Any other skorch parameter: ``callbacks``, ``iterator_train__*``,
-        ``optimizer__*``, ``callbacks__<name>__*``, ``warm_start``, ...
-
-    Attributes
-    ----------
-    classes_ : ndarray of object
-        Taxonomy nodes: the columns of ``predict_proba`` and ``transform``.
-    label_format_ : LabelFormat
-        Format of ``y`` at ``fit``; ``predict`` answers in it.
-    input_shape_ : tuple of int
-        Shape of one input sample.
-    module_, criterion_, optimizer_, history_ : as in skorch
-
-    Examples
-    --------
-    >>> from skhier.neural import FlatSoftmaxClassifier, HierarchicalNet
-    >>> issubclass(FlatSoftmaxClassifier, HierarchicalNet)
-    True
+    Subclasses (one of the three kind bases, then a method) set ``_output_method``, the
+    module method predictions read, and implement ``_targets(encoded)`` (training
+    targets from the encoded labels) and ``_module_defaults(backbone, feature_shape)``
+    (module arguments from the taxonomy).
     """
 
     # "train_transform" may hold an nn.Module (skorch only lets known prefixes do that)
     prefixes_ = NeuralNet.prefixes_ + ["backbone", "train_transform"]
+    _output_method = "end_log_probs"
+    _multilabel = False
 
     def __init__(
         self,
@@ -171,7 +145,7 @@ class HierarchicalNet(NodeScoresMixin, ClassifierMixin, NeuralNet):
         optimizer=torch.optim.AdamW,
         lr=1e-3,
         max_epochs=10,
-        batch_size=256,
+        batch_size="auto",
         train_split=HierarchicalValidSplit(0.1),
         iterator_train=TensorBatchIterator,
         iterator_valid=TensorBatchIterator,
@@ -234,8 +208,9 @@ class HierarchicalNet(NodeScoresMixin, ClassifierMixin, NeuralNet):
             self.__dict__["device"] = "auto"
 
     # ------------------------------------------------------------ subclass hooks
-    def _targets(self, nodes: np.ndarray) -> torch.Tensor:
-        raise NotImplementedError
+    def _targets(self, encoded) -> torch.Tensor:
+        """Training targets from node indices (or a CSR indicator for multi-label y)."""
+        return torch.as_tensor(encoded, dtype=torch.long)
 
     def _module_defaults(self, backbone, feat_shape) -> dict:
         raise NotImplementedError
@@ -243,15 +218,12 @@ class HierarchicalNet(NodeScoresMixin, ClassifierMixin, NeuralNet):
     def _criterion_defaults(self) -> dict:
         return {}
 
-    def _fit_labels(self, nodes: np.ndarray) -> None:
+    def _fit_labels(self, encoded) -> None:
         """Learn what the module needs from the training labels (nothing by default)."""
 
-    def _check_label_format(self, label_format):
-        if label_format.multilabel:
-            raise ValueError(
-                f"{type(self).__name__} predicts one path per sample; got an indicator "
-                "matrix (several paths per sample)"
-            )
+    def _validation_scores(self, dataset_valid) -> dict:
+        """Scores of the validation split recorded after every epoch (none by default)."""
+        return {}
 
     # ------------------------------------------------------------ construction
     def _build_backbone(self):
@@ -260,40 +232,51 @@ class HierarchicalNet(NodeScoresMixin, ClassifierMixin, NeuralNet):
         shape = tuple(self.input_shape_)
         if isinstance(spec, torch.nn.Module):
             return copy.deepcopy(spec)
-        if spec == "auto":
-            spec = "cnn" if len(shape) == 3 else "mlp"
-        if spec == "cnn":
-            if len(shape) != 3:
-                raise ValueError(f"backbone='cnn' needs (C, H, W) images, got samples of shape {shape}")
-            return SmallCNN(in_channels=shape[0], **kwargs)
-        if spec == "mlp":
-            return MLP(int(np.prod(shape)), **kwargs)
-        if callable(spec):
+        if isinstance(spec, str):
+            if spec == "auto":
+                spec = "cnn" if len(shape) == 3 else "mlp"
+            if spec == "cnn":
+                if len(shape) != 3:
+                    raise ValueError(f"backbone='cnn' needs (C, H, W) images, got samples of shape {shape}")
+                return SmallCNN(in_channels=shape[0], **kwargs)
+            if spec == "mlp":
+                return MLP(int(np.prod(shape)), **kwargs)
+        elif callable(spec):
             built = spec(**kwargs)
             if not isinstance(built, torch.nn.Module):
                 raise TypeError(f"backbone callable returned {type(built).__name__}, not an nn.Module")
             return built
         raise ValueError(f"backbone must be 'auto', 'cnn', 'mlp', an nn.Module or a callable, got {spec!r}")
 
+    def initialize_module(self):
+        """Build the backbone once, then the module around it (skorch's extension point)."""
+        kwargs = self.get_params_for("module")
+        backbone = self._build_backbone()
+        kwargs = {**self._module_defaults(backbone, feature_shape(backbone, self.input_shape_)), **kwargs}
+        self.module_ = self.initialized_instance(self.module, kwargs)
+        if self.channels_last and self._on_cuda():
+            self.module_.to(memory_format=torch.channels_last)
+        return self
+
     def get_params_for(self, prefix):
         params = super().get_params_for(prefix)
-        if prefix == "module":
-            backbone = self._build_backbone()
-            params = {**self._module_defaults(backbone, feature_shape(backbone, self.input_shape_)), **params}
-        elif prefix == "criterion":
+        if prefix == "criterion":
             params = {**self._criterion_defaults(), **params}
         elif prefix in ("iterator_train", "iterator_valid"):
             params.setdefault("device", self.device)
             params.setdefault("channels_last", bool(self.channels_last) and self._on_cuda())
+            params.setdefault("batch_size", getattr(self, "batch_size_", None) or self._resolve_batch_size(256))
             if prefix == "iterator_train" and self.random_state is not None:
                 params.setdefault("seed", int(self.random_state))
         return params
 
-    def initialize_module(self):
-        super().initialize_module()
-        if self.channels_last and self._on_cuda():
-            self.module_.to(memory_format=torch.channels_last)
-        return self
+    def _resolve_batch_size(self, n_samples: int) -> int:
+        bs = self.batch_size
+        if isinstance(bs, str) and bs == "auto":
+            return auto_batch_size(n_samples)
+        if isinstance(bs, bool) or not isinstance(bs, (int, np.integer)) or (bs < 1 and bs != -1):
+            raise ValueError(f"batch_size must be a positive int, -1 or 'auto', got {bs!r}")
+        return int(bs)
 
     def get_default_callbacks(self):
         callbacks = list(super().get_default_callbacks())
@@ -313,9 +296,12 @@ class HierarchicalNet(NodeScoresMixin, ClassifierMixin, NeuralNet):
         return torch.autocast("cuda", dtype=torch.bfloat16)
 
     # ------------------------------------------------------------ data
-    def _dataset(self, X, nodes=None):
-        if isinstance(X, torch.utils.data.Dataset):
-            return X
+    def _as_input(self, X) -> torch.Tensor:
+        if sp.issparse(X):
+            raise TypeError(
+                f"{type(self).__name__} needs dense X, got a scipy sparse matrix; pass X.toarray() "
+                "(or reduce it first, e.g. with TruncatedSVD)"
+            )
         t = as_float_tensor(X)
         shape = getattr(self, "input_shape_", None)
         if shape is not None and tuple(t.shape[1:]) != tuple(shape):
@@ -323,8 +309,16 @@ class HierarchicalNet(NodeScoresMixin, ClassifierMixin, NeuralNet):
                 f"X has samples of shape {tuple(t.shape[1:])}, but {type(self).__name__} was "
                 f"fitted on samples of shape {tuple(shape)}"
             )
-        y = None if nodes is None else self._targets(nodes)
-        return NodeDataset(t, y, nodes).place(self.device)
+        return t
+
+    def _dataset(self, X, encoded=None):
+        if isinstance(X, torch.utils.data.Dataset):
+            return X
+        t = self._as_input(X)
+        if encoded is None:
+            return NodeDataset(t).place(self.device)
+        strata = None if sp.issparse(encoded) else encoded
+        return NodeDataset(t, self._targets(encoded), strata).place(self.device)
 
     def get_dataset(self, X, y=None):
         if y is not None and not isinstance(X, torch.utils.data.Dataset):
@@ -333,43 +327,45 @@ class HierarchicalNet(NodeScoresMixin, ClassifierMixin, NeuralNet):
 
     # ------------------------------------------------------------ training
     def _prepare(self, X, y, *, reset):
-        """Encode ``y``; with ``reset``, learn the label format and input shape anew.
+        """Encode ``y``; with ``reset``, learn the taxonomy, label format and input shape anew.
 
         Returns the training dataset.
         """
-        _check_taxonomy(self.taxonomy)
+        tax = check_taxonomy(self.taxonomy if reset else self.taxonomy_)
         if self.mixed_precision not in (None, "bf16"):
             raise ValueError(f"mixed_precision must be None or 'bf16', got {self.mixed_precision!r}")
-        enc = HierarchicalLabelEncoder(self.taxonomy)
-        nodes = enc.fit_transform(y)
-        self._check_label_format(enc.format_)
-        t = as_float_tensor(X)
-        if t.shape[0] != nodes.shape[0]:
-            raise ValueError(f"X has {t.shape[0]} samples but y has {nodes.shape[0]}")
-        if not reset:
-            if tuple(t.shape[1:]) != tuple(self.input_shape_):
-                raise ValueError(
-                    f"X has samples of shape {tuple(t.shape[1:])}, but {type(self).__name__} was "
-                    f"fitted on samples of shape {tuple(self.input_shape_)}"
-                )
-            return self._dataset(t, nodes)
-        self._fit_labels(nodes)
-        self.label_format_ = enc.format_
-        self.input_shape_ = tuple(t.shape[1:])
-        if t.ndim == 2:
-            self.n_features_in_ = int(t.shape[1])
-        self.classes_ = node_classes(self.taxonomy)
-        return self._dataset(t, nodes)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        enc = HierarchicalLabelEncoder(tax)
+        encoded = enc.fit_transform(y)
+        if enc.format_.multilabel and not self._multilabel:
+            raise ValueError(
+                f"{type(self).__name__} predicts one path per sample; got an indicator matrix "
+                "(several paths per sample): use a multi-label estimator"
+            )
+        t = self._as_input(X) if not reset else as_float_tensor(X) if not sp.issparse(X) else self._as_input(X)
+        if t.shape[0] != encoded.shape[0]:
+            raise ValueError(f"X has {t.shape[0]} samples but y has {encoded.shape[0]}")
+        if reset:
+            self.taxonomy_ = tax
+            self.label_format_ = enc.format_
+            self.input_shape_ = tuple(t.shape[1:])
+            if t.ndim == 2:
+                self.n_features_in_ = int(t.shape[1])
+            split = 1 - (self.train_split.cv if isinstance(self.train_split, HierarchicalValidSplit) else 0)
+            self.batch_size_ = self._resolve_batch_size(int(t.shape[0] * split))
+            self._fit_labels(encoded)
+        return self._dataset(t, encoded)
 
     def fit(self, X, y, **fit_params):
-        """Fit the module on ``X`` and labels ``y`` in any single-label format.
+        """Fit the module on ``X`` and labels ``y`` in any label format it takes.
 
         Parameters
         ----------
         X : array-like or tensor of shape (n_samples, ...)
-            Images (n, C, H, W) or feature vectors (n, n_features).
+            Images (n, C, H, W) or feature vectors (n, n_features); dense.
         y : array-like
-            Labels in any single-label format of :mod:`skhier.labels`.
+            Labels in a format of :mod:`skhier.labels`.
         **fit_params : dict
             Passed to skorch's ``fit``.
 
@@ -389,7 +385,7 @@ class HierarchicalNet(NodeScoresMixin, ClassifierMixin, NeuralNet):
         ----------
         X : array-like or tensor of shape (n_samples, ...)
         y : array-like
-            Labels in any single-label format (the same taxonomy).
+            Labels in a format it takes (the same taxonomy).
         classes : ignored
             The taxonomy fixes the classes.
         **fit_params : dict
@@ -444,56 +440,112 @@ class HierarchicalNet(NodeScoresMixin, ClassifierMixin, NeuralNet):
         with torch.set_grad_enabled(training):
             self._set_training(training)
             with self._autocast():
-                return self.module_.end_log_probs(to_device(Xi, self.device)).float()
+                return getattr(self.module_, self._output_method)(to_device(Xi, self.device)).float()
 
-    def _end_log_probs(self, X) -> torch.Tensor:
-        """(n, n_nodes) log-probability that each sample's path ends at each node (on device)."""
+    def _outputs(self, X) -> torch.Tensor:
+        """The module's ``_output_method`` over all of ``X``, on the device."""
         self.check_is_fitted()
         return self.forward(self._dataset(X), training=False, device=self.device)
 
-    def predict_proba(self, X):
-        """Node probabilities: the probability that each sample's path passes each node.
+    def _valid_targets(self, dataset_valid):
+        base, idx = _base_and_indices(dataset_valid)
+        y = base.y if idx is None else base.y[idx.to(base.y.device)]
+        return base, idx, y
 
-        Parameters
-        ----------
-        X : array-like or tensor of shape (n_samples, ...)
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        return tags
 
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_nodes)
-            Columns in taxonomy order (``classes_``); the root column is 1 and every
-            node's probability is the sum of its children's and of ending there.
-        """
-        end = self._end_log_probs(X).exp()
-        return bottom_up(end, self.taxonomy).cpu().numpy().astype(np.float64)
 
-    def transform(self, X):
-        """Node scores (``predict_proba``), so the net can start a refiner Pipeline.
+class HierarchicalNet(HierarchicalClassifierMixin, ClassifierMixin, _HierarchicalNetBase):
+    """Base of the single-label neural classifiers: a distribution over end nodes.
 
-        Parameters
-        ----------
-        X : array-like or tensor of shape (n_samples, ...)
+    The module is an :class:`~skhier.neural.EndDistributionModule`: its
+    ``end_log_probs(X)`` gives the log-probability that each sample's label path ends at
+    each node. From it alone this base answers ``predict`` (the most probable end node,
+    in the label format of ``fit``), ``predict_proba`` (over ``classes_``, rows summing to
+    1), ``transform`` (node marginals for refiners) and the validation scores
+    ``valid_exact`` / ``valid_hf1``. A subclass names a module and a criterion and
+    implements ``_module_defaults`` (and ``_targets`` when its criterion wants more than
+    node indices).
 
-        Returns
-        -------
-        scores : NodeScores of shape (n_samples, n_nodes)
-        """
-        return NodeScores.wrap(self.predict_proba(X), self.taxonomy)
+    Parameters
+    ----------
+    taxonomy : Taxonomy
+        Labels' taxonomy; fixes the output sizes before any data is seen.
+    module, criterion : torch module classes
+        As in skorch; ``module__*`` and ``criterion__*`` parameters reach them.
+    backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"
+        Feature extractor, built once per initialisation. ``"auto"`` takes
+        :class:`~skhier.neural.backbones.SmallCNN` for (C, H, W) images and
+        :class:`~skhier.neural.backbones.MLP` for feature vectors. An ``nn.Module`` (a
+        torchvision or timm model without its classifier) is deep-copied at every
+        initialisation; a callable is called to build one. ``backbone__*`` parameters
+        reach the built-in backbones.
+    optimizer : torch optimizer class, default=torch.optim.AdamW
+    lr : float, default=1e-3
+    max_epochs : int, default=10
+    batch_size : int or "auto", default="auto"
+        ``"auto"`` takes about 64 steps an epoch, from 16 to 256 samples a batch
+        (:func:`~skhier.neural.auto_batch_size`), so small data sets still learn.
+    train_split : callable or None, default=HierarchicalValidSplit(0.1)
+        Internal validation split, stratified by node whatever the label format.
+    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
+        ``"auto"`` trains on CUDA when available.
+    mixed_precision : {None, "bf16"}, default=None
+        bf16 autocast of forward passes on CUDA (ignored on CPU).
+    channels_last : bool, default=False
+        Channels-last memory format for image batches and the module (CUDA speed-up).
+    train_transform : callable, default=None
+        Applied to every training batch on the device, e.g.
+        :class:`~skhier.neural.augment.RandomCropFlip`.
+    random_state : int or None, default=None
+        Seeds torch, the validation split and the shuffling: CPU training is then
+        reproducible.
+    verbose : int, default=0
+        skorch's epoch table when 1 or more, and a progress bar when 2 or more.
+    **kwargs
+        Any other skorch parameter: ``callbacks``, ``iterator_train__*``,
+        ``optimizer__*``, ``callbacks__<name>__*``, ``warm_start``, ``compile``, ...
 
-    def fit_transform(self, X, y, **fit_params):
-        """Fit, then return node scores of ``X``.
+    Attributes
+    ----------
+    taxonomy_ : Taxonomy
+        The taxonomy at ``fit``.
+    classes_ : ndarray
+        End nodes the model can predict, sorted: the columns of ``predict_proba``.
+    class_nodes_ : ndarray of int
+        Taxonomy index of every class.
+    label_format_ : LabelFormat
+        Format of ``y`` at ``fit``; ``predict`` answers in it.
+    input_shape_ : tuple of int
+        Shape of one input sample.
+    batch_size_ : int
+        The batch size used (``batch_size`` resolved).
+    module_, criterion_, optimizer_, history_ : as in skorch
 
-        Parameters
-        ----------
-        X : array-like or tensor
-        y : array-like
-        **fit_params : dict
+    Examples
+    --------
+    >>> from skhier.neural import FlatSoftmaxClassifier, HierarchicalNet
+    >>> issubclass(FlatSoftmaxClassifier, HierarchicalNet)
+    True
+    """
 
-        Returns
-        -------
-        scores : NodeScores of shape (n_samples, n_nodes)
-        """
-        return self.fit(X, y, **fit_params).transform(X)
+    _output_method = "end_log_probs"
+
+    def _end_nodes(self) -> np.ndarray:
+        """Nodes where the fitted module's paths can end (default: the leaves)."""
+        return np.asarray(self.taxonomy_.leaves)
+
+    def _prepare(self, X, y, *, reset):
+        dataset = super()._prepare(X, y, reset=reset)
+        if reset:
+            self._set_classes(self.taxonomy_, self._end_nodes())
+        return dataset
+
+    def _end_proba(self, X):
+        return self._outputs(X).exp()
 
     def predict(self, X):
         """The most probable end node of every sample, in the label format of ``fit``.
@@ -506,10 +558,213 @@ class HierarchicalNet(NodeScoresMixin, ClassifierMixin, NeuralNet):
         -------
         y : ndarray
         """
-        nodes = self._end_log_probs(X).argmax(dim=1).cpu().numpy()
-        return decode_labels(nodes, self.taxonomy, self.label_format_)
+        nodes = self._outputs(X).argmax(dim=1).cpu().numpy()
+        return decode_labels(nodes, self.taxonomy_, self.label_format_)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = self.random_state is None
-        return tags
+    def _validation_scores(self, dataset_valid):
+        base, idx, _ = self._valid_targets(dataset_valid)
+        strata = base.strata if idx is None else base.strata[idx.numpy()]
+        pred = self.forward(dataset_valid, training=False, device=self.device).argmax(dim=1)
+        acc = HierarchicalMetricAccumulator(self.taxonomy_)
+        acc.update_indices(torch.as_tensor(strata, device=pred.device), pred)
+        computed = acc.compute()
+        return {"valid_exact": computed["path_accuracy"], "valid_hf1": computed["hierarchical_f1"]}
+
+
+class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, _HierarchicalNetBase):
+    """Base of the neural classifiers with independent per-node probabilities.
+
+    The module is a :class:`~skhier.neural.NodeProbabilityModule`: ``node_logits(X)``
+    gives one logit per taxonomy node, whose sigmoid is the probability that the node is
+    in the sample's label set. ``y`` may hold several paths per sample (a node-indicator
+    matrix, ancestors filled in) or one (any single-label format). The targets are the
+    ancestor-closed indicator rows, as float tensors.
+
+    - ``predict_proba`` / ``transform``: per-node probabilities, one column per taxonomy
+      node in taxonomy order (= ``classes_``), as scikit-learn's multi-label classifiers;
+    - ``predict``: for multi-label ``y``, the nodes scoring at least ``threshold`` and
+      their ancestors, as an indicator in the format of ``y``; for single-label ``y``,
+      the greedy top-down path (stopping where no child reaches ``threshold``);
+    - validation: ``valid_of1``, the overall F1 of the thresholded nodes.
+
+    Parameters
+    ----------
+    taxonomy, module, criterion
+        As in :class:`HierarchicalNet`.
+    threshold : float, default=0.5
+        Probability a node needs to be predicted.
+    **kwargs
+        Every other parameter of :class:`HierarchicalNet`.
+
+    Attributes
+    ----------
+    taxonomy_ : Taxonomy
+    classes_ : ndarray
+        Every taxonomy node, in taxonomy order (the indicator columns).
+    label_format_ : LabelFormat
+    input_shape_ : tuple of int
+    module_, criterion_, optimizer_, history_ : as in skorch
+
+    Examples
+    --------
+    >>> from skhier.neural import MultiLabelHierarchicalNet
+    >>> MultiLabelHierarchicalNet._output_method
+    'node_logits'
+    """
+
+    _output_method = "node_logits"
+    _multilabel = True
+
+    def __init__(self, taxonomy, module, criterion, *, threshold=0.5, **kwargs):
+        super().__init__(taxonomy, module, criterion, **kwargs)
+        self.threshold = threshold
+
+    def _targets(self, encoded):
+        if not sp.issparse(encoded):
+            encoded = self.taxonomy_.ancestor_matrix[np.asarray(encoded, dtype=np.int64)]
+        return torch.as_tensor(fill_ancestors(encoded, self.taxonomy_).toarray(), dtype=torch.float32)
+
+    def _prepare(self, X, y, *, reset):
+        if not isinstance(self.threshold, (int, float)) or isinstance(self.threshold, bool) or not 0 <= self.threshold <= 1:
+            raise ValueError(f"threshold must be a number in [0, 1], got {self.threshold!r}")
+        dataset = super()._prepare(X, y, reset=reset)
+        if reset:
+            self.classes_ = np.empty(self.taxonomy_.n_nodes, dtype=object)
+            self.classes_[:] = list(self.taxonomy_.nodes)
+        return dataset
+
+    def predict_proba(self, X):
+        """Per-node probabilities, one column per taxonomy node (``classes_``).
+
+        Parameters
+        ----------
+        X : array-like or tensor of shape (n_samples, ...)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_nodes)
+        """
+        return torch.sigmoid(self._outputs(X)).double().cpu().numpy()
+
+    def transform(self, X):
+        """Per-node probabilities as node scores, the input of refiners and metrics.
+
+        Parameters
+        ----------
+        X : array-like or tensor of shape (n_samples, ...)
+
+        Returns
+        -------
+        scores : NodeScores of shape (n_samples, n_nodes)
+        """
+        return NodeScores.wrap(self.predict_proba(X), self.taxonomy_)
+
+    def predict(self, X):
+        """Label sets (multi-label ``y``) or paths (single-label ``y``), as fitted.
+
+        Parameters
+        ----------
+        X : array-like or tensor of shape (n_samples, ...)
+
+        Returns
+        -------
+        y : ndarray or sparse matrix
+        """
+        p = torch.sigmoid(self._outputs(X))
+        tax = self.taxonomy_
+        if self.label_format_.multilabel:
+            hit = (p >= self.threshold).cpu().numpy()
+            hit[:, 0] = True
+            return decode_labels(fill_ancestors(sp.csr_matrix(hit), tax), tax, self.label_format_)
+        nodes = greedy_descent(p, tax, threshold=self.threshold).cpu().numpy()
+        return decode_labels(nodes, tax, self.label_format_)
+
+    def _validation_scores(self, dataset_valid):
+        _, _, y = self._valid_targets(dataset_valid)
+        p = torch.sigmoid(self.forward(dataset_valid, training=False, device=self.device))
+        hit = (p >= self.threshold)[:, 1:]
+        true = y.to(p.device)[:, 1:] > 0.5
+        tp = (hit & true).sum()
+        den = hit.sum() + true.sum()
+        return {"valid_of1": float(2 * tp / den) if int(den) else 1.0}
+
+
+class HierarchicalEncoderNet(TransformerMixin, _HierarchicalNetBase):
+    """Base of the neural representation learners: ``transform`` gives embeddings.
+
+    The module is an :class:`~skhier.neural.EncoderModule`: ``embed(X)`` gives one
+    (D,)-vector per sample. ``fit`` reads single-label ``y`` in any format (the criterion
+    gets node indices unless ``_targets`` says otherwise), so
+    ``make_pipeline(encoder, LogisticRegression())`` is a linear evaluation.
+
+    Parameters
+    ----------
+    taxonomy, module, criterion
+        As in :class:`HierarchicalNet`.
+    **kwargs
+        Every other parameter of :class:`HierarchicalNet`.
+
+    Attributes
+    ----------
+    taxonomy_ : Taxonomy
+    label_format_ : LabelFormat
+    input_shape_ : tuple of int
+    n_features_out_ : int
+        Width of the embeddings.
+    module_, criterion_, optimizer_, history_ : as in skorch
+
+    Examples
+    --------
+    >>> from skhier.neural import HierarchicalEncoderNet
+    >>> HierarchicalEncoderNet._output_method
+    'embed'
+    """
+
+    _output_method = "embed"
+
+    def transform(self, X):
+        """Embeddings of ``X``.
+
+        Parameters
+        ----------
+        X : array-like or tensor of shape (n_samples, ...)
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_features_out_)
+        """
+        z = self._outputs(X).double().cpu().numpy()
+        self.n_features_out_ = z.shape[1]
+        return z
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit, then return the embeddings of ``X``.
+
+        Parameters
+        ----------
+        X : array-like or tensor of shape (n_samples, ...)
+        y : array-like
+        **fit_params : dict
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_features_out_)
+        """
+        return self.fit(X, y, **fit_params).transform(X)
+
+    def get_feature_names_out(self, input_features=None):
+        """``embedding0``, ``embedding1``, ...
+
+        Parameters
+        ----------
+        input_features : ignored
+
+        Returns
+        -------
+        names : ndarray of str objects
+        """
+        self.check_is_fitted()
+        width = getattr(self, "n_features_out_", None)
+        if width is None:
+            width = self._outputs(torch.zeros((1, *self.input_shape_))).shape[1]
+        return np.array([f"embedding{i}" for i in range(width)], dtype=object)

@@ -106,7 +106,10 @@ class FlatSoftmaxClassifier(HierarchicalNet):
 
     Attributes
     ----------
-    classes_ : ndarray of object
+    taxonomy_ : Taxonomy
+    classes_ : ndarray
+        The leaves, sorted: the columns of ``predict_proba``.
+    class_nodes_ : ndarray of int
     label_format_ : LabelFormat
     module_ : FlatSoftmaxModule
     history_ : skorch History
@@ -121,20 +124,17 @@ class FlatSoftmaxClassifier(HierarchicalNet):
     >>> from skhier.neural import FlatSoftmaxClassifier
     >>> X, y, tax = make_hierarchical_classification(200, 8, n_levels=2, branching=2, random_state=0)
     >>> clf = FlatSoftmaxClassifier(tax, max_epochs=2, device="cpu", random_state=0).fit(X, y)
-    >>> clf.predict_proba(X[:2]).shape
-    (2, 7)
+    >>> clf.predict_proba(X[:2]).shape, clf.transform(X[:2]).shape
+    ((2, 4), (2, 7))
     """
 
     def __init__(self, taxonomy, *, module=FlatSoftmaxModule, criterion=SubtreeNLLLoss, backbone="auto", **kwargs):
         super().__init__(taxonomy, module, criterion, backbone=backbone, **kwargs)
 
-    def _targets(self, nodes):
-        return torch.as_tensor(nodes, dtype=torch.long)
-
     def _module_defaults(self, backbone, feat_shape):
-        tax = self.taxonomy
+        tax = self.taxonomy_
         return {"backbone": backbone, "feature_shape": feat_shape, "leaf_nodes": tax.leaves.tolist(), "n_nodes": tax.n_nodes}
 
     def _criterion_defaults(self):
-        tax = self.taxonomy
+        tax = self.taxonomy_
         return {"subtree_leaves": torch.as_tensor(tax.leaf_ancestor_matrix.toarray().T > 0)}

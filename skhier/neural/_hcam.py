@@ -344,7 +344,11 @@ class HCAMCLClassifier(HierarchicalNet):
 
     Attributes
     ----------
-    classes_ : ndarray of object
+    taxonomy_ : Taxonomy
+    classes_ : ndarray
+        End nodes the decoder can reach, sorted (every non-root node when training paths
+        stop at internal nodes, else the leaves): the columns of ``predict_proba``.
+    class_nodes_ : ndarray of int
     label_format_ : LabelFormat
     internal_stops_ : bool
         Whether some training label ends at an internal node; then paths may stop there.
@@ -362,23 +366,27 @@ class HCAMCLClassifier(HierarchicalNet):
     >>> from skhier.neural import HCAMCLClassifier
     >>> X, y, tax = make_hierarchical_classification(200, 8, n_levels=2, branching=2, random_state=0)
     >>> clf = HCAMCLClassifier(tax, max_epochs=2, device="cpu", random_state=0).fit(X, y)
-    >>> clf.predict(X[:3]).shape, clf.predict_proba(X[:3]).shape
-    ((3,), (3, 7))
+    >>> clf.predict(X[:3]).shape, clf.predict_proba(X[:3]).shape, clf.transform(X[:3]).shape
+    ((3,), (3, 4), (3, 7))
     """
 
     def __init__(self, taxonomy, *, module=HCAMCLModule, criterion=PathNLLLoss, backbone="auto", **kwargs):
         super().__init__(taxonomy, module, criterion, backbone=backbone, **kwargs)
 
     def _fit_labels(self, nodes):
-        self.internal_stops_ = bool((~self.taxonomy.is_leaf[nodes]).any())
+        self.internal_stops_ = bool((~self.taxonomy_.is_leaf[nodes]).any())
+
+    def _end_nodes(self):
+        tax = self.taxonomy_
+        return np.arange(1, tax.n_nodes) if self.internal_stops_ else np.asarray(tax.leaves)
 
     def _targets(self, nodes):
-        return torch.as_tensor(path_tokens(nodes, self.taxonomy.path_indices), dtype=torch.long)
+        return torch.as_tensor(path_tokens(nodes, self.taxonomy_.path_indices), dtype=torch.long)
 
     def _module_defaults(self, backbone, feat_shape):
         return {
             "backbone": backbone,
             "feature_shape": feat_shape,
-            "parent": self.taxonomy.parent.tolist(),
+            "parent": self.taxonomy_.parent.tolist(),
             "allow_internal_stop": bool(getattr(self, "internal_stops_", False)),
         }

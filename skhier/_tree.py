@@ -1,0 +1,245 @@
+"""The tree layer: rules on a :class:`Taxonomy` that several packages need, written once.
+
+Every package above the taxonomy (``metrics``, ``inference``, ``local``, ``neural``)
+imports these from here and from nowhere else: the taxonomy's arrays as tensors on a
+device, score validation, ancestor sums (bottom-up), products along root paths
+(top-down), the greedy descent, the best-leaf and majority rules, the lowest common
+ancestor, and the sorted ``classes_`` of a classifier. Everything is O(n_samples ×
+n_nodes) at most; nothing builds an n_nodes × n_nodes or a fan-out-padded table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from ._taxonomy import Taxonomy, node_sort_key
+from .exceptions import TaxonomyError  # noqa: F401  (re-exported for the packages)
+
+__all__ = [
+    "TaxonomyTensors",
+    "taxonomy_tensors",
+    "check_taxonomy",
+    "as_score_tensor",
+    "bottom_up",
+    "top_down_product",
+    "end_from_marginals",
+    "best_leaf",
+    "majority_node",
+    "greedy_descent",
+    "lca",
+    "sorted_classes",
+]
+
+#: Largest number of (sample, node) cells a row chunk of the greedy descent touches.
+_CHUNK_CELLS = 1 << 24
+
+
+def check_taxonomy(taxonomy) -> Taxonomy:
+    """Return ``taxonomy`` if it is a :class:`Taxonomy`, else raise a ``TypeError``."""
+    if not isinstance(taxonomy, Taxonomy):
+        raise TypeError(
+            f"taxonomy must be a skhier.Taxonomy, got {type(taxonomy).__name__}; build one "
+            "with Taxonomy.from_paths, from_edges or from_parent_mapping"
+        )
+    return taxonomy
+
+
+@dataclass(frozen=True)
+class TaxonomyTensors:
+    """Per-node arrays of a taxonomy as tensors on one device (all O(n_nodes · depth))."""
+
+    depth: torch.Tensor  # (n_nodes,) float
+    info: torch.Tensor  # (n_nodes,) float: log2(n_leaves / leaves under node)
+    height: torch.Tensor  # (n_nodes,) float
+    paths: torch.Tensor  # (n_nodes, max_depth + 1) long, -1 padded
+    parent: torch.Tensor  # (n_nodes,) long, -1 at the root
+    leaves: torch.Tensor  # (n_leaves,) long
+    is_leaf: torch.Tensor  # (n_nodes,) bool
+    levels: tuple  # node indices (long) at every depth
+    specificity: torch.Tensor  # (n_nodes,) long rank of (info, depth): the majority rule's order
+    n_leaves_under: torch.Tensor  # (n_nodes,) long
+    single_child: torch.Tensor  # (n_nodes,) bool: non-root nodes with exactly one child
+
+
+def information(taxonomy: Taxonomy) -> np.ndarray:
+    """``log2(n_leaves / n_leaf_descendants)`` of every node (0 at the root)."""
+    return np.log2(taxonomy.n_leaves / taxonomy.n_leaf_descendants)
+
+
+@lru_cache(maxsize=32)
+def taxonomy_tensors(taxonomy: Taxonomy, device: str) -> TaxonomyTensors:
+    """The taxonomy's per-node arrays on ``device`` (float64 on CPU, float32 on GPUs), cached."""
+    info = information(taxonomy)
+    keys = np.stack([np.round(info, 12), taxonomy.depth.astype(float)], axis=1)
+    _, rank = np.unique(keys, axis=0, return_inverse=True)
+    dev = torch.device(device)
+    f = torch.float64 if dev.type == "cpu" else torch.float32
+    single = taxonomy.n_children == 1
+    single[0] = False
+
+    def t(a, dtype=None):
+        return torch.as_tensor(np.array(a), dtype=dtype, device=dev)
+
+    return TaxonomyTensors(
+        depth=t(taxonomy.depth, f),
+        info=t(info, f),
+        height=t(taxonomy.height, f),
+        paths=t(taxonomy.path_indices, torch.long),
+        parent=t(taxonomy.parent, torch.long),
+        leaves=t(taxonomy.leaves, torch.long),
+        is_leaf=t(taxonomy.is_leaf),
+        levels=tuple(t(lv, torch.long) for lv in taxonomy.levels),
+        specificity=t(rank.ravel(), torch.long),
+        n_leaves_under=t(taxonomy.n_leaf_descendants, torch.long),
+        single_child=t(single),
+    )
+
+
+def as_score_tensor(scores, taxonomy: Taxonomy, *, name="scores", probabilities=False, device=None):
+    """Validate a (n_samples, n_nodes) score matrix once; return ``(tensor, was_tensor)``.
+
+    Scores that remember another taxonomy (:class:`~skhier.base.NodeScores`) are refused.
+    A tensor is checked with a single host synchronisation.
+    """
+    from .labels import check_node_scores  # labels sits above the taxonomy, beside this layer
+
+    src = getattr(scores, "taxonomy", None)
+    if src is not None and src != taxonomy:
+        raise ValueError(
+            f"{name} holds node scores of another taxonomy ({src!r}) than this step's "
+            f"({taxonomy!r}); build every step of the pipeline on the same Taxonomy"
+        )
+    was_tensor = isinstance(scores, torch.Tensor)
+    checked = check_node_scores(scores, taxonomy, name=name, probabilities=probabilities)
+    t = checked if was_tensor else torch.from_numpy(np.ascontiguousarray(checked))
+    if device is not None:
+        t = t.to(device)
+    return t, was_tensor
+
+
+def bottom_up(end_scores: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
+    """Add every column of a (n, n_nodes) tensor into all its ancestors' (children first).
+
+    An end-node distribution (mass where paths end, leaves or internal) becomes the
+    probability of passing each node. O(n × n_nodes), no dense matrix; not in place.
+    """
+    out = end_scores.clone()
+    tt = taxonomy_tensors(taxonomy, str(out.device))
+    for nodes in reversed(tt.levels[1:]):
+        out.index_add_(1, tt.parent[nodes], out[:, nodes])
+    return out
+
+
+def end_from_marginals(marginals: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
+    """Inverse of :func:`bottom_up`: each node's score minus its children's (mass ending there)."""
+    out = marginals.clone()
+    tt = taxonomy_tensors(taxonomy, str(out.device))
+    for nodes in tt.levels[1:]:
+        out.index_add_(1, tt.parent[nodes], -marginals[:, nodes])
+    return out
+
+
+def top_down_product(cond, taxonomy: Taxonomy):
+    """Marginals from conditionals ``P(v | parent(v))``: products along root paths, in place.
+
+    Works on numpy arrays and torch tensors of shape (n, n_nodes); the root column is set
+    to 1.
+    """
+    cond[:, 0] = 1.0
+    for lv in taxonomy.levels[1:]:
+        lv = np.array(lv)  # a writable copy: torch refuses to index with read-only arrays
+        cond[:, lv] = cond[:, taxonomy.parent[lv]] * cond[:, lv]
+    return cond
+
+
+def best_leaf(s: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
+    """The leaf rule: the best-scored leaf of every row (ties: the first in node order)."""
+    leaves = taxonomy_tensors(taxonomy, str(s.device)).leaves
+    return leaves[s[:, leaves].argmax(dim=1)]
+
+
+def majority_node(s: torch.Tensor, taxonomy: Taxonomy, threshold: float = 0.5) -> torch.Tensor:
+    """Valmadre's majority rule: the most specific non-root node scoring above ``threshold``.
+
+    "More specific" compares (information, depth); ties go to the higher score; the root
+    when no node qualifies. With probabilities consistent with the tree the qualifying
+    nodes form a path and this is its end.
+    """
+    spec = taxonomy_tensors(taxonomy, str(s.device)).specificity
+    mask = s > threshold
+    mask[:, 0] = False
+    spec_m = torch.where(mask, spec.expand_as(s), torch.full_like(spec.expand_as(s), -1))
+    best = spec_m.max(dim=1, keepdim=True).values
+    cand = mask & (spec_m == best)
+    node = torch.where(cand, s, torch.full_like(s, -float("inf"))).argmax(dim=1)
+    return torch.where(mask.any(dim=1), node, torch.zeros_like(node))
+
+
+def greedy_descent(s: torch.Tensor, taxonomy: Taxonomy, stop=None, threshold=None) -> torch.Tensor:
+    """From the root, step to the best-scored child until a leaf (ties: the first child).
+
+    With ``stop`` (scores of ending at each node), a row stays where stopping scores at
+    least as high as its best child; with ``threshold``, where its best child scores
+    below it. Level by level over the nodes of the next depth, in row chunks, so memory
+    is O(chunk × widest level) and time O(n × n_nodes); no padded children table.
+    """
+    tt = taxonomy_tensors(taxonomy, str(s.device))
+    n = s.shape[0]
+    cur = torch.zeros(n, dtype=torch.long, device=s.device)
+    widest = max((lv.numel() for lv in tt.levels), default=1)
+    step = max(1, _CHUNK_CELLS // max(widest, 1))
+    for start in range(0, n, step):
+        sl = slice(start, start + step)
+        c = cur[sl]
+        rows = torch.arange(c.shape[0], device=s.device)
+        active = torch.ones_like(c, dtype=torch.bool)
+        for lv in tt.levels[1:]:
+            mine = (tt.parent[lv][None, :] == c[:, None]) & active[:, None]
+            if not bool(mine.any()):
+                break
+            ks = torch.where(mine, s[sl][:, lv], torch.full_like(s[sl][:, lv], -float("inf")))
+            j = ks.argmax(dim=1)
+            best_score = ks[rows, j]
+            go = mine.any(dim=1)
+            if stop is not None:
+                go &= best_score > stop[sl][rows, c]
+            if threshold is not None:
+                go &= best_score >= threshold
+            c = torch.where(go, lv[j], c)
+            active &= go
+        cur[sl] = c
+    return cur
+
+
+def lca(a: torch.Tensor, b: torch.Tensor, paths: torch.Tensor) -> torch.Tensor:
+    """Lowest common ancestor of node index tensors ``a`` and ``b`` (broadcast).
+
+    ``paths`` is the taxonomy's root-first path table (``path_indices``) on the same device.
+    """
+    pa, pb = paths[a], paths[b]
+    same = ((pa == pb) & (pa >= 0)).long()
+    k = same.cumprod(dim=-1).sum(dim=-1) - 1
+    return pa.gather(-1, k.unsqueeze(-1)).squeeze(-1)
+
+
+def sorted_classes(taxonomy: Taxonomy, nodes) -> tuple[np.ndarray, np.ndarray]:
+    """``classes_`` of a classifier whose possible answers are ``nodes`` (indices).
+
+    Returns the identifiers sorted as scikit-learn sorts class labels (see
+    :func:`~skhier._taxonomy.node_sort_key`) and their node indices in that order. An
+    all-int set of identifiers comes back as an int64 array, anything else as objects.
+    """
+    nodes = np.unique(np.asarray(nodes, dtype=np.int64))
+    ids = [taxonomy.nodes[i] for i in nodes]
+    order = sorted(range(len(ids)), key=lambda k: node_sort_key(ids[k]))
+    ids = [ids[k] for k in order]
+    if ids and all(isinstance(i, int) for i in ids):
+        classes = np.asarray(ids, dtype=np.int64)
+    else:
+        classes = np.empty(len(ids), dtype=object)
+        classes[:] = ids
+    return classes, nodes[order]

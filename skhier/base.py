@@ -1,0 +1,202 @@
+"""The contract every skhier estimator keeps, as mixins (see ``docs/contract.md``).
+
+- **Single-label classifiers** (:class:`HierarchicalClassifierMixin`): ``classes_`` are
+  the end nodes they can predict, sorted as scikit-learn sorts class labels;
+  ``predict_proba`` columns follow ``classes_`` and rows sum to 1 (the probability that
+  a sample's path ends at each class); ``transform`` gives node marginals, one column
+  per taxonomy node in taxonomy order (:class:`NodeScores`), the refiners' input.
+- **Refiners** (:class:`~skhier.inference.BaseRefiner`): ``transform`` gives refined node
+  scores and ``decision_function`` the same scores with columns in ``classes_`` order;
+  refined scores are not a distribution over classes, so no refiner has
+  ``predict_proba``.
+- **Multi-label classifiers**: ``predict_proba`` gives per-node probabilities, one column
+  per taxonomy node, as scikit-learn's multi-label classifiers do.
+- **Encoders**: ``transform`` gives embeddings.
+
+Every estimator keeps the taxonomy it was fitted with in ``taxonomy_``; ``set_params``
+after ``fit`` never changes what a fitted estimator answers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from ._taxonomy import Taxonomy
+from ._tree import bottom_up, sorted_classes
+
+__all__ = ["NodeScores", "NodeScoresMixin", "HierarchicalClassifierMixin", "feature_names"]
+
+
+class NodeScores(np.ndarray):
+    """A (n_samples, n_nodes) float array that remembers the taxonomy of its columns.
+
+    Score producers return it from ``transform`` so that a refiner built on another
+    taxonomy can refuse it with a clear error. It behaves as a plain ndarray otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhier import Taxonomy
+    >>> from skhier.base import NodeScores
+    >>> tax = Taxonomy.from_edges([("r", "a"), ("r", "b")])
+    >>> s = NodeScores.wrap(np.ones((2, 3)), tax)
+    >>> s.taxonomy is tax, s.shape
+    (True, (2, 3))
+    """
+
+    taxonomy: Taxonomy | None
+
+    @classmethod
+    def wrap(cls, array, taxonomy: Taxonomy) -> NodeScores:
+        """View ``array`` as NodeScores of ``taxonomy`` (no copy)."""
+        out = np.asarray(array).view(cls)
+        out.taxonomy = taxonomy
+        return out
+
+    def __array_finalize__(self, obj):
+        self.taxonomy = getattr(obj, "taxonomy", None)
+
+    def __reduce__(self):
+        # pickle as a plain array; the taxonomy travels with the estimator anyway
+        return np.asarray(self).__reduce__()
+
+
+def feature_names(taxonomy: Taxonomy) -> np.ndarray:
+    """Node names as strings, for ``get_feature_names_out`` (tuple paths joined by "/").
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.base import feature_names
+    >>> feature_names(Taxonomy.from_paths([["A", "x"], ["B", "x"]])).tolist()
+    ['root', 'A', 'A/x', 'B', 'B/x']
+    """
+    return np.array(
+        ["/".join(map(str, n)) if isinstance(n, tuple) else str(n) for n in taxonomy.nodes], dtype=object
+    )
+
+
+class NodeScoresMixin:
+    """``get_feature_names_out`` (node names) and ``score`` (exact-path accuracy) of every
+    fitted skhier estimator whose ``transform`` gives node scores of ``taxonomy_``.
+
+    Examples
+    --------
+    >>> from skhier.base import NodeScoresMixin
+    >>> from skhier.inference import BaseRefiner
+    >>> issubclass(BaseRefiner, NodeScoresMixin)
+    True
+    """
+
+    def get_feature_names_out(self, input_features=None):
+        """Node names, one per column of ``transform``.
+
+        Parameters
+        ----------
+        input_features : ignored
+
+        Returns
+        -------
+        names : ndarray of str objects
+        """
+        check_is_fitted(self, "taxonomy_")
+        return feature_names(self.taxonomy_)
+
+    def score(self, X, y, sample_weight=None):
+        """Exact-path accuracy of ``predict(X)`` against ``y`` (any label format).
+
+        Parameters
+        ----------
+        X : array-like
+        y : array-like
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        from .metrics import path_accuracy_score
+
+        check_is_fitted(self, "taxonomy_")
+        return path_accuracy_score(y, self.predict(X), taxonomy=self.taxonomy_, sample_weight=sample_weight)
+
+
+class HierarchicalClassifierMixin(NodeScoresMixin):
+    """The single-label classifier contract, from one method: ``_end_proba(X)``.
+
+    A subclass sets ``classes_`` with :meth:`_set_classes` at ``fit`` and implements
+    ``_end_proba(X)``: a (n_samples, n_nodes) float tensor or array, the probability
+    that each sample's path ends at each node (zero off ``class_nodes_``). The mixin
+    derives ``predict_proba`` and ``predict_log_proba`` (columns in ``classes_``
+    order, rows summing to 1) and ``transform`` (node marginals in taxonomy order).
+
+    Examples
+    --------
+    >>> from skhier.base import HierarchicalClassifierMixin
+    >>> from skhier.inference import FlatClassifier
+    >>> issubclass(FlatClassifier, HierarchicalClassifierMixin)
+    True
+    """
+
+    def _set_classes(self, taxonomy: Taxonomy, end_nodes) -> None:
+        """Fitted ``taxonomy_``, ``classes_`` (sorted identifiers) and ``class_nodes_``."""
+        self.taxonomy_ = taxonomy
+        self.classes_, self.class_nodes_ = sorted_classes(taxonomy, end_nodes)
+
+    def _end_proba(self, X):  # pragma: no cover - every subclass implements it
+        raise NotImplementedError
+
+    def _end_tensor(self, X) -> torch.Tensor:
+        end = self._end_proba(X)
+        return end if isinstance(end, torch.Tensor) else torch.as_tensor(np.asarray(end, dtype=np.float64))
+
+    def predict_proba(self, X):
+        """Probability that each sample's path ends at each of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``; rows sum to 1. ``transform`` gives every
+            node's marginal probability instead.
+        """
+        check_is_fitted(self, "class_nodes_")
+        end = self._end_tensor(X)
+        cols = torch.as_tensor(self.class_nodes_, device=end.device)
+        return end[:, cols].double().cpu().numpy()
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def transform(self, X):
+        """Node marginals: the probability that each sample's path passes each node.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        scores : NodeScores of shape (n_samples, n_nodes)
+            Columns in taxonomy order; the root's is 1 and every node's is the sum of its
+            children's and of ending there. The input of every refiner.
+        """
+        check_is_fitted(self, "class_nodes_")
+        marg = bottom_up(self._end_tensor(X), self.taxonomy_)
+        return NodeScores.wrap(marg.double().cpu().numpy(), self.taxonomy_)
