@@ -168,7 +168,10 @@ class HierarchicalClassifierMixin(NodeScoresMixin):
         check_is_fitted(self, "class_nodes_")
         end = self._end_tensor(X)
         cols = torch.as_tensor(self.class_nodes_, device=end.device)
-        return end[:, cols].double().cpu().numpy()
+        proba = end[:, cols].double()
+        # renormalised in float64: float32 models sum to 1 only within ~1e-6
+        proba /= proba.sum(dim=1, keepdim=True).clamp_min(torch.finfo(torch.float64).tiny)
+        return proba.cpu().numpy()
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.

@@ -196,6 +196,10 @@ def _encode(y, taxonomy: Taxonomy, format: str):
         return _encode_paths(arr, taxonomy)
     if arr.ndim != 1:
         raise ValueError(f"y must be 1-D labels or a 2-D array, got shape {arr.shape}")
+    if arr.dtype.kind == "f" and arr.size and not np.all(np.isnan(arr) | (np.mod(arr, 1) == 0)):
+        bad = int(np.flatnonzero(~np.isnan(arr) & (np.mod(arr, 1) != 0))[0])
+        raise ValueError(f"Unknown label type: continuous values in y, e.g. y[{bad}] = {arr[bad]!r}; "
+                         "labels are taxonomy nodes")
     if format in ("path", "indicator"):
         raise ValueError(f"format={format!r} needs a 2-D array, got shape {arr.shape}")
     idx = to_node_indices(arr, taxonomy)

@@ -84,6 +84,8 @@ class FlatClassifier(HierarchicalClassifierMixin, ClassifierMixin, TransformerMi
         self : FlatClassifier
         """
         tax = check_taxonomy(self.taxonomy)
+        if y is None:
+            raise ValueError("FlatClassifier requires y to be passed, but the target y is None")
         if not hasattr(self.estimator, "predict_proba"):
             raise TypeError(
                 f"estimator {type(self.estimator).__name__} has no predict_proba, which FlatClassifier "

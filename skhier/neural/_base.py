@@ -458,7 +458,7 @@ class _HierarchicalNetBase(NeuralNet):
         return tags
 
 
-class HierarchicalNet(HierarchicalClassifierMixin, ClassifierMixin, _HierarchicalNetBase):
+class HierarchicalNet(HierarchicalClassifierMixin, ClassifierMixin, TransformerMixin, _HierarchicalNetBase):
     """Base of the single-label neural classifiers: a distribution over end nodes.
 
     The module is an :class:`~skhier.neural.EndDistributionModule`: its
@@ -571,7 +571,7 @@ class HierarchicalNet(HierarchicalClassifierMixin, ClassifierMixin, _Hierarchica
         return {"valid_exact": computed["path_accuracy"], "valid_hf1": computed["hierarchical_f1"]}
 
 
-class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, _HierarchicalNetBase):
+class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMixin, _HierarchicalNetBase):
     """Base of the neural classifiers with independent per-node probabilities.
 
     The module is a :class:`~skhier.neural.NodeProbabilityModule`: ``node_logits(X)``

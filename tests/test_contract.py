@@ -1,0 +1,183 @@
+"""The contract of docs/contract.md, enforced over every public estimator."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import BaggingClassifier, VotingClassifier
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss, roc_auc_score
+from sklearn.model_selection import cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import LinearSVC
+
+from skhier import (
+    BottomUpRefiner,
+    DifferentiableDiffusionRefiner,
+    DiffusionRefiner,
+    FlatClassifier,
+    LocalClassifierPerLevel,
+    LocalClassifierPerNode,
+    LocalClassifierPerParentNode,
+    Taxonomy,
+    TopDownRefiner,
+)
+from skhier.neural import FlatSoftmaxClassifier, HCAMCLClassifier
+
+# leaves named 0..4, as LabelEncoder codes them: what re-encoding meta-estimators need
+TAX = Taxonomy.from_parent_mapping({0: "A", 1: "A", 2: "B", 3: "B", 4: "B", "A": "root", "B": "root"})
+OTHER = Taxonomy.from_parent_mapping({0: "X", 1: "Y", 2: "Y", 3: "Z", 4: "Z", "X": "top", "Y": "top", "Z": "top"})
+TINY = dict(max_epochs=2, device="cpu", random_state=0, backbone__hidden=(16,))
+HCAM_TINY = dict(module__d_model=16, module__hidden_size=16, module__fc_hidden=16, module__n_heads=2)
+
+
+def _single_label():
+    return [
+        FlatClassifier(LogisticRegression(max_iter=500), TAX),
+        LocalClassifierPerNode(taxonomy=TAX),
+        LocalClassifierPerParentNode(taxonomy=TAX),
+        LocalClassifierPerLevel(taxonomy=TAX),
+        FlatSoftmaxClassifier(TAX, lr=1e-2, **TINY),
+        HCAMCLClassifier(TAX, lr=1e-2, **TINY, **HCAM_TINY),
+    ]
+
+
+def _refiners():
+    return [BottomUpRefiner(TAX), TopDownRefiner(TAX, normalize=True), DiffusionRefiner(TAX, alpha=0.3),
+            DifferentiableDiffusionRefiner(TAX, max_epochs=2, random_state=0)]
+
+
+def _ids(ests):
+    return [type(e).__name__ for e in ests]
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    y = np.tile(np.arange(5), 40)
+    centers = rng.normal(scale=2.0, size=(5, 6))
+    X = (centers[y] + rng.normal(size=(len(y), 6))).astype(np.float32)
+    return X, y
+
+
+@pytest.mark.parametrize("est", _single_label(), ids=_ids(_single_label()))
+def test_single_label_contract(est, data):
+    X, y = data
+    clf = clone(est).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert list(clf.classes_) == sorted(clf.classes_) == [0, 1, 2, 3, 4]
+    assert proba.shape == (len(X), len(clf.classes_))
+    np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-5)
+    assert set(clf.predict(X)) <= set(clf.classes_)
+    # node marginals: taxonomy order, root 1, children never above their parent
+    marg = np.asarray(clf.transform(X))
+    assert marg.shape == (len(X), TAX.n_nodes)
+    np.testing.assert_allclose(marg[:, 0], 1, atol=1e-5)
+    for v in range(TAX.n_nodes):
+        kids = TAX.children[v]
+        if len(kids):
+            assert (marg[:, kids].sum(axis=1) <= marg[:, v] + 1e-5).all()
+    # leaf columns of transform are the class probabilities
+    np.testing.assert_allclose(marg[:, clf.class_nodes_], proba, atol=1e-5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "y_prob values do not sum to one" would fail
+        assert np.isfinite(log_loss(y, proba, labels=clf.classes_))
+    assert 0.5 < roc_auc_score(y, proba, multi_class="ovr", labels=clf.classes_) <= 1
+
+
+@pytest.mark.parametrize("est", _single_label(), ids=_ids(_single_label()))
+def test_cross_val_predict_and_calibration(est, data):
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        proba = cross_val_predict(est, X, y, cv=3, method="predict_proba")
+        cal = CalibratedClassifierCV(clone(est), cv=3).fit(X, y)
+    assert proba.shape == (len(X), 5)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-5)
+    np.testing.assert_allclose(cal.predict_proba(X).sum(axis=1), 1, atol=1e-5)
+    assert list(cal.classes_) == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("est", _single_label(), ids=_ids(_single_label()))
+def test_set_params_after_fit_changes_nothing(est, data):
+    # regression: FlatClassifier and the neural nets read the taxonomy parameter at predict
+    X, y = data
+    clf = clone(est).fit(X, y)
+    before, proba = clf.predict(X), clf.predict_proba(X)
+    clf.set_params(taxonomy=OTHER)
+    np.testing.assert_array_equal(clf.predict(X), before)
+    np.testing.assert_allclose(clf.predict_proba(X), proba)
+    assert clf.taxonomy_ == TAX
+
+
+def test_meta_estimators_that_reencode_labels(data):
+    X, y = data
+    # leaves named like LabelEncoder's codes: Voting and Bagging work
+    vote = VotingClassifier([("flat", FlatClassifier(LogisticRegression(), TAX)),
+                             ("local", LocalClassifierPerParentNode(taxonomy=TAX))], voting="soft").fit(X, y)
+    assert vote.predict_proba(X).shape == (len(X), 5)
+    bag = BaggingClassifier(FlatClassifier(LogisticRegression(), TAX), n_estimators=3, random_state=0).fit(X, y)
+    np.testing.assert_allclose(bag.predict_proba(X).sum(axis=1), 1, atol=1e-6)
+    # leaves named by strings: a message that says why and what to do instead
+    names = Taxonomy.from_parent_mapping({**{f"leaf{i}": "A" if i < 2 else "B" for i in range(5)}, "A": "r", "B": "r"})
+    y_str = np.array([f"leaf{i}" for i in y])
+    with pytest.raises(ValueError, match="re-encode labels as integers"):
+        VotingClassifier([("flat", FlatClassifier(LogisticRegression(), names))], voting="soft").fit(X, y_str)
+    with pytest.raises(ValueError, match="re-encode labels as integers"):
+        BaggingClassifier(FlatClassifier(LogisticRegression(), names), n_estimators=2).fit(X, y_str)
+
+
+@pytest.mark.parametrize("est", _refiners(), ids=_ids(_refiners()))
+def test_refiner_contract(est, data):
+    X, y = data
+    scores = FlatClassifier(LogisticRegression(max_iter=500), TAX).fit(X, y).transform(X)
+    ref = clone(est).fit(scores, y)
+    assert not hasattr(ref, "predict_proba")  # refined scores are no class distribution
+    out = ref.transform(scores)
+    assert out.shape == (len(X), TAX.n_nodes) and out.taxonomy == TAX
+    assert list(ref.classes_) == sorted(TAX.nodes, key=lambda n: (isinstance(n, str), n))
+    np.testing.assert_allclose(ref.decision_function(scores), np.asarray(out)[:, ref.class_nodes_])
+    before = ref.predict(scores)
+    ref.set_params(taxonomy=OTHER)
+    np.testing.assert_array_equal(ref.predict(scores), before)
+
+
+def test_flat_classifier_on_sparse_text():
+    # regression: FlatClassifier crashed on scipy sparse X (IndexError)
+    docs = ["red apple pie", "green apple tart", "red cherry pie", "blue whale song", "grey whale calf",
+            "blue shark fin"] * 5
+    y = ["apple", "apple", "cherry", "whale", "whale", "shark"] * 5
+    tax = Taxonomy.from_parent_mapping(
+        {"apple": "fruit", "cherry": "fruit", "whale": "sea", "shark": "sea", "fruit": "all", "sea": "all"})
+    pipe = make_pipeline(TfidfVectorizer(), FlatClassifier(LogisticRegression(), tax), DiffusionRefiner(tax, alpha=0.2))
+    pipe.fit(docs, y)
+    assert sp.issparse(pipe[0].transform(docs))
+    assert list(pipe.predict(docs[:6])) == y[:6]
+
+
+def test_neural_estimators_reject_sparse_input(data):
+    X, y = data
+    with pytest.raises(TypeError, match="needs dense X, got a scipy sparse matrix"):
+        FlatSoftmaxClassifier(TAX, **TINY).fit(sp.csr_matrix(X), y)
+
+
+def test_local_classifier_keys_and_estimators_without_proba(data):
+    X, y = data
+    with pytest.raises(ValueError, match=r"local_classifiers has key 0, which is not a node with a local"):
+        LocalClassifierPerParentNode(taxonomy=TAX, local_classifiers={0: LogisticRegression()}).fit(X, y)
+    with pytest.raises(ValueError, match="local_classifiers has key 'nope'"):
+        LocalClassifierPerNode(taxonomy=TAX, local_classifiers={"nope": LogisticRegression()}).fit(X, y)
+    with pytest.raises(ValueError, match="local_classifiers has key 7, which is not a level"):
+        LocalClassifierPerLevel(taxonomy=TAX, local_classifiers={7: LogisticRegression()}).fit(X, y)
+    clf = LocalClassifierPerParentNode(taxonomy=TAX, local_classifiers={"A": LogisticRegression(C=0.1)}).fit(X, y)
+    assert set(clf.estimators_) == {"root", "A", "B"} and clf.estimators_["A"].C == 0.1
+    with pytest.raises(TypeError, match="LinearSVC.*has no predict_proba.*CalibratedClassifierCV"):
+        LocalClassifierPerParentNode(LinearSVC(), taxonomy=TAX).fit(X, y)
+    with pytest.raises(TypeError, match="LinearSVC has no predict_proba.*CalibratedClassifierCV"):
+        FlatClassifier(LinearSVC(), TAX).fit(X, y)
+    works = LocalClassifierPerParentNode(CalibratedClassifierCV(LinearSVC(), cv=3), taxonomy=TAX).fit(X, y)
+    np.testing.assert_allclose(works.predict_proba(X).sum(axis=1), 1)
