@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import ClassifierMixin, TransformerMixin
+from sklearn.utils.metaestimators import available_if
 from skorch import NeuralNet
 from skorch.callbacks import Callback, ProgressBar
 from skorch.utils import to_device
@@ -721,6 +722,9 @@ class HierarchicalEncoderNet(TransformerMixin, _HierarchicalNetBase):
     """
 
     _output_method = "embed"
+    # an encoder predicts nothing: hide skorch's predict / predict_proba
+    predict = available_if(lambda self: False)(NeuralNet.predict)
+    predict_proba = available_if(lambda self: False)(NeuralNet.predict_proba)
 
     def transform(self, X):
         """Embeddings of ``X``.

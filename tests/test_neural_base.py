@@ -1,0 +1,203 @@
+"""The three kinds of neural output, each through the shared plumbing with a tiny model.
+
+Every estimator below is a module, a criterion and ``_module_defaults``: no override of
+prediction, probabilities, validation scoring or data handling (docs/contributing.md).
+"""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from torch import nn
+
+from skhier import Taxonomy
+from skhier.neural import (
+    EncoderModule,
+    EndDistributionModule,
+    HierarchicalEncoderNet,
+    HierarchicalNet,
+    MultiLabelHierarchicalNet,
+    NodeProbabilityModule,
+)
+
+TAX = Taxonomy.from_parent_mapping({"a1": "A", "a2": "A", "b1": "B", "b2": "B", "A": "r", "B": "r"})
+KW = dict(max_epochs=3, lr=2e-2, device="cpu", random_state=0, backbone__hidden=(16,))
+
+
+class TinyEnd(nn.Module):
+    def __init__(self, backbone, width, leaf_nodes, n_nodes):
+        super().__init__()
+        self.backbone, self.head = backbone, nn.Linear(width, len(leaf_nodes))
+        self.register_buffer("leaf_nodes", torch.as_tensor(leaf_nodes))
+        self.n_nodes = n_nodes
+
+    def forward(self, X, targets=None):
+        return self.head(self.backbone(X))
+
+    def end_log_probs(self, X):
+        out = torch.full((X.shape[0], self.n_nodes), -torch.inf)
+        out[:, self.leaf_nodes] = self.forward(X).log_softmax(1)
+        return out
+
+
+class LeafNLL(nn.Module):
+    def __init__(self, leaf_position):
+        super().__init__()
+        self.register_buffer("pos", torch.as_tensor(leaf_position))
+
+    def forward(self, logits, nodes):
+        return nn.functional.cross_entropy(logits, self.pos[nodes])
+
+
+class EndNet(HierarchicalNet):
+    def __init__(self, taxonomy, *, module=TinyEnd, criterion=LeafNLL, backbone="mlp", **kwargs):
+        super().__init__(taxonomy, module, criterion, backbone=backbone, **kwargs)
+
+    def _module_defaults(self, backbone, feat_shape):
+        t = self.taxonomy_
+        return {"backbone": backbone, "width": feat_shape[0], "leaf_nodes": t.leaves.tolist(), "n_nodes": t.n_nodes}
+
+    def _criterion_defaults(self):
+        return {"leaf_position": self.taxonomy_.leaf_position.tolist()}
+
+
+class TinyNodes(nn.Module):
+    def __init__(self, backbone, width, n_nodes):
+        super().__init__()
+        self.backbone, self.head = backbone, nn.Linear(width, n_nodes)
+
+    def forward(self, X, targets=None):
+        return self.head(self.backbone(X))
+
+    def node_logits(self, X):
+        return self.forward(X)
+
+
+class NodeNet(MultiLabelHierarchicalNet):
+    def __init__(self, taxonomy, *, module=TinyNodes, criterion=nn.BCEWithLogitsLoss, backbone="mlp", **kwargs):
+        super().__init__(taxonomy, module, criterion, backbone=backbone, **kwargs)
+
+    def _module_defaults(self, backbone, feat_shape):
+        return {"backbone": backbone, "width": feat_shape[0], "n_nodes": self.taxonomy_.n_nodes}
+
+
+class TinyEncoder(nn.Module):
+    def __init__(self, backbone, width, dim=4):
+        super().__init__()
+        self.backbone, self.proj = backbone, nn.Linear(width, dim)
+
+    def forward(self, X, targets=None):
+        return nn.functional.normalize(self.proj(self.backbone(X)), dim=1)
+
+    def embed(self, X):
+        return self.forward(X)
+
+
+class SameLabelLoss(nn.Module):
+    """A small supervised contrastive loss: pull same-label samples together."""
+
+    def forward(self, z, nodes):
+        sim = (z @ z.T / 0.2).fill_diagonal_(-1e4)
+        pos = (nodes[:, None] == nodes[None, :]).float().fill_diagonal_(0)
+        has = pos.sum(1) > 0
+        logp = sim.log_softmax(dim=1)
+        return -((logp * pos).sum(1)[has] / pos.sum(1)[has]).mean()
+
+
+class EncNet(HierarchicalEncoderNet):
+    def __init__(self, taxonomy, *, module=TinyEncoder, criterion=SameLabelLoss, backbone="mlp", **kwargs):
+        super().__init__(taxonomy, module, criterion, backbone=backbone, **kwargs)
+
+    def _module_defaults(self, backbone, feat_shape):
+        return {"backbone": backbone, "width": feat_shape[0]}
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    leaves = np.array(["a1", "a2", "b1", "b2"])
+    k = np.tile(np.arange(4), 60)
+    centers = rng.normal(scale=3.0, size=(4, 5))
+    return (centers[k] + rng.normal(size=(len(k), 5))).astype(np.float32), leaves[k]
+
+
+def test_modules_satisfy_their_protocols():
+    from skhier.neural.backbones import MLP
+
+    assert isinstance(TinyEnd(MLP(2, 4), 4, [1], 2), EndDistributionModule)
+    assert isinstance(TinyNodes(MLP(2, 4), 4, 3), NodeProbabilityModule)
+    assert isinstance(TinyEncoder(MLP(2, 4), 4), EncoderModule)
+    assert not isinstance(TinyEncoder(MLP(2, 4), 4), EndDistributionModule)
+
+
+def test_end_distribution_kind(data):
+    X, y = data
+    clf = EndNet(TAX, **KW).fit(X, y)
+    assert list(clf.classes_) == ["a1", "a2", "b1", "b2"]
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(1), 1, atol=1e-6)
+    assert clf.score(X, y) > 0.9
+    marg = clf.transform(X)
+    np.testing.assert_allclose(np.asarray(marg)[:, TAX.index("A")], proba[:, :2].sum(1), atol=1e-5)
+    assert {"valid_exact", "valid_hf1", "valid_hf1_best"} <= set(clf.history[-1])
+    back = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(back.predict_proba(X), proba)
+    assert clone(clf).get_params()["taxonomy"] is TAX
+
+
+def test_node_probability_kind(data):
+    X, y = data
+    # several paths per sample: each sample's leaf and, for "a" leaves, also "b1"
+    rows = [[TAX.index(v)] + ([TAX.index("b1")] if v.startswith("a") else []) for v in y]
+    Y = sp.lil_matrix((len(y), TAX.n_nodes), dtype=np.int8)
+    for i, cols in enumerate(rows):
+        Y[i, cols] = 1
+    Y = Y.tocsr()
+    clf = NodeNet(TAX, **KW).fit(X, Y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), TAX.n_nodes) and list(clf.classes_) == list(TAX.nodes)
+    pred = clf.predict(X)
+    assert sp.issparse(pred) and pred.shape == Y.shape
+    P = pred.toarray()
+    for v in range(1, TAX.n_nodes):  # predictions are closed under ancestors
+        assert (P[:, v] <= P[:, TAX.parent[v]]).all()
+    truth = Y.toarray().copy()
+    truth[:, [0, TAX.index("A"), TAX.index("B")]] = 1  # ancestors filled
+    assert (P == truth).mean() > 0.9
+    assert "valid_of1" in clf.history[-1]
+    # the same base fitted on single-label y predicts single paths
+    single = NodeNet(TAX, **KW).fit(X, y)
+    assert set(single.predict(X)) <= set(TAX.nodes) and single.score(X, y) > 0.8
+
+
+def test_encoder_kind(data):
+    X, y = data
+    enc = EncNet(TAX, **KW).fit(X, y)
+    Z = enc.transform(X)
+    assert Z.shape == (len(X), 4)
+    np.testing.assert_allclose(np.linalg.norm(Z, axis=1), 1, atol=1e-5)
+    assert list(enc.get_feature_names_out()) == ["embedding0", "embedding1", "embedding2", "embedding3"]
+    assert not hasattr(enc, "predict_proba") and not hasattr(enc, "predict")
+    # linear evaluation is a Pipeline
+    pipe = make_pipeline(EncNet(TAX, **KW), LogisticRegression()).fit(X, y)
+    assert pipe.score(X, y) > 0.9
+
+
+def test_backbone_is_built_once_per_initialisation(data, monkeypatch):
+    X, y = data
+    calls = []
+    clf = EndNet(TAX, **KW)
+    original = type(clf)._build_backbone
+
+    def counted(self):
+        calls.append(1)
+        return original(self)
+
+    monkeypatch.setattr(type(clf), "_build_backbone", counted)
+    clf.fit(X, y)
+    assert len(calls) == 1
