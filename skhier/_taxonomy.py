@@ -284,6 +284,12 @@ class Taxonomy:
         """
         if not isinstance(mapping, Mapping):
             raise TypeError(f"mapping must be a Mapping, got {type(mapping).__name__}")
+        for k, v in mapping.items():
+            if isinstance(v, (list, set, frozenset)):
+                raise TaxonomyError(
+                    f"mapping[{k!r}] = {v!r}: a node has one parent; give a single parent (a tuple "
+                    "identifies one node by its path)"
+                )
         nodes = list(dict.fromkeys(_as_key(k) for k in mapping))
         parents = {_as_key(k): (None if v is None else _as_key(v)) for k, v in mapping.items()}
         extra = [p for p in dict.fromkeys(parents.values()) if p is not None and p not in parents]
@@ -368,25 +374,20 @@ class Taxonomy:
                 f"{_fmt_nodes(tree)}"
             )
         nodes, parents = [], []
-
-        def walk(node, sub, parent):
+        stack = [(*next(iter(tree.items())), None)]  # iterative: any depth, no RecursionError
+        while stack:
+            node, sub, parent = stack.pop()
             nodes.append(node)
             parents.append(parent)
             if sub is None:
-                return
+                continue
             if isinstance(sub, Mapping):
-                items = sub.items()
+                items = list(sub.items())
             elif isinstance(sub, (list, tuple)):
-                items = ((c, None) for c in sub)
+                items = [(c, None) for c in sub]
             else:
-                raise TypeError(
-                    f"children of {node!r} must be a dict, a list or None, got {sub!r}"
-                )
-            for child, grand in items:
-                walk(child, grand, node)
-
-        ((root, sub),) = tree.items()
-        walk(root, sub, None)
+                raise TypeError(f"children of {node!r} must be a dict, a list or None, got {sub!r}")
+            stack.extend((c, g, node) for c, g in reversed(items))
         return cls(nodes, parents)
 
     @classmethod
@@ -845,12 +846,20 @@ class Taxonomy:
         >>> tax.nodes[int(tax.lca(tax.index("x"), tax.index("y")))]
         'a'
         """
-        a, b = np.broadcast_arrays(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
+        a, b = np.broadcast_arrays(self._checked_indices(a, "a"), self._checked_indices(b, "b"))
         pa, pb = self.path_indices[a], self.path_indices[b]
         same = (pa == pb) & (pa >= 0)
         # paths agree on a prefix: the LCA is the last agreeing entry
         k = np.cumprod(same, axis=-1).sum(axis=-1) - 1
         return np.take_along_axis(pa, k[..., None], axis=-1)[..., 0]
+
+    def _checked_indices(self, idx, name):
+        arr = np.asarray(idx)
+        if arr.dtype.kind not in "iu":
+            raise TypeError(f"{name} must be integer node indices, got {idx!r}")
+        if arr.size and (arr.min() < 0 or arr.max() >= self.n_nodes):
+            raise ValueError(f"{name} holds a node index outside [0, {self.n_nodes}): {idx!r}")
+        return arr.astype(np.int64)
 
     @cached_property
     def leaf_lca(self) -> np.ndarray:

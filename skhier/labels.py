@@ -198,7 +198,7 @@ def _encode(y, taxonomy: Taxonomy, format: str):
         raise ValueError(f"y must be 1-D labels or a 2-D array, got shape {arr.shape}")
     if arr.dtype.kind == "f" and arr.size and not np.all(np.isnan(arr) | (np.mod(arr, 1) == 0)):
         bad = int(np.flatnonzero(~np.isnan(arr) & (np.mod(arr, 1) != 0))[0])
-        raise ValueError(f"Unknown label type: continuous values in y, e.g. y[{bad}] = {arr[bad]!r}; "
+        raise ValueError(f"Unknown label type: continuous values in y, e.g. y[{bad}] = {arr[bad].item()!r}; "
                          "labels are taxonomy nodes")
     if format in ("path", "indicator"):
         raise ValueError(f"format={format!r} needs a 2-D array, got shape {arr.shape}")
@@ -206,7 +206,7 @@ def _encode(y, taxonomy: Taxonomy, format: str):
     kind = "leaf" if taxonomy.is_leaf[idx].all() else "node"
     if format == "leaf" and kind == "node":
         bad = int(np.flatnonzero(~taxonomy.is_leaf[idx])[0])
-        raise ValueError(f"y[{bad}] = {arr[bad]!r} is not a leaf, but format='leaf'")
+        raise ValueError(f"y[{bad}] = {arr[bad].item()!r} is not a leaf, but format='leaf'")
     return idx, LabelFormat(kind=kind)
 
 
@@ -333,7 +333,7 @@ def _encode_indicator(arr, taxonomy: Taxonomy):
         )
     if m.nnz and not np.isin(m.data, [0, 1]).all():
         bad = m.data[~np.isin(m.data, [0, 1])][0]
-        raise ValueError(f"an indicator y holds only 0 and 1, found {bad!r}")
+        raise ValueError(f"an indicator y holds only 0 and 1, found {bad.item()!r}")
     return fill_ancestors(m, taxonomy), LabelFormat("indicator", sparse=is_sparse)
 
 
@@ -410,6 +410,41 @@ def indicator_to_node_indices(indicator, taxonomy: Taxonomy) -> np.ndarray:
     return out
 
 
+def check_node_indices(indices, taxonomy: Taxonomy, *, name="indices") -> np.ndarray:
+    """Node indices as int64, refusing non-integers and indices outside the taxonomy.
+
+    Parameters
+    ----------
+    indices : array-like of int
+    taxonomy : Taxonomy
+    name : str, default="indices"
+        What error messages call ``indices``.
+
+    Returns
+    -------
+    indices : ndarray of int64
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.labels import check_node_indices
+    >>> check_node_indices([1, 0], Taxonomy.from_edges([("r", "a")]))
+    array([1, 0])
+    """
+    arr = np.asarray(indices)
+    if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(np.mod(arr, 1) == 0):
+        arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "iu" and not (arr.dtype.kind == "f" and arr.size == 0):
+        bad = next((v for v in arr.ravel().tolist() if not float(v).is_integer()), arr.ravel()[:1].tolist()) \
+            if arr.dtype.kind in "fb" else arr.dtype
+        raise ValueError(f"{name} must be integer node indices, got {bad!r}")
+    arr = arr.astype(np.int64)
+    if arr.size and (arr.min() < 0 or arr.max() >= taxonomy.n_nodes):
+        bad = int(arr.ravel()[(arr.ravel() < 0) | (arr.ravel() >= taxonomy.n_nodes)][0])
+        raise ValueError(f"{name} holds node index {bad}, outside [0, {taxonomy.n_nodes})")
+    return arr
+
+
 def node_indices_to_labels(indices, taxonomy: Taxonomy) -> np.ndarray:
     """Node identifiers of node indices, as a 1-D array.
 
@@ -431,7 +466,7 @@ def node_indices_to_labels(indices, taxonomy: Taxonomy) -> np.ndarray:
     >>> node_indices_to_labels([2, 1], tax)
     array(['b', 'a'], dtype='<U1')
     """
-    idx = np.asarray(indices, dtype=np.int64)
+    idx = check_node_indices(indices, taxonomy, name="indices")
     nodes = taxonomy.nodes
     used = [nodes[i] for i in np.unique(idx)]
     # the dtype of the labels returned, not of every node: int leaves under a str root are ints
@@ -539,6 +574,8 @@ def decode_labels(encoded, taxonomy: Taxonomy, label_format: LabelFormat):
     [['a', 'x'], ['b', '']]
     """
     kind = label_format.kind
+    if not sp.issparse(encoded) and np.ndim(encoded) == 1:
+        encoded = check_node_indices(encoded, taxonomy, name="encoded")
     if kind == "indicator":
         m = encoded if sp.issparse(encoded) else None
         if m is None:

@@ -89,6 +89,8 @@ def auto_batch_size(n_samples: int) -> int:
     >>> auto_batch_size(1800), auto_batch_size(60000)
     (32, 256)
     """
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)):
+        raise TypeError(f"n_samples must be an int, got {n_samples!r}")
     return int(np.clip(2 ** round(math.log2(max(n_samples, 1) / 64)), 16, 256))
 
 

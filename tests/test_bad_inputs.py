@@ -1,0 +1,292 @@
+"""Bad or edge inputs across the public API: each gets a clear error naming the offending
+argument and value (never a torch traceback, never a silently wrong answer).
+
+One table per module; each row is (id, call, exception type, regex the message matches).
+Keep adding rows: every bad input met in a review or a bug report belongs here.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+
+from skhier import (
+    BottomUpRefiner,
+    DifferentiableDiffusionRefiner,
+    DiffusionRefiner,
+    FlatClassifier,
+    LocalClassifierPerLevel,
+    LocalClassifierPerNode,
+    LocalClassifierPerParentNode,
+    Taxonomy,
+    TaxonomyError,
+    TopDownRefiner,
+)
+from skhier.datasets import load_fashion_mnist, make_hierarchical_classification, make_taxonomy
+from skhier.inference import decide, diffuse
+from skhier.labels import HierarchicalLabelEncoder, check_node_indices, decode_labels, encode_labels
+from skhier.metrics import (
+    HierarchicalMetricAccumulator,
+    get_hierarchical_scorer,
+    hierarchical_average_precision,
+    hierarchical_distance_at_k,
+    hierarchical_f1_score,
+    leaf_f1_score,
+    level_accuracy_score,
+    mean_average_precision,
+    operating_curve,
+    path_accuracy_score,
+    recall_at_correct,
+)
+from skhier.neural import FlatSoftmaxClassifier, HCAMCLClassifier, auto_batch_size
+
+T = Taxonomy.from_parent_mapping({"A": "root", "B": "root", "A1": "A", "A2": "A", "B1": "B"})
+X4 = np.zeros((2, 3), dtype=np.float32)
+S = np.array([[1, .6, .5, .1, .4, .4]] * 2)  # valid node scores of T
+LEAF_S = np.array([[.5, .1, .4]] * 2)  # one column per leaf: the wrong slice
+NEURAL = dict(max_epochs=1, device="cpu", backbone__hidden=(4,))
+TEN = torch.tensor
+
+
+def _fit(est, X=None, y=None):
+    X = np.random.default_rng(0).normal(size=(6, 3)) if X is None else X
+    y = ["A1", "A2", "B1"] * 2 if y is None else y
+    return lambda: est.fit(X, y)
+
+
+TAXONOMY = [
+    ("empty nodes", lambda: Taxonomy([], []), TaxonomyError, "empty"),
+    ("lengths differ", lambda: Taxonomy(["r", "a"], [None]), TaxonomyError, "2 nodes and 1 parents"),
+    ("duplicate node", lambda: Taxonomy(["r", "a", "a"], [None, "r", "r"]), TaxonomyError, "duplicate node.*'a'"),
+    ("self edge", lambda: Taxonomy(["r", "a"], [None, "a"]), TaxonomyError, "'a' is its own parent"),
+    ("unknown parent", lambda: Taxonomy(["r", "a"], [None, "z"]), TaxonomyError, "'a' has parent 'z'"),
+    ("no root", lambda: Taxonomy(["a", "b"], ["b", "a"]), TaxonomyError, "no root.*cycle"),
+    ("two roots", lambda: Taxonomy(["a", "b"], [None, None]), TaxonomyError, "several roots: 'a', 'b'"),
+    ("cycle off root", lambda: Taxonomy(["r", "a", "b"], [None, "b", "a"]), TaxonomyError, "cycle"),
+    ("float node", lambda: Taxonomy(["r", 1.5], [None, "r"]), TypeError, "got 1.5 of type float"),
+    ("bool node", lambda: Taxonomy(["r", True], [None, "r"]), TypeError, "got True of type bool"),
+    ("None node", lambda: Taxonomy([None], [None]), TypeError, "got None"),
+    ("parent list", lambda: Taxonomy.from_parent_mapping({"x": ["A", "B"]}), TaxonomyError,
+     r"mapping\['x'\] = \['A', 'B'\]: a node has one parent"),
+    ("parent set", lambda: Taxonomy.from_parent_mapping({"x": {"A"}}), TaxonomyError, r"mapping\['x'\]"),
+    ("mapping not a dict", lambda: Taxonomy.from_parent_mapping([("a", "b")]), TypeError, "mapping must be a Mapping"),
+    ("edge not a pair", lambda: Taxonomy.from_edges([("a", "b", "c")]), TaxonomyError, r"\('a', 'b', 'c'\)"),
+    ("edge scalar", lambda: Taxonomy.from_edges([1]), TaxonomyError, "got 1"),
+    ("no edges", lambda: Taxonomy.from_edges([]), TaxonomyError, "no edges"),
+    ("duplicate edge", lambda: Taxonomy.from_edges([("r", "a"), ("r", "a")]), TaxonomyError, r"duplicate edge: \('r', 'a'\)"),
+    ("two parents", lambda: Taxonomy.from_edges([("r", "a"), ("q", "a")]), TaxonomyError, "'a' has two parents: 'r' and 'q'"),
+    ("edge self", lambda: Taxonomy.from_edges([("a", "a")]), TaxonomyError, r"self edge: \('a', 'a'\)"),
+    ("nested two roots", lambda: Taxonomy.from_nested_dict({"a": None, "b": None}), TaxonomyError, "exactly one root key, got 2"),
+    ("nested bad child", lambda: Taxonomy.from_nested_dict({"a": 5}), TypeError, "children of 'a'.*got 5"),
+    ("nested not mapping", lambda: Taxonomy.from_nested_dict(["a"]), TypeError, "tree must be a Mapping"),
+    ("paths 1-D", lambda: Taxonomy.from_paths(["a", "b"]), ValueError, r"paths must be 2-D.*\(2,\)"),
+    ("paths gap", lambda: Taxonomy.from_paths([["a", "", "c"]]), ValueError, "path 0 has a label after padding"),
+    ("paths empty row", lambda: Taxonomy.from_paths([["", ""]]), ValueError, "path 0 is empty"),
+    ("paths none", lambda: Taxonomy.from_paths(np.empty((0, 2))), TaxonomyError, "no paths"),
+    ("json not object", lambda: Taxonomy.from_json("[1, 2]"), TaxonomyError, "'nodes' and 'parents'"),
+    ("networkx not graph", lambda: Taxonomy.from_networkx({"a": 1}), TypeError, "expected a networkx DiGraph, got dict"),
+    ("index unknown", lambda: T.index("Z9"), ValueError, "unknown label 'Z9'"),
+    ("index ambiguous", lambda: Taxonomy.from_paths([["a", "x"], ["b", "x"]]).index("x"), ValueError,
+     "'x' names several nodes"),
+    ("lca negative", lambda: T.lca(-1, 2), ValueError, r"a holds a node index outside \[0, 6\): -1"),
+    ("lca too large", lambda: T.lca(0, 6), ValueError, r"b holds a node index outside \[0, 6\): 6"),
+    ("lca float", lambda: T.lca(1.5, 2), TypeError, "a must be integer node indices, got 1.5"),
+    ("prune negative", lambda: T.prune(-1), ValueError, "max_depth must be a non-negative int, got -1"),
+    ("prune float", lambda: T.prune(1.5), ValueError, "got 1.5"),
+    ("subtree unknown", lambda: T.subtree("nope"), ValueError, "unknown label 'nope'"),
+    ("setattr", lambda: setattr(T, "x", 1), AttributeError, "immutable"),
+]
+
+LABELS = [
+    ("unknown leaf", lambda: encode_labels(["A1", "Z"], T), ValueError, r"y\[1\]: unknown label 'Z'"),
+    ("missing label", lambda: encode_labels(["A1", None], T), ValueError, r"y\[1\] is missing \(None\)"),
+    ("path contradicts", lambda: encode_labels([["A", "B1"]], T), ValueError, r"y\[0\] = \['A', 'B1'\] contradicts"),
+    ("path unknown", lambda: encode_labels([["A", "Q"]], T), ValueError, r"y\[0\].*unknown label 'Q'"),
+    ("path gap", lambda: encode_labels([["", "A1"]], T), ValueError, r"y\[0\].*label after padding"),
+    ("3-D y", lambda: encode_labels(np.zeros((1, 1, 1)), T), ValueError, r"y must be 1-D labels or a 2-D array, got shape \(1, 1, 1\)"),
+    ("bad format", lambda: encode_labels(["A1"], T, format="tree"), ValueError, "format must be one of.*got 'tree'"),
+    ("leaf format internal", lambda: encode_labels(["A"], T, format="leaf"), ValueError, r"y\[0\] = 'A' is not a leaf"),
+    ("indicator width", lambda: encode_labels(sp.csr_matrix(np.ones((1, 3))), T), ValueError, r"one column per taxonomy node \(6\).*\(1, 3\)"),
+    ("indicator values", lambda: encode_labels(sp.csr_matrix(np.full((1, 6), 2)), T), ValueError, "only 0 and 1, found 2"),
+    ("continuous y", lambda: encode_labels(np.array([0.5, 1.5]), T), ValueError, r"continuous values in y, e.g. y\[0\] = 0.5"),
+    ("named y_pred", lambda: encode_labels(["Z"], T, name="y_pred"), ValueError, r"y_pred\[0\]: unknown label 'Z'"),
+    ("not a taxonomy", lambda: encode_labels(["A1"], {"A1": "A"}), TypeError, "taxonomy must be a skhier.Taxonomy, got dict"),
+    ("inverse negative", lambda: HierarchicalLabelEncoder(T).fit(["A1"]).inverse_transform([-1, 1]), ValueError,
+     r"encoded holds node index -1, outside \[0, 6\)"),
+    ("inverse fractional", lambda: HierarchicalLabelEncoder(T).fit(["A1"]).inverse_transform([1.7]), ValueError,
+     "encoded must be integer node indices, got 1.7"),
+    ("inverse too large", lambda: HierarchicalLabelEncoder(T).fit(["A1"]).inverse_transform([6]), ValueError, "node index 6"),
+    ("decode strings", lambda: decode_labels(np.array(["a"]), T, encode_labels(["A1"], T)[1]), ValueError,
+     "must be integer node indices"),
+    ("check indices", lambda: check_node_indices([0, 9], T, name="idx"), ValueError, "idx holds node index 9"),
+    ("reencoded ints", lambda: encode_labels(np.array([0, 1]), T), ValueError, "re-encode labels as integers"),
+]
+
+METRICS = [
+    ("y_true unknown", lambda: path_accuracy_score(["Z"], ["A1"], taxonomy=T), ValueError, r"y_true\[0\]: unknown label 'Z'"),
+    ("y_pred unknown", lambda: path_accuracy_score(["A1"], ["Z"], taxonomy=T), ValueError, r"y_pred\[0\]: unknown label 'Z'"),
+    ("hf1 y_pred path", lambda: hierarchical_f1_score(["A1"], [["B", "A1"]], taxonomy=T), ValueError, r"y_pred\[0\] = \['B', 'A1'\]"),
+    ("lengths differ", lambda: path_accuracy_score(["A1"], ["A1", "A2"], taxonomy=T), ValueError, "inconsistent numbers of samples"),
+    ("weights shape", lambda: path_accuracy_score(["A1"], ["A1"], taxonomy=T, sample_weight=[1, 2]), ValueError,
+     r"sample_weight must have shape \(1,\)"),
+    ("weights negative", lambda: path_accuracy_score(["A1"], ["A1"], taxonomy=T, sample_weight=[-1]), ValueError, "non-negative"),
+    ("weights nan", lambda: path_accuracy_score(["A1"], ["A1"], taxonomy=T, sample_weight=[np.nan]), ValueError, "finite"),
+    ("tensor str taxonomy", lambda: path_accuracy_score(TEN([1]), ["A1"], taxonomy=T), TypeError, "y_true is a tensor.*strings"),
+    ("tensor float", lambda: path_accuracy_score(TEN([1.0]), ["A1"], taxonomy=T), ValueError, "a tensor y_true must be 1-D int labels"),
+    ("leaf-width scores", lambda: hierarchical_average_precision(["A1"] * 2, LEAF_S, taxonomy=T), ValueError,
+     "y_score has 3 columns, one per leaf"),
+    ("scores width", lambda: leaf_f1_score(["A1"], np.ones((1, 4)), taxonomy=T), ValueError, "y_score have 4 columns.*6 nodes"),
+    ("scores nan", lambda: leaf_f1_score(["A1"], np.full((1, 6), np.nan), taxonomy=T), ValueError, "y_score contain NaN"),
+    ("scores 1-D", lambda: leaf_f1_score(["A1"], np.ones(6), taxonomy=T), ValueError, "y_score must be 2-D"),
+    ("scores strings", lambda: leaf_f1_score(["A1"], np.array([["a"] * 6]), taxonomy=T), TypeError, "y_score must be numeric"),
+    ("scores tensor nan", lambda: leaf_f1_score(["A1"], TEN([[np.nan] * 6]), taxonomy=T), ValueError, "NaN or infinity"),
+    ("min_correct 1.5", lambda: recall_at_correct(["A1"] * 2, S, taxonomy=T, min_correct=1.5), ValueError,
+     r"min_correct must be a number in \[0, 1\], got 1.5"),
+    ("min_correct str", lambda: recall_at_correct(["A1"] * 2, S, taxonomy=T, min_correct="0.9"), ValueError, "got '0.9'"),
+    ("specificity", lambda: operating_curve(["A1"] * 2, S, taxonomy=T, specificity="height"), ValueError,
+     "specificity must be 'info' or 'depth', got 'height'"),
+    ("k too large", lambda: hierarchical_distance_at_k(["A1"] * 2, S, taxonomy=T, k=9), ValueError, "k must be in"),
+    ("level out of range", lambda: level_accuracy_score(["A1"], ["A1"], taxonomy=T, level=5), ValueError, "level"),
+    ("average", lambda: hierarchical_f1_score(["A1"], ["A1"], taxonomy=T, average="weighted"), ValueError, "average"),
+    ("map width", lambda: mean_average_precision(np.ones((1, 6)), np.ones((1, 3)), taxonomy=T), ValueError, "3"),
+    ("scorer name", lambda: get_hierarchical_scorer("nope", T), ValueError, "'nope'"),
+    ("accumulator empty", lambda: HierarchicalMetricAccumulator(T).compute(), ValueError, "no batch was added"),
+    ("update_indices range", lambda: HierarchicalMetricAccumulator(T).update_indices(TEN([0]), TEN([7])), ValueError,
+     r"y_pred holds node indices outside \[0, 6\): found \[7, 7\]"),
+    ("update_indices list", lambda: HierarchicalMetricAccumulator(T).update_indices([0], [1]), TypeError,
+     "y_true must be a 1-D integer tensor"),
+]
+
+INFERENCE = [
+    ("decision", lambda: DiffusionRefiner(T, decision="best").fit(S), ValueError, "decision must be one of.*'best'"),
+    ("alpha 1", lambda: DiffusionRefiner(T, alpha=1.0).fit(S), ValueError, r"alpha must be a number in \[0, 1\), got 1.0"),
+    ("alpha str", lambda: DiffusionRefiner(T, alpha="0.5").fit(S), ValueError, "got '0.5'"),
+    ("method", lambda: DiffusionRefiner(T, method="power").fit(S), ValueError, "method must be.*'power'"),
+    ("solver", lambda: DiffusionRefiner(T, solver="lu").fit(S), ValueError, "solver must be.*'lu'"),
+    ("max_iter 0", lambda: DiffusionRefiner(T, method="iterative", max_iter=0).fit(S), ValueError, "max_iter must be a positive int, got 0"),
+    ("tol negative", lambda: DiffusionRefiner(T, tol=-1).fit(S), ValueError, "tol must be a non-negative number, got -1"),
+    ("threshold str", lambda: DiffusionRefiner(T, decision="threshold", threshold="x").fit(S), ValueError,
+     "threshold must be a finite number, got 'x'"),
+    ("threshold nan", lambda: decide(S, T, "threshold", threshold=np.nan), ValueError, "threshold must be a finite number, got nan"),
+    ("decide rule", lambda: decide(S, T, "random"), ValueError, "decision must be one of"),
+    ("refiner width", lambda: DiffusionRefiner(T).fit(np.ones((2, 4))), ValueError, "X have 4 columns but the taxonomy has 6 nodes"),
+    ("refiner nan", lambda: BottomUpRefiner(T).fit(np.full((1, 6), np.nan)), ValueError, "NaN or infinity"),
+    ("refiner negative", lambda: BottomUpRefiner(T).fit(-S), ValueError, r"probabilities in \[0, 1\]"),
+    ("topdown above 1", lambda: TopDownRefiner(T).fit(S * 3), ValueError, r"probabilities in \[0, 1\]"),
+    ("refiner y length", lambda: DiffusionRefiner(T).fit(S, ["A1"]), ValueError, "X has 2 samples but y has 1"),
+    ("refiner y unknown", lambda: DiffusionRefiner(T).fit(S, ["A1", "Z"]), ValueError, r"y\[1\]: unknown label 'Z'"),
+    ("other taxonomy", lambda: DiffusionRefiner(T).fit(S).transform(
+        BottomUpRefiner(make_taxonomy(1, 5)).fit_transform(np.zeros((1, 6)))), ValueError, "another taxonomy"),
+    ("learned needs y", lambda: DifferentiableDiffusionRefiner(T, max_epochs=1).fit(S), ValueError, "needs y to fit"),
+    ("learned too big", lambda: DifferentiableDiffusionRefiner(T, max_nodes=3).fit(S, ["A1"] * 2), ValueError,
+     "more than max_nodes=3"),
+    ("diffuse alpha", lambda: diffuse(TEN(S), T, -0.1), ValueError, "alpha must be a number in"),
+    ("flat no proba", lambda: FlatClassifier(type("NoProba", (), {"fit": lambda s, X, y: s})(), T).fit(X4, ["A1", "B1"]),
+     TypeError, "NoProba has no predict_proba"),
+    ("flat y None", lambda: FlatClassifier(LogisticRegression(), T).fit(X4, None), ValueError, "requires y to be passed"),
+    ("flat indicator", lambda: FlatClassifier(LogisticRegression(), T).fit(X4, np.eye(6)[:2].astype(int)), ValueError,
+     "single-label targets"),
+    ("flat taxonomy", lambda: FlatClassifier(LogisticRegression(), "tax").fit(X4, ["A1", "B1"]), TypeError,
+     "taxonomy must be a skhier.Taxonomy, got str"),
+]
+
+LOCAL = [
+    ("threshold 2", _fit(LocalClassifierPerNode(taxonomy=T, threshold=2)), ValueError, r"threshold must be None or a number in \[0, 1\], got 2"),
+    ("weights shape", lambda: LocalClassifierPerNode(taxonomy=T).fit(np.zeros((3, 2)), ["A1"] * 3, sample_weight=[1]), ValueError,
+     r"sample_weight must have shape \(3,\)"),
+    ("weights negative", lambda: LocalClassifierPerLevel(taxonomy=T).fit(np.zeros((3, 2)), ["A1", "A2", "B1"], sample_weight=[1, -1, 1]),
+     ValueError, "finite and non-negative"),
+    ("y None", lambda: LocalClassifierPerNode(taxonomy=T).fit(np.zeros((3, 2)), None), ValueError, "requires y to be passed"),
+    ("y unknown", _fit(LocalClassifierPerParentNode(taxonomy=T), y=["A1", "Z", "B1"] * 2), ValueError, r"y\[1\]: unknown label 'Z'"),
+    ("bad key node", _fit(LocalClassifierPerParentNode(taxonomy=T, local_classifiers={"A1": LogisticRegression()})), ValueError,
+     "local_classifiers has key 'A1', which is not a node with a local classifier"),
+    ("bad key level", _fit(LocalClassifierPerLevel(taxonomy=T, local_classifiers={0: LogisticRegression()})), ValueError,
+     "local_classifiers has key 0, which is not a level"),
+    ("bad choice type", _fit(LocalClassifierPerNode(taxonomy=T, local_classifiers=[1])), TypeError,
+     "local_classifiers must be a dict or a callable"),
+    ("no proba", _fit(LocalClassifierPerNode(type("NoProba", (), {"fit": None})(), taxonomy=T)), TypeError,
+     "NoProba.*has no predict_proba"),
+    ("X width at predict", lambda: LocalClassifierPerNode(taxonomy=T).fit(np.zeros((6, 3)) + np.arange(6)[:, None],
+     ["A1", "A2", "B1"] * 2).predict(np.zeros((1, 2))), ValueError, "X has 2 features"),
+    ("X nan", _fit(LocalClassifierPerNode(taxonomy=T), X=np.full((6, 3), np.nan)), ValueError, "NaN"),
+]
+
+NEURAL_CASES = [
+    ("mixed precision", _fit(FlatSoftmaxClassifier(T, mixed_precision="fp8", **NEURAL)), ValueError,
+     "mixed_precision must be None or 'bf16', got 'fp8'"),
+    ("backbone name", _fit(FlatSoftmaxClassifier(T, max_epochs=1, device="cpu", backbone="resnet")), ValueError,
+     "backbone must be 'auto', 'cnn', 'mlp'.*'resnet'"),
+    ("cnn on vectors", _fit(FlatSoftmaxClassifier(T, max_epochs=1, device="cpu", backbone="cnn")), ValueError,
+     r"backbone='cnn' needs \(C, H, W\) images"),
+    ("batch size 0", _fit(FlatSoftmaxClassifier(T, batch_size=0, **NEURAL)), ValueError,
+     "batch_size must be a positive int, -1 or 'auto', got 0"),
+    ("batch size str", _fit(FlatSoftmaxClassifier(T, batch_size="big", **NEURAL)), ValueError, "got 'big'"),
+    ("X nan", _fit(FlatSoftmaxClassifier(T, **NEURAL), X=np.full((6, 3), np.nan)), ValueError, "X contains NaN or infinity"),
+    ("X strings", _fit(FlatSoftmaxClassifier(T, **NEURAL), X=np.array([["a"] * 3] * 6)), TypeError, "X must be numeric"),
+    ("X sparse", _fit(FlatSoftmaxClassifier(T, **NEURAL), X=sp.csr_matrix(np.ones((6, 3)))), TypeError, "needs dense X"),
+    ("X 1-D", _fit(FlatSoftmaxClassifier(T, **NEURAL), X=np.ones(6)), ValueError, "X must have a sample axis and features"),
+    ("lengths", _fit(FlatSoftmaxClassifier(T, **NEURAL), y=["A1"] * 5), ValueError, "X has 6 samples but y has 5"),
+    ("y None", lambda: FlatSoftmaxClassifier(T, **NEURAL).fit(np.ones((6, 3))), TypeError, "missing 1 required positional"),
+    ("y unknown", _fit(HCAMCLClassifier(T, **NEURAL), y=["A1", "Z", "B1"] * 2), ValueError, r"y\[1\]: unknown label 'Z'"),
+    ("y indicator", _fit(FlatSoftmaxClassifier(T, **NEURAL), y=np.eye(6, dtype=int)[[2, 3, 5] * 2]), ValueError,
+     "one path per sample; got an indicator"),
+    ("taxonomy", _fit(FlatSoftmaxClassifier("T", **NEURAL)), TypeError, "taxonomy must be a skhier.Taxonomy, got str"),
+    ("attention layers", _fit(HCAMCLClassifier(T, module__n_attention_layers=3, **NEURAL)), ValueError,
+     "n_attention_layers must be 0, 1 or 2, got 3"),
+    ("decoding", _fit(HCAMCLClassifier(T, module__decoding="greedy", **NEURAL)), ValueError, "decoding must be.*'greedy'"),
+    ("shape at predict", lambda: FlatSoftmaxClassifier(T, **NEURAL).fit(np.ones((6, 3)), ["A1", "A2", "B1"] * 2).predict(
+        np.ones((2, 4))), ValueError, r"X has samples of shape \(4,\), but FlatSoftmaxClassifier was fitted on samples of shape \(3,\)"),
+]
+
+DATASETS = [
+    ("n_samples negative", lambda: load_fashion_mnist(n_samples=-5), ValueError, "n_samples must be a positive int or None, got -5"),
+    ("n_samples float", lambda: load_fashion_mnist(n_samples=2.5), ValueError, "got 2.5"),
+    ("subset", lambda: load_fashion_mnist(subset="valid"), ValueError, "subset must be 'train', 'test' or 'all', got 'valid'"),
+    ("hierarchy", lambda: load_fashion_mnist(hierarchy="deep"), ValueError, "hierarchy must be a Taxonomy or one of.*'deep'"),
+    ("label format", lambda: load_fashion_mnist(label_format="onehot"), ValueError, "label_format must be.*'onehot'"),
+    ("taxonomy levels", lambda: make_taxonomy(0), ValueError, "n_levels must be a positive int, got 0"),
+    ("branching", lambda: make_taxonomy(2, (3, 1)), ValueError, r"branching must be >= 1.*\(3, 1\)"),
+    ("make_hc levels", lambda: make_hierarchical_classification(10, 2, n_levels=0), ValueError, "n_levels"),
+    ("auto batch", lambda: auto_batch_size("many"), TypeError, "n_samples must be an int, got 'many'"),
+]
+
+CASES = [(f"{group}:{row[0]}", *row[1:]) for group, table in [
+    ("taxonomy", TAXONOMY), ("labels", LABELS), ("metrics", METRICS), ("inference", INFERENCE),
+    ("local", LOCAL), ("neural", NEURAL_CASES), ("datasets", DATASETS)] for row in table]
+
+
+def test_at_least_a_hundred_cases():
+    assert len(CASES) >= 100
+
+
+@pytest.mark.parametrize("call, exc, match", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_gets_a_clear_error(call, exc, match):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(exc, match=match):
+            call()
+
+
+def test_iterative_diffusion_warns_when_not_converged():
+    with pytest.warns(ConvergenceWarning, match="did not converge in max_iter=1 steps"):
+        DiffusionRefiner(T, method="iterative", max_iter=1).fit(S).transform(S)
+
+
+def test_edge_inputs_that_must_work():
+    # integer path columns padded with NaN (a float array) or pd.NA read as ints
+    tax = Taxonomy.from_paths(np.array([[1, 10], [1, 11], [2, np.nan]]))
+    assert tax.nodes == ("root", 1, 10, 11, 2)
+    assert encode_labels(np.array([[1, 11], [2, np.nan]]), tax)[0].tolist() == [3, 4]
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"l1": [1, 2], "l2": pd.array([10, pd.NA], dtype="Int64")})
+    assert encode_labels(frame, tax)[0].tolist() == [2, 4]
+    # a 10,000-deep chain builds without recursion
+    deep = current = {}
+    for i in range(10_000):
+        current[f"n{i}"] = {}
+        current = current[f"n{i}"]
+    assert Taxonomy.from_nested_dict(deep).max_depth == 9_999
