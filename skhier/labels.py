@@ -196,8 +196,10 @@ def _encode(y, taxonomy: Taxonomy, format: str):
         return _encode_paths(arr, taxonomy)
     if arr.ndim != 1:
         raise ValueError(f"y must be 1-D labels or a 2-D array, got shape {arr.shape}")
-    if arr.dtype.kind == "f" and arr.size and not np.all(np.isnan(arr) | (np.mod(arr, 1) == 0)):
-        bad = int(np.flatnonzero(~np.isnan(arr) & (np.mod(arr, 1) != 0))[0])
+    with np.errstate(invalid="ignore"):
+        fractional = arr.dtype.kind == "f" and ~np.isnan(arr) & (np.mod(arr, 1) != 0)
+    if arr.dtype.kind == "f" and arr.size and fractional.any():
+        bad = int(np.flatnonzero(fractional)[0])
         raise ValueError(f"Unknown label type: continuous values in y, e.g. y[{bad}] = {arr[bad].item()!r}; "
                          "labels are taxonomy nodes")
     if format in ("path", "indicator"):
