@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import numbers
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 
 import numpy as np
@@ -103,6 +103,42 @@ def label_key(value):
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return int(value)
     return _as_key(value)
+
+
+def check_node_indices(indices, taxonomy: Taxonomy, *, name="indices") -> np.ndarray:
+    """Node indices as int64, refusing non-integers and indices outside the taxonomy.
+
+    Parameters
+    ----------
+    indices : array-like of int
+    taxonomy : Taxonomy
+    name : str, default="indices"
+        What error messages call ``indices``.
+
+    Returns
+    -------
+    indices : ndarray of int64
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.labels import check_node_indices
+    >>> check_node_indices([1, 0], Taxonomy.from_edges([("r", "a")]))
+    array([1, 0])
+    """
+    arr = np.asarray(indices)
+    if arr.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            fractional = (~np.isfinite(arr) | (np.mod(arr, 1) != 0)).ravel()
+        if fractional.any():
+            raise ValueError(f"{name} must be integer node indices, got {arr.ravel()[fractional][0].item()!r}")
+    elif arr.size and arr.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be integer node indices, got {arr.dtype} values")
+    arr = arr.astype(np.int64)
+    if arr.size and (arr.min() < 0 or arr.max() >= taxonomy.n_nodes):
+        bad = int(arr.ravel()[(arr.ravel() < 0) | (arr.ravel() >= taxonomy.n_nodes)][0])
+        raise ValueError(f"{name} holds node index {bad}, outside [0, {taxonomy.n_nodes})")
+    return arr
 
 
 class Taxonomy:
@@ -703,15 +739,6 @@ class Taxonomy:
         return tuple(_readonly(order[starts[i] : starts[i + 1]].copy()) for i in range(self.n_nodes))
 
     @cached_property
-    def children_table(self) -> np.ndarray:
-        """Children of every node as a (n_nodes, max_children) array, padded with -1."""
-        width = max(int(self.n_children.max()) if self.n_nodes > 1 else 0, 1)
-        table = np.full((self.n_nodes, width), -1, dtype=np.int64)
-        for v, kids in enumerate(self.children):
-            table[v, : len(kids)] = kids
-        return _readonly(table)
-
-    @cached_property
     def n_children(self) -> np.ndarray:
         """Number of children of every node."""
         return _readonly(np.bincount(self._parent[1:], minlength=self.n_nodes))
@@ -846,20 +873,12 @@ class Taxonomy:
         >>> tax.nodes[int(tax.lca(tax.index("x"), tax.index("y")))]
         'a'
         """
-        a, b = np.broadcast_arrays(self._checked_indices(a, "a"), self._checked_indices(b, "b"))
+        a, b = np.broadcast_arrays(check_node_indices(a, self, name="a"), check_node_indices(b, self, name="b"))
         pa, pb = self.path_indices[a], self.path_indices[b]
         same = (pa == pb) & (pa >= 0)
         # paths agree on a prefix: the LCA is the last agreeing entry
         k = np.cumprod(same, axis=-1).sum(axis=-1) - 1
         return np.take_along_axis(pa, k[..., None], axis=-1)[..., 0]
-
-    def _checked_indices(self, idx, name):
-        arr = np.asarray(idx)
-        if arr.dtype.kind not in "iu":
-            raise TypeError(f"{name} must be integer node indices, got {idx!r}")
-        if arr.size and (arr.min() < 0 or arr.max() >= self.n_nodes):
-            raise ValueError(f"{name} holds a node index outside [0, {self.n_nodes}): {idx!r}")
-        return arr.astype(np.int64)
 
     @cached_property
     def leaf_lca(self) -> np.ndarray:

@@ -17,7 +17,6 @@ import numpy as np
 import torch
 
 from ._taxonomy import Taxonomy, node_sort_key
-from .exceptions import TaxonomyError  # noqa: F401  (re-exported for the packages)
 
 __all__ = [
     "TaxonomyTensors",
@@ -26,7 +25,6 @@ __all__ = [
     "as_score_tensor",
     "bottom_up",
     "top_down_product",
-    "end_from_marginals",
     "best_leaf",
     "majority_node",
     "greedy_descent",
@@ -131,15 +129,6 @@ def bottom_up(end_scores: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
     tt = taxonomy_tensors(taxonomy, str(out.device))
     for nodes in reversed(tt.levels[1:]):
         out.index_add_(1, tt.parent[nodes], out[:, nodes])
-    return out
-
-
-def end_from_marginals(marginals: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
-    """Inverse of :func:`bottom_up`: each node's score minus its children's (mass ending there)."""
-    out = marginals.clone()
-    tt = taxonomy_tensors(taxonomy, str(out.device))
-    for nodes in tt.levels[1:]:
-        out.index_add_(1, tt.parent[nodes], -marginals[:, nodes])
     return out
 
 

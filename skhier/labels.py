@@ -29,12 +29,11 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-import re
-
-from ._taxonomy import Taxonomy, is_missing_label, label_key
-from ._tree import check_taxonomy as _check_taxonomy
+from ._taxonomy import Taxonomy, check_node_indices, is_missing_label, label_key
+from ._tree import check_taxonomy
 
 __all__ = [
+    "check_node_indices",
     "LabelFormat",
     "HierarchicalLabelEncoder",
     "type_of_hierarchical_target",
@@ -169,50 +168,39 @@ def encode_labels(y, taxonomy: Taxonomy, *, format: str = "auto", name: str = "y
     >>> encode_labels([["a", "x"], ["b", ""]], tax)[0]
     array([2, 3])
     """
-    _check_taxonomy(taxonomy)
+    check_taxonomy(taxonomy)
     if format not in _FORMATS:
         raise ValueError(f"format must be one of {_FORMATS}, got {format!r}")
-    try:
-        return _encode(y, taxonomy, format)
-    except ValueError as exc:
-        if name == "y":
-            raise
-        msg = re.sub(r"^y\[", f"{name}[", str(exc))
-        msg = msg.replace("an indicator y ", f"an indicator {name} ").replace("y must be", f"{name} must be")
-        raise ValueError(msg) from None
-
-
-def _encode(y, taxonomy: Taxonomy, format: str):
     arr = _as_array(y)
     if sp.issparse(arr) or (arr.ndim == 2 and format == "indicator"):
         if format not in ("auto", "indicator"):
             raise ValueError(f"format={format!r} needs 1-D or path labels, got an indicator")
-        return _encode_indicator(arr, taxonomy)
+        return _encode_indicator(arr, taxonomy, name)
     if arr.ndim == 2:
         if format == "auto" and _looks_like_indicator(arr, taxonomy):
-            return _encode_indicator(arr, taxonomy)
+            return _encode_indicator(arr, taxonomy, name)
         if format in ("leaf", "node"):
             raise ValueError(f"format={format!r} needs 1-D labels, got shape {arr.shape}")
-        return _encode_paths(arr, taxonomy)
+        return _encode_paths(arr, taxonomy, name)
     if arr.ndim != 1:
-        raise ValueError(f"y must be 1-D labels or a 2-D array, got shape {arr.shape}")
+        raise ValueError(f"{name} must be 1-D labels or a 2-D array, got shape {arr.shape}")
     with np.errstate(invalid="ignore"):
         fractional = arr.dtype.kind == "f" and ~np.isnan(arr) & (np.mod(arr, 1) != 0)
     if arr.dtype.kind == "f" and arr.size and fractional.any():
         bad = int(np.flatnonzero(fractional)[0])
-        raise ValueError(f"Unknown label type: continuous values in y, e.g. y[{bad}] = {arr[bad].item()!r}; "
+        raise ValueError(f"Unknown label type: continuous values in {name}, e.g. {name}[{bad}] = {arr[bad].item()!r}; "
                          "labels are taxonomy nodes")
     if format in ("path", "indicator"):
         raise ValueError(f"format={format!r} needs a 2-D array, got shape {arr.shape}")
-    idx = to_node_indices(arr, taxonomy)
+    idx = to_node_indices(arr, taxonomy, name=name)
     kind = "leaf" if taxonomy.is_leaf[idx].all() else "node"
     if format == "leaf" and kind == "node":
         bad = int(np.flatnonzero(~taxonomy.is_leaf[idx])[0])
-        raise ValueError(f"y[{bad}] = {arr[bad].item()!r} is not a leaf, but format='leaf'")
+        raise ValueError(f"{name}[{bad}] = {arr[bad].item()!r} is not a leaf, but format='leaf'")
     return idx, LabelFormat(kind=kind)
 
 
-def to_node_indices(y, taxonomy: Taxonomy) -> np.ndarray:
+def to_node_indices(y, taxonomy: Taxonomy, *, name: str = "y") -> np.ndarray:
     """Node index of every 1-D label.
 
     Parameters
@@ -220,6 +208,8 @@ def to_node_indices(y, taxonomy: Taxonomy) -> np.ndarray:
     y : array-like of shape (n_samples,)
         Node identifiers (or display names that name one node).
     taxonomy : Taxonomy
+    name : str, default="y"
+        What error messages call ``y``.
 
     Returns
     -------
@@ -235,18 +225,18 @@ def to_node_indices(y, taxonomy: Taxonomy) -> np.ndarray:
     """
     arr = _as_array(y)
     if arr.ndim != 1:
-        raise ValueError(f"expected 1-D labels, got shape {arr.shape}")
+        raise ValueError(f"{name} must be 1-D labels, got shape {arr.shape}")
     out = np.empty(arr.shape[0], dtype=np.int64)
     cache: dict = {}
     for i, v in enumerate(arr.tolist()):
         j = cache.get(v)
         if j is None:
             if is_missing_label(v):
-                raise ValueError(f"y[{i}] is missing ({v!r}): every sample needs a label")
+                raise ValueError(f"{name}[{i}] is missing ({v!r}): every sample needs a label")
             try:
                 j = taxonomy.index(label_key(v))
             except (ValueError, TypeError) as exc:
-                raise ValueError(f"y[{i}]: {exc}{_reencoded_hint(arr, taxonomy)}") from None
+                raise ValueError(f"{name}[{i}]: {exc}{_reencoded_hint(arr, taxonomy)}") from None
             if not isinstance(v, float):
                 cache[v] = j
         out[i] = j
@@ -266,7 +256,7 @@ def _reencoded_hint(arr, taxonomy: Taxonomy) -> str:
     )
 
 
-def _encode_paths(arr: np.ndarray, taxonomy: Taxonomy):
+def _encode_paths(arr: np.ndarray, taxonomy: Taxonomy, name: str):
     arr = np.asarray(arr, dtype=object)
     n, width = arr.shape
     if n == 0:
@@ -292,25 +282,25 @@ def _encode_paths(arr: np.ndarray, taxonomy: Taxonomy):
                 fill = v
                 if not all(is_missing_label(w) for w in row[pos:]):
                     raise ValueError(
-                        f"y[{i}] = {list(key)!r} has a label after padding; pad only at the end"
+                        f"{name}[{i}] = {list(key)!r} has a label after padding; pad only at the end"
                     )
                 break
             try:
                 labels.append(label_key(v))
             except TypeError as exc:
-                raise ValueError(f"y[{i}]: {exc}") from None
+                raise ValueError(f"{name}[{i}]: {exc}") from None
         if not labels:
             j = 0
         else:
             j = lookup.get(tuple(labels))
             if j is None:
-                raise ValueError(_explain_bad_path(i, list(key), labels, taxonomy))
+                raise ValueError(_explain_bad_path(i, list(key), labels, taxonomy, name))
         cache[key] = j
         out[i] = j
     return out, LabelFormat("path", n_levels=width, fill=fill, include_root=include_root)
 
 
-def _explain_bad_path(i: int, row, labels, taxonomy: Taxonomy) -> str:
+def _explain_bad_path(i: int, row, labels, taxonomy: Taxonomy, name: str) -> str:
     lookup = taxonomy._path_lookup
     for d in range(1, len(labels) + 1):
         if tuple(labels[:d]) not in lookup:
@@ -318,24 +308,24 @@ def _explain_bad_path(i: int, row, labels, taxonomy: Taxonomy) -> str:
             parent = taxonomy.names[0] if d == 1 else labels[d - 2]
             if v in taxonomy or v in taxonomy._name_index:
                 return (
-                    f"y[{i}] = {row!r} contradicts the taxonomy: {v!r} is not a child "
+                    f"{name}[{i}] = {row!r} contradicts the taxonomy: {v!r} is not a child "
                     f"of {parent!r}"
                 )
-            return f"y[{i}] = {row!r}: unknown label {v!r}"
-    return f"y[{i}] = {row!r} is not a path of the taxonomy"  # pragma: no cover
+            return f"{name}[{i}] = {row!r}: unknown label {v!r}"
+    return f"{name}[{i}] = {row!r} is not a path of the taxonomy"  # pragma: no cover
 
 
-def _encode_indicator(arr, taxonomy: Taxonomy):
+def _encode_indicator(arr, taxonomy: Taxonomy, name: str):
     is_sparse = sp.issparse(arr)
     m = sp.csr_matrix(arr) if is_sparse else sp.csr_matrix(np.asarray(arr))
     if m.ndim != 2 or m.shape[1] != taxonomy.n_nodes:
         raise ValueError(
-            f"an indicator y needs one column per taxonomy node ({taxonomy.n_nodes}), "
+            f"an indicator {name} needs one column per taxonomy node ({taxonomy.n_nodes}), "
             f"got shape {m.shape}"
         )
     if m.nnz and not np.isin(m.data, [0, 1]).all():
         bad = m.data[~np.isin(m.data, [0, 1])][0]
-        raise ValueError(f"an indicator y holds only 0 and 1, found {bad.item()!r}")
+        raise ValueError(f"an indicator {name} holds only 0 and 1, found {bad.item()!r}")
     return fill_ancestors(m, taxonomy), LabelFormat("indicator", sparse=is_sparse)
 
 
@@ -410,41 +400,6 @@ def indicator_to_node_indices(indicator, taxonomy: Taxonomy) -> np.ndarray:
             )
         out[i] = deepest
     return out
-
-
-def check_node_indices(indices, taxonomy: Taxonomy, *, name="indices") -> np.ndarray:
-    """Node indices as int64, refusing non-integers and indices outside the taxonomy.
-
-    Parameters
-    ----------
-    indices : array-like of int
-    taxonomy : Taxonomy
-    name : str, default="indices"
-        What error messages call ``indices``.
-
-    Returns
-    -------
-    indices : ndarray of int64
-
-    Examples
-    --------
-    >>> from skhier import Taxonomy
-    >>> from skhier.labels import check_node_indices
-    >>> check_node_indices([1, 0], Taxonomy.from_edges([("r", "a")]))
-    array([1, 0])
-    """
-    arr = np.asarray(indices)
-    if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(np.mod(arr, 1) == 0):
-        arr = arr.astype(np.int64)
-    if arr.dtype.kind not in "iu" and not (arr.dtype.kind == "f" and arr.size == 0):
-        bad = next((v for v in arr.ravel().tolist() if not float(v).is_integer()), arr.ravel()[:1].tolist()) \
-            if arr.dtype.kind in "fb" else arr.dtype
-        raise ValueError(f"{name} must be integer node indices, got {bad!r}")
-    arr = arr.astype(np.int64)
-    if arr.size and (arr.min() < 0 or arr.max() >= taxonomy.n_nodes):
-        bad = int(arr.ravel()[(arr.ravel() < 0) | (arr.ravel() >= taxonomy.n_nodes)][0])
-        raise ValueError(f"{name} holds node index {bad}, outside [0, {taxonomy.n_nodes})")
-    return arr
 
 
 def node_indices_to_labels(indices, taxonomy: Taxonomy) -> np.ndarray:

@@ -10,8 +10,7 @@ from __future__ import annotations
 import torch
 
 from .._taxonomy import Taxonomy
-from .._tree import check_taxonomy as _check_taxonomy
-from .._tree import lca, taxonomy_tensors
+from .._tree import check_taxonomy, lca, taxonomy_tensors
 from ._base import check_index_tensor, node_indices, pick_device, sample_weights
 from ._hierarchical import per_example_metrics
 
@@ -57,7 +56,7 @@ class HierarchicalMetricAccumulator:
     """
 
     def __init__(self, taxonomy: Taxonomy):
-        self.taxonomy = _check_taxonomy(taxonomy)
+        self.taxonomy = check_taxonomy(taxonomy)
         self.reset()
 
     def reset(self):

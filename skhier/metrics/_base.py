@@ -16,8 +16,6 @@ import scipy.sparse as sp
 import torch
 
 from .._taxonomy import Taxonomy
-from .._tree import TaxonomyTensors, bottom_up, information, lca, taxonomy_tensors  # noqa: F401
-from .._tree import check_taxonomy as _check_taxonomy  # noqa: F401
 from ..labels import check_node_scores, encode_labels
 
 

@@ -10,19 +10,17 @@ import scipy.sparse as sp
 import torch
 
 from .._taxonomy import Taxonomy
-from .._tree import check_taxonomy as _check_taxonomy
+from .._tree import check_taxonomy, lca, taxonomy_tensors
 from ..labels import encode_labels
 from ._base import (
     check_lengths,
     finish,
     harmonic,
     is_tensor,
-    lca,
     node_indices,
     pick_device,
     safe_ratio,
     sample_weights,
-    taxonomy_tensors,
     weighted_mean,
 )
 
@@ -45,7 +43,7 @@ __all__ = [
 
 
 def _pair(y_true, y_pred, taxonomy, sample_weight):
-    _check_taxonomy(taxonomy)
+    check_taxonomy(taxonomy)
     device = pick_device(y_true, y_pred)
     t = node_indices(y_true, taxonomy, device, name="y_true")
     p = node_indices(y_pred, taxonomy, device, name="y_pred")
@@ -209,7 +207,7 @@ def hierarchical_precision_recall_fscore(
     >>> hierarchical_precision_recall_fscore(["A1"], ["A"], taxonomy=tax)
     (1.0, 0.5, 0.6666666666666666)
     """
-    _check_taxonomy(taxonomy)
+    check_taxonomy(taxonomy)
     if average not in ("micro", "macro"):
         raise ValueError(f"average must be 'micro' or 'macro', got {average!r}")
     inter, npred, ntrue, as_tensor = _set_counts(y_true, y_pred, taxonomy)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from .._tree import check_taxonomy as _check_taxonomy
-from ._base import finish, lca, taxonomy_tensors, weighted_mean
+from .._tree import lca, taxonomy_tensors
+from ._base import finish, weighted_mean
 from ._hierarchical import _pair
 from ._operating_curve import _prepare
 

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .._tree import best_leaf, majority_node, taxonomy_tensors
-from .._tree import check_taxonomy as _check_taxonomy
+from .._tree import best_leaf, check_taxonomy, majority_node, taxonomy_tensors
 from ._base import (
     check_lengths,
     finish,
@@ -77,7 +76,7 @@ def _check_specificity(specificity):
 
 
 def _prepare(y_true, y_score, taxonomy, sample_weight):
-    _check_taxonomy(taxonomy)
+    check_taxonomy(taxonomy)
     device = pick_device(y_true, y_score)
     s = node_score_tensor(y_score, taxonomy, device)
     t = node_indices(y_true, taxonomy, s.device, name="y_true")
@@ -322,7 +321,7 @@ def leaf_prediction(y_score, taxonomy):
     >>> leaf_prediction([[1, .9, .3, .6, .1, .1]], tax)
     array([3])
     """
-    _check_taxonomy(taxonomy)
+    check_taxonomy(taxonomy)
     s = node_score_tensor(y_score, taxonomy, pick_device(y_score))
     out = best_leaf(s, taxonomy)
     return out if is_tensor(y_score) else out.cpu().numpy()
@@ -353,7 +352,7 @@ def majority_prediction(y_score, taxonomy, *, threshold=0.5):
     >>> majority_prediction([[1, .9, .3, .6, .1, .1]], tax)
     array([3])
     """
-    _check_taxonomy(taxonomy)
+    check_taxonomy(taxonomy)
     s = node_score_tensor(y_score, taxonomy, pick_device(y_score))
     out = majority_node(s, taxonomy, threshold)
     return out if is_tensor(y_score) else out.cpu().numpy()

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from functools import partial
 
 import numpy as np
 import torch
 
 from .._taxonomy import Taxonomy
-from .._tree import bottom_up
-from .._tree import check_taxonomy as _check_taxonomy
+from .._tree import bottom_up, check_taxonomy
 from . import _hierarchical as H
 from . import _mistakes as M
 from . import _multilabel as ML
@@ -225,7 +223,7 @@ def get_hierarchical_scorer(name, taxonomy):
     >>> cross_val_score(LogisticRegression(), X, y, scoring=scorer, cv=3).shape
     (3,)
     """
-    _check_taxonomy(taxonomy)
+    check_taxonomy(taxonomy)
     if name in _SCORERS:
         metric, method, sign, key, kwargs = _SCORERS[name]
         return HierarchicalScorer(metric, taxonomy, method, sign, key, kwargs)
@@ -270,7 +268,7 @@ def make_hierarchical_scorer(metric, taxonomy, *, response_method=None, greater_
     >>> make_hierarchical_scorer(hierarchical_f1_score, tax, average="macro")
     make_hierarchical_scorer(hierarchical_f1_score, response_method='predict', average='macro')
     """
-    _check_taxonomy(taxonomy)
+    check_taxonomy(taxonomy)
     sign = 1 if greater_is_better else -1
     if isinstance(metric, str):
         base = get_hierarchical_scorer(metric, taxonomy)

@@ -30,9 +30,9 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, ProgressBar
 from skorch.utils import to_device
 
-from .._tree import bottom_up, check_taxonomy, greedy_descent
+from .._tree import check_taxonomy, greedy_descent
 from ..base import HierarchicalClassifierMixin, NodeScores, NodeScoresMixin
-from ..labels import HierarchicalLabelEncoder, decode_labels, fill_ancestors, indicator_to_node_indices
+from ..labels import HierarchicalLabelEncoder, decode_labels, fill_ancestors
 from ..metrics import HierarchicalMetricAccumulator
 from .backbones import MLP, SmallCNN, feature_shape
 from ._data import HierarchicalValidSplit, NodeDataset, TensorBatchIterator, _base_and_indices, as_float_tensor
