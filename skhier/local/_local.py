@@ -58,13 +58,6 @@ def _proba_by_label(est, X, labels):
     return out
 
 
-def _index_or_none(tax, key):
-    try:
-        return tax.index(key)
-    except (ValueError, TypeError):
-        return -1
-
-
 def _flat_taxonomy(labels) -> Taxonomy:
     """Root above the sorted distinct labels: the taxonomy of plain 1-D targets."""
     uniq = np.unique(labels).tolist()
@@ -103,39 +96,43 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
         """Indices of the nodes (or the levels) that can hold a local classifier."""
         raise NotImplementedError
 
-    def _check_local_classifiers(self, tax):
+    def _key_index(self, key, tax):
+        """The index (node) or level of a user-facing key; None when it names nothing."""
+        if self._key_kind == "level":
+            return key if isinstance(key, (int, np.integer)) and not isinstance(key, bool) else None
+        try:
+            return tax.index(key)  # an identifier, or a display name that names one node
+        except (ValueError, TypeError):
+            return None
+
+    def _chosen_estimators(self, tax):
+        """``local_classifiers`` as {node index or level: estimator} (a dict, validated once)
+        or the callable; None when not given."""
         choice = self.local_classifiers
-        if choice is None or callable(choice) and not isinstance(choice, dict):
-            return
+        if choice is None or (callable(choice) and not isinstance(choice, dict)):
+            return choice
         if not isinstance(choice, dict):
             raise TypeError(
                 f"local_classifiers must be a dict or a callable f(key, taxonomy), got {type(choice).__name__}"
             )
-        valid = {self._ident(k, tax) for k in self._valid_keys(tax).tolist()}
-        what = {"node": "a node with a local classifier", "level": "a level (1 .. max_depth)"}[self._key_kind]
-        for key in choice:
-            try:
-                ok = key in valid if self._key_kind == "level" else tax.nodes[tax.index(key)] in valid
-            except (ValueError, TypeError):
-                ok = False
-            if not ok:
+        valid = set(self._valid_keys(tax).tolist())
+        table = {}
+        for key, est in choice.items():
+            k = self._key_index(key, tax)
+            if k not in valid:
+                what = {"node": "a node with a local classifier", "level": "a level (1 .. max_depth)"}[self._key_kind]
+                shown = sorted(repr(self._ident(v, tax)) for v in list(valid)[:5])
                 raise ValueError(
                     f"local_classifiers has key {key!r}, which is not {what} of {type(self).__name__} "
-                    f"(valid keys: {sorted(map(repr, valid))[:5]}{' ...' if len(valid) > 5 else ''})"
+                    f"(valid keys include: {shown}{' ...' if len(valid) > 5 else ''})"
                 )
+            table[k] = est
+        return table
 
-    def _estimator_for(self, key, tax):
-        default = LogisticRegression(max_iter=1000) if self.local_classifier is None else self.local_classifier
-        choice = self.local_classifiers
-        est = None
-        if isinstance(choice, dict):
-            ident = self._ident(key, tax)
-            est = choice.get(ident)
-            if est is None and self._key_kind == "node":  # a unique display name works too
-                est = next((e for k, e in choice.items() if not isinstance(k, tuple) and _index_or_none(tax, k) == key), None)
-        elif callable(choice):
-            est = choice(self._ident(key, tax), tax)
-        est = default if est is None else est
+    def _estimator_for(self, key, tax, chosen):
+        est = chosen.get(key) if isinstance(chosen, dict) else (chosen(self._ident(key, tax), tax) if chosen else None)
+        if est is None:
+            est = LogisticRegression(max_iter=1000) if self.local_classifier is None else self.local_classifier
         if not hasattr(est, "predict_proba"):
             raise TypeError(
                 f"the local classifier of {self._ident(key, tax)!r} ({type(est).__name__}) has no "
@@ -196,13 +193,13 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
                 raise ValueError(f"sample_weight must have shape ({X.shape[0]},), got {w.shape}")
             if not np.isfinite(w).all() or (w < 0).any():
                 raise ValueError("sample_weight must be finite and non-negative")
-        self._check_local_classifiers(tax)
+        chosen = self._chosen_estimators(tax)
         self.label_format_ = fmt
         # internal nodes where some training path ends: paths may stop there
         self.stop_nodes_ = np.unique(nodes[~tax.is_leaf[nodes]])
         self._set_classes(tax, np.union1d(tax.leaves, self.stop_nodes_))
         tasks = self._plan(nodes, tax)
-        chosen = [self._estimator_for(key, tax) for key, _, _ in tasks]
+        chosen = [self._estimator_for(key, tax, chosen) for key, _, _ in tasks]
         if w is not None:
             for (key, _, _), est in zip(tasks, chosen):
                 if not has_fit_parameter(est, "sample_weight"):
@@ -213,13 +210,13 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
         fitted = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
             delayed(_fit_one)(est, X, idx, y_local, w) for (_, idx, y_local), est in zip(tasks, chosen)
         )
-        self._keys = [key for key, _, _ in tasks]
-        self.estimators_ = {self._ident(key, tax): est for key, est in zip(self._keys, fitted)}
+        self.estimators_ = {self._ident(key, tax): est for (key, _, _), est in zip(tasks, fitted)}
         return self
 
     def _fitted(self):
-        """(index or level, estimator) of every local problem."""
-        return zip(self._keys, self.estimators_.values())
+        """(node index or level, estimator) of every local problem."""
+        tax = self.taxonomy_
+        return ((self._key_index(k, tax), est) for k, est in self.estimators_.items())
 
     # ------------------------------------------------------------------ probabilities
     def _check_X(self, X):
