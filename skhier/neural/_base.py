@@ -32,7 +32,7 @@ from skorch.utils import to_device
 
 from .._tree import check_taxonomy, greedy_descent
 from ..base import HierarchicalClassifierMixin, NodeScores, NodeScoresMixin
-from ..labels import HierarchicalLabelEncoder, decode_labels, fill_ancestors
+from ..labels import HierarchicalLabelEncoder, decode_labels
 from ..metrics import HierarchicalMetricAccumulator
 from .backbones import MLP, SmallCNN, feature_shape
 from ._data import HierarchicalValidSplit, NodeDataset, TensorBatchIterator, _base_and_indices, as_float_tensor
@@ -299,14 +299,15 @@ class _HierarchicalNetBase(NeuralNet):
         return torch.autocast("cuda", dtype=torch.bfloat16)
 
     # ------------------------------------------------------------ data
-    def _as_input(self, X) -> torch.Tensor:
+    def _as_input(self, X, *, check_shape=True) -> torch.Tensor:
+        """``X`` as a checked float tensor; with ``check_shape``, of the fitted sample shape."""
         if sp.issparse(X):
             raise TypeError(
                 f"{type(self).__name__} needs dense X, got a scipy sparse matrix; pass X.toarray() "
                 "(or reduce it first, e.g. with TruncatedSVD)"
             )
         t = as_float_tensor(X)
-        shape = getattr(self, "input_shape_", None)
+        shape = getattr(self, "input_shape_", None) if check_shape else None
         if shape is not None and tuple(t.shape[1:]) != tuple(shape):
             raise ValueError(
                 f"X has samples of shape {tuple(t.shape[1:])}, but {type(self).__name__} was "
@@ -314,14 +315,11 @@ class _HierarchicalNetBase(NeuralNet):
             )
         return t
 
-    def _dataset(self, X, encoded=None):
+    def _dataset(self, X):
+        """The prediction dataset of ``X`` (checked), or ``X`` if it is a Dataset already."""
         if isinstance(X, torch.utils.data.Dataset):
             return X
-        t = self._as_input(X)
-        if encoded is None:
-            return NodeDataset(t).place(self.device)
-        strata = None if sp.issparse(encoded) else encoded
-        return NodeDataset(t, self._targets(encoded), strata).place(self.device)
+        return NodeDataset(self._as_input(X)).place(self.device)
 
     def get_dataset(self, X, y=None):
         if y is not None and not isinstance(X, torch.utils.data.Dataset):
@@ -346,7 +344,7 @@ class _HierarchicalNetBase(NeuralNet):
                 f"{type(self).__name__} predicts one path per sample; got an indicator matrix "
                 "(several paths per sample): use a multi-label estimator"
             )
-        t = self._as_input(X) if not reset else as_float_tensor(X) if not sp.issparse(X) else self._as_input(X)
+        t = self._as_input(X, check_shape=not reset)
         if t.shape[0] != encoded.shape[0]:
             raise ValueError(f"X has {t.shape[0]} samples but y has {encoded.shape[0]}")
         if reset:
@@ -358,7 +356,8 @@ class _HierarchicalNetBase(NeuralNet):
             split = 1 - (self.train_split.cv if isinstance(self.train_split, HierarchicalValidSplit) else 0)
             self.batch_size_ = self._resolve_batch_size(int(t.shape[0] * split))
             self._fit_labels(encoded)
-        return self._dataset(t, encoded)
+        strata = None if sp.issparse(encoded) else encoded
+        return NodeDataset(t, self._targets(encoded), strata).place(self.device)
 
     def fit(self, X, y, **fit_params):
         """Fit the module on ``X`` and labels ``y`` in any label format it takes.
@@ -623,9 +622,9 @@ class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMix
         self.threshold = threshold
 
     def _targets(self, encoded):
-        if not sp.issparse(encoded):
-            encoded = self.taxonomy_.ancestor_matrix[np.asarray(encoded, dtype=np.int64)]
-        return torch.as_tensor(fill_ancestors(encoded, self.taxonomy_).toarray(), dtype=torch.float32)
+        # an encoded indicator has its ancestors filled already; a node's ancestor row too
+        rows = encoded if sp.issparse(encoded) else self.taxonomy_.ancestor_matrix[encoded]
+        return torch.as_tensor(rows.toarray(), dtype=torch.float32)
 
     def _prepare(self, X, y, *, reset):
         if not isinstance(self.threshold, (int, float)) or isinstance(self.threshold, bool) or not 0 <= self.threshold <= 1:
@@ -676,9 +675,8 @@ class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMix
         p = torch.sigmoid(self._outputs(X))
         tax = self.taxonomy_
         if self.label_format_.multilabel:
-            hit = (p >= self.threshold).cpu().numpy()
-            hit[:, 0] = True
-            return decode_labels(fill_ancestors(sp.csr_matrix(hit), tax), tax, self.label_format_)
+            hit = sp.csr_matrix((p >= self.threshold).cpu().numpy())
+            return decode_labels(hit, tax, self.label_format_)  # fills ancestors and the root
         nodes = greedy_descent(p, tax, threshold=self.threshold).cpu().numpy()
         return decode_labels(nodes, tax, self.label_format_)
 
