@@ -10,6 +10,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
+from ._validation import check_number
 from .exceptions import TaxonomyError
 
 __all__ = ["Taxonomy"]
@@ -978,8 +979,7 @@ class Taxonomy:
         >>> Taxonomy.from_edges([("r", "a"), ("a", "x")]).prune(1).nodes
         ('r', 'a')
         """
-        if not isinstance(max_depth, numbers.Integral) or max_depth < 0:
-            raise ValueError(f"max_depth must be a non-negative int, got {max_depth!r}")
+        check_number(max_depth, "max_depth", low=0, integer=True)
         return self._restrict(np.flatnonzero(self.depth <= max_depth))
 
     def _restrict(self, keep: np.ndarray) -> Taxonomy:

@@ -243,7 +243,7 @@ NEURAL_CASES = [
 ]
 
 DATASETS = [
-    ("n_samples negative", lambda: load_fashion_mnist(n_samples=-5), ValueError, "n_samples must be a positive int or None, got -5"),
+    ("n_samples negative", lambda: load_fashion_mnist(n_samples=-5), ValueError, "n_samples must be None or a positive int, got -5"),
     ("n_samples float", lambda: load_fashion_mnist(n_samples=2.5), ValueError, "got 2.5"),
     ("subset", lambda: load_fashion_mnist(subset="valid"), ValueError, "subset must be 'train', 'test' or 'all', got 'valid'"),
     ("hierarchy", lambda: load_fashion_mnist(hierarchy="deep"), ValueError, "hierarchy must be a Taxonomy or one of.*'deep'"),

@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from .._taxonomy import Taxonomy
+from .._validation import check_number
 from ..labels import decode_labels, LabelFormat
 
 __all__ = ["load_fashion_mnist", "FASHION_MNIST_HIERARCHIES"]
@@ -140,10 +141,7 @@ def load_fashion_mnist(
         raise ValueError(f"the taxonomy lacks Fashion-MNIST classes {missing}")
     if subset not in ("train", "test", "all"):
         raise ValueError(f"subset must be 'train', 'test' or 'all', got {subset!r}")
-    if n_samples is not None and (
-        isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1
-    ):
-        raise ValueError(f"n_samples must be a positive int or None, got {n_samples!r}")
+    check_number(n_samples, "n_samples", low=1, integer=True, allow_none=True)
     if label_format not in ("path", "leaf", "indicator"):
         raise ValueError(f"label_format must be 'path', 'leaf' or 'indicator', got {label_format!r}")
     directory = _find_dir(data_home)

@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .._taxonomy import Taxonomy
+from .._validation import check_number
 from ..labels import LabelFormat, decode_labels
 
 __all__ = ["make_taxonomy", "make_hierarchical_classification"]
@@ -37,8 +38,7 @@ def make_taxonomy(n_levels=3, branching=3, *, random_state=None, prefix="n"):
     >>> make_taxonomy(2, 3)
     Taxonomy(n_nodes=13, n_leaves=9, max_depth=2)
     """
-    if not isinstance(n_levels, numbers.Integral) or n_levels < 1:
-        raise ValueError(f"n_levels must be a positive int, got {n_levels!r}")
+    check_number(n_levels, "n_levels", low=1, integer=True)
     if isinstance(branching, numbers.Integral):
         lo = hi = int(branching)
     else:

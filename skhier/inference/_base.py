@@ -19,6 +19,7 @@ from .._tree import (
     sorted_classes,
     taxonomy_tensors,
 )
+from .._validation import check_number
 from ..base import NodeScores, NodeScoresMixin
 from ..labels import HierarchicalLabelEncoder, LabelFormat, decode_labels
 
@@ -81,8 +82,7 @@ def decide(scores, taxonomy: Taxonomy, decision="leaf", *, threshold=0.5):
 
 
 def _check_threshold(threshold):
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)) or not np.isfinite(threshold):
-        raise ValueError(f"threshold must be a finite number, got {threshold!r}")
+    check_number(threshold, "threshold")
 
 
 class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstimator):

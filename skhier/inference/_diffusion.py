@@ -4,7 +4,6 @@ diffusion, §3.3, eq. 3-6): ``f* = (1 - α) (I - α W_n)^-1 f0``.
 
 from __future__ import annotations
 
-import numbers
 from functools import lru_cache
 
 import warnings
@@ -15,6 +14,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from .._taxonomy import Taxonomy
+from .._validation import check_number
 from ._base import BaseRefiner
 
 __all__ = ["DiffusionRefiner", "diffusion_operator", "diffuse"]
@@ -24,16 +24,12 @@ DENSE_MAX_NODES = 256
 
 
 def _check_alpha(alpha):
-    if not isinstance(alpha, numbers.Real) or not 0 <= alpha < 1:
-        raise ValueError(f"alpha must be a number in [0, 1), got {alpha!r}")
-    return float(alpha)
+    return check_number(alpha, "alpha", low=0, high=1, high_open=True)
 
 
 def _check_iteration(max_iter, tol):
-    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive int, got {max_iter!r}")
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
-        raise ValueError(f"tol must be a non-negative number, got {tol!r}")
+    check_number(max_iter, "max_iter", low=1, integer=True)
+    check_number(tol, "tol", low=0)
 
 
 @lru_cache(maxsize=16)

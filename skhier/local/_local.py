@@ -5,7 +5,6 @@ weights, non-mandatory leaf prediction and consistent node probabilities.
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 import torch
@@ -17,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validat
 
 from .._taxonomy import Taxonomy
 from .._tree import check_taxonomy, greedy_descent, top_down_product
+from .._validation import check_number
 from ..base import HierarchicalClassifierMixin, NodeScores
 from ..labels import HierarchicalLabelEncoder, decode_labels
 
@@ -183,8 +183,7 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
         -------
         self : object
         """
-        if self.threshold is not None and not (isinstance(self.threshold, numbers.Real) and 0 <= self.threshold <= 1):
-            raise ValueError(f"threshold must be None or a number in [0, 1], got {self.threshold!r}")
+        check_number(self.threshold, "threshold", low=0, high=1, allow_none=True)
         X, nodes, tax, fmt = self._read_y(X, y)
         w = None
         if sample_weight is not None:

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from .._tree import best_leaf, check_taxonomy, majority_node, taxonomy_tensors
+from .._validation import check_number
 from ._base import (
     check_lengths,
     finish,
@@ -291,8 +292,7 @@ def recall_at_correct(y_true, y_score, *, taxonomy, min_correct=0.9, specificity
     >>> round(recall_at_correct(["A2"], [[1, .9, .6, .3, .1, .1]], taxonomy=tax), 4)
     0.3691
     """
-    if isinstance(min_correct, bool) or not isinstance(min_correct, (int, float, np.number)) or not 0 <= min_correct <= 1:
-        raise ValueError(f"min_correct must be a number in [0, 1], got {min_correct!r}")
+    check_number(min_correct, "min_correct", low=0, high=1)
     t, s, w, as_tensor = _prepare(y_true, y_score, taxonomy, sample_weight)
     _, c = _curve(t, s, w, taxonomy, specificity)
     ok = c[:, 3] >= min_correct - 1e-12

@@ -31,6 +31,7 @@ from skorch.callbacks import Callback, ProgressBar
 from skorch.utils import to_device
 
 from .._tree import check_taxonomy, greedy_descent
+from .._validation import check_number
 from ..base import HierarchicalClassifierMixin, NodeScores, NodeScoresMixin
 from ..labels import HierarchicalLabelEncoder, decode_labels
 from ..metrics import HierarchicalMetricAccumulator
@@ -627,8 +628,7 @@ class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMix
         return torch.as_tensor(rows.toarray(), dtype=torch.float32)
 
     def _prepare(self, X, y, *, reset):
-        if not isinstance(self.threshold, (int, float)) or isinstance(self.threshold, bool) or not 0 <= self.threshold <= 1:
-            raise ValueError(f"threshold must be a number in [0, 1], got {self.threshold!r}")
+        check_number(self.threshold, "threshold", low=0, high=1)
         dataset = super()._prepare(X, y, reset=reset)
         if reset:
             self.classes_ = np.empty(self.taxonomy_.n_nodes, dtype=object)
