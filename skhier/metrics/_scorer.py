@@ -46,11 +46,8 @@ def node_scores(estimator, X, taxonomy: Taxonomy) -> np.ndarray:
     >>> node_scores(LogisticRegression().fit(X, y), X[:2], tax).shape
     (2, 7)
     """
-    if hasattr(estimator, "transform"):
-        try:
-            out = estimator.transform(X)
-        except (AttributeError, NotImplementedError):  # a Pipeline whose last step is no transformer
-            out = None
+    if hasattr(estimator, "transform"):  # a Pipeline has it only when its last step does
+        out = estimator.transform(X)
         src = getattr(out, "taxonomy", None)
         if src is not None:
             if src != taxonomy:
