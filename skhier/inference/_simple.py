@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
-from .._tree import bottom_up, top_down_product
+from .._tree import bottom_up, taxonomy_tensors, top_down_product
 from ._base import BaseRefiner
 
 __all__ = ["BottomUpRefiner", "TopDownRefiner"]
@@ -49,7 +48,7 @@ class BottomUpRefiner(BaseRefiner):
 
     def _refine(self, s):
         leaf_part = torch.zeros_like(s)
-        leaves = torch.as_tensor(np.array(self.taxonomy_.leaves), device=s.device)
+        leaves = taxonomy_tensors(self.taxonomy_, str(s.device)).leaves
         leaf_part[:, leaves] = s[:, leaves]
         return bottom_up(leaf_part, self.taxonomy_)
 
@@ -93,7 +92,7 @@ class TopDownRefiner(BaseRefiner):
 
     def _refine(self, s):
         tax = self.taxonomy_
-        parent = torch.as_tensor(np.array(tax.parent), device=s.device)
+        parent = taxonomy_tensors(tax, str(s.device)).parent
         cond = s.clone()
         cond[:, 0] = 1.0
         if self.normalize and tax.n_nodes > 1:
