@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
 
 from skhier.datasets import load_fashion_mnist  # noqa: E402
-from skhier.neural import FlatSoftmaxClassifier, FlatSoftmaxModule, SubtreeNLLLoss  # noqa: E402
+from skhier.neural import FlatSoftmaxClassifier, HierarchicalHeadModule  # noqa: E402
+from skhier.neural.losses import FlatSoftmaxLoss  # noqa: E402
 from skhier.neural.backbones import SmallCNN, feature_shape  # noqa: E402
 
 
@@ -47,10 +48,10 @@ def data(n, data_home=None):
 def hand_loop(X, nodes, tax, *, device, batch_size, epochs, bf16, channels_last, compile, lr=1e-3):
     torch.manual_seed(0)
     backbone = SmallCNN(n_blocks=2)
-    module = FlatSoftmaxModule(backbone, feature_shape(backbone, X.shape[1:]), tax.leaves.tolist(), tax.n_nodes).to(device)
+    crit = FlatSoftmaxLoss(tax)
+    module = HierarchicalHeadModule(backbone, feature_shape(backbone, X.shape[1:]), crit).to(device)
     if channels_last:
         module = module.to(memory_format=torch.channels_last)
-    crit = SubtreeNLLLoss(torch.as_tensor(tax.leaf_ancestor_matrix.toarray().T > 0)).to(device)
     opt = torch.optim.AdamW(module.parameters(), lr=lr)
     fwd = torch.compile(module) if compile else module
     Xd = torch.as_tensor(X).to(device)
@@ -69,7 +70,7 @@ def hand_loop(X, nodes, tax, *, device, batch_size, epochs, bf16, channels_last,
             if channels_last:
                 xb = xb.contiguous(memory_format=torch.channels_last)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16):
-                out = fwd(xb)
+                out, _ = fwd(xb)
             loss = crit(out.float(), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()

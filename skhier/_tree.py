@@ -30,6 +30,11 @@ __all__ = [
     "greedy_descent",
     "lca",
     "sorted_classes",
+    "path_sum",
+    "subtree_logsumexp",
+    "sibling_log_softmax",
+    "lca_with_all",
+    "tree_distance",
 ]
 
 #: Largest number of (sample, node) cells a row chunk of the greedy descent touches.
@@ -209,6 +214,7 @@ def lca(a: torch.Tensor, b: torch.Tensor, paths: torch.Tensor) -> torch.Tensor:
 
     ``paths`` is the taxonomy's root-first path table (``path_indices``) on the same device.
     """
+    a, b = torch.broadcast_tensors(a, b)
     pa, pb = paths[a], paths[b]
     same = ((pa == pb) & (pa >= 0)).long()
     k = same.cumprod(dim=-1).sum(dim=-1) - 1
@@ -232,3 +238,104 @@ def sorted_classes(taxonomy: Taxonomy, nodes) -> tuple[np.ndarray, np.ndarray]:
         classes = np.empty(len(ids), dtype=object)
         classes[:] = ids
     return classes, nodes[order]
+
+
+# ---------------------------------------------------------------- differentiable tree sums
+# The hierarchical losses need sums along root paths, log-sum-exps over subtrees and
+# softmaxes over siblings of a (batch, n_nodes) tensor, with gradients. Each is a loop
+# over the taxonomy's levels with index operations on that level's nodes only: O(batch ×
+# n_nodes) time and memory whatever the fan-out, no padded children table.
+
+
+@lru_cache(maxsize=32)
+def _level_groups(taxonomy: Taxonomy, device: str) -> tuple:
+    """Per non-root level: (its nodes, their distinct parents, each node's parent position)."""
+    out = []
+    for lv in taxonomy.levels[1:]:
+        lv = np.array(lv, dtype=np.int64)  # writable: torch refuses read-only arrays
+        parents, inverse = np.unique(taxonomy.parent[lv], return_inverse=True)
+        out.append(tuple(torch.as_tensor(a, device=device) for a in (lv, parents, inverse.ravel())))
+    return tuple(out)
+
+
+def path_sum(x: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
+    """Sum of a (B, n_nodes) tensor along every node's root path, the node included.
+
+    Column ``v`` of the result is ``sum(x[:, u] for u in ancestors_or_self(v))``. Works
+    for any dtype and keeps gradients.
+    """
+    out = x.clone()
+    for lv, parents, inverse in _level_groups(taxonomy, str(x.device)):
+        out[:, lv] = out[:, parents][:, inverse] + x[:, lv]
+    return out
+
+
+def _group_logsumexp(values: torch.Tensor, inverse: torch.Tensor, n_groups: int) -> torch.Tensor:
+    """log-sum-exp of the columns of ``values`` (B, k) grouped by ``inverse`` → (B, n_groups)."""
+    shift = torch.full((values.shape[0], n_groups), -torch.inf, dtype=values.dtype, device=values.device)
+    shift = shift.scatter_reduce(1, inverse.expand_as(values), values.detach(), "amax")
+    shift = torch.where(torch.isfinite(shift), shift, torch.zeros_like(shift))
+    total = values.new_zeros(values.shape[0], n_groups).index_add(1, inverse, torch.exp(values - shift[:, inverse]))
+    return torch.log(total) + shift
+
+
+def subtree_logsumexp(x: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
+    """``log(sum(exp(x[:, u]) for u in subtree(v)))`` for every node ``v``, the node included.
+
+    With leaf log-probabilities in the leaf columns and ``-inf`` elsewhere this gives the
+    log-probability of every subtree. Keeps gradients; ``-inf`` columns are allowed.
+    """
+    out = x.clone()
+    for lv, parents, inverse in reversed(_level_groups(taxonomy, str(x.device))):
+        below = _group_logsumexp(out[:, lv], inverse, parents.numel())
+        out[:, parents] = torch.logaddexp(out[:, parents], below)
+    return out
+
+
+def sibling_log_softmax(x: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
+    """Log-softmax of every non-root column over its siblings (children of one parent).
+
+    Column ``v`` is ``log P(v | parent(v))`` of a conditional softmax; the root's is 0.
+    """
+    out = torch.zeros_like(x)
+    for lv, parents, inverse in _level_groups(taxonomy, str(x.device)):
+        out[:, lv] = x[:, lv] - _group_logsumexp(x[:, lv], inverse, parents.numel())[:, inverse]
+    return out
+
+
+def lca_with_all(nodes: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
+    """Lowest common ancestor of each of ``nodes`` (B,) with every taxonomy node: (B, n_nodes).
+
+    Counts, for every node, how many of its ancestors lie on the given node's root path
+    (a prefix of it, so the count is the LCA's depth + 1): O(B × n_nodes).
+    """
+    tt = taxonomy_tensors(taxonomy, str(nodes.device))
+    path = tt.paths[nodes]
+    on = torch.zeros(nodes.shape[0], tt.parent.numel(), dtype=torch.long, device=nodes.device)
+    on.scatter_(1, path.clamp(min=0), (path >= 0).long())
+    on[:, 0] = 1
+    return path.gather(1, path_sum(on, taxonomy) - 1)
+
+
+#: The taxonomy distances between two nodes that losses and metrics offer.
+TREE_DISTANCES = ("edges", "lca_height", "hierarchical_precision")
+
+
+def tree_distance(a: torch.Tensor, b: torch.Tensor, taxonomy: Taxonomy, kind: str = "edges", *, lca_nodes=None):
+    """Taxonomy distance between node index tensors ``a`` and ``b`` (broadcast), as floats.
+
+    ``"edges"``: edges from ``a`` up to the LCA and down to ``b``; ``"lca_height"``: the
+    LCA's height (Bertinetto et al.'s mistake severity; between leaves, 0 only for a
+    leaf and itself); ``"hierarchical_precision"``: 1 - depth(LCA) / max depth (one
+    minus Deng et al.'s hierarchical precision, as KFR §III-A reads it).
+    ``lca_nodes`` skips the LCA search when the caller has it.
+    """
+    tt = taxonomy_tensors(taxonomy, str(a.device))
+    c = lca(a, b, tt.paths) if lca_nodes is None else lca_nodes
+    if kind == "edges":
+        return tt.depth[a] + tt.depth[b] - 2 * tt.depth[c]
+    if kind == "lca_height":
+        return tt.height[c]
+    if kind == "hierarchical_precision":
+        return 1 - tt.depth[c] / max(taxonomy.max_depth, 1)
+    raise ValueError(f"distance must be one of {TREE_DISTANCES}, got {kind!r}")

@@ -18,7 +18,8 @@ from ._base import (
 )
 from ._protocols import EncoderModule, EndDistributionModule, NodeProbabilityModule
 from ._data import HierarchicalValidSplit, NodeDataset, TensorBatchIterator
-from ._flat import FlatSoftmaxClassifier, FlatSoftmaxModule, SubtreeNLLLoss
+from ._flat import FlatSoftmaxClassifier, HierarchicalHeadModule, HierarchicalLossClassifier, KFRClassifier
+from . import losses
 from ._hcam import HCAMCLClassifier, HCAMCLModule, PathNLLLoss, path_tokens
 
 __all__ = [
@@ -29,7 +30,9 @@ __all__ = [
     "NodeProbabilityModule",
     "auto_batch_size",
     "FlatSoftmaxClassifier",
-    "FlatSoftmaxModule",
+    "HierarchicalHeadModule",
+    "HierarchicalLossClassifier",
+    "KFRClassifier",
     "HCAMCLClassifier",
     "HCAMCLModule",
     "PathNLLLoss",
@@ -37,8 +40,8 @@ __all__ = [
     "HierarchicalValidScoring",
     "HierarchicalValidSplit",
     "NodeDataset",
-    "SubtreeNLLLoss",
     "TensorBatchIterator",
+    "losses",
     "path_tokens",
     "resolve_device",
 ]

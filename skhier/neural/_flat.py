@@ -1,6 +1,11 @@
-"""FlatSoftmaxClassifier: a softmax over the leaves, node probabilities by bottom-up sums.
+"""One backbone, one linear head, any hierarchical loss: the estimators of skhier.neural.losses.
 
-The baseline every hierarchical paper compares against.
+:class:`HierarchicalLossClassifier` trains a backbone and a linear head under whichever
+:class:`~skhier.neural.losses.HierarchicalLoss` ``criterion`` names; the head's width
+and the read-out of its probabilities follow the loss, so every loss gives the same
+estimator contract (``predict_proba``, node marginals for refiners, metrics).
+:class:`FlatSoftmaxClassifier` is the same estimator under its usual name, and
+:class:`KFRClassifier` the shortcut for KFR's quantitative-relativity loss.
 """
 
 from __future__ import annotations
@@ -8,14 +13,21 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
+from skorch.utils import to_device
 
 from ._base import HierarchicalNet
+from .losses import HierarchicalLoss, QuantitativeRelativityLoss, get_loss
 
-__all__ = ["FlatSoftmaxModule", "SubtreeNLLLoss", "FlatSoftmaxClassifier"]
+__all__ = ["HierarchicalHeadModule", "HierarchicalLossClassifier", "FlatSoftmaxClassifier", "KFRClassifier"]
 
 
-class FlatSoftmaxModule(nn.Module):
-    """Backbone, global average pooling, dropout and a linear layer over the leaves.
+class HierarchicalHeadModule(nn.Module):
+    """Backbone, global average pooling, dropout and one linear head read out by a loss.
+
+    ``forward`` returns ``(logits, features)``: what the loss reads (the features only
+    matter to losses with ``uses_features``, such as KFR's). ``end_log_probs`` is the
+    loss's read-out of the logits, so the module is an
+    :class:`~skhier.neural.EndDistributionModule`; ``embed`` gives the pooled features.
 
     Parameters
     ----------
@@ -23,86 +35,170 @@ class FlatSoftmaxModule(nn.Module):
         Maps a batch to a (B, C, H, W) feature map or (B, D) features.
     feature_shape : tuple of int
         The backbone's output shape for one sample.
-    leaf_nodes : sequence of int
-        Node index of every leaf (the output order).
-    n_nodes : int
-        Number of taxonomy nodes (width of ``end_log_probs``).
+    readout : HierarchicalLoss
+        Fixes the head's width (``readout.n_outputs``) and reads its logits out.
     dropout : float, default=0.2
 
     Examples
     --------
     >>> import torch
-    >>> from skhier.neural import FlatSoftmaxModule
+    >>> from skhier import Taxonomy
+    >>> from skhier.neural import HierarchicalHeadModule
     >>> from skhier.neural.backbones import MLP
-    >>> m = FlatSoftmaxModule(MLP(4, 8), (8,), leaf_nodes=[1, 2], n_nodes=3)
-    >>> m.end_log_probs(torch.zeros(2, 4)).exp().sum(1).tolist()
-    [1.0, 1.0]
+    >>> from skhier.neural.losses import ConditionalSoftmaxLoss
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+    >>> m = HierarchicalHeadModule(MLP(4, 8), (8,), ConditionalSoftmaxLoss(tax))
+    >>> m.head.out_features, m.end_log_probs(torch.zeros(2, 4)).exp().sum(1).tolist()
+    (6, [1.0, 1.0])
     """
 
-    def __init__(self, backbone, feature_shape, leaf_nodes, n_nodes, dropout=0.2):
+    def __init__(self, backbone, feature_shape, readout, dropout=0.2):
         super().__init__()
         self.backbone = backbone
         self.pool = nn.AdaptiveAvgPool2d(1) if len(feature_shape) == 3 else nn.Identity()
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(int(feature_shape[0]), len(leaf_nodes))
-        self.register_buffer("leaf_nodes", torch.as_tensor(np.asarray(leaf_nodes), dtype=torch.long))
-        self.n_nodes = int(n_nodes)
+        self.head = nn.Linear(int(feature_shape[0]), readout.n_outputs)
+        self.readout = readout
+
+    def embed(self, x):
+        return self.pool(self.backbone(x)).flatten(1)
 
     def forward(self, x, targets=None):
-        return self.head(self.dropout(self.pool(self.backbone(x)).flatten(1)))
+        z = self.embed(x)
+        return self.head(self.dropout(z)), z
 
     def end_log_probs(self, x):
-        logp = torch.log_softmax(self.forward(x).float(), dim=1)
-        out = logp.new_full((logp.shape[0], self.n_nodes), -float("inf"))
-        out[:, self.leaf_nodes] = logp
-        return out
+        return self.readout.end_log_probs(self.forward(x)[0].float())
 
 
-class SubtreeNLLLoss(nn.Module):
-    """Negative log-likelihood of the true node's subtree under a softmax over leaves.
+class HierarchicalLossClassifier(HierarchicalNet):
+    """A backbone and a linear head trained under any hierarchical loss, chosen by name.
 
-    For a leaf target this is the cross-entropy; for an internal node (a sample labelled
-    only down to "Shoes"), the log of the total probability of the leaves below it.
-
-    Parameters
-    ----------
-    subtree_leaves : bool tensor of shape (n_nodes, n_leaves)
-        ``[v, j]`` is True when leaf ``j`` is under node ``v``.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from skhier.neural import SubtreeNLLLoss
-    >>> loss = SubtreeNLLLoss(torch.tensor([[True, True], [True, False], [False, True]]))
-    >>> round(float(loss(torch.zeros(1, 2), torch.tensor([1]))), 4)
-    0.6931
-    """
-
-    def __init__(self, subtree_leaves):
-        super().__init__()
-        self.register_buffer("subtree_leaves", torch.as_tensor(subtree_leaves, dtype=torch.bool))
-
-    def forward(self, logits, targets):
-        logp = torch.log_softmax(logits.float(), dim=1)
-        mask = self.subtree_leaves[targets]
-        return -torch.logsumexp(logp.masked_fill(~mask, -float("inf")), dim=1).mean()
-
-
-class FlatSoftmaxClassifier(HierarchicalNet):
-    """A flat softmax over the leaves, trained with skorch; the standard baseline.
-
-    Node probabilities are bottom-up sums of the leaf softmax, so it plugs into every
-    refiner and score-based metric. Samples labelled only down to an internal node are
-    trained on the total probability of that node's leaves.
+    ``criterion`` picks the loss (see :mod:`skhier.neural.losses`): the flat softmax,
+    Valmadre's losses (conditional softmax and sigmoid, multi-label sigmoid,
+    soft-max-descendant, soft-max-margin, PS softmax), Bertinetto et al.'s HXE and soft
+    labels, or KFR's quantitative relativity; its parameters are ``criterion__*``
+    (``criterion__alpha``, ``criterion__tau``, ...), so a loss is a hyper-parameter of
+    :class:`~sklearn.model_selection.GridSearchCV` like any other. The head is over the
+    leaves or over all nodes as the loss needs, and the loss's read-out gives the
+    distribution over end nodes behind ``predict``, ``predict_proba`` (over
+    ``classes_``) and ``transform`` (node marginals, for refiners and metrics).
 
     Parameters
     ----------
     taxonomy : Taxonomy
+    criterion : str, HierarchicalLoss subclass or instance, default="flat_softmax"
+        A name of :data:`skhier.neural.losses.LOSSES`, a loss class (built with the
+        taxonomy and the ``criterion__*`` parameters) or a built loss (used as is; it
+        must be of the same taxonomy).
     backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"
     **kwargs
         Every parameter of :class:`~skhier.neural.HierarchicalNet` and skorch
         (``lr``, ``max_epochs``, ``batch_size``, ``device``, ``module__dropout``,
-        ``backbone__width``, ``callbacks``, ...).
+        ``backbone__width``, ``criterion__*``, ``callbacks``, ...).
+
+    Attributes
+    ----------
+    taxonomy_ : Taxonomy
+    classes_ : ndarray
+        Where the loss's distribution can end, sorted: the leaves, or every node for the
+        losses with a softmax over all nodes (soft-max-margin, soft-max-descendant).
+    class_nodes_ : ndarray of int
+    label_format_ : LabelFormat
+    module_ : HierarchicalHeadModule
+    criterion_ : HierarchicalLoss
+    history_ : skorch History
+
+    See Also
+    --------
+    skhier.neural.losses : the losses and their formulas.
+    KFRClassifier : the shortcut for KFR.
+
+    Examples
+    --------
+    >>> from skhier.datasets import make_hierarchical_classification
+    >>> from skhier.neural import HierarchicalLossClassifier
+    >>> X, y, tax = make_hierarchical_classification(200, 8, n_levels=2, branching=2, random_state=0)
+    >>> clf = HierarchicalLossClassifier(tax, criterion="soft_max_margin", criterion__tau=1.0,
+    ...                                  max_epochs=2, device="cpu", random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape, clf.transform(X[:2]).shape
+    ((2, 7), (2, 7))
+    """
+
+    def __init__(self, taxonomy, *, criterion="flat_softmax", module=HierarchicalHeadModule, backbone="auto", **kwargs):
+        super().__init__(taxonomy, module, criterion, backbone=backbone, **kwargs)
+
+    def _criterion_defaults(self):
+        if isinstance(self.criterion, nn.Module):
+            return {}
+        return {"taxonomy": self.taxonomy_}
+
+    def _build_loss(self) -> HierarchicalLoss:
+        """A loss instance of ``criterion`` and the ``criterion__*`` parameters."""
+        spec = get_loss(self.criterion)
+        if isinstance(spec, HierarchicalLoss):
+            if spec.taxonomy != self.taxonomy_:
+                raise ValueError(
+                    f"criterion {type(spec).__name__} was built on another taxonomy ({spec.taxonomy!r}) "
+                    f"than the estimator's ({self.taxonomy_!r})"
+                )
+            return spec
+        return spec(**self.get_params_for("criterion"))
+
+    def initialize_criterion(self):
+        """Build the loss named by ``criterion`` (skorch's extension point)."""
+        self.criterion_ = self._build_loss()
+        return self
+
+    def _module_defaults(self, backbone, feat_shape):
+        return {"backbone": backbone, "feature_shape": feat_shape, "readout": self._build_loss()}
+
+    def _end_nodes(self):
+        return np.asarray(self._build_loss().end_nodes)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        logits, features = y_pred
+        if self.criterion_.uses_features:
+            return self.criterion_(logits.float(), y_true, features=features.float())
+        return self.criterion_(logits.float(), y_true)
+
+    def embed(self, X):
+        """The pooled backbone features of ``X`` (the latent vectors KFR aligns).
+
+        Parameters
+        ----------
+        X : array-like or tensor of shape (n_samples, ...)
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_features)
+        """
+        self.check_is_fitted()
+        self._set_training(False)
+        out = []
+        with torch.no_grad(), self._autocast():
+            for batch in self.get_iterator(self._dataset(X), training=False):
+                Xi = batch[0] if isinstance(batch, (tuple, list)) else batch
+                out.append(self.module_.embed(to_device(Xi, self.device)).float())
+        return torch.cat(out).double().cpu().numpy()
+
+
+class FlatSoftmaxClassifier(HierarchicalLossClassifier):
+    """A flat softmax over the leaves, trained with skorch; the standard baseline.
+
+    :class:`HierarchicalLossClassifier` under the name users look for:
+    ``criterion="flat_softmax"`` by default, any other loss by name. Node probabilities
+    are bottom-up sums of the leaf softmax, so it plugs into every refiner and
+    score-based metric. Samples labelled only down to an internal node are trained on
+    the total probability of that node's leaves.
+
+    Parameters
+    ----------
+    taxonomy : Taxonomy
+    criterion : str, HierarchicalLoss subclass or instance, default="flat_softmax"
+    backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"
+    **kwargs
+        Every parameter of :class:`HierarchicalLossClassifier`.
 
     Attributes
     ----------
@@ -111,7 +207,7 @@ class FlatSoftmaxClassifier(HierarchicalNet):
         The leaves, sorted: the columns of ``predict_proba``.
     class_nodes_ : ndarray of int
     label_format_ : LabelFormat
-    module_ : FlatSoftmaxModule
+    module_ : HierarchicalHeadModule
     history_ : skorch History
 
     See Also
@@ -128,13 +224,53 @@ class FlatSoftmaxClassifier(HierarchicalNet):
     ((2, 4), (2, 7))
     """
 
-    def __init__(self, taxonomy, *, module=FlatSoftmaxModule, criterion=SubtreeNLLLoss, backbone="auto", **kwargs):
-        super().__init__(taxonomy, module, criterion, backbone=backbone, **kwargs)
 
-    def _module_defaults(self, backbone, feat_shape):
-        tax = self.taxonomy_
-        return {"backbone": backbone, "feature_shape": feat_shape, "leaf_nodes": tax.leaves.tolist(), "n_nodes": tax.n_nodes}
+class KFRClassifier(HierarchicalLossClassifier):
+    """KFR (knowledge fusion by quantitative relativity): CE plus α times the triplet term.
+
+    :class:`HierarchicalLossClassifier` with
+    :class:`~skhier.neural.losses.QuantitativeRelativityLoss`: a flat softmax trained
+    with cross-entropy, plus α times a triplet term that makes normalised-L1 distances
+    between the backbone's features proportional to taxonomy distances (eq. 6-7 of the
+    KFR paper). ``alpha`` is the paper's weight; the loss's other options are
+    ``criterion__normalize``, ``criterion__distance``, ``criterion__sampling`` and
+    ``criterion__p``. ``embed`` gives the aligned features and
+    :func:`skhier.metrics.latent_distance_correlation` measures the alignment.
+
+    Parameters
+    ----------
+    taxonomy : Taxonomy
+    alpha : float, default=1.0
+        Weight of the quantitative-relativity term (≥ 0; 0 is plain cross-entropy).
+    criterion : loss class or name, default=QuantitativeRelativityLoss
+    **kwargs
+        Every parameter of :class:`HierarchicalLossClassifier`.
+
+    Attributes
+    ----------
+    taxonomy_ : Taxonomy
+    classes_ : ndarray
+    module_ : HierarchicalHeadModule
+    criterion_ : QuantitativeRelativityLoss
+    history_ : skorch History
+
+    Examples
+    --------
+    >>> from skhier.datasets import make_hierarchical_classification
+    >>> from skhier.neural import KFRClassifier
+    >>> X, y, tax = make_hierarchical_classification(200, 8, n_levels=2, branching=2, random_state=0)
+    >>> clf = KFRClassifier(tax, alpha=3.0, max_epochs=2, device="cpu", random_state=0).fit(X, y)
+    >>> clf.embed(X[:2]).shape
+    (2, 256)
+    """
+
+    def __init__(self, taxonomy, *, alpha=1.0, criterion=QuantitativeRelativityLoss, **kwargs):
+        super().__init__(taxonomy, criterion=criterion, **kwargs)
+        self.alpha = alpha
 
     def _criterion_defaults(self):
-        tax = self.taxonomy_
-        return {"subtree_leaves": torch.as_tensor(tax.leaf_ancestor_matrix.toarray().T > 0)}
+        defaults = super()._criterion_defaults()
+        spec = get_loss(self.criterion)
+        if defaults and issubclass(spec, QuantitativeRelativityLoss):
+            defaults["alpha"] = self.alpha
+        return defaults

@@ -41,9 +41,12 @@ class EndDistributionModule(Protocol):
 
     Examples
     --------
-    >>> from skhier.neural import EndDistributionModule, FlatSoftmaxModule
+    >>> from skhier import Taxonomy
+    >>> from skhier.neural import EndDistributionModule, HierarchicalHeadModule
     >>> from skhier.neural.backbones import MLP
-    >>> isinstance(FlatSoftmaxModule(MLP(4, 8), (8,), [1, 2], 3), EndDistributionModule)
+    >>> from skhier.neural.losses import FlatSoftmaxLoss
+    >>> tax = Taxonomy.from_paths([["A"], ["B"]])
+    >>> isinstance(HierarchicalHeadModule(MLP(4, 8), (8,), FlatSoftmaxLoss(tax)), EndDistributionModule)
     True
     """
 
