@@ -35,6 +35,7 @@ from skhier.metrics import (
     hierarchical_average_precision,
     hierarchical_distance_at_k,
     hierarchical_f1_score,
+    latent_distance_correlation,
     leaf_f1_score,
     level_accuracy_score,
     mean_average_precision,
@@ -42,7 +43,7 @@ from skhier.metrics import (
     path_accuracy_score,
     recall_at_correct,
 )
-from skhier.neural import FlatSoftmaxClassifier, HCAMCLClassifier, auto_batch_size
+from skhier.neural import FlatSoftmaxClassifier, HCAMCLClassifier, KFRClassifier, auto_batch_size
 
 T = Taxonomy.from_parent_mapping({"A": "root", "B": "root", "A1": "A", "A2": "A", "B1": "B"})
 X4 = np.zeros((2, 3), dtype=np.float32)
@@ -215,6 +216,22 @@ LOCAL = [
     ("X nan", _fit(LocalClassifierPerNode(taxonomy=T), X=np.full((6, 3), np.nan)), ValueError, "NaN"),
 ]
 
+LATENT = [
+    ("latent Z 1-D", lambda: latent_distance_correlation(["A1", "B1"], np.ones(2), taxonomy=T), ValueError, "Z must be a 2-D numeric"),
+    ("latent Z nan", lambda: latent_distance_correlation(["A1", "B1"], np.full((2, 2), np.nan), taxonomy=T), ValueError, "NaN"),
+    ("latent lengths", lambda: latent_distance_correlation(["A1", "B1"], np.ones((3, 2)), taxonomy=T), ValueError,
+     "y_true has 2 samples but Z has 3"),
+    ("latent one sample", lambda: latent_distance_correlation(["A1"], np.ones((1, 2)), taxonomy=T), ValueError, "at least 2 samples"),
+    ("latent metric", lambda: latent_distance_correlation(["A1", "B1"], np.ones((2, 2)), taxonomy=T, latent_metric="l2"),
+     ValueError, "latent_metric must be one of.*'l2'"),
+    ("latent distance", lambda: latent_distance_correlation(["A1", "B1"], np.ones((2, 2)), taxonomy=T, distance="jaccard"),
+     ValueError, "distance must be one of.*'jaccard'"),
+    ("latent pairs", lambda: latent_distance_correlation(["A1", "B1"], np.ones((2, 2)), taxonomy=T, max_pairs=0),
+     ValueError, "max_pairs must be"),
+    ("latent unknown label", lambda: latent_distance_correlation(["A1", "Q"], np.ones((2, 2)), taxonomy=T), ValueError,
+     r"y_true\[1\]: unknown label 'Q'"),
+]
+
 NEURAL_CASES = [
     ("mixed precision", _fit(FlatSoftmaxClassifier(T, mixed_precision="fp8", **NEURAL)), ValueError,
      "mixed_precision must be None or 'bf16', got 'fp8'"),
@@ -240,6 +257,17 @@ NEURAL_CASES = [
     ("decoding", _fit(HCAMCLClassifier(T, module__decoding="greedy", **NEURAL)), ValueError, "decoding must be.*'greedy'"),
     ("shape at predict", lambda: FlatSoftmaxClassifier(T, **NEURAL).fit(np.ones((6, 3)), ["A1", "A2", "B1"] * 2).predict(
         np.ones((2, 4))), ValueError, r"X has samples of shape \(4,\), but FlatSoftmaxClassifier was fitted on samples of shape \(3,\)"),
+    ("criterion name", _fit(FlatSoftmaxClassifier(T, criterion="hinge", **NEURAL)), ValueError,
+     r"criterion must be one of \[.*'soft_max_margin'.*got 'hinge'"),
+    ("criterion type", _fit(FlatSoftmaxClassifier(T, criterion=torch.nn.CrossEntropyLoss, **NEURAL)), TypeError,
+     "criterion must be a loss name"),
+    ("criterion param", _fit(FlatSoftmaxClassifier(T, criterion="hxe", criterion__alpha=-0.5, **NEURAL)), ValueError,
+     "alpha must be a non-negative number, got -0.5"),
+    ("kfr alpha", _fit(KFRClassifier(T, alpha=-1, **NEURAL)), ValueError, "alpha must be a non-negative number, got -1"),
+    ("kfr distance", _fit(KFRClassifier(T, criterion__distance="cosine", **NEURAL)), ValueError,
+     "distance must be one of.*'cosine'"),
+    ("one leaf", lambda: FlatSoftmaxClassifier(Taxonomy.from_paths([["A", "a"]]), **NEURAL).fit(np.ones((4, 3)), ["a"] * 4),
+     ValueError, "at least two leaves"),
 ]
 
 DATASETS = [
@@ -255,7 +283,7 @@ DATASETS = [
 ]
 
 CASES = [(f"{group}:{row[0]}", *row[1:]) for group, table in [
-    ("taxonomy", TAXONOMY), ("labels", LABELS), ("metrics", METRICS), ("inference", INFERENCE),
+    ("taxonomy", TAXONOMY), ("labels", LABELS), ("metrics", METRICS), ("latent", LATENT), ("inference", INFERENCE),
     ("local", LOCAL), ("neural", NEURAL_CASES), ("datasets", DATASETS)] for row in table]
 
 

@@ -22,6 +22,7 @@ from ._hierarchical import (
     path_accuracy_score,
     specificity_precision_recall_fscore,
 )
+from ._latent import latent_distance_correlation
 from ._mistakes import hierarchical_distance_at_k, hierarchical_precision_at_k, mistake_severity
 from ._multilabel import mean_average_precision, multilabel_precision_recall_f1
 from ._operating_curve import (
@@ -58,6 +59,7 @@ __all__ = [
     "hierarchical_average_precision",
     "hierarchical_correct_score",
     "hierarchical_distance_at_k",
+    "latent_distance_correlation",
     "hierarchical_f1_score",
     "hierarchical_precision_at_k",
     "hierarchical_precision_recall_fscore",

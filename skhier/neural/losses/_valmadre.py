@@ -32,7 +32,9 @@ def _on_path(targets: torch.Tensor, loss: HierarchicalLoss) -> torch.Tensor:
     tt = loss._tensors(targets.device)
     path = tt.paths[targets]
     on = torch.zeros(targets.shape[0], tt.parent.numel(), dtype=torch.bool, device=targets.device)
-    return on.scatter_(1, path.clamp(min=0), path >= 0)
+    on.scatter_(1, path.clamp(min=0), path >= 0)  # padding writes False into the root...
+    on[:, 0] = True  # ...which is on every path
+    return on
 
 
 def _below(targets: torch.Tensor, loss: HierarchicalLoss) -> torch.Tensor:
