@@ -26,7 +26,7 @@ from skhier import (
     Taxonomy,
     TopDownRefiner,
 )
-from skhier.neural import FlatSoftmaxClassifier, HCAMCLClassifier
+from skhier.neural import FlatSoftmaxClassifier, HCAMCLClassifier, HierarchicalLossClassifier, KFRClassifier
 
 # leaves named 0..4, as LabelEncoder codes them: what re-encoding meta-estimators need
 TAX = Taxonomy.from_parent_mapping({0: "A", 1: "A", 2: "B", 3: "B", 4: "B", "A": "root", "B": "root"})
@@ -43,6 +43,8 @@ def _single_label():
         LocalClassifierPerLevel(taxonomy=TAX),
         FlatSoftmaxClassifier(TAX, lr=1e-2, **TINY),
         HCAMCLClassifier(TAX, lr=1e-2, **TINY, **HCAM_TINY),
+        HierarchicalLossClassifier(TAX, criterion="conditional_softmax", lr=1e-2, **TINY),
+        KFRClassifier(TAX, alpha=3.0, lr=1e-2, **TINY),
     ]
 
 

@@ -85,3 +85,42 @@ def test_pinned_memory_path_and_augmentation_on_cuda(data):
                                 random_state=0).fit(X, y)
     assert next(clf.module_.parameters()).is_cuda
     assert clf.score(X, y) > 2 / tax.n_leaves  # 27 leaves: chance is 1/27
+
+
+def test_every_loss_on_cuda_matches_cpu(data):
+    """Values, gradients and read-outs of every hierarchical loss: CUDA = CPU (float64)."""
+    from skhier.neural.losses import LOSSES, sample_triplets
+
+    _, _, tax, _, t = data
+    targets = torch.as_tensor(t[:64])
+    targets[::5] = torch.as_tensor(tax.parent)[targets[::5]]  # internal labels too
+    for name, cls in LOSSES.items():
+        loss = cls(tax)
+        g = torch.Generator().manual_seed(0)
+        logits = torch.randn(64, loss.n_outputs, generator=g, dtype=torch.float64)
+        kw = {}
+        if loss.uses_features:
+            kw = {"features": torch.randn(64, 16, generator=g, dtype=torch.float64),
+                  "triplets": sample_triplets(64, generator=torch.Generator().manual_seed(1))}
+        out = {}
+        for dev in ("cpu", "cuda"):
+            x = logits.to(dev).requires_grad_()
+            dkw = {k: (v.to(dev) if torch.is_tensor(v) else tuple(u.to(dev) for u in v)) for k, v in kw.items()}
+            value = loss(x, targets.to(dev), **dkw)
+            value.backward()
+            out[dev] = (value.item(), x.grad.cpu(), loss.end_log_probs(x.detach()).exp().cpu())
+        assert out["cuda"][0] == pytest.approx(out["cpu"][0], rel=1e-6), name
+        torch.testing.assert_close(out["cuda"][1], out["cpu"][1], rtol=1e-6, atol=1e-9)
+        torch.testing.assert_close(out["cuda"][2], out["cpu"][2], rtol=1e-6, atol=1e-9)
+
+
+def test_loss_classifier_trains_on_cuda(data):
+    from skhier.neural import HierarchicalLossClassifier
+
+    X, y, tax, _, _ = data
+    for name in ("soft_max_margin", "conditional_softmax", "quantitative_relativity"):
+        clf = HierarchicalLossClassifier(tax, criterion=name, device="cuda", mixed_precision="bf16", max_epochs=2,
+                                         random_state=0).fit(X, y)
+        assert clf.module_.head.weight.device.type == "cuda"
+        np.testing.assert_allclose(clf.predict_proba(X[:10]).sum(1), 1.0)
+        assert np.isfinite(clf.history_[-1, "train_loss"])
