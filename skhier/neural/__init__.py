@@ -20,6 +20,7 @@ from ._protocols import EncoderModule, EndDistributionModule, NodeProbabilityMod
 from ._data import HierarchicalValidSplit, NodeDataset, TensorBatchIterator
 from ._flat import FlatSoftmaxClassifier, HierarchicalHeadModule, HierarchicalLossClassifier, KFRClassifier
 from . import losses
+from ._hccf import HCCFClassifier, HCCFLoss, HCCFModule, extended_levels
 from ._hcam import HCAMCLClassifier, HCAMCLModule, PathNLLLoss, path_tokens
 
 __all__ = [
@@ -34,6 +35,10 @@ __all__ = [
     "HierarchicalLossClassifier",
     "KFRClassifier",
     "HCAMCLClassifier",
+    "HCCFClassifier",
+    "HCCFLoss",
+    "HCCFModule",
+    "extended_levels",
     "HCAMCLModule",
     "PathNLLLoss",
     "HierarchicalNet",

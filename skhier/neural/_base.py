@@ -450,6 +450,18 @@ class _HierarchicalNetBase(NeuralNet):
         self.check_is_fitted()
         return self.forward(self._dataset(X), training=False, device=self.device)
 
+    def _collect(self, X, method: str) -> torch.Tensor:
+        """``module_.<method>`` over all of ``X`` in evaluation batches, concatenated (float)."""
+        self.check_is_fitted()
+        self._set_training(False)
+        fn = getattr(self.module_, method)
+        out = []
+        with torch.no_grad(), self._autocast():
+            for batch in self.get_iterator(self._dataset(X), training=False):
+                Xi = batch[0] if isinstance(batch, (tuple, list)) else batch
+                out.append(fn(to_device(Xi, self.device)).float())
+        return torch.cat(out)
+
     def _valid_targets(self, dataset_valid):
         base, idx = _base_and_indices(dataset_valid)
         y = base.y if idx is None else base.y[idx.to(base.y.device)]

@@ -11,9 +11,7 @@ estimator contract (``predict_proba``, node marginals for refiners, metrics).
 from __future__ import annotations
 
 import numpy as np
-import torch
 from torch import nn
-from skorch.utils import to_device
 
 from ._base import HierarchicalNet
 from .losses import HierarchicalLoss, QuantitativeRelativityLoss, get_loss
@@ -173,14 +171,7 @@ class HierarchicalLossClassifier(HierarchicalNet):
         -------
         Z : ndarray of shape (n_samples, n_features)
         """
-        self.check_is_fitted()
-        self._set_training(False)
-        out = []
-        with torch.no_grad(), self._autocast():
-            for batch in self.get_iterator(self._dataset(X), training=False):
-                Xi = batch[0] if isinstance(batch, (tuple, list)) else batch
-                out.append(self.module_.embed(to_device(Xi, self.device)).float())
-        return torch.cat(out).double().cpu().numpy()
+        return self._collect(X, "embed").double().cpu().numpy()
 
 
 class FlatSoftmaxClassifier(HierarchicalLossClassifier):

