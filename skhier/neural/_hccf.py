@@ -163,7 +163,10 @@ class HCCFLoss(HierarchicalLoss):
     - text → image: ``-log softmax_j(s f_j · g_{t_i})[i]`` over the batch's images (eq. 2).
 
     ``L = Σ_l (mean_i image→text + mean_i text→image)``: eq. 2 with its sums over ``i``
-    averaged (a constant factor). Input: the ``(image, text, scale)`` of
+    averaged (a constant factor). ``directions="image_to_text"`` keeps the first term
+    only: with ``negatives="nodes"`` that is a cross-entropy over the level's nodes with
+    a cosine classifier made of their text embeddings (the paper's Table 3 "text
+    embedding" row: CE with the classifier initialised from the texts). Input: the ``(image, text, scale)`` of
     :class:`HCCFModule`; targets: node indices.
 
     Parameters
@@ -172,6 +175,7 @@ class HCCFLoss(HierarchicalLoss):
     levels : list of int
         Trained depths, 1-based.
     negatives : {"nodes", "batch"}, default="nodes"
+    directions : {"both", "image_to_text"}, default="both"
 
     Examples
     --------
@@ -189,10 +193,13 @@ class HCCFLoss(HierarchicalLoss):
 
     head = "nodes"
 
-    def __init__(self, taxonomy, levels, negatives="nodes"):
+    def __init__(self, taxonomy, levels, negatives="nodes", directions="both"):
         super().__init__(taxonomy)
         if negatives not in ("nodes", "batch"):
             raise ValueError(f"negatives must be 'nodes' or 'batch', got {negatives!r}")
+        if directions not in ("both", "image_to_text"):
+            raise ValueError(f"directions must be 'both' or 'image_to_text', got {directions!r}")
+        self.directions = directions
         self.levels = [int(d) for d in levels]
         self.negatives = negatives
         self._ext = extended_levels(self.taxonomy)
@@ -216,8 +223,9 @@ class HCCFLoss(HierarchicalLoss):
                 i2t = F.cross_entropy(scale * f @ txt[nodes].T, pos)
             else:
                 i2t = F.cross_entropy(sim_ti, own)
-            t2i = F.cross_entropy(sim_ti.T, own)
-            total = total + i2t + t2i
+            total = total + i2t
+            if self.directions == "both":
+                total = total + F.cross_entropy(sim_ti.T, own)
         return total
 
     def end_log_probs(self, logits):  # pragma: no cover - HCCF reads out through its module
