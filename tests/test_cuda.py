@@ -124,3 +124,26 @@ def test_loss_classifier_trains_on_cuda(data):
         assert clf.module_.head.weight.device.type == "cuda"
         np.testing.assert_allclose(clf.predict_proba(X[:10]).sum(1), 1.0)
         assert np.isfinite(clf.history_[-1, "train_loss"])
+
+
+def test_hccf_on_cuda_matches_its_loss_and_loads_on_cpu(data, tmp_path):
+    import pickle
+
+    from skhier.neural import HCCFClassifier, HCCFLoss
+
+    X, y, tax, _, t = data
+    g = torch.Generator().manual_seed(0)
+    img = torch.nn.functional.normalize(torch.randn(32, tax.max_depth, 8, generator=g, dtype=torch.float64), dim=-1)
+    txt = torch.nn.functional.normalize(torch.randn(tax.n_nodes, 8, generator=g, dtype=torch.float64), dim=-1)
+    loss = HCCFLoss(tax, list(range(1, tax.max_depth + 1)))
+    cpu = loss((img, txt, torch.tensor(5.0, dtype=torch.float64)), torch.as_tensor(t[:32]))
+    gpu = loss((img.cuda(), txt.cuda(), torch.tensor(5.0, dtype=torch.float64).cuda()), torch.as_tensor(t[:32]).cuda())
+    assert gpu.item() == pytest.approx(cpu.item(), rel=1e-9)
+    clf = HCCFClassifier(tax, device="cuda", mixed_precision="bf16", max_epochs=2, random_state=0).fit(X, y)
+    S = np.asarray(clf.transform(X[:20]))
+    path = tmp_path / "hccf.pkl"
+    path.write_bytes(pickle.dumps(clf))
+    back = pickle.loads(path.read_bytes())
+    back.set_params(device="cpu")
+    back.module_.to("cpu")
+    np.testing.assert_allclose(np.asarray(back.transform(X[:20])), S, atol=2e-2)  # bf16 on the GPU, fp32 here
