@@ -34,6 +34,7 @@ __all__ = [
     "subtree_logsumexp",
     "sibling_log_softmax",
     "lca_with_all",
+    "path_indicator",
     "tree_distance",
 ]
 
@@ -303,18 +304,27 @@ def sibling_log_softmax(x: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
     return out
 
 
+def path_indicator(nodes: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
+    """(B, n_nodes) bool: which nodes lie on the root path of each of ``nodes`` (B,).
+
+    The root is on every path. O(B × n_nodes).
+    """
+    tt = taxonomy_tensors(taxonomy, str(nodes.device))
+    path = tt.paths[nodes]
+    on = torch.zeros(nodes.shape[0], tt.parent.numel(), dtype=torch.bool, device=nodes.device)
+    on.scatter_(1, path.clamp(min=0), path >= 0)  # padding writes False into the root...
+    on[:, 0] = True  # ...which is on every path
+    return on
+
+
 def lca_with_all(nodes: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
     """Lowest common ancestor of each of ``nodes`` (B,) with every taxonomy node: (B, n_nodes).
 
     Counts, for every node, how many of its ancestors lie on the given node's root path
     (a prefix of it, so the count is the LCA's depth + 1): O(B × n_nodes).
     """
-    tt = taxonomy_tensors(taxonomy, str(nodes.device))
-    path = tt.paths[nodes]
-    on = torch.zeros(nodes.shape[0], tt.parent.numel(), dtype=torch.long, device=nodes.device)
-    on.scatter_(1, path.clamp(min=0), (path >= 0).long())
-    on[:, 0] = 1
-    return path.gather(1, path_sum(on, taxonomy) - 1)
+    paths = taxonomy_tensors(taxonomy, str(nodes.device)).paths[nodes]
+    return paths.gather(1, path_sum(path_indicator(nodes, taxonomy).long(), taxonomy) - 1)
 
 
 #: The taxonomy distances between two nodes that losses and metrics offer.

@@ -43,7 +43,7 @@ from skhier.metrics import (
     path_accuracy_score,
     recall_at_correct,
 )
-from skhier.neural import FlatSoftmaxClassifier, HCAMCLClassifier, KFRClassifier, auto_batch_size
+from skhier.neural import FlatSoftmaxClassifier, HCAMCLClassifier, HCCFClassifier, KFRClassifier, auto_batch_size
 
 T = Taxonomy.from_parent_mapping({"A": "root", "B": "root", "A1": "A", "A2": "A", "B1": "B"})
 X4 = np.zeros((2, 3), dtype=np.float32)
@@ -268,6 +268,12 @@ NEURAL_CASES = [
      "distance must be one of.*'cosine'"),
     ("one leaf", lambda: FlatSoftmaxClassifier(Taxonomy.from_paths([["A", "a"]]), **NEURAL).fit(np.ones((4, 3)), ["a"] * 4),
      ValueError, "at least two leaves"),
+    ("hccf level", _fit(HCCFClassifier(T, levels=[3], **NEURAL)), ValueError, "levels names level 3, which this taxonomy lacks"),
+    ("hccf texts", _fit(HCCFClassifier(T, label_texts={"Q": "q"}, **NEURAL)), ValueError, "label_texts names 'Q'"),
+    ("hccf embeddings", _fit(HCCFClassifier(T, text_encoder=np.ones((2, 4)), **NEURAL)), ValueError,
+     r"shape \(6, d\), got shape \(2, 4\)"),
+    ("hccf y unknown", _fit(HCCFClassifier(T, **NEURAL), y=["A1", "Z", "B1"] * 2), ValueError, r"y\[1\]: unknown label 'Z'"),
+    ("hccf X nan", _fit(HCCFClassifier(T, **NEURAL), X=np.full((6, 3), np.nan)), ValueError, "X contains NaN or infinity"),
 ]
 
 DATASETS = [

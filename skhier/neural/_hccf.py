@@ -10,6 +10,7 @@ which gives a score for every node; the paper then refines them by diffusion.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -20,6 +21,7 @@ from .._tree import bottom_up, taxonomy_tensors
 from ..base import NodeScores
 from ._base import HierarchicalNet
 from .losses import HierarchicalLoss
+from .losses._base import full_precision
 from .text import encode_label_texts, label_prompts
 
 __all__ = ["HCCFModule", "HCCFLoss", "HCCFClassifier", "extended_levels"]
@@ -52,9 +54,10 @@ def extended_levels(taxonomy) -> list[np.ndarray]:
     return [np.flatnonzero((depth == d) | (is_leaf & (depth < d))) for d in range(1, taxonomy.max_depth + 1)]
 
 
-def _full(x: torch.Tensor) -> torch.Tensor:
-    """Half and bfloat16 up to float32 (autocast outputs); float32 and float64 unchanged."""
-    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+@lru_cache(maxsize=32)
+def _level_tensors(taxonomy, device: str) -> tuple:
+    """:func:`extended_levels` as long tensors on ``device``, computed once per taxonomy."""
+    return tuple(torch.as_tensor(lv, device=device) for lv in extended_levels(taxonomy))
 
 
 def _level_targets(targets: torch.Tensor, depth: int, taxonomy) -> torch.Tensor:
@@ -202,10 +205,9 @@ class HCCFLoss(HierarchicalLoss):
         self.directions = directions
         self.levels = [int(d) for d in levels]
         self.negatives = negatives
-        self._ext = extended_levels(self.taxonomy)
 
     def forward(self, output, targets):
-        img, txt, scale = (_full(t) for t in output)
+        img, txt, scale = (full_precision(t) for t in output)
         targets = targets.long()
         total = img.new_zeros(())
         for d in self.levels:
@@ -218,7 +220,7 @@ class HCCFLoss(HierarchicalLoss):
             sim_ti = scale * f @ g.T  # [i, j] = s f_i · g_{t_j}
             own = torch.arange(t.numel(), device=t.device)
             if self.negatives == "nodes":
-                nodes = torch.as_tensor(self._ext[d - 1], device=t.device)
+                nodes = _level_tensors(self.taxonomy, str(t.device))[d - 1]
                 pos = torch.searchsorted(nodes, t)
                 i2t = F.cross_entropy(scale * f @ txt[nodes].T, pos)
             else:
@@ -388,18 +390,16 @@ class HCCFClassifier(HierarchicalNet):
         n_nodes)); the root scores 1.
         """
         tax = self.taxonomy_
-        levels = extended_levels(tax)
-        offsets = np.concatenate([[0], np.cumsum([len(lv) for lv in levels])])
-        dev = level_probs.device
+        dev = str(level_probs.device)
+        levels, depth_nodes = _level_tensors(tax, dev), taxonomy_tensors(tax, dev).levels
+        offsets = self.module_.level_offsets
         out = level_probs.new_zeros((level_probs.shape[0], tax.n_nodes))
-        cache = {}
+        marginals = {}
         for d in range(1, tax.max_depth + 1):
             src = next(t for t in self.levels_ if t >= d)
-            if src not in cache:
-                placed = out.new_zeros(out.shape).index_copy(
-                    1, torch.as_tensor(levels[src - 1], device=dev), level_probs[:, offsets[src - 1] : offsets[src]])
-                cache[src] = bottom_up(placed, tax)  # level src's own nodes keep their value
-            own = torch.as_tensor(np.flatnonzero(tax.depth == d), device=dev)
-            out[:, own] = cache[src][:, own]
+            if src not in marginals:
+                placed = out.new_zeros(out.shape).index_copy(1, levels[src - 1], level_probs[:, offsets[src - 1] : offsets[src]])
+                marginals[src] = bottom_up(placed, tax)  # level src's own nodes keep their value
+            out[:, depth_nodes[d]] = marginals[src][:, depth_nodes[d]]
         out[:, 0] = 1.0
         return out

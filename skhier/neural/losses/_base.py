@@ -7,7 +7,12 @@ from torch import nn
 
 from ..._tree import check_taxonomy, subtree_logsumexp, taxonomy_tensors
 
-__all__ = ["HierarchicalLoss"]
+__all__ = ["HierarchicalLoss", "full_precision"]
+
+
+def full_precision(x: torch.Tensor) -> torch.Tensor:
+    """Half and bfloat16 (autocast outputs) up to float32; float32 and float64 unchanged."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
 class HierarchicalLoss(nn.Module):
@@ -86,11 +91,11 @@ class HierarchicalLoss(nn.Module):
             raise ValueError(
                 f"targets must be a 1-D tensor of {logits.shape[0]} node indices, got shape {tuple(targets.shape)}"
             )
-        return logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits, targets.long()
+        return full_precision(logits), targets.long()
 
-    def leaf_columns(self, leaf_values: torch.Tensor, fill=-torch.inf) -> torch.Tensor:
-        """A (B, n_leaves) tensor placed in the leaf columns of a (B, n_nodes) one."""
-        out = leaf_values.new_full((leaf_values.shape[0], self.taxonomy.n_nodes), fill)
+    def leaf_columns(self, leaf_values: torch.Tensor) -> torch.Tensor:
+        """A (B, n_leaves) tensor placed in the leaf columns of a (B, n_nodes) one, ``-inf`` elsewhere."""
+        out = leaf_values.new_full((leaf_values.shape[0], self.taxonomy.n_nodes), -torch.inf)
         return out.index_copy(1, self._tensors(leaf_values.device).leaves, leaf_values)
 
     def end_log_probs(self, logits: torch.Tensor) -> torch.Tensor:

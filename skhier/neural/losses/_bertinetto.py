@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from ..._tree import lca_with_all, subtree_logsumexp
+from ..._tree import lca_with_all, tree_distance
 from ..._validation import check_number
 from ._base import HierarchicalLoss
 
@@ -48,7 +48,7 @@ class HierarchicalCrossEntropyLoss(HierarchicalLoss):
     def forward(self, logits, targets):
         logits, targets = self._check(logits, targets)
         tt = self._tensors(logits.device)
-        node = subtree_logsumexp(self.leaf_columns(torch.log_softmax(logits, dim=1)), self.taxonomy)
+        node = self.node_log_probs(logits)
         path = tt.paths[targets]
         valid = path[:, 1:] >= 0
         child, parent = path[:, 1:].clamp(min=0), path[:, :-1].clamp(min=0)
@@ -94,8 +94,9 @@ class SoftLabelsLoss(HierarchicalLoss):
 
     def soft_targets(self, targets):
         """The (B, n_leaves) target distributions ``q`` of node indices ``targets``."""
-        tt = self._tensors(targets.device)
-        height = tt.height[lca_with_all(targets, self.taxonomy)[:, tt.leaves]]
+        leaves = self._tensors(targets.device).leaves
+        lca = lca_with_all(targets, self.taxonomy)[:, leaves]
+        height = tree_distance(targets[:, None], leaves[None, :], self.taxonomy, "lca_height", lca_nodes=lca)
         return torch.softmax(-self.beta * height / max(float(self.taxonomy.height[0]), 1.0), dim=1)
 
     def forward(self, logits, targets):

@@ -6,6 +6,7 @@ import torch
 
 from ..._tree import TREE_DISTANCES, tree_distance
 from ..._validation import check_number
+from ._base import full_precision
 from ._valmadre import FlatSoftmaxLoss
 
 __all__ = ["QuantitativeRelativityLoss", "normalized_l1_distance", "sample_triplets"]
@@ -156,7 +157,7 @@ class QuantitativeRelativityLoss(FlatSoftmaxLoss):
         a, b, c = triplets
         if a.numel() == 0:
             return features.new_zeros(())
-        z = _normalize(features.flatten(1).float(), self.normalize)
+        z = _normalize(full_precision(features.flatten(1)), self.normalize)
         dist = lambda i, j: tree_distance(targets[i], targets[j], self.taxonomy, self.distance).to(z.dtype)  # noqa: E731
         d_ab = normalized_l1_distance(z[a], z[b], p=self.p)
         d_ac = normalized_l1_distance(z[a], z[c], p=self.p)

@@ -12,7 +12,14 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..._tree import lca_with_all, path_sum, sibling_log_softmax, subtree_logsumexp
+from ..._tree import (
+    lca_with_all,
+    path_indicator,
+    path_sum,
+    sibling_log_softmax,
+    subtree_logsumexp,
+    tree_distance,
+)
 from ..._validation import check_number
 from ._base import HierarchicalLoss
 
@@ -25,16 +32,6 @@ __all__ = [
     "SoftMaxDescendantLoss",
     "SoftMaxMarginLoss",
 ]
-
-
-def _on_path(targets: torch.Tensor, loss: HierarchicalLoss) -> torch.Tensor:
-    """(B, n_nodes) bool: node is on the root path of the sample's label (root included)."""
-    tt = loss._tensors(targets.device)
-    path = tt.paths[targets]
-    on = torch.zeros(targets.shape[0], tt.parent.numel(), dtype=torch.bool, device=targets.device)
-    on.scatter_(1, path.clamp(min=0), path >= 0)  # padding writes False into the root...
-    on[:, 0] = True  # ...which is on every path
-    return on
 
 
 def _below(targets: torch.Tensor, loss: HierarchicalLoss) -> torch.Tensor:
@@ -150,10 +147,7 @@ class ConditionalSoftmaxLoss(HierarchicalLoss):
 
     def end_log_probs(self, logits):
         logp = path_sum(sibling_log_softmax(logits, self.taxonomy), self.taxonomy)
-        out = torch.full_like(logp, -torch.inf)
-        leaves = self._tensors(logits.device).leaves
-        out[:, leaves] = logp[:, leaves]
-        return out
+        return self.leaf_columns(logp[:, self._tensors(logits.device).leaves])
 
 
 class _SigmoidPath(HierarchicalLoss):
@@ -198,7 +192,7 @@ class ConditionalSigmoidLoss(_SigmoidPath):
     def forward(self, logits, targets):
         logits, targets = self._check(logits, targets)
         tt = self._tensors(logits.device)
-        on = _on_path(targets, self)
+        on = path_indicator(targets, self.taxonomy)
         parent = tt.parent.clamp(min=0)
         pos = on.clone()
         pos[:, 0] = False
@@ -231,7 +225,7 @@ class MultiLabelSigmoidLoss(_SigmoidPath):
 
     def forward(self, logits, targets):
         logits, targets = self._check(logits, targets)
-        on = _on_path(targets, self)
+        on = path_indicator(targets, self.taxonomy)
         known = ~_below(targets, self)
         known[:, 0] = False
         return self._bce(logits, on & known, ~on & known)
@@ -344,10 +338,10 @@ class SoftMaxMarginLoss(_NodeSoftmax):
     def forward(self, logits, targets):
         logits, targets = self._check(logits, targets)
         if self.margin == "incorrect":
-            delta = (~_on_path(targets, self)).to(logits.dtype)
+            delta = (~path_indicator(targets, self.taxonomy)).to(logits.dtype)
         else:
-            tt = self._tensors(logits.device)
-            depth = tt.depth.to(logits.dtype)
-            delta = depth[targets][:, None] + depth[None, :] - 2 * depth[lca_with_all(targets, self.taxonomy)]
+            every = torch.arange(self.taxonomy.n_nodes, device=targets.device)
+            lca = lca_with_all(targets, self.taxonomy)
+            delta = tree_distance(targets[:, None], every[None, :], self.taxonomy, "edges", lca_nodes=lca).to(logits.dtype)
         z = torch.logsumexp(logits + self.tau * delta, dim=1)
         return (z - logits.gather(1, targets[:, None]).squeeze(1)).mean()
