@@ -181,7 +181,15 @@ def encode_labels(y, taxonomy: Taxonomy, *, format: str = "auto", name: str = "y
             return _encode_indicator(arr, taxonomy, name)
         if format in ("leaf", "node"):
             raise ValueError(f"format={format!r} needs 1-D labels, got shape {arr.shape}")
-        return _encode_paths(arr, taxonomy, name)
+        try:
+            return _encode_paths(arr, taxonomy, name)
+        except ValueError:
+            if format == "auto" and arr.dtype.kind in "biuf" and arr.size and np.isin(arr, [0, 1]).all():
+                raise ValueError(
+                    f"{name} looks like a 0/1 indicator matrix with {arr.shape[1]} columns, but an indicator "
+                    f"needs one column per taxonomy node ({taxonomy.n_nodes}), the root's first"
+                ) from None
+            raise
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D labels or a 2-D array, got shape {arr.shape}")
     with np.errstate(invalid="ignore"):

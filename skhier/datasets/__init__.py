@@ -1,11 +1,14 @@
-"""Data sets with a taxonomy: Fashion-MNIST (H-CNN hierarchy) and a synthetic generator."""
+"""Data sets with a taxonomy: Fashion-MNIST (H-CNN hierarchy), multi-label Fashion mosaics and a synthetic generator."""
 
 from ._fashion_mnist import FASHION_MNIST_HIERARCHIES, load_fashion_mnist
+from ._mosaics import OUTFITS, make_fashion_mosaics
 from ._synthetic import make_hierarchical_classification, make_taxonomy
 
 __all__ = [
     "FASHION_MNIST_HIERARCHIES",
+    "OUTFITS",
     "load_fashion_mnist",
+    "make_fashion_mosaics",
     "make_hierarchical_classification",
     "make_taxonomy",
 ]

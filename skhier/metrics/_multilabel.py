@@ -12,20 +12,36 @@ from ._base import check_lengths, finish, is_tensor, node_score_tensor, pick_dev
 __all__ = ["mean_average_precision", "multilabel_precision_recall_f1"]
 
 
+def _are_node_scores(y_score, taxonomy) -> bool:
+    """Whether ``y_score`` is a numeric (n_samples, n_nodes) score matrix (not labels)."""
+    if is_tensor(y_score) or sp.issparse(y_score):
+        return True
+    arr = np.asarray(y_score)
+    return arr.ndim == 2 and arr.dtype.kind in "biuf" and arr.shape[1] == taxonomy.n_nodes
+
+
+def _label_sets(y, taxonomy, device, name) -> torch.Tensor:
+    """Labels in any format as (n_samples, n_nodes - 1) node-set indicators (no root)."""
+    enc, fmt = encode_labels(y, taxonomy, name=name)
+    m = enc if fmt.multilabel else taxonomy.ancestor_matrix[enc]
+    return torch.as_tensor(sp.csr_matrix(m)[:, 1:].toarray(), device=device)
+
+
 def _ml_inputs(y_true, y_score, taxonomy, sample_weight):
     device = pick_device(y_true, y_score)
     as_tensor = is_tensor(y_true) or is_tensor(y_score)
     if taxonomy is not None:
-        s = node_score_tensor(y_score, taxonomy, device)[:, 1:]
+        if _are_node_scores(y_score, taxonomy):
+            s = node_score_tensor(y_score, taxonomy, device)[:, 1:]
+        else:  # predicted labels (any format): their node sets
+            s = _label_sets(y_score, taxonomy, device, "y_score").to(torch.float64)
         if is_tensor(y_true):
             y = y_true.to(device)
             if y.ndim == 1:
                 y = torch.as_tensor(taxonomy.ancestor_matrix[y.cpu().numpy()].toarray(), device=device)
+            y = y[:, 1:] if y.shape[1] == taxonomy.n_nodes else y
         else:
-            enc, fmt = encode_labels(y_true, taxonomy, name="y_true")
-            m = enc if fmt.multilabel else taxonomy.ancestor_matrix[enc]
-            y = torch.as_tensor(sp.csr_matrix(m).toarray(), device=device)
-        y = y[:, 1:] if y.shape[1] == taxonomy.n_nodes else y
+            y = _label_sets(y_true, taxonomy, device, "y_true")
     else:
         s = y_score if is_tensor(y_score) else torch.as_tensor(np.asarray(y_score, dtype=np.float64))
         y = y_true if is_tensor(y_true) else torch.as_tensor(
@@ -109,6 +125,8 @@ def multilabel_precision_recall_f1(
     ----------
     y_true : array-like of shape (n_samples, n_classes), or hierarchical labels
     y_score : array-like or tensor of shape (n_samples, n_classes)
+        With ``taxonomy``: node scores (n_samples, n_nodes), or predicted labels in
+        any label format (their node sets score 1), e.g. a multi-label ``predict``.
     taxonomy : Taxonomy, default=None
         When given, classes are the non-root nodes (see :func:`mean_average_precision`).
     threshold : float, default=0.5

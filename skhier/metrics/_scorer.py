@@ -163,7 +163,11 @@ _SCORERS = {
     "leaf_top1": (OC.leaf_top1_accuracy, "predict_proba", 1, None, {}),
     "mean_average_precision": (ML.mean_average_precision, "predict_proba", 1, None, {}),
 }
+_SCORERS["map"] = _SCORERS["mean_average_precision"]
 for _k in ("CP", "CR", "CF1", "OP", "OR", "OF1"):
+    # on the estimator's own label sets (its threshold and consistency): what tunes them
+    _SCORERS[_k.lower()] = (ML.multilabel_precision_recall_f1, "predict", 1, _k, {})
+    # on the node probabilities thresholded at 0.5 (or the top 3 of each sample)
     _SCORERS[f"multilabel_{_k.lower()}"] = (ML.multilabel_precision_recall_f1, "predict_proba", 1, _k, {})
     _SCORERS[f"multilabel_{_k.lower()}_top3"] = (
         ML.multilabel_precision_recall_f1, "predict_proba", 1, _k, {"top_k": 3},

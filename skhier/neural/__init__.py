@@ -20,10 +20,26 @@ from ._protocols import EncoderModule, EndDistributionModule, NodeProbabilityMod
 from ._data import HierarchicalValidSplit, NodeDataset, TensorBatchIterator
 from ._flat import FlatSoftmaxClassifier, HierarchicalHeadModule, HierarchicalLossClassifier, KFRClassifier
 from . import losses
+from ._cmsg import (
+    CMSGClassifier,
+    CMSGModule,
+    MultiLabelHeadModule,
+    MultiLabelNodeClassifier,
+    cooccurrence_correlation,
+    embedding_correlation,
+    reweight_correlation,
+)
 from ._hccf import HCCFClassifier, HCCFLoss, HCCFModule, extended_levels
 from ._hcam import HCAMCLClassifier, HCAMCLModule, PathNLLLoss, path_tokens
 
 __all__ = [
+    "CMSGClassifier",
+    "CMSGModule",
+    "MultiLabelHeadModule",
+    "MultiLabelNodeClassifier",
+    "cooccurrence_correlation",
+    "embedding_correlation",
+    "reweight_correlation",
     "EncoderModule",
     "EndDistributionModule",
     "HierarchicalEncoderNet",

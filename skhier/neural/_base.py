@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,7 +31,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, ProgressBar
 from skorch.utils import to_device
 
-from .._tree import check_taxonomy, greedy_descent
+from .._tree import check_taxonomy, greedy_descent, path_sum
 from .._validation import check_number
 from ..base import HierarchicalClassifierMixin, NodeScores, NodeScoresMixin
 from ..labels import HierarchicalLabelEncoder, decode_labels
@@ -222,6 +223,9 @@ class _HierarchicalNetBase(NeuralNet):
     def _criterion_defaults(self) -> dict:
         return {}
 
+    def _check_encoded(self, y, encoded) -> None:
+        """Check the encoded labels beyond their format (nothing by default)."""
+
     def _fit_labels(self, encoded) -> None:
         """Learn what the module needs from the training labels (nothing by default)."""
 
@@ -340,6 +344,7 @@ class _HierarchicalNetBase(NeuralNet):
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         enc = HierarchicalLabelEncoder(tax)
         encoded = enc.fit_transform(y)
+        self._check_encoded(y, encoded)
         if enc.format_.multilabel and not self._multilabel:
             raise ValueError(
                 f"{type(self).__name__} predicts one path per sample; got an indicator matrix "
@@ -608,6 +613,11 @@ class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMix
         As in :class:`HierarchicalNet`.
     threshold : float, default=0.5
         Probability a node needs to be predicted.
+    consistency : {"fill", "prune"}, default="fill"
+        How a multi-label ``predict`` keeps its label sets closed under ancestors:
+        ``"fill"`` adds the ancestors of every node that passes ``threshold``;
+        ``"prune"`` keeps a node only when all its ancestors pass too. (The raw
+        thresholded probabilities may violate the hierarchy; ``predict`` never does.)
     **kwargs
         Every other parameter of :class:`HierarchicalNet`.
 
@@ -630,17 +640,43 @@ class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMix
     _output_method = "node_logits"
     _multilabel = True
 
-    def __init__(self, taxonomy, module, criterion, *, threshold=0.5, **kwargs):
+    def __init__(self, taxonomy, module, criterion, *, threshold=0.5, consistency="fill", **kwargs):
         super().__init__(taxonomy, module, criterion, **kwargs)
         self.threshold = threshold
+        self.consistency = consistency
 
     def _targets(self, encoded):
         # an encoded indicator has its ancestors filled already; a node's ancestor row too
         rows = encoded if sp.issparse(encoded) else self.taxonomy_.ancestor_matrix[encoded]
         return torch.as_tensor(rows.toarray(), dtype=torch.float32)
 
+    def _check_encoded(self, y, encoded):
+        """Refuse samples without a label; warn when ``y`` was not closed under ancestors."""
+        if not sp.issparse(encoded):
+            return
+        below_root = encoded[:, 1:]
+        empty = np.flatnonzero(below_root.getnnz(axis=1) == 0)
+        if empty.size:
+            raise ValueError(
+                f"y has {empty.size} row(s) without any label below the root (rows {empty[:5].tolist()}"
+                f"{', ...' if empty.size > 5 else ''}); every sample needs at least one node: drop those rows"
+            )
+        given = sp.csr_matrix(y)[:, 1:]
+        given.eliminate_zeros()
+        opened = np.flatnonzero(below_root.getnnz(axis=1) > given.getnnz(axis=1))
+        if opened.size:
+            warnings.warn(
+                f"{opened.size} row(s) of y were not closed under ancestors (rows {opened[:5].tolist()}"
+                f"{', ...' if opened.size > 5 else ''}); their ancestors were set, as a node implies its "
+                "ancestors in a hierarchical label set",
+                UserWarning,
+                stacklevel=5,  # the user's fit: _check_encoded < _prepare (x2) < fit
+            )
+
     def _prepare(self, X, y, *, reset):
         check_number(self.threshold, "threshold", low=0, high=1)
+        if self.consistency not in ("fill", "prune"):
+            raise ValueError(f"consistency must be 'fill' or 'prune', got {self.consistency!r}")
         dataset = super()._prepare(X, y, reset=reset)
         if reset:
             self.classes_ = np.empty(self.taxonomy_.n_nodes, dtype=object)
@@ -687,7 +723,11 @@ class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMix
         p = torch.sigmoid(self._outputs(X))
         tax = self.taxonomy_
         if self.label_format_.multilabel:
-            hit = sp.csr_matrix((p >= self.threshold).cpu().numpy())
+            hit = p >= self.threshold
+            if self.consistency == "prune":
+                hit[:, 0] = True
+                hit = path_sum((~hit).to(torch.int32), tax) == 0  # no missing ancestor
+            hit = sp.csr_matrix(hit.cpu().numpy())
             return decode_labels(hit, tax, self.label_format_)  # fills ancestors and the root
         nodes = greedy_descent(p, tax, threshold=self.threshold).cpu().numpy()
         return decode_labels(nodes, tax, self.label_format_)

@@ -21,10 +21,14 @@ name                       class                               head    from
 ``soft_labels``            :class:`SoftLabelsLoss`             leaves  Bertinetto et al. 2020
 ``quantitative_relativity`` :class:`QuantitativeRelativityLoss` leaves KFR (+ features)
 =========================  ==================================  ======  =====================
+
+Losses of other shapes, reusable the same way: :class:`AsymmetricLoss` (Ridnik et al.
+2021) scores multi-label logits against 0/1 targets (CMSG's loss).
 """
 
 from ._base import HierarchicalLoss
 from ._bertinetto import HierarchicalCrossEntropyLoss, SoftLabelsLoss
+from ._multilabel import AsymmetricLoss
 from ._kfr import QuantitativeRelativityLoss, normalized_l1_distance, sample_triplets
 from ._valmadre import (
     ConditionalSigmoidLoss,
@@ -83,6 +87,7 @@ def get_loss(criterion):
 
 __all__ = [
     "LOSSES",
+    "AsymmetricLoss",
     "ConditionalSigmoidLoss",
     "ConditionalSoftmaxLoss",
     "FlatSoftmaxLoss",

@@ -1,0 +1,492 @@
+"""CMSG: multi-label classification with label-correlation-guided attention (Zhang et al.).
+
+A backbone's spatial feature map gives one feature per label (class-specific features);
+**SGA** (semantic-guided attention) lets those features attend to each other through
+multi-head self-attention masked by a re-weighted label-correlation matrix, and **SAA**
+(spatial-aware attention) lets them attend to every spatial position through multi-head
+cross-attention; a per-label linear classifier scores them, trained with the asymmetric
+loss. The labels are the taxonomy's non-root nodes, so a prediction is a node set.
+
+Only the method's description survives in the paper text we have (the equations are
+lost), so where it is silent the choices are ours and documented where they are made:
+the class-specific features (per-label spatial attention pooling plus a learned label
+embedding), pre-norm blocks, the additive-bias variant of the mask, and the reading of a
+user correlation array.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch import nn
+
+from .._validation import check_number
+from ._base import MultiLabelHierarchicalNet
+from .losses import AsymmetricLoss
+
+__all__ = [
+    "CMSGClassifier",
+    "CMSGModule",
+    "MultiLabelHeadModule",
+    "MultiLabelNodeClassifier",
+    "cooccurrence_correlation",
+    "embedding_correlation",
+    "reweight_correlation",
+]
+
+#: Losses of the multi-label estimators, by the name ``criterion=`` takes.
+MULTILABEL_LOSSES = {"asl": AsymmetricLoss, "bce": nn.BCEWithLogitsLoss}
+
+#: The root's logit in ``node_logits``: every label set holds the root (σ(40) is 1.0).
+ROOT_LOGIT = 40.0
+
+
+def cooccurrence_correlation(Y) -> np.ndarray:
+    """Conditional co-occurrence ``A[i, j] = P(label j | label i)`` from a 0/1 label matrix.
+
+    ``A[i, j] = M[i, j] / N[i]`` with ``M = YᵀY`` the co-occurrence counts and ``N`` the
+    label counts (ML-GCN's correlation, eq. 7 of Chen et al. 2019); a label never seen
+    gets a zero row.
+
+    Parameters
+    ----------
+    Y : array-like or sparse matrix of shape (n_samples, n_labels)
+
+    Returns
+    -------
+    A : ndarray of shape (n_labels, n_labels)
+
+    Examples
+    --------
+    >>> from skhier.neural import cooccurrence_correlation
+    >>> cooccurrence_correlation([[1, 1], [1, 0]])
+    array([[1. , 0.5],
+           [1. , 1. ]])
+    """
+    Y = sp.csr_matrix(Y, dtype=np.float64)
+    if Y.nnz and ((Y.data < 0).any() or (Y.data > 1).any()):
+        raise ValueError("Y must be a 0/1 label matrix")
+    M = (Y.T @ Y).toarray()
+    n = np.diag(M).copy()
+    return np.divide(M, n[:, None], out=np.zeros_like(M), where=n[:, None] > 0)
+
+
+def embedding_correlation(embeddings) -> np.ndarray:
+    """Cosine similarity of label embeddings (one row per label), CMSG's semantic correlation.
+
+    Parameters
+    ----------
+    embeddings : array-like of shape (n_labels, dim)
+
+    Returns
+    -------
+    A : ndarray of shape (n_labels, n_labels)
+
+    Examples
+    --------
+    >>> from skhier.neural import embedding_correlation
+    >>> embedding_correlation([[1.0, 0.0], [1.0, 1.0]]).round(3)
+    array([[1.   , 0.707],
+           [0.707, 1.   ]])
+    """
+    E = np.asarray(embeddings, dtype=np.float64)
+    if E.ndim != 2 or not np.isfinite(E).all():
+        raise ValueError(f"embeddings must be a finite (n_labels, dim) array, got shape {E.shape}")
+    norm = np.linalg.norm(E, axis=1, keepdims=True)
+    E = E / np.where(norm > 0, norm, 1.0)
+    return E @ E.T
+
+
+def reweight_correlation(A, *, tau=0.4, p=0.25) -> np.ndarray:
+    """Binarise, re-weight and normalise a label-correlation matrix (ML-GCN, CMSG).
+
+    1. binarise: ``B[i, j] = 1`` if ``A[i, j] ≥ tau`` (``i ≠ j``), else 0 — drops the
+       rare, noisy co-occurrences;
+    2. re-weight: each row's off-diagonal mass becomes ``p``,
+       ``B'[i, j] = p · B[i, j] / Σ_{k≠i} B[i, k]`` — stops a label's own feature from
+       being drowned by its neighbours' (over-smoothing);
+    3. add the identity: ``C = B' + I``;
+    4. symmetric normalisation: ``Â = D^{-1/2} C D^{-1/2}``, ``D = diag(Σ_j C[i, j])``.
+
+    Parameters
+    ----------
+    A : array-like of shape (n_labels, n_labels)
+        Raw correlations (conditional co-occurrence, cosine similarity, ...).
+    tau : float, default=0.4
+        Binarisation threshold.
+    p : float, default=0.25
+        Off-diagonal mass of every row after re-weighting, in [0, 1].
+
+    Returns
+    -------
+    A_hat : ndarray of shape (n_labels, n_labels)
+        Positive exactly on the diagonal and where ``A ≥ tau``.
+
+    Examples
+    --------
+    >>> from skhier.neural import reweight_correlation
+    >>> reweight_correlation([[1.0, 0.5], [0.2, 1.0]]).round(4)
+    array([[0.8   , 0.2236],
+           [0.    , 1.    ]])
+    """
+    A = np.asarray(A, dtype=np.float64)
+    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+        raise ValueError(f"a correlation matrix must be square, got shape {A.shape}")
+    if not np.isfinite(A).all():
+        raise ValueError("the correlation matrix contains NaN or infinity")
+    tau = check_number(tau, "tau")
+    p = check_number(p, "p", low=0, high=1)
+    B = (A >= tau).astype(np.float64)
+    np.fill_diagonal(B, 0.0)
+    deg = B.sum(axis=1, keepdims=True)
+    C = np.divide(p * B, deg, out=np.zeros_like(B), where=deg > 0) + np.eye(len(B))
+    d = C.sum(axis=1) ** -0.5
+    return d[:, None] * C * d[None, :]
+
+
+class _Block(nn.Module):
+    """Pre-norm attention block: ``x + MHA(LN(x), kv)``, then ``x + FFN(LN(x))``."""
+
+    def __init__(self, dim, heads, ffn_mult, dropout, cross):
+        super().__init__()
+        self.cross = cross
+        self.norm_q = nn.LayerNorm(dim)
+        self.norm_kv = nn.LayerNorm(dim) if cross else None
+        self.attn = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+        self.norm_ffn = nn.LayerNorm(dim)
+        self.ffn = nn.Sequential(
+            nn.Linear(dim, ffn_mult * dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(ffn_mult * dim, dim)
+        )
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x, kv=None, attn_mask=None):
+        q = self.norm_q(x)
+        kv = q if kv is None else self.norm_kv(kv)
+        out, _ = self.attn(q, kv, kv, attn_mask=attn_mask, need_weights=False)
+        x = x + self.dropout(out)
+        return x + self.dropout(self.ffn(self.norm_ffn(x)))
+
+
+class CMSGModule(nn.Module):
+    """CMSG's network: class-specific features, SGA, SAA and a per-label classifier.
+
+    1. **Tokens**: the backbone's (C, H, W) map becomes H·W tokens projected to ``dim``,
+       plus a learned position embedding ((D,) features are one token).
+    2. **Class-specific features** (our reading): label ``c`` pools the tokens with its
+       own spatial attention (a softmax over positions of a linear score), and adds a
+       learned label embedding → (B, n_labels, dim).
+    3. **SGA**: ``sga_layers`` pre-norm blocks of multi-head self-attention over the
+       label features whose scores are masked by the re-weighted correlation ``Â``
+       (``attention="mask"``, the paper's masked attention, our default: label ``i``
+       attends only to itself and the labels ``j`` with ``Â[i, j] > 0``) or biased by it
+       (``attention="bias"``: ``Â`` added to every head's scores), then an FFN.
+    4. **SAA**: ``saa_layers`` pre-norm blocks of multi-head cross-attention, label
+       features as queries and the tokens as keys and values, then an FFN.
+    5. **Classifier**: ``logit_c = ⟨w_c, LN(f_c)⟩ + b_c``, one weight vector per label.
+
+    ``sga_layers=0`` / ``saa_layers=0`` give the paper's ablations. ``forward`` returns
+    the (B, n_labels) label logits; ``node_logits`` prepends the root's constant logit.
+
+    Parameters
+    ----------
+    backbone : nn.Module
+    feature_shape : tuple of int
+        The backbone's output shape for one sample, (C, H, W) or (D,).
+    correlation : array-like of shape (n_labels, n_labels)
+        The re-weighted correlation ``Â`` (:func:`reweight_correlation`).
+    dim : int, default=128
+    heads : int, default=4
+    sga_layers, saa_layers : int, default=1
+    attention : {"mask", "bias"}, default="mask"
+    ffn_mult : int, default=2
+    dropout : float, default=0.1
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skhier.neural import CMSGModule
+    >>> from skhier.neural.backbones import SmallCNN
+    >>> m = CMSGModule(SmallCNN(width=8, n_blocks=2), (16, 14, 14), np.eye(3), dim=16, heads=2)
+    >>> m(torch.zeros(2, 1, 28, 28)).shape, m.node_logits(torch.zeros(2, 1, 28, 28)).shape
+    (torch.Size([2, 3]), torch.Size([2, 4]))
+    """
+
+    def __init__(self, backbone, feature_shape, correlation, *, dim=128, heads=4, sga_layers=1, saa_layers=1,
+                 attention="mask", ffn_mult=2, dropout=0.1):
+        super().__init__()
+        A = torch.as_tensor(np.asarray(correlation, dtype=np.float32))
+        if A.ndim != 2 or A.shape[0] != A.shape[1]:
+            raise ValueError(f"correlation must be a square (n_labels, n_labels) matrix, got shape {tuple(A.shape)}")
+        if attention not in ("mask", "bias"):
+            raise ValueError(f"attention must be 'mask' or 'bias', got {attention!r}")
+        if dim % heads:
+            raise ValueError(f"dim ({dim}) must be a multiple of heads ({heads})")
+        n_labels = A.shape[0]
+        self.backbone = backbone
+        channels = int(feature_shape[0])
+        n_tokens = int(np.prod(feature_shape[1:])) if len(feature_shape) == 3 else 1
+        self.input_proj = nn.Linear(channels, dim)
+        self.position = nn.Parameter(torch.zeros(n_tokens, dim))
+        self.class_scores = nn.Linear(dim, n_labels)
+        self.label_embedding = nn.Parameter(torch.zeros(n_labels, dim))
+        nn.init.trunc_normal_(self.position, std=0.02)
+        nn.init.trunc_normal_(self.label_embedding, std=0.02)
+        bias = A if attention == "bias" else torch.zeros_like(A).masked_fill(A <= 0, -torch.inf)
+        self.register_buffer("attn_bias", bias)
+        self.sga = nn.ModuleList(_Block(dim, heads, ffn_mult, dropout, cross=False) for _ in range(sga_layers))
+        self.saa = nn.ModuleList(_Block(dim, heads, ffn_mult, dropout, cross=True) for _ in range(saa_layers))
+        self.norm = nn.LayerNorm(dim)
+        self.class_weight = nn.Parameter(torch.empty(n_labels, dim))
+        self.class_bias = nn.Parameter(torch.zeros(n_labels))
+        nn.init.trunc_normal_(self.class_weight, std=dim**-0.5)
+
+    def tokens(self, x):
+        feat = self.backbone(x)
+        tokens = feat.flatten(2).transpose(1, 2) if feat.ndim == 4 else feat[:, None, :]
+        return self.input_proj(tokens) + self.position
+
+    def forward(self, x, targets=None):
+        tokens = self.tokens(x)
+        att = self.class_scores(tokens).softmax(dim=1)  # (B, T, L): each label's spatial weights
+        feats = att.transpose(1, 2) @ tokens + self.label_embedding  # (B, L, dim)
+        mask = self.attn_bias.to(feats.dtype)
+        for block in self.sga:
+            feats = block(feats, attn_mask=mask)
+        for block in self.saa:
+            feats = block(feats, kv=tokens)
+        return (self.norm(feats) * self.class_weight).sum(-1) + self.class_bias
+
+    def node_logits(self, x):
+        logits = self.forward(x)
+        return torch.cat([logits.new_full((logits.shape[0], 1), ROOT_LOGIT), logits], dim=1)
+
+
+class MultiLabelHeadModule(nn.Module):
+    """Backbone, global average pooling, dropout and a linear layer: one logit per label.
+
+    The multi-label baseline's module (per-node sigmoid); ``node_logits`` prepends the
+    root's constant logit.
+
+    Parameters
+    ----------
+    backbone : nn.Module
+    feature_shape : tuple of int
+    n_labels : int
+    dropout : float, default=0.2
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhier.neural import MultiLabelHeadModule
+    >>> from skhier.neural.backbones import MLP
+    >>> MultiLabelHeadModule(MLP(4, 8), (8,), 5).node_logits(torch.zeros(2, 4)).shape
+    torch.Size([2, 6])
+    """
+
+    def __init__(self, backbone, feature_shape, n_labels, dropout=0.2):
+        super().__init__()
+        self.backbone = backbone
+        self.pool = nn.AdaptiveAvgPool2d(1) if len(feature_shape) == 3 else nn.Identity()
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(int(feature_shape[0]), int(n_labels))
+
+    def forward(self, x, targets=None):
+        return self.head(self.dropout(self.pool(self.backbone(x)).flatten(1)))
+
+    def node_logits(self, x):
+        logits = self.forward(x)
+        return torch.cat([logits.new_full((logits.shape[0], 1), ROOT_LOGIT), logits], dim=1)
+
+
+class MultiLabelNodeClassifier(MultiLabelHierarchicalNet):
+    """Multi-label baseline: one sigmoid per taxonomy node on a pooled backbone.
+
+    Learns node sets (a node-indicator ``y``, dense or scipy sparse, ancestors implied)
+    with binary cross-entropy (``criterion="bce"``) or the asymmetric loss
+    (``criterion="asl"``) over the non-root nodes. ``predict`` returns the node sets
+    scoring at least ``threshold``, closed under ancestors (``consistency``);
+    ``predict_proba`` / ``transform`` the per-node probabilities. The baseline of
+    :class:`CMSGClassifier`'s ablation.
+
+    Parameters
+    ----------
+    taxonomy : Taxonomy
+    criterion : {"bce", "asl"}, loss class or module, default="bce"
+        A class gets the ``criterion__*`` parameters (``criterion__gamma_neg``, ...).
+    backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"
+    threshold : float, default=0.5
+    consistency : {"fill", "prune"}, default="fill"
+    **kwargs
+        Every parameter of :class:`~skhier.neural.MultiLabelHierarchicalNet` and skorch.
+
+    Attributes
+    ----------
+    taxonomy_ : Taxonomy
+    classes_ : ndarray
+        Every taxonomy node (the indicator's columns).
+    label_format_ : LabelFormat
+    module_ : MultiLabelHeadModule
+    criterion_ : nn.Module
+    history_ : skorch History
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhier import Taxonomy
+    >>> from skhier.labels import fill_ancestors
+    >>> from skhier.neural import MultiLabelNodeClassifier
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+    >>> rng = np.random.default_rng(0)
+    >>> Y = np.zeros((60, tax.n_nodes), dtype=int)
+    >>> Y[np.arange(60), rng.choice([tax.index("A1"), tax.index("B1")], 60)] = 1
+    >>> Y = fill_ancestors(Y, tax)  # node sets closed under ancestors (scipy CSR)
+    >>> X = Y.toarray()[:, 1:] + rng.normal(scale=0.1, size=(60, tax.n_nodes - 1))
+    >>> clf = MultiLabelNodeClassifier(tax, max_epochs=2, device="cpu", random_state=0).fit(X, Y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 6)
+    """
+
+    def __init__(self, taxonomy, *, criterion="bce", module=MultiLabelHeadModule, backbone="auto", **kwargs):
+        super().__init__(taxonomy, module, criterion, backbone=backbone, **kwargs)
+
+    def initialize_criterion(self):
+        """Build the loss named by ``criterion`` (skorch's extension point)."""
+        spec = self.criterion
+        if isinstance(spec, str):
+            if spec not in MULTILABEL_LOSSES:
+                raise ValueError(f"criterion must be one of {sorted(MULTILABEL_LOSSES)}, a loss class or module, got {spec!r}")
+            spec = MULTILABEL_LOSSES[spec]
+        self.criterion_ = spec if isinstance(spec, nn.Module) else self.initialized_instance(
+            spec, self.get_params_for("criterion")
+        )
+        return self
+
+    def _module_defaults(self, backbone, feat_shape):
+        return {"backbone": backbone, "feature_shape": feat_shape, "n_labels": self.taxonomy_.n_nodes - 1}
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        # the root is in every label set: the loss sees the other nodes only
+        return self.criterion_(y_pred.float(), y_true[:, 1:].to(torch.float32))
+
+
+class CMSGClassifier(MultiLabelNodeClassifier):
+    """CMSG: hierarchical multi-label classification with SGA, SAA and the asymmetric loss.
+
+    Every image holds several objects; its label is a node set of the taxonomy, closed
+    under ancestors. The labels are the non-root nodes; their correlation matrix
+    guides SGA's attention (:class:`CMSGModule`). Fit on a node-indicator ``y`` (dense
+    or scipy sparse; rows not closed under ancestors are closed with a warning, rows
+    without any label are refused); ``predict`` returns node sets in that format,
+    ``predict_proba`` / ``transform`` per-node probabilities.
+
+    Parameters
+    ----------
+    taxonomy : Taxonomy
+    correlation : {"cooccurrence", "embedding"} or array-like, default="cooccurrence"
+        The raw label correlation before :func:`reweight_correlation`:
+        ``"cooccurrence"``, ``P(j | i)`` from the training labels (ML-GCN; no
+        dependency); ``"embedding"``, the cosine similarity of the labels' texts (their
+        root paths) embedded by the bundled MiniLM sentence encoder (CMSG's semantic
+        correlation; needs ``skhier[text]``); or an array over the non-root nodes in
+        taxonomy order, (n_nodes - 1)², or over all nodes, n_nodes² (the root's row and
+        column are dropped), binarised and re-weighted like the others.
+    tau : float, default=0.4
+        Binarisation threshold of the correlation.
+    p : float, default=0.25
+        Re-weighted off-diagonal mass.
+    attention : {"mask", "bias"}, default="mask"
+        How SGA uses the correlation (see :class:`CMSGModule`).
+    criterion : {"asl", "bce"}, loss class or module, default="asl"
+        :class:`~skhier.neural.losses.AsymmetricLoss` (γ− = 4, γ+ = 1, m = 0.05) by
+        default; ``criterion__*`` reach it.
+    backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"
+        Best with a spatial map ((C, H, W) output); ``"auto"`` picks the CNN for images.
+    threshold : float, default=0.5
+    consistency : {"fill", "prune"}, default="fill"
+    **kwargs
+        Every parameter of :class:`~skhier.neural.MultiLabelHierarchicalNet` and skorch:
+        ``module__dim``, ``module__heads``, ``module__sga_layers``,
+        ``module__saa_layers``, ``lr``, ``max_epochs``, ``device``, ...
+
+    Attributes
+    ----------
+    taxonomy_ : Taxonomy
+    classes_ : ndarray
+        Every taxonomy node (the indicator's columns).
+    correlation_ : ndarray of shape (n_nodes - 1, n_nodes - 1)
+        The re-weighted correlation ``Â`` SGA uses.
+    label_format_ : LabelFormat
+    module_ : CMSGModule
+    criterion_ : nn.Module
+    history_ : skorch History
+
+    Notes
+    -----
+    The label self-attention is all-pairs over the labels, as in the paper: memory and
+    time grow with n_labels² per sample, which suits tens to a few hundred labels (VOC's
+    20, COCO's 80), not a 10⁵-node taxonomy.
+
+    References
+    ----------
+    Zhang et al., "Cross-modality semantic guidance for multi-label image
+    classification"; Ridnik et al., "Asymmetric Loss for Multi-Label Classification",
+    ICCV 2021; Chen et al., "Multi-Label Image Recognition with Graph Convolutional
+    Networks" (ML-GCN), CVPR 2019.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhier import Taxonomy
+    >>> from skhier.labels import fill_ancestors
+    >>> from skhier.neural import CMSGClassifier
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+    >>> rng = np.random.default_rng(0)
+    >>> Y = np.zeros((40, tax.n_nodes), dtype=int)
+    >>> Y[np.arange(40), rng.choice([tax.index("A1"), tax.index("B1")], 40)] = 1
+    >>> Y = fill_ancestors(Y, tax)
+    >>> X = rng.normal(size=(40, 1, 8, 8)).astype("float32")
+    >>> clf = CMSGClassifier(tax, max_epochs=1, device="cpu", random_state=0,
+    ...                      backbone__width=4, backbone__n_blocks=2, module__dim=16).fit(X, Y)
+    >>> clf.predict(X[:3]).shape, clf.correlation_.shape
+    ((3, 6), (5, 5))
+    """
+
+    def __init__(self, taxonomy, *, correlation="cooccurrence", tau=0.4, p=0.25, attention="mask",
+                 criterion="asl", module=CMSGModule, backbone="auto", **kwargs):
+        super().__init__(taxonomy, criterion=criterion, module=module, backbone=backbone, **kwargs)
+        self.correlation = correlation
+        self.tau = tau
+        self.p = p
+        self.attention = attention
+
+    def _raw_correlation(self, encoded) -> np.ndarray:
+        tax = self.taxonomy_
+        n_labels = tax.n_nodes - 1
+        spec = self.correlation
+        if isinstance(spec, str):
+            if spec == "cooccurrence":
+                Y = encoded if sp.issparse(encoded) else tax.ancestor_matrix[encoded]
+                return cooccurrence_correlation(sp.csr_matrix(Y)[:, 1:])
+            if spec == "embedding":
+                from .text import encode_label_texts, label_prompts
+
+                emb = encode_label_texts(label_prompts(tax), "minilm").double().cpu().numpy()
+                return embedding_correlation(emb[1:])
+            raise ValueError(f"correlation must be 'cooccurrence', 'embedding' or an array, got {spec!r}")
+        A = np.asarray(spec, dtype=np.float64) if not sp.issparse(spec) else spec.toarray().astype(np.float64)
+        if A.shape == (tax.n_nodes, tax.n_nodes):
+            A = A[1:, 1:]
+        if A.shape != (n_labels, n_labels):
+            raise ValueError(
+                f"correlation must be a ({n_labels}, {n_labels}) array over the non-root nodes (or "
+                f"({tax.n_nodes}, {tax.n_nodes}) over all nodes), got shape {A.shape}"
+            )
+        return A
+
+    def _fit_labels(self, encoded):
+        self.correlation_ = reweight_correlation(self._raw_correlation(encoded), tau=self.tau, p=self.p)
+
+    def _module_defaults(self, backbone, feat_shape):
+        return {"backbone": backbone, "feature_shape": feat_shape, "correlation": self.correlation_,
+                "attention": self.attention}
