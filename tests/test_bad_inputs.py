@@ -43,7 +43,16 @@ from skhier.metrics import (
     path_accuracy_score,
     recall_at_correct,
 )
-from skhier.neural import FlatSoftmaxClassifier, HCAMCLClassifier, HCCFClassifier, KFRClassifier, auto_batch_size
+from skhier.neural import (
+    CMSGClassifier,
+    FlatSoftmaxClassifier,
+    HCAMCLClassifier,
+    HCCFClassifier,
+    KFRClassifier,
+    MultiLabelNodeClassifier,
+    auto_batch_size,
+)
+from skhier.datasets import make_fashion_mosaics
 
 T = Taxonomy.from_parent_mapping({"A": "root", "B": "root", "A1": "A", "A2": "A", "B1": "B"})
 X4 = np.zeros((2, 3), dtype=np.float32)
@@ -51,6 +60,7 @@ S = np.array([[1, .6, .5, .1, .4, .4]] * 2)  # valid node scores of T
 LEAF_S = np.array([[.5, .1, .4]] * 2)  # one column per leaf: the wrong slice
 NEURAL = dict(max_epochs=1, device="cpu", backbone__hidden=(4,))
 TEN = torch.tensor
+NODE_SETS = np.array([[1, 1, 1, 0, 0, 0], [1, 1, 0, 1, 1, 1], [1, 0, 0, 0, 1, 1]] * 2)  # T's node sets, closed
 
 
 def _fit(est, X=None, y=None):
@@ -274,6 +284,23 @@ NEURAL_CASES = [
      r"shape \(6, d\), got shape \(2, 4\)"),
     ("hccf y unknown", _fit(HCCFClassifier(T, **NEURAL), y=["A1", "Z", "B1"] * 2), ValueError, r"y\[1\]: unknown label 'Z'"),
     ("hccf X nan", _fit(HCCFClassifier(T, **NEURAL), X=np.full((6, 3), np.nan)), ValueError, "X contains NaN or infinity"),
+    ("cmsg correlation shape", _fit(CMSGClassifier(T, correlation=np.eye(3), **NEURAL), y=NODE_SETS), ValueError,
+     r"correlation must be a \(5, 5\) array over the non-root nodes \(or \(6, 6\) over all nodes\), got shape \(3, 3\)"),
+    ("cmsg correlation name", _fit(CMSGClassifier(T, correlation="glove", **NEURAL), y=NODE_SETS), ValueError,
+     "correlation must be 'cooccurrence', 'embedding' or an array, got 'glove'"),
+    ("cmsg attention", _fit(CMSGClassifier(T, attention="soft", **NEURAL), y=NODE_SETS), ValueError,
+     "attention must be 'mask' or 'bias', got 'soft'"),
+    ("cmsg tau", _fit(CMSGClassifier(T, tau=np.nan, **NEURAL), y=NODE_SETS), ValueError, "tau must be"),
+    ("multilabel empty row", _fit(MultiLabelNodeClassifier(T, **NEURAL), y=np.eye(6, dtype=int)[[2, 3, 0, 2, 3, 5]]),
+     ValueError, r"1 row\(s\) without any label below the root \(rows \[2\]\)"),
+    ("multilabel width", _fit(MultiLabelNodeClassifier(T, **NEURAL), y=NODE_SETS[:, 1:]), ValueError,
+     r"indicator matrix with 5 columns, but an indicator needs one column per taxonomy node \(6\)"),
+    ("multilabel criterion", _fit(MultiLabelNodeClassifier(T, criterion="focal", **NEURAL), y=NODE_SETS), ValueError,
+     r"criterion must be one of \['asl', 'bce'\]"),
+    ("multilabel consistency", _fit(MultiLabelNodeClassifier(T, consistency="strict", **NEURAL), y=NODE_SETS),
+     ValueError, "consistency must be 'fill' or 'prune', got 'strict'"),
+    ("multilabel X nan", _fit(CMSGClassifier(T, **NEURAL), X=np.full((6, 3), np.nan), y=NODE_SETS), ValueError,
+     "X contains NaN or infinity"),
 ]
 
 DATASETS = [
@@ -286,6 +313,11 @@ DATASETS = [
     ("branching", lambda: make_taxonomy(2, (3, 1)), ValueError, r"branching must be >= 1.*\(3, 1\)"),
     ("make_hc levels", lambda: make_hierarchical_classification(10, 2, n_levels=0), ValueError, "n_levels"),
     ("auto batch", lambda: auto_batch_size("many"), TypeError, "n_samples must be an int, got 'many'"),
+    ("mosaics subset", lambda: make_fashion_mosaics(4, subset="all"), ValueError, "subset must be 'train' or 'test'"),
+    ("mosaics grid", lambda: make_fashion_mosaics(4, grid=1.5), ValueError, "grid must be a positive int, got 1.5"),
+    ("mosaics items", lambda: make_fashion_mosaics(4, max_items=9), ValueError, r"max_items <= grid\*\*2 = 4"),
+    ("mosaics co-occurrence", lambda: make_fashion_mosaics(4, co_occurrence="party"), ValueError,
+     "co_occurrence must be None, 'outfits' or a mapping"),
 ]
 
 CASES = [(f"{group}:{row[0]}", *row[1:]) for group, table in [

@@ -15,6 +15,7 @@ from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 
+from skhier.labels import fill_ancestors
 from skhier import (
     BottomUpRefiner,
     DifferentiableDiffusionRefiner,
@@ -27,11 +28,13 @@ from skhier import (
     TopDownRefiner,
 )
 from skhier.neural import (
+    CMSGClassifier,
     FlatSoftmaxClassifier,
     HCAMCLClassifier,
     HCCFClassifier,
     HierarchicalLossClassifier,
     KFRClassifier,
+    MultiLabelNodeClassifier,
 )
 
 # leaves named 0..4, as LabelEncoder codes them: what re-encoding meta-estimators need
@@ -52,6 +55,13 @@ def _single_label():
         HierarchicalLossClassifier(TAX, criterion="conditional_softmax", lr=1e-2, **TINY),
         KFRClassifier(TAX, alpha=3.0, lr=1e-2, **TINY),
         HCCFClassifier(TAX, lr=1e-2, embed_dim=8, **TINY),
+    ]
+
+
+def _multi_label():
+    return [
+        MultiLabelNodeClassifier(TAX, criterion="asl", lr=1e-2, **TINY),
+        CMSGClassifier(TAX, lr=1e-2, module__dim=8, module__heads=2, **TINY),
     ]
 
 
@@ -191,3 +201,29 @@ def test_local_classifier_keys_and_estimators_without_proba(data):
         FlatClassifier(LinearSVC(), TAX).fit(X, y)
     works = LocalClassifierPerParentNode(CalibratedClassifierCV(LinearSVC(), cv=3), taxonomy=TAX).fit(X, y)
     np.testing.assert_allclose(works.predict_proba(X).sum(axis=1), 1)
+
+
+@pytest.mark.parametrize("est", _multi_label(), ids=_ids(_multi_label()))
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_multi_label_contract(est, sparse, data):
+    X, y = data
+    # node sets: every sample's leaf, and leaf 4 too for the samples of leaf 0
+    Y = np.zeros((len(y), TAX.n_nodes), dtype=np.int8)
+    Y[np.arange(len(y)), [TAX.index(v) for v in y]] = 1
+    Y[y == 0, TAX.index(4)] = 1
+    Y = fill_ancestors(Y, TAX)
+    Y = Y if sparse else Y.toarray()
+    clf = clone(est).fit(X, Y)
+    assert list(clf.classes_) == list(TAX.nodes)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), TAX.n_nodes) and ((proba >= 0) & (proba <= 1)).all()
+    np.testing.assert_allclose(proba[:, 0], 1)  # every label set holds the root
+    np.testing.assert_allclose(np.asarray(clf.transform(X)), proba, atol=1e-6)
+    pred = clf.predict(X)
+    assert sp.issparse(pred) == sparse and pred.shape == Y.shape
+    P = pred.toarray() if sparse else pred
+    for v in range(1, TAX.n_nodes):  # closed under ancestors
+        assert (P[:, v] <= P[:, TAX.parent[v]]).all()
+    before = clf.predict_proba(X)
+    clf.set_params(taxonomy=OTHER)
+    np.testing.assert_allclose(clf.predict_proba(X), before)

@@ -147,3 +147,32 @@ def test_hccf_on_cuda_matches_its_loss_and_loads_on_cpu(data, tmp_path):
     back.set_params(device="cpu")
     back.module_.to("cpu")
     np.testing.assert_allclose(np.asarray(back.transform(X[:20])), S, atol=2e-2)  # bf16 on the GPU, fp32 here
+
+
+def test_cmsg_on_cuda_matches_cpu_and_loads_on_cpu(tmp_path):
+    import pickle
+
+    from skhier.labels import fill_ancestors
+    from skhier.neural import CMSGClassifier
+    from skhier.neural.losses import AsymmetricLoss
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(16, 9, generator=g, dtype=torch.float64) * 3
+    t = (torch.rand(16, 9, generator=g) < 0.3).double()
+    loss = AsymmetricLoss()
+    assert loss(x.cuda(), t.cuda()).item() == pytest.approx(loss(x, t).item(), rel=1e-9)
+    X, y, tax = make_hierarchical_classification(300, 8, n_levels=2, branching=3, random_state=0)
+    rng = np.random.default_rng(0)
+    Y = np.zeros((len(y), tax.n_nodes), dtype=np.int8)
+    Y[np.arange(len(y)), [tax.index(v) for v in y]] = 1
+    Y[np.arange(len(y)), rng.choice(tax.leaves, len(y))] = 1
+    Y = fill_ancestors(Y, tax)
+    X = X.reshape(len(X), 2, 2, 2)  # a tiny "image" with a spatial map
+    kw = dict(max_epochs=2, random_state=0, module__dim=16, module__heads=2, backbone__width=8, backbone__n_blocks=1)
+    clf = CMSGClassifier(tax, device="cuda", mixed_precision="bf16", **kw).fit(X, Y)
+    assert clf.module_.attn_bias.is_cuda
+    P = clf.predict_proba(X[:20])
+    back = pickle.loads(pickle.dumps(clf))
+    back.set_params(device="cpu")
+    back.module_.to("cpu")
+    np.testing.assert_allclose(back.predict_proba(X[:20]), P, atol=2e-2)  # bf16 on the GPU, fp32 here
