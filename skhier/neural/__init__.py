@@ -17,7 +17,7 @@ from ._base import (
     resolve_device,
 )
 from ._protocols import EncoderModule, EndDistributionModule, NodeProbabilityModule
-from ._data import HierarchicalValidSplit, NodeDataset, TensorBatchIterator
+from ._data import HierarchicalBatchIterator, HierarchicalValidSplit, NodeDataset, TensorBatchIterator
 from ._flat import FlatSoftmaxClassifier, HierarchicalHeadModule, HierarchicalLossClassifier, KFRClassifier
 from . import losses
 from ._cmsg import (
@@ -29,10 +29,16 @@ from ._cmsg import (
     embedding_correlation,
     reweight_correlation,
 )
+from ._hmlc import HMLC_LOSSES, GMMFeatureMasks, HMLCEncoder, HMLCModule, gmm_level_masks
 from ._hccf import HCCFClassifier, HCCFLoss, HCCFModule, extended_levels
 from ._hcam import HCAMCLClassifier, HCAMCLModule, PathNLLLoss, path_tokens
 
 __all__ = [
+    "GMMFeatureMasks",
+    "HMLCEncoder",
+    "HMLCModule",
+    "HMLC_LOSSES",
+    "gmm_level_masks",
     "CMSGClassifier",
     "CMSGModule",
     "MultiLabelHeadModule",
@@ -59,6 +65,7 @@ __all__ = [
     "PathNLLLoss",
     "HierarchicalNet",
     "HierarchicalValidScoring",
+    "HierarchicalBatchIterator",
     "HierarchicalValidSplit",
     "NodeDataset",
     "TensorBatchIterator",

@@ -14,7 +14,7 @@ import torch
 from sklearn.model_selection import train_test_split
 from skorch.dataset import ValidSplit
 
-__all__ = ["NodeDataset", "TensorBatchIterator", "HierarchicalValidSplit", "as_float_tensor"]
+__all__ = ["NodeDataset", "TensorBatchIterator", "HierarchicalBatchIterator", "HierarchicalValidSplit", "as_float_tensor"]
 
 
 def as_float_tensor(X, name="X") -> torch.Tensor:
@@ -230,3 +230,141 @@ class HierarchicalValidSplit(ValidSplit):
             np.arange(n), test_size=self.cv, random_state=self.random_state, stratify=stratify
         )
         return torch.utils.data.Subset(dataset, idx_train), torch.utils.data.Subset(dataset, idx_valid)
+
+
+class HierarchicalBatchIterator(TensorBatchIterator):
+    """Batches built so that every level of the taxonomy has positives (contrastive losses).
+
+    Each batch is made of groups of ``L + 2`` samples (L the taxonomy's depth): an
+    anchor; a sample with the same label (the same full path); for every level
+    ``h = L − 1, ..., 1`` a sample that shares the anchor's path down to level ``h``
+    and no further (its "cousin" at level h: the same parent for ``h = L − 1``, only
+    the same top-level node for ``h = 1``); and one from another top-level node
+    ("elsewhere"). So after a hierarchical loss keeps one sample per distinct prefix
+    (:class:`~skhier.neural.losses.HMCELoss`), every anchor still has a positive at
+    every level. Where the data hold no such sample (a class with one image, an only
+    child, an anchor shallower than ``h``) the slot gets a uniformly random sample.
+    Anchors are a random permutation of the data, ``ceil(n / (L + 2))`` an epoch, so
+    an epoch has about ``n`` samples; picks are vectorised (a sort by ancestors and
+    index arithmetic, no loop over samples).
+
+    A drop-in for ``iterator_train`` of any skhier estimator: the estimator passes its
+    taxonomy and device (``iterator_train=HierarchicalBatchIterator``).
+
+    Parameters
+    ----------
+    dataset : NodeDataset or Subset of one
+        Its ``strata`` give every sample's node.
+    batch_size : int, default=128
+        Rounded down to whole groups; at least ``L + 2``.
+    taxonomy : Taxonomy
+    shuffle : bool, default=True
+        Ignored: batches are always random (kept for skorch's signature).
+    device, channels_last, seed
+        As in :class:`TensorBatchIterator`.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skhier import Taxonomy
+    >>> from skhier.neural import HierarchicalBatchIterator, NodeDataset
+    >>> tax = Taxonomy.from_paths([["A", "a1"], ["A", "a2"], ["B", "b1"]])
+    >>> nodes = np.array([tax.index(v) for v in ["a1", "a1", "a2", "a2", "b1", "b1"]])
+    >>> ds = NodeDataset(torch.zeros(6, 2), torch.as_tensor(nodes), strata=nodes)
+    >>> batch = next(iter(HierarchicalBatchIterator(ds, batch_size=4, taxonomy=tax, seed=0)))[1]
+    >>> [tax.nodes[i] for i in batch.tolist()]
+    ['a2', 'a2', 'a1', 'b1']
+    """
+
+    def __init__(self, dataset, batch_size=128, taxonomy=None, shuffle=True, drop_last=False, device=None,
+                 channels_last=False, seed=None, **loader_kwargs):
+        super().__init__(dataset, batch_size=batch_size, shuffle=True, drop_last=drop_last, device=device,
+                         channels_last=channels_last, seed=seed, **loader_kwargs)
+        if taxonomy is None:
+            raise ValueError("HierarchicalBatchIterator needs the taxonomy (skhier estimators pass theirs)")
+        self.taxonomy = taxonomy
+        self.group = int(taxonomy.max_depth) + 2
+        if batch_size < self.group:
+            raise ValueError(
+                f"batch_size={batch_size} is too small for hierarchical batches: one anchor's group needs "
+                f"depth + 2 = {self.group} samples (anchor, same label, a cousin per level, elsewhere)"
+            )
+        base, idx = _base_and_indices(dataset)
+        strata = getattr(base, "strata", None)
+        if not isinstance(base, NodeDataset) or strata is None:
+            raise TypeError("HierarchicalBatchIterator needs a NodeDataset with the node of every sample (strata)")
+        self._nodes = np.asarray(strata if idx is None else strata[idx.numpy()])
+        self._idx = idx
+
+    def __len__(self):
+        per_batch = self.batch_size // self.group
+        return -(-self._n_anchors() // per_batch)
+
+    def _n_anchors(self):
+        return -(-len(self._nodes) // self.group)
+
+    def groups(self, rng: np.random.Generator) -> np.ndarray:
+        """(n_anchors, L + 2) positions in the dataset: anchor, same label, cousins, elsewhere."""
+        nodes = self._nodes
+        n = nodes.size
+        paths = np.asarray(self.taxonomy.path_indices)[nodes]  # (n, L + 1), -1 below a sample's depth
+        depth = self.taxonomy.max_depth
+        anchors = rng.permutation(n)[: self._n_anchors()]
+        picks = [anchors]
+        # same label: same end node, another sample
+        picks.append(self._pick(rng, anchors, nodes, None))
+        # the cousin at level h (share levels <= h, differ at h + 1), h = L - 1, ..., 0 (elsewhere)
+        for h in range(depth - 1, -1, -1):
+            picks.append(self._pick(rng, anchors, paths[:, h], paths[:, h + 1]))
+        return np.stack(picks, axis=1)
+
+    @staticmethod
+    def _pick(rng, anchors, key, sub):
+        """For every anchor a random sample with its ``key`` and (if ``sub``) another ``sub``.
+
+        Samples sorted by (key, sub): an anchor's candidates are its key's run minus its
+        own sub-run (minus itself when ``sub`` is None); a uniform rank among them maps
+        back to a position by skipping the excluded run. No candidate → uniform sample.
+        """
+        n = key.size
+        sub_key = np.zeros(n, dtype=np.int64) if sub is None else sub
+        order = np.lexsort((sub_key, key))
+        k_sorted, s_sorted = key[order], sub_key[order]
+        a_key, a_sub = key[anchors], sub_key[anchors]
+        start = np.searchsorted(k_sorted, a_key, "left")
+        stop = np.searchsorted(k_sorted, a_key, "right")
+        if sub is None:  # exclude the anchor itself
+            rank = np.empty(n, dtype=np.int64)
+            rank[order] = np.arange(n)
+            ex_start = rank[anchors]
+            ex_len = np.ones_like(ex_start)
+        else:  # exclude the anchor's sub-run within its key run
+            combined = k_sorted.astype(np.int64) * (int(s_sorted.max()) + 2) + (s_sorted + 1)
+            a_comb = a_key.astype(np.int64) * (int(s_sorted.max()) + 2) + (a_sub + 1)
+            ex_start = np.searchsorted(combined, a_comb, "left")
+            ex_len = np.searchsorted(combined, a_comb, "right") - ex_start
+        valid_key = a_key >= 0
+        m = np.where(valid_key, (stop - start) - ex_len, 0)
+        r = (rng.random(anchors.size) * np.maximum(m, 1)).astype(np.int64)
+        pos = start + r
+        pos = np.where(pos >= ex_start, pos + ex_len, pos)
+        out = order[np.clip(pos, 0, n - 1)]
+        fallback = rng.integers(0, n, anchors.size)
+        return np.where(m > 0, out, fallback)
+
+    def __iter__(self):
+        base, _ = _base_and_indices(self.dataset)
+        gen = np.random.default_rng(None if self.seed is None else self.seed + self._epoch)
+        self._epoch += 1
+        groups = self.groups(gen)
+        per_batch = self.batch_size // self.group
+        X, y = base.X, base.y
+        dev = torch.device(self.device) if self.device is not None else X.device
+        for start in range(0, groups.shape[0], per_batch):
+            pos = torch.as_tensor(groups[start : start + per_batch].reshape(-1))
+            sel = pos if self._idx is None else self._idx[pos]
+            xb = X.index_select(0, sel.to(X.device)).to(dev, non_blocking=True)
+            if self.channels_last and xb.ndim == 4:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            yb = y.index_select(0, sel.to(y.device)).to(dev, non_blocking=True)
+            yield xb, yb

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["RandomCropFlip"]
+__all__ = ["RandomCropFlip", "RandomFeatureNoise"]
 
 
 class RandomCropFlip(nn.Module):
@@ -54,3 +54,39 @@ class RandomCropFlip(nn.Module):
             mask = torch.rand(b, device=x.device) < 0.5
             x = torch.where(mask[:, None, None, None], x.flip(-1), x)
         return x.contiguous(memory_format=torch.channels_last) if x.is_cuda and x.stride(1) == 1 else x.contiguous()
+
+
+class RandomFeatureNoise(nn.Module):
+    """Feature-vector augmentation: random feature dropout and Gaussian noise.
+
+    Each entry is zeroed with probability ``drop`` (the survivors rescaled by
+    ``1 / (1 − drop)``, as in dropout), then ``std`` times the batch's per-feature
+    standard deviation of Gaussian noise is added. Our choice of views for contrastive
+    learning on (B, D) inputs, where crops and flips do not apply.
+
+    Parameters
+    ----------
+    drop : float, default=0.1
+    std : float, default=0.1
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhier.neural.augment import RandomFeatureNoise
+    >>> RandomFeatureNoise()(torch.ones(4, 10)).shape
+    torch.Size([4, 10])
+    """
+
+    def __init__(self, drop=0.1, std=0.1):
+        super().__init__()
+        self.drop = float(drop)
+        self.std = float(std)
+
+    def forward(self, x):
+        if self.drop > 0:
+            keep = torch.rand_like(x) >= self.drop
+            x = x * keep / (1 - self.drop)
+        if self.std > 0:
+            scale = x.std(dim=0, keepdim=True) if x.shape[0] > 1 else torch.ones_like(x[:1])
+            x = x + self.std * scale * torch.randn_like(x)
+        return x

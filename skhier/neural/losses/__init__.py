@@ -23,11 +23,14 @@ name                       class                               head    from
 =========================  ==================================  ======  =====================
 
 Losses of other shapes, reusable the same way: :class:`AsymmetricLoss` (Ridnik et al.
-2021) scores multi-label logits against 0/1 targets (CMSG's loss).
+2021) scores multi-label logits against 0/1 targets (CMSG's loss); :class:`SupConLoss`
+(Khosla et al. 2020) and :class:`HMCELoss` (Zhang et al. 2022) contrast normalised
+features of several views (HMLC's losses).
 """
 
 from ._base import HierarchicalLoss
 from ._bertinetto import HierarchicalCrossEntropyLoss, SoftLabelsLoss
+from ._contrastive import LAYER_PENALTIES, HMCELoss, SupConLoss
 from ._multilabel import AsymmetricLoss
 from ._kfr import QuantitativeRelativityLoss, normalized_l1_distance, sample_triplets
 from ._valmadre import (
@@ -87,7 +90,10 @@ def get_loss(criterion):
 
 __all__ = [
     "LOSSES",
+    "LAYER_PENALTIES",
     "AsymmetricLoss",
+    "HMCELoss",
+    "SupConLoss",
     "ConditionalSigmoidLoss",
     "ConditionalSoftmaxLoss",
     "FlatSoftmaxLoss",
