@@ -176,3 +176,26 @@ def test_cmsg_on_cuda_matches_cpu_and_loads_on_cpu(tmp_path):
     back.set_params(device="cpu")
     back.module_.to("cpu")
     np.testing.assert_allclose(back.predict_proba(X[:20]), P, atol=2e-2)  # bf16 on the GPU, fp32 here
+
+
+def test_hmlc_losses_and_encoder_on_cuda(data):
+    import pickle
+
+    from skhier.neural import HMLCEncoder
+    from skhier.neural.losses import HMCELoss, SupConLoss
+
+    X, y, tax, _, t = data
+    g = torch.Generator().manual_seed(0)
+    z = torch.nn.functional.normalize(torch.randn(40, 2, tax.max_depth, 8, generator=g, dtype=torch.float64), dim=-1)
+    nodes = torch.as_tensor(t[:40])
+    for loss, args in ((HMCELoss(tax), (z, nodes)), (SupConLoss(), (z[:, :, 0], nodes))):
+        cpu = loss(*args).item()
+        assert loss(*(a.cuda() for a in args)).item() == pytest.approx(cpu, rel=1e-9)
+    enc = HMLCEncoder(tax, loss="g-hmlc", device="cuda", mixed_precision="bf16", max_epochs=2, random_state=0,
+                      embed_dim=16).fit(X, y)
+    assert enc.module_.level_masks.is_cuda and enc.history[-1]["level_mask_dims"]
+    Z = enc.transform(X[:20])
+    back = pickle.loads(pickle.dumps(enc))
+    back.set_params(device="cpu")
+    back.module_.to("cpu")
+    np.testing.assert_allclose(back.transform(X[:20]), Z, atol=5e-2, rtol=5e-2)  # bf16 on the GPU, fp32 here
