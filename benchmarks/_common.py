@@ -8,6 +8,7 @@ import platform
 import statistics
 import time
 
+import numpy as np
 import torch
 
 
@@ -42,3 +43,16 @@ def timeit(fn, repeat=3, warmup=1, sync=False) -> float:
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def mean_range_table(results, keys, first="model", seconds="fit s") -> list[str]:
+    """Markdown table lines: every row's mean ± half its range over runs, and mean seconds.
+
+    ``results`` maps a row name to its runs, each ``(values aligned with keys, seconds)``.
+    """
+    lines = [f"| {first} | " + " | ".join(keys) + f" | {seconds} |", "|---" * (len(keys) + 2) + "|"]
+    for name, runs in results.items():
+        arr = np.array([r[0] for r in runs], dtype=float)
+        cells = [f"{m:.2f} ± {(hi - lo) / 2:.2f}" for m, lo, hi in zip(arr.mean(0), arr.min(0), arr.max(0))]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {np.mean([r[1] for r in runs]):.0f} |")
+    return lines

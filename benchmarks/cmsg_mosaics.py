@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine  # noqa: E402
+from _common import machine, mean_range_table  # noqa: E402
 
 from skhier.datasets import make_fashion_mosaics  # noqa: E402
 from skhier.metrics import hierarchical_f1_score, mean_average_precision, multilabel_precision_recall_f1  # noqa: E402
@@ -78,20 +78,13 @@ def main(argv=None):
             est.fit(X, Y)
             secs = time.perf_counter() - t0
             vals = evaluate(Yt, est.predict_proba(Xt), est.predict(Xt), tax)
-            results.setdefault(name, []).append((vals, secs))
+            results.setdefault(name, []).append(([100 * vals[k] for k in KEYS], secs))
             print(f"seed {seed} {name}: " + " ".join(f"{k} {vals[k]:.4f}" for k in KEYS) + f" ({secs:.0f} s)",
                   flush=True)
     lines = [header, "",
              f"Fashion mosaics 2x2 (outfits), {args.train} train / {args.test} test canvases, SmallCNN, "
              f"{args.epochs} epochs, lr {args.lr}, CMSG dim {args.dim}, mean over seeds {seeds} "
-             "(± half the range). Percentages.", "",
-             "| model | " + " | ".join(KEYS) + " | fit s |", "|---" * (len(KEYS) + 2) + "|"]
-    for name, runs in results.items():
-        cells = []
-        for k in KEYS:
-            v = np.array([r[0][k] for r in runs]) * 100
-            cells.append(f"{v.mean():.2f} ± {(v.max() - v.min()) / 2:.2f}")
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {np.mean([r[1] for r in runs]):.0f} |")
+             "(± half the range). Percentages.", "", *mean_range_table(results, KEYS)]
     text = "\n".join(lines)
     print(text)
     if args.out:

@@ -26,7 +26,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine  # noqa: E402
+from _common import machine, mean_range_table  # noqa: E402
 from fashion_mnist import evaluate  # noqa: E402
 
 from skhier import FlatClassifier  # noqa: E402
@@ -83,12 +83,7 @@ def main(argv=None):
     lines = [header, "",
              f"Fashion-MNIST, {len(X)} train / {len(Xt)} test, {args.backbone} backbone, {args.epochs} epochs, "
              f"batch {args.batch_size} (hierarchical batches, 2 views), lr {args.lr}; linear evaluation = "
-             f"LogisticRegression on standardised embeddings; mean over seeds {seeds} (± half the range).", "",
-             "| loss | " + " | ".join(KEYS) + " | encoder fit s |", "|---" * (len(KEYS) + 2) + "|"]
-    for name, runs in results.items():
-        arr = np.array([r[0] for r in runs])
-        cells = [f"{m:.2f} ± {(hi - lo) / 2:.2f}" for m, lo, hi in zip(arr.mean(0), arr.min(0), arr.max(0))]
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {np.mean([r[1] for r in runs]):.0f} |")
+             f"LogisticRegression on standardised embeddings; mean over seeds {seeds} (± half the range).", "", *mean_range_table(results, KEYS, first="loss", seconds="encoder fit s")]
     text = "\n".join(lines)
     print(text)
     if args.out:
