@@ -274,6 +274,8 @@ class HMLCEncoder(HierarchicalEncoderNet):
     input_shape_ : tuple of int
     n_features_out_ : int
         Width of the embeddings (after ``transform``).
+    train_transform_ : callable or None
+        The view augmentation used (``train_transform`` resolved).
     module_ : HMLCModule
     criterion_ : SupConLoss or HMCELoss
     history_ : skorch History
@@ -324,6 +326,13 @@ class HMLCEncoder(HierarchicalEncoderNet):
                 f"< {depth} levels"
             )
         dataset = super()._prepare(X, y, reset=reset)
+        if reset:
+            t = self.train_transform
+            if isinstance(t, str) and t == "auto":
+                t = RandomCropFlip() if len(self.input_shape_) == 3 else RandomFeatureNoise()
+            elif isinstance(t, str):
+                raise ValueError(f"train_transform must be 'auto', None or a callable, got {t!r}")
+            self.train_transform_ = t
         hierarchical = isinstance(self.iterator_train, type) and issubclass(self.iterator_train, HierarchicalBatchIterator)
         need = self.taxonomy_.max_depth + 2 if hierarchical else 2
         if self.batch_size_ < need:
@@ -365,10 +374,7 @@ class HMLCEncoder(HierarchicalEncoderNet):
 
     # ------------------------------------------------------------ training
     def _augment(self, Xi):
-        t = self.train_transform
-        if isinstance(t, str) and t == "auto":
-            t = RandomCropFlip() if Xi.ndim == 4 else RandomFeatureNoise()
-            self.train_transform_ = t
+        t = self.train_transform_
         return Xi if t is None else t(Xi)
 
     def train_step_single(self, batch, **fit_params):
