@@ -42,6 +42,11 @@ MULTILABEL_LOSSES = {"asl": AsymmetricLoss, "bce": nn.BCEWithLogitsLoss}
 ROOT_LOGIT = 40.0
 
 
+def _with_root(logits: torch.Tensor) -> torch.Tensor:
+    """(B, n_nodes - 1) label logits → (B, n_nodes) node logits, the root's constant first."""
+    return torch.cat([logits.new_full((logits.shape[0], 1), ROOT_LOGIT), logits], dim=1)
+
+
 def cooccurrence_correlation(Y) -> np.ndarray:
     """Conditional co-occurrence ``A[i, j] = P(label j | label i)`` from a 0/1 label matrix.
 
@@ -258,8 +263,7 @@ class CMSGModule(nn.Module):
         return (self.norm(feats) * self.class_weight).sum(-1) + self.class_bias
 
     def node_logits(self, x):
-        logits = self.forward(x)
-        return torch.cat([logits.new_full((logits.shape[0], 1), ROOT_LOGIT), logits], dim=1)
+        return _with_root(self.forward(x))
 
 
 class MultiLabelHeadModule(nn.Module):
@@ -295,8 +299,7 @@ class MultiLabelHeadModule(nn.Module):
         return self.head(self.dropout(self.pool(self.backbone(x)).flatten(1)))
 
     def node_logits(self, x):
-        logits = self.forward(x)
-        return torch.cat([logits.new_full((logits.shape[0], 1), ROOT_LOGIT), logits], dim=1)
+        return _with_root(self.forward(x))
 
 
 class MultiLabelNodeClassifier(MultiLabelHierarchicalNet):
