@@ -46,6 +46,7 @@ from skhier.metrics import (
 from skhier.neural import (
     CMSGClassifier,
     FlatSoftmaxClassifier,
+    HMLCEncoder,
     HCAMCLClassifier,
     HCCFClassifier,
     KFRClassifier,
@@ -299,6 +300,12 @@ NEURAL_CASES = [
      r"criterion must be one of \['asl', 'bce'\]"),
     ("multilabel consistency", _fit(MultiLabelNodeClassifier(T, consistency="strict", **NEURAL), y=NODE_SETS),
      ValueError, "consistency must be 'fill' or 'prune', got 'strict'"),
+    ("hmlc loss", _fit(HMLCEncoder(T, loss="simclr", **NEURAL)), ValueError, "loss must be one of.*got 'simclr'"),
+    ("hmlc batch", _fit(HMLCEncoder(T, batch_size=3, **NEURAL)), ValueError,
+     "batch_size=3 is too small for positives: hierarchical batches need depth \\+ 2 = 4"),
+    ("hmlc g masks", _fit(HMLCEncoder(T, loss="g-hmlc", embed_dim=1, **NEURAL)), ValueError, "embed_dim=1 < 2 levels"),
+    ("hmlc y indicator", _fit(HMLCEncoder(T, **NEURAL), y=NODE_SETS), ValueError, "one path per sample; got an indicator"),
+    ("hmlc X nan", _fit(HMLCEncoder(T, **NEURAL), X=np.full((6, 3), np.nan)), ValueError, "X contains NaN or infinity"),
     ("multilabel X nan", _fit(CMSGClassifier(T, **NEURAL), X=np.full((6, 3), np.nan), y=NODE_SETS), ValueError,
      "X contains NaN or infinity"),
 ]

@@ -33,6 +33,7 @@ from skhier.neural import (
     HCAMCLClassifier,
     HCCFClassifier,
     HierarchicalLossClassifier,
+    HMLCEncoder,
     KFRClassifier,
     MultiLabelNodeClassifier,
 )
@@ -227,3 +228,18 @@ def test_multi_label_contract(est, sparse, data):
     before = clf.predict_proba(X)
     clf.set_params(taxonomy=OTHER)
     np.testing.assert_allclose(clf.predict_proba(X), before)
+
+
+@pytest.mark.parametrize("loss", ["supcon", "hmce", "g-hmlc", "a-hmlc"])
+def test_encoder_contract(loss, data):
+    X, y = data
+    enc = HMLCEncoder(TAX, loss=loss, embed_dim=8, batch_size=20, lr=1e-2, **TINY)
+    fitted = clone(enc).fit(X, y)
+    Z = fitted.transform(X)
+    assert Z.shape == (len(X), 16) and np.isfinite(Z).all()  # the backbone's width
+    assert list(fitted.get_feature_names_out()) == [f"embedding{i}" for i in range(16)]
+    assert not hasattr(fitted, "predict") and not hasattr(fitted, "predict_proba")
+    np.testing.assert_allclose(clone(enc).fit_transform(X, y), Z, atol=1e-6)  # seeded: the same fit
+    fitted.set_params(taxonomy=OTHER)
+    np.testing.assert_allclose(fitted.transform(X), Z)
+    assert fitted.taxonomy_ == TAX

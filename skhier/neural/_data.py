@@ -294,6 +294,7 @@ class HierarchicalBatchIterator(TensorBatchIterator):
         if not isinstance(base, NodeDataset) or strata is None:
             raise TypeError("HierarchicalBatchIterator needs a NodeDataset with the node of every sample (strata)")
         self._nodes = np.asarray(strata if idx is None else strata[idx.numpy()])
+        self._paths = np.asarray(taxonomy.path_indices)[self._nodes]  # (n, L + 1), -1 below a sample's depth
         self._idx = idx
 
     def __len__(self):
@@ -305,9 +306,8 @@ class HierarchicalBatchIterator(TensorBatchIterator):
 
     def groups(self, rng: np.random.Generator) -> np.ndarray:
         """(n_anchors, L + 2) positions in the dataset: anchor, same label, cousins, elsewhere."""
-        nodes = self._nodes
+        nodes, paths = self._nodes, self._paths
         n = nodes.size
-        paths = np.asarray(self.taxonomy.path_indices)[nodes]  # (n, L + 1), -1 below a sample's depth
         depth = self.taxonomy.max_depth
         anchors = rng.permutation(n)[: self._n_anchors()]
         picks = [anchors]

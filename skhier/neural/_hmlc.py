@@ -319,13 +319,13 @@ class HMLCEncoder(HierarchicalEncoderNet):
         check_number(self.n_views, "n_views", low=1, integer=True)
         check_number(self.embed_dim, "embed_dim", low=1, integer=True)
         check_number(self.mask_refresh, "mask_refresh", low=1, integer=True)
-        depth = int(self.taxonomy.max_depth) if hasattr(self.taxonomy, "max_depth") else None
-        if self.loss == "g-hmlc" and depth is not None and self.embed_dim < depth:
+        dataset = super()._prepare(X, y, reset=reset)
+        depth = int(self.taxonomy_.max_depth)
+        if self.loss == "g-hmlc" and self.embed_dim < depth:
             raise ValueError(
                 f"loss='g-hmlc' needs at least one embedding dimension per level: embed_dim={self.embed_dim} "
                 f"< {depth} levels"
             )
-        dataset = super()._prepare(X, y, reset=reset)
         if reset:
             t = self.train_transform
             if isinstance(t, str) and t == "auto":
@@ -334,7 +334,7 @@ class HMLCEncoder(HierarchicalEncoderNet):
                 raise ValueError(f"train_transform must be 'auto', None or a callable, got {t!r}")
             self.train_transform_ = t
         hierarchical = isinstance(self.iterator_train, type) and issubclass(self.iterator_train, HierarchicalBatchIterator)
-        need = self.taxonomy_.max_depth + 2 if hierarchical else 2
+        need = depth + 2 if hierarchical else 2
         if self.batch_size_ < need:
             raise ValueError(
                 f"batch_size={self.batch_size_} is too small for positives: "

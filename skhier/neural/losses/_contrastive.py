@@ -234,12 +234,12 @@ class HMCELoss(nn.Module):
                         loss = torch.maximum(loss, running)
                     running = loss if running is None else torch.maximum(running, loss)
                     total = total + self._weight(l) * loss
-                # one sample per distinct prefix: the first in batch order
-                first = torch.full((int(lab.max()) + 1,), keep.numel(), dtype=torch.long, device=f.device)
-                pos_in_keep = torch.arange(keep.numel(), device=f.device)
-                first = first.scatter_reduce(0, lab[part], pos_in_keep[part], "amin")
-                survivors = torch.zeros(keep.numel(), dtype=torch.bool, device=f.device)
-                survivors[~part] = True
-                survivors[first[lab[part]].unique()] = True
+                # one sample per distinct prefix: the first in batch order (O(batch), not O(nodes))
+                prefixes, group = torch.unique(lab[part], return_inverse=True)
+                at = torch.arange(keep.numel(), device=f.device)[part]
+                first = torch.full((prefixes.numel(),), keep.numel(), dtype=torch.long, device=f.device)
+                first = first.scatter_reduce(0, group, at, "amin")
+                survivors = ~part
+                survivors[first] = True
                 keep = keep[survivors]
         return total / n_levels
