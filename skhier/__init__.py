@@ -2,31 +2,40 @@
 
 One immutable :class:`Taxonomy` is shared by every estimator, inference refiner and
 scorer. The user guide lives in ``docs/``.
+
+The estimators are imported on first use, so ``import skhier`` (and a process worker
+that unpickles a local-classifier task) does not import torch.
 """
 
+import importlib
+
 from ._taxonomy import Taxonomy
-from .exceptions import TaxonomyError
-from .inference import (
-    BottomUpRefiner,
-    DifferentiableDiffusionRefiner,
-    DiffusionRefiner,
-    FlatClassifier,
-    TopDownRefiner,
-)
-from .local import LocalClassifierPerLevel, LocalClassifierPerNode, LocalClassifierPerParentNode
+from .exceptions import ParallelFitError, TaxonomyError
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "BottomUpRefiner",
-    "DifferentiableDiffusionRefiner",
-    "DiffusionRefiner",
-    "FlatClassifier",
-    "LocalClassifierPerLevel",
-    "LocalClassifierPerNode",
-    "LocalClassifierPerParentNode",
-    "Taxonomy",
-    "TaxonomyError",
-    "TopDownRefiner",
-    "__version__",
-]
+_LAZY = {
+    "BottomUpRefiner": "inference",
+    "DifferentiableDiffusionRefiner": "inference",
+    "DiffusionRefiner": "inference",
+    "FlatClassifier": "inference",
+    "TopDownRefiner": "inference",
+    "LocalClassifierPerLevel": "local",
+    "LocalClassifierPerNode": "local",
+    "LocalClassifierPerParentNode": "local",
+}
+
+__all__ = sorted([*_LAZY, "ParallelFitError", "Taxonomy", "TaxonomyError", "__version__"])
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'skhier' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

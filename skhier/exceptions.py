@@ -4,7 +4,7 @@ Every error skhier raises for bad input is a subclass of a built-in error users 
 catch: a malformed taxonomy is a :class:`TaxonomyError`, which is a :class:`ValueError`.
 """
 
-__all__ = ["TaxonomyError"]
+__all__ = ["ParallelFitError", "TaxonomyError"]
 
 
 class TaxonomyError(ValueError):
@@ -21,4 +21,21 @@ class TaxonomyError(ValueError):
     ... except TaxonomyError as exc:
     ...     print(exc)
     the taxonomy has no root: every node has a parent (cycle through 'a', 'b')
+    """
+
+
+class ParallelFitError(RuntimeError):
+    """The parallel backend failed while fitting local classifiers.
+
+    Raised when a worker dies (out of memory, killed, a crashed process) or the
+    cluster behind joblib's backend can no longer be reached. The estimator being
+    fitted keeps the state it had before ``fit``; the original error is chained as
+    ``__cause__``. Errors raised by a local estimator itself (a ``ValueError`` from bad
+    data, say) are not wrapped: they reach the caller unchanged.
+
+    Examples
+    --------
+    >>> from skhier.exceptions import ParallelFitError
+    >>> issubclass(ParallelFitError, RuntimeError)
+    True
     """

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
+from .._parallel import _Constant, fit_local_tasks  # noqa: F401 (_Constant: old pickles)
 from .._taxonomy import Taxonomy
 from .._tree import check_taxonomy, greedy_descent, top_down_product
 from .._validation import check_number
@@ -23,27 +23,6 @@ from ..labels import HierarchicalLabelEncoder, decode_labels
 __all__ = ["LocalClassifierPerNode", "LocalClassifierPerParentNode", "LocalClassifierPerLevel"]
 
 _STOP = -1  # local label of "the path ends here"
-
-
-class _Constant:
-    """Stands in for a local classifier whose training data hold a single class."""
-
-    def __init__(self, label):
-        self.classes_ = np.array([label])
-
-    def predict_proba(self, X):
-        return np.ones((X.shape[0], 1))
-
-
-def _fit_one(estimator, X, idx, y_local, sample_weight):
-    classes = np.unique(y_local)
-    if classes.size == 1:
-        return _Constant(classes[0])
-    est = clone(estimator)
-    Xs = X[idx]
-    if sample_weight is None:
-        return est.fit(Xs, y_local)
-    return est.fit(Xs, y_local, sample_weight=sample_weight[idx])
 
 
 def _proba_by_label(est, X, labels):
@@ -183,6 +162,16 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
         -------
         self : object
         """
+        before = dict(self.__dict__)
+        try:
+            return self._fit(X, y, sample_weight)
+        except BaseException:
+            # nothing half-fitted: validate_data's n_features_in_ included
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit(self, X, y, sample_weight):
         check_number(self.threshold, "threshold", low=0, high=1, allow_none=True)
         X, nodes, tax, fmt = self._read_y(X, y)
         w = None
@@ -193,10 +182,8 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
             if not np.isfinite(w).all() or (w < 0).any():
                 raise ValueError("sample_weight must be finite and non-negative")
         chosen = self._chosen_estimators(tax)
-        self.label_format_ = fmt
         # internal nodes where some training path ends: paths may stop there
-        self.stop_nodes_ = np.unique(nodes[~tax.is_leaf[nodes]])
-        self._set_classes(tax, np.union1d(tax.leaves, self.stop_nodes_))
+        stop_nodes = np.unique(nodes[~tax.is_leaf[nodes]])
         tasks = self._plan(nodes, tax)
         chosen = [self._estimator_for(key, tax, chosen) for key, _, _ in tasks]
         if w is not None:
@@ -206,9 +193,13 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
                         f"sample_weight was given but {type(est).__name__} (the local classifier of "
                         f"{self._ident(key, tax)!r}) does not accept it"
                     )
-        fitted = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
-            delayed(_fit_one)(est, X, idx, y_local, w) for (_, idx, y_local), est in zip(tasks, chosen)
+        fitted = fit_local_tasks(
+            chosen, X, [(idx, y_local) for _, idx, y_local in tasks], w,
+            n_jobs=self.n_jobs, verbose=self.verbose, owner=type(self).__name__,
         )
+        self.label_format_ = fmt
+        self.stop_nodes_ = stop_nodes
+        self._set_classes(tax, np.union1d(tax.leaves, stop_nodes))
         self.estimators_ = {self._ident(key, tax): est for (key, _, _), est in zip(tasks, fitted)}
         return self
 
