@@ -8,6 +8,7 @@ format of ``fit``. Three bases, one per kind of output (:mod:`._protocols`), car
 plumbing; a method is a module, a criterion and two hooks.
 """
 
+from ._accelerate import AccelerateMixin
 from ._base import (
     HierarchicalEncoderNet,
     HierarchicalNet,
@@ -34,6 +35,7 @@ from ._hccf import HCCFClassifier, HCCFLoss, HCCFModule, extended_levels
 from ._hcam import HCAMCLClassifier, HCAMCLModule, PathNLLLoss, path_tokens
 
 __all__ = [
+    "AccelerateMixin",
     "GMMFeatureMasks",
     "HMLCEncoder",
     "HMLCModule",

@@ -426,8 +426,12 @@ class _HierarchicalNetBase(NeuralNet):
             Xi = self.train_transform(Xi)
         y_pred = self.infer(Xi, targets=yi, **fit_params)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        loss.backward()
+        self._backward(loss)
         return {"loss": loss, "y_pred": y_pred}
+
+    def _backward(self, loss) -> None:
+        """Back-propagate ``loss`` (accelerate's mixin scales it for mixed precision)."""
+        loss.backward()
 
     def validation_step(self, batch, **fit_params):
         self._set_training(False)
@@ -448,7 +452,15 @@ class _HierarchicalNetBase(NeuralNet):
         with torch.set_grad_enabled(training):
             self._set_training(training)
             with self._autocast():
-                return getattr(self.module_, self._output_method)(to_device(Xi, self.device)).float()
+                return getattr(self._plain_module(), self._output_method)(to_device(Xi, self.device)).float()
+
+    def _plain_module(self) -> torch.nn.Module:
+        """``module_`` itself, for calling its methods (a data-parallel wrapper has none)."""
+        return self.module_
+
+    def _valid_outputs(self, dataset_valid) -> torch.Tensor:
+        """The module's outputs on the validation split, in its order, for scoring."""
+        return self.forward(dataset_valid, training=False, device=self.device)
 
     def _outputs(self, X) -> torch.Tensor:
         """The module's ``_output_method`` over all of ``X``, on the device."""
@@ -459,7 +471,7 @@ class _HierarchicalNetBase(NeuralNet):
         """``module_.<method>`` over all of ``X`` in evaluation batches, concatenated (float)."""
         self.check_is_fitted()
         self._set_training(False)
-        fn = getattr(self.module_, method)
+        fn = getattr(self._plain_module(), method)
         out = []
         with torch.no_grad(), self._autocast():
             for batch in self.get_iterator(self._dataset(X), training=False):
@@ -584,7 +596,7 @@ class HierarchicalNet(HierarchicalClassifierMixin, ClassifierMixin, TransformerM
     def _validation_scores(self, dataset_valid):
         base, idx, _ = self._valid_targets(dataset_valid)
         strata = base.strata if idx is None else base.strata[idx.numpy()]
-        pred = self.forward(dataset_valid, training=False, device=self.device).argmax(dim=1)
+        pred = self._valid_outputs(dataset_valid).argmax(dim=1)
         acc = HierarchicalMetricAccumulator(self.taxonomy_)
         acc.update_indices(torch.as_tensor(strata, device=pred.device), pred)
         computed = acc.compute()
@@ -734,7 +746,7 @@ class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMix
 
     def _validation_scores(self, dataset_valid):
         _, _, y = self._valid_targets(dataset_valid)
-        p = torch.sigmoid(self.forward(dataset_valid, training=False, device=self.device))
+        p = torch.sigmoid(self._valid_outputs(dataset_valid))
         hit = (p >= self.threshold)[:, 1:]
         true = y.to(p.device)[:, 1:] > 0.5
         tp = (hit & true).sum()

@@ -118,6 +118,12 @@ class TensorBatchIterator:
         Give 4-D batches the channels-last memory format.
     seed : int, default=None
         Seeds the shuffling permutation (advanced once per epoch).
+    num_shards, shard : int, default=1, 0
+        Data-parallel training: of the batches of one permutation (the same ``seed`` in
+        every process), this iterator yields numbers ``shard, shard + num_shards, ...``.
+        Every shard yields the same number of batches, the last ones wrapping round to
+        the first batches (as accelerate's ``even_batches``), so that no process waits
+        for a gradient step the others never take.
 
     Examples
     --------
@@ -129,7 +135,11 @@ class TensorBatchIterator:
     """
 
     def __init__(self, dataset, batch_size=128, shuffle=False, drop_last=False, device=None,
-                 channels_last=False, seed=None, **loader_kwargs):
+                 channels_last=False, seed=None, num_shards=1, shard=0, **loader_kwargs):
+        if not 0 <= shard < num_shards:
+            raise ValueError(f"shard must be in [0, num_shards={num_shards}), got {shard!r}")
+        self.num_shards = num_shards
+        self.shard = shard
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -140,9 +150,18 @@ class TensorBatchIterator:
         self.loader_kwargs = loader_kwargs
         self._epoch = 0
 
+    def _n_batches(self, n, size):
+        return n // size if self.drop_last else -(-n // size)
+
     def __len__(self):
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return -(-self._n_batches(len(self.dataset), self.batch_size) // self.num_shards)
+
+    def _spans(self, n, size):
+        """(start, stop) of the batches of this shard among ``n`` items in batches of ``size``."""
+        n_batches, k = self._n_batches(n, size), self.num_shards
+        for j in range(-(-n_batches // k)):
+            b = (j * k + self.shard) % n_batches
+            yield b * size, min((b + 1) * size, n)
 
     def __iter__(self):
         base, idx = _base_and_indices(self.dataset)
@@ -167,10 +186,7 @@ class TensorBatchIterator:
         if idx is not None:
             idx = idx.to(X.device)
         dev = torch.device(self.device) if self.device is not None else X.device
-        for start in range(0, n, self.batch_size):
-            stop = min(start + self.batch_size, n)
-            if self.drop_last and stop - start < self.batch_size:
-                break
+        for start, stop in self._spans(n, self.batch_size):
             if idx is None:
                 xb = X[start:stop]
                 yb = None if y is None else y[start:stop]
@@ -299,7 +315,7 @@ class HierarchicalBatchIterator(TensorBatchIterator):
 
     def __len__(self):
         per_batch = self.batch_size // self.group
-        return -(-self._n_anchors() // per_batch)
+        return -(-self._n_batches(self._n_anchors(), per_batch) // self.num_shards)
 
     def _n_anchors(self):
         return -(-len(self._nodes) // self.group)
@@ -360,8 +376,8 @@ class HierarchicalBatchIterator(TensorBatchIterator):
         per_batch = self.batch_size // self.group
         X, y = base.X, base.y
         dev = torch.device(self.device) if self.device is not None else X.device
-        for start in range(0, groups.shape[0], per_batch):
-            pos = torch.as_tensor(groups[start : start + per_batch].reshape(-1))
+        for start, stop in self._spans(groups.shape[0], per_batch):
+            pos = torch.as_tensor(groups[start:stop].reshape(-1))
             sel = pos if self._idx is None else self._idx[pos]
             xb = X.index_select(0, sel.to(X.device)).to(dev, non_blocking=True)
             if self.channels_last and xb.ndim == 4:

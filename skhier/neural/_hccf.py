@@ -392,7 +392,7 @@ class HCCFClassifier(HierarchicalNet):
         tax = self.taxonomy_
         dev = str(level_probs.device)
         levels, depth_nodes = _level_tensors(tax, dev), taxonomy_tensors(tax, dev).levels
-        offsets = self.module_.level_offsets
+        offsets = self._plain_module().level_offsets
         out = level_probs.new_zeros((level_probs.shape[0], tax.n_nodes))
         marginals = {}
         for d in range(1, tax.max_depth + 1):

@@ -224,7 +224,8 @@ class GMMFeatureMasks(Callback):
         nodes = base.strata[rows]
         levels = np.asarray(net.taxonomy_.path_indices)[nodes][:, 1:]
         masks = gmm_level_masks(Z, levels, random_state=rng.integers(2**31))
-        net.module_.level_masks.copy_(torch.as_tensor(masks, dtype=net.module_.level_masks.dtype))
+        buf = net._plain_module().level_masks
+        buf.copy_(torch.as_tensor(masks, dtype=buf.dtype))
         net.history.record("level_mask_dims", masks.sum(axis=1).tolist())
 
 
@@ -384,7 +385,7 @@ class HMLCEncoder(HierarchicalEncoderNet):
         views = torch.cat([self._augment(Xi) for _ in range(int(self.n_views))])
         y_pred = self.infer(views, **fit_params)
         loss = self.get_loss(y_pred, yi, X=views, training=True)
-        loss.backward()
+        self._backward(loss)
         return {"loss": loss, "y_pred": y_pred}
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
