@@ -9,7 +9,6 @@ import statistics
 import time
 
 import numpy as np
-import torch
 
 
 def machine() -> str:
@@ -22,6 +21,8 @@ def machine() -> str:
                     break
     except OSError:
         pass
+    import torch  # here, not at import: Dask's process workers re-import a script's main module
+
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     return (f"{datetime.date.today()} | {cpu} x{os.cpu_count()} | {gpu} | torch {torch.__version__} "
             f"| threads {torch.get_num_threads()}")
@@ -29,6 +30,8 @@ def machine() -> str:
 
 def timeit(fn, repeat=3, warmup=1, sync=False) -> float:
     """Median wall time of ``fn()`` in seconds."""
+    import torch
+
     for _ in range(warmup):
         fn()
         if sync:

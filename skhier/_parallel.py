@@ -79,19 +79,37 @@ def _check_backend(owner: str) -> None:
         )
 
 
+def _fit_many(estimators, X, tasks, sample_weight):
+    return [_fit_one(est, X, task, sample_weight) for est, task in zip(estimators, tasks)]
+
+
 def _fit_on_dask(client, estimators, X, tasks, sample_weight):
     """The local fits as Dask futures: the shared data broadcast to every worker once,
-    each task's own rows and targets shipped inline with it."""
+    the tasks in a few chunks per worker (each task's rows and targets inline).
+
+    Chunks deal the tasks by decreasing size round-robin, so every chunk gets a similar
+    share of the work; four per worker thread keep the workers busy to the end at a
+    scheduling cost of a few dozen futures instead of one per local classifier.
+    """
+    n_threads = max(sum(client.nthreads().values()), 1)
+    n_chunks = min(len(tasks), 4 * n_threads)
+    order = np.argsort([-len(task[0]) for task in tasks], kind="stable")
+    chunks = [order[i::n_chunks] for i in range(n_chunks)]
     shared = client.scatter([X] if sample_weight is None else [X, sample_weight], broadcast=True)
     w = shared[1] if sample_weight is not None else None
     futures = [
-        client.submit(_fit_one, est, shared[0], tuple(task), w, pure=False)
-        for est, task in zip(estimators, tasks)
+        client.submit(_fit_many, [estimators[i] for i in c], shared[0], [tuple(tasks[i]) for i in c], w, pure=False)
+        for c in chunks
     ]
     try:
-        return client.gather(futures)
+        results = client.gather(futures)
     finally:
         client.cancel(futures + shared)
+    fitted = [None] * len(tasks)
+    for c, res in zip(chunks, results):
+        for i, est in zip(c, res):
+            fitted[i] = est
+    return fitted
 
 
 def fit_local_tasks(estimators, X, tasks, sample_weight=None, *, n_jobs=None, verbose=0, owner="estimator"):

@@ -10,7 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.tree import DecisionTreeClassifier
 
 from skhier import DiffusionRefiner, Taxonomy
-from skhier.datasets import make_hierarchical_classification
+from skhier.datasets import make_hierarchical_classification, make_taxonomy
 from skhier.labels import encode_labels, node_indices_to_paths
 from skhier.local import LocalClassifierPerLevel, LocalClassifierPerNode, LocalClassifierPerParentNode
 from skhier.metrics import get_hierarchical_scorer
@@ -208,3 +208,18 @@ def test_top_down_refiner_on_conditionals_equals_transform(cls, synth):
     clf = cls(LogisticRegression(max_iter=500), taxonomy=tax).fit(X, y)
     cond = clf.conditional_proba(X)
     np.testing.assert_allclose(TopDownRefiner(tax).fit(cond).transform(cond), clf.transform(X), atol=1e-12)
+
+
+def test_many_leaves_few_samples_fit_without_sklearns_regression_warning():
+    """Regression: with a taxonomy, 1-D leaf labels with more classes than half the
+    samples made sklearn's check warn that y "could represent a regression problem"."""
+    import warnings
+
+    tax = make_taxonomy(2, 6, random_state=0)  # 36 leaves
+    leaves = [tax.nodes[v] for v in tax.leaves]
+    X = np.arange(80, dtype=float).reshape(40, 2)
+    y = np.array([leaves[i % 36] for i in range(40)])
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*regression problem")
+        clf = LocalClassifierPerParentNode(DecisionTreeClassifier(random_state=0), taxonomy=tax).fit(X, y)
+    assert set(clf.predict(X)) <= set(leaves)
