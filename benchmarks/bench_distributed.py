@@ -28,8 +28,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import warnings
+
 import joblib
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
@@ -98,9 +101,14 @@ def grid_search(n_samples):
     rows = [("serial", t_serial, True)]
     with joblib.parallel_backend("dask"):
         t, gs = _timed(lambda: search(-1))
-    same = bool(np.array_equal(gs.cv_results_["mean_test_score"], ref.cv_results_["mean_test_score"]))
-    rows.append(("Dask LocalCluster", t, same))
+    delta = float(np.abs(gs.cv_results_["mean_test_score"] - ref.cv_results_["mean_test_score"]).max())
+    rows.append(("Dask LocalCluster", t, delta == 0))
     _table(rows, t_serial)
+    same_best = gs.best_params_ == ref.best_params_
+    print(f"\nmax |mean_test_score difference| = {delta:.2e}; best candidate the same: {same_best}. "
+          "Process workers run BLAS and torch on 1 thread, the serial run on all cores: their "
+          "floating-point sums may differ in the last bits. The threaded-cluster test shows "
+          "exact equality.")
 
 
 _TRAIN = r"""
@@ -170,6 +178,7 @@ def main(argv=None):
     p.add_argument("--torchrun", action="store_true", help="also train with two torchrun processes")
     p.add_argument("--skip", nargs="*", default=[], choices=["local", "grid", "training"])
     args = p.parse_args(argv)
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)  # max_iter=200 on the tiny deep nodes
     print(machine(), f"| joblib {joblib.__version__}")
     if "training" not in args.skip:
         training(args.train_samples, args.epochs, args.torchrun)

@@ -114,6 +114,8 @@ def test_clone_pickle_and_params(data):
     fitted = clf.fit(X, y)
     again = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(again.predict_proba(X[:8]), fitted.predict_proba(X[:8]))
+    assert again.get_params()["device"] is None  # regression: came back as torch.device("cpu")
+    again.set_params(max_epochs=1).fit(X, y)  # and refits: device=None passes the mixin's check
     fresh = clone(clf).set_params(max_epochs=2)
     assert fresh.max_epochs == 2 and not hasattr(fresh, "module_")
 

@@ -207,10 +207,11 @@ class _HierarchicalNetBase(NeuralNet):
         return state
 
     def __setstate__(self, state):
+        has_raw = "_device_param" in state
         raw = state.pop("_device_param", None)
         super().__setstate__(state)
-        if raw == "auto":
-            self.__dict__["device"] = "auto"
+        if has_raw and (raw is None or raw == "auto"):  # None: an accelerator places tensors
+            self.__dict__["device"] = raw
 
     # ------------------------------------------------------------ subclass hooks
     def _targets(self, encoded) -> torch.Tensor:
