@@ -48,17 +48,18 @@ def _fit_one(estimator, X, task, sample_weight):
 
 
 # Errors that mean "the engine failed", not "the estimator refused its data": worker
-# deaths in loky and Dask, lost connections and timeouts. Matched by module and name so
-# that neither distributed nor loky needs importing here.
+# deaths in loky and Dask, lost connections and timeouts. Matched by class name so that
+# neither distributed nor loky needs importing here. On Dask, any OSError is the comm
+# layer's ("Timed out trying to connect"); elsewhere it may be the estimator's own.
 _ENGINE_ERRORS = {
     "TerminatedWorkerError", "BrokenProcessPool", "KilledWorker", "CommClosedError",
     "CancelledError", "FutureCancelledError", "TimeoutError", "ConnectionError",
-    "ConnectionRefusedError", "ConnectionResetError", "BrokenPipeError", "OSError",
+    "ConnectionRefusedError", "ConnectionResetError", "BrokenPipeError",
 }
 
 
-def _is_engine_error(err: BaseException) -> bool:
-    return any(cls.__name__ in _ENGINE_ERRORS for cls in type(err).__mro__)
+def _is_engine_error(err: BaseException, on_dask: bool) -> bool:
+    return (on_dask and isinstance(err, OSError)) or any(cls.__name__ in _ENGINE_ERRORS for cls in type(err).__mro__)
 
 
 def _active_backend():
@@ -163,7 +164,7 @@ def fit_local_tasks(estimators, X, tasks, sample_weight=None, *, n_jobs=None, ve
         jobs = (delayed(_fit_one)(est, X, tuple(task), sample_weight) for est, task in zip(estimators, tasks))
         return Parallel(n_jobs=n_jobs, verbose=verbose)(jobs)
     except Exception as err:
-        if not _is_engine_error(err):
+        if not _is_engine_error(err, on_dask=client is not None):
             raise
         raise ParallelFitError(
             f"fitting the {len(tasks)} local classifiers of {owner} failed in joblib's "

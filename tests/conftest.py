@@ -38,9 +38,18 @@ def pytest_collection_modifyitems(config, items):
     except ImportError:  # pragma: no cover
         has_cuda = False
     skip = pytest.mark.skip(reason="needs a CUDA device")
+    try:
+        import accelerate  # noqa: F401
+
+        has_accelerate = True
+    except ImportError:
+        has_accelerate = False
+    skip_accelerate = pytest.mark.skip(reason="needs the skhier[accelerate] extra: pip install 'skhier[accelerate]'")
     for item in items:
         if "cuda" in item.keywords and not has_cuda:
             item.add_marker(skip)
+        if not has_accelerate and item.nodeid.startswith("skhier/neural/_accelerate.py"):
+            item.add_marker(skip_accelerate)  # the doctest
 
 
 @pytest.fixture

@@ -178,3 +178,14 @@ def test_process_cluster_smoke_and_a_dying_worker(data):
         with pytest.raises(ParallelFitError, match="DaskDistributedBackend"):
             dying.fit(X, y)
     assert not hasattr(dying, "estimators_")
+
+
+class _MissingFile(LogisticRegression):
+    def fit(self, X, y, sample_weight=None):
+        raise FileNotFoundError("features.npy")
+
+
+def test_an_estimators_own_oserror_is_not_taken_for_a_dead_worker(data):
+    X, y, tax = data
+    with pytest.raises(FileNotFoundError, match="features.npy"):
+        LocalClassifierPerParentNode(_MissingFile(), taxonomy=tax).fit(X, y)
