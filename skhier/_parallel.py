@@ -68,11 +68,10 @@ def _active_backend():
     return get_active_backend()[0]
 
 
-def _check_backend(owner: str) -> None:
-    """Refuse a Dask backend whose client has lost its scheduler (joblib itself would
-    fail with ``'NoneType' object has no attribute 'ncores'``)."""
-    client = getattr(_active_backend(), "client", None)
-    if client is not None and (client.status != "running" or client.scheduler is None):
+def _check_client(client, owner: str) -> None:
+    """Refuse a Dask client that has lost its scheduler (joblib itself would fail with
+    ``'NoneType' object has no attribute 'ncores'``)."""
+    if client.status != "running" or client.scheduler is None:
         raise ParallelFitError(
             f"cannot fit {owner}: joblib's Dask backend uses a client whose status is "
             f"{client.status!r}; its scheduler is gone or was never reached. Connect a new "
@@ -152,8 +151,9 @@ def fit_local_tasks(estimators, X, tasks, sample_weight=None, *, n_jobs=None, ve
     >>> [type(e).__name__ for e in fit_local_tasks([LogisticRegression()] * 2, X, tasks)]
     ['LogisticRegression', '_Constant']
     """
-    _check_backend(owner)
-    client = getattr(_active_backend(), "client", None)
+    client = getattr(_active_backend(), "client", None)  # set only by joblib's Dask backend
+    if client is not None:
+        _check_client(client, owner)
     try:
         if client is not None:
             # joblib's Dask backend is active: submit to its client. joblib 1.6 itself

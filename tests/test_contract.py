@@ -37,11 +37,30 @@ from skhier.neural import (
     KFRClassifier,
     MultiLabelNodeClassifier,
 )
+from skhier.neural import AccelerateMixin
+
+try:
+    from accelerate import Accelerator
+except ImportError:  # the skhier[accelerate] extra
+    Accelerator = None
+
+
+class AcceleratedFlatSoftmax(AccelerateMixin, FlatSoftmaxClassifier):
+    """Through accelerate: the contract must hold for the mixin's estimators too."""
+
+
+class AcceleratedHCAMCL(AccelerateMixin, HCAMCLClassifier):
+    """HCAM-CL's own (teacher-forcing) step through accelerate."""
+
+
+class AcceleratedCMSG(AccelerateMixin, CMSGClassifier):
+    """A multi-label estimator through accelerate."""
 
 # leaves named 0..4, as LabelEncoder codes them: what re-encoding meta-estimators need
 TAX = Taxonomy.from_parent_mapping({0: "A", 1: "A", 2: "B", 3: "B", 4: "B", "A": "root", "B": "root"})
 OTHER = Taxonomy.from_parent_mapping({0: "X", 1: "Y", 2: "Y", 3: "Z", 4: "Z", "X": "top", "Y": "top", "Z": "top"})
 TINY = dict(max_epochs=2, device="cpu", random_state=0, backbone__hidden=(16,))
+ACC_TINY = {**TINY, "device": None}  # the accelerator places tensors
 HCAM_TINY = dict(module__d_model=16, module__hidden_size=16, module__fc_hidden=16, module__n_heads=2)
 
 
@@ -56,13 +75,25 @@ def _single_label():
         HierarchicalLossClassifier(TAX, criterion="conditional_softmax", lr=1e-2, **TINY),
         KFRClassifier(TAX, alpha=3.0, lr=1e-2, **TINY),
         HCCFClassifier(TAX, lr=1e-2, embed_dim=8, **TINY),
+        *_accelerated(lambda acc: [
+            AcceleratedFlatSoftmax(TAX, lr=1e-2, accelerator=acc, **ACC_TINY),
+            AcceleratedHCAMCL(TAX, lr=1e-2, accelerator=acc, **ACC_TINY, **HCAM_TINY),
+        ]),
     ]
+
+
+def _accelerated(make):
+    """Estimators through skhier's AccelerateMixin, when the extra is installed."""
+    return [] if Accelerator is None else make(Accelerator(cpu=True))
 
 
 def _multi_label():
     return [
         MultiLabelNodeClassifier(TAX, criterion="asl", lr=1e-2, **TINY),
         CMSGClassifier(TAX, lr=1e-2, module__dim=8, module__heads=2, **TINY),
+        *_accelerated(lambda acc: [
+            AcceleratedCMSG(TAX, lr=1e-2, module__dim=8, module__heads=2, accelerator=acc, **ACC_TINY),
+        ]),
     ]
 
 

@@ -28,16 +28,11 @@ what it must:
 from __future__ import annotations
 
 import torch
+from skorch.hf import AccelerateMixin as _SkorchAccelerateMixin  # imports accelerate only when used
 
 __all__ = ["AccelerateMixin"]
 
 _EXTRA = "pip install 'skhier[accelerate]'"
-
-
-try:
-    from skorch.hf import AccelerateMixin as _SkorchAccelerateMixin
-except ImportError:  # pragma: no cover - skorch has had it since 0.12
-    _SkorchAccelerateMixin = object
 
 
 def _require_accelerate():
