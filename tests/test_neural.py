@@ -75,7 +75,7 @@ def test_hcamcl_internal_stops(ragged_data):
     Y2 = Y.copy()
     Y2[Y2[:, 1] == "a2"] = ["a", "", ""]  # some samples labelled only down to "a"
     clf = HCAMCLClassifier(tax, max_epochs=10, lr=5e-3, **CPU).fit(X, Y2)
-    assert clf.internal_stops_ and bool(clf.module_.allowed[tax.index("a"), 0])
+    assert clf.internal_stops_ and bool(clf.module_.allowed(torch.tensor([tax.index("a")]))[0, 0])
     pred = clf.predict(X)
     assert {tuple(r) for r in pred.tolist()} & {("a", "", "")}
 
@@ -107,6 +107,22 @@ def test_untrained_hcamcl_always_decodes_valid_paths(tax, internal, n_layers):
                 continue
             assert prev >= 0 and tax.parent[tok] == prev
             prev = tok
+
+
+@settings(max_examples=25, deadline=None)
+@given(taxonomies(min_nodes=2, max_nodes=15, max_depth=4, min_leaves=1), st.booleans())
+def test_hcamcl_allowed_tokens_match_a_dense_table(tax, internal):
+    # the dense (n + 1, n) transition table the module no longer builds, written out
+    n = tax.n_nodes
+    table = np.zeros((n + 1, n), dtype=bool)
+    for child in range(1, n):
+        table[tax.parent[child], child] = True
+    for v in range(n):
+        table[v, 0] = bool(tax.is_leaf[v]) or (internal and v > 0)
+    table[n, 0] = True  # after NULL only NULL
+    module = HCAMCLModule(MLP(3, 8), (8,), tax.parent.tolist(), allow_internal_stop=internal,
+                          d_model=8, n_heads=2, hidden_size=8, fc_hidden=8)
+    np.testing.assert_array_equal(module.allowed(torch.arange(n + 1)).numpy(), table)
 
 
 def test_clone_pickle_and_reproducible(synth):

@@ -132,13 +132,13 @@ class HCAMCLModule(nn.Module):
         self.max_steps = int(depth.max())
         if self.max_steps == 0:
             raise ValueError("the taxonomy has a single node: there is no label path to decode")
-        allowed = np.zeros((n + 1, n), dtype=bool)  # rows: previous token (n = NULL input)
-        allowed[parent[1:], np.arange(1, n)] = True
-        allowed[:n][is_leaf, 0] = True
-        if allow_internal_stop:
-            allowed[1:n, 0] = True
-        allowed[n, 0] = True
-        self.register_buffer("allowed", torch.as_tensor(allowed))
+        # Allowed next tokens are never tabulated ((n + 1) x n would be quadratic in the
+        # taxonomy): a step allows the children of its input token (``parent == token``)
+        # and NULL where ``may_stop[token]``; input token n is NULL (the path has ended).
+        may_stop = np.zeros(n + 1, dtype=bool)
+        may_stop[:n] = is_leaf | (allow_internal_stop & (np.arange(n) > 0))
+        may_stop[n] = True
+        self.register_buffer("may_stop", torch.as_tensor(may_stop))
         self.register_buffer("is_leaf", torch.as_tensor(is_leaf))
         self.register_buffer("parent", torch.as_tensor(parent))
         # exact decoding visits the internal nodes level by level; per level: the nodes, and
@@ -208,8 +208,13 @@ class HCAMCLModule(nn.Module):
             v = z[:, 0, :]
         logits = self.out(torch.cat([h, v, w], dim=1))
         h2, c2 = self.lstm(torch.cat([v, w], dim=1), (h, c))
-        logits = logits.masked_fill(~self.allowed[token], -float("inf"))
-        return logits, (h2, c2)
+        return logits.masked_fill(~self.allowed(token), -float("inf")), (h2, c2)
+
+    def allowed(self, token):
+        """(B, n_nodes) mask of the tokens the tree allows after ``token`` (B,), in O(B · n_nodes)."""
+        mask = self.parent[None, :] == token[:, None]  # the children; parent[0] = -1 matches nothing
+        mask[:, 0] = self.may_stop[token]
+        return mask
 
     def forward(self, x, targets=None):
         """Teacher-forced masked logits (B, max_steps, n_nodes) for the target tokens.
