@@ -24,6 +24,8 @@ from skhier.neural import (
     embedding_correlation,
     reweight_correlation,
 )
+from skhier import Taxonomy
+from skhier.neural._cmsg import _edge_attention
 from skhier.neural.backbones import SmallCNN
 from skhier.neural.losses import AsymmetricLoss
 
@@ -94,9 +96,11 @@ def test_correlation_matrix_hand_computed_4_labels():
     Y = np.array([[1, 1, 0, 0], [1, 1, 1, 0], [1, 0, 0, 0], [0, 1, 0, 1], [0, 0, 1, 1]])
     # counts N = 3, 3, 2, 2; pairs: (0,1) twice, (0,2), (1,2), (1,3), (2,3) once
     P = cooccurrence_correlation(Y)
+    assert sp.issparse(P) and P.nnz == 14  # the pairs that never co-occur are not stored
+    P = P.toarray()
     np.testing.assert_allclose(P, [[1, 2 / 3, 1 / 3, 0], [2 / 3, 1, 1 / 3, 1 / 3],
                                    [1 / 2, 1 / 2, 1, 1 / 2], [0, 1 / 2, 1 / 2, 1]])
-    np.testing.assert_allclose(cooccurrence_correlation(sp.csr_matrix(Y)), P)
+    np.testing.assert_allclose(cooccurrence_correlation(sp.csr_matrix(Y)).toarray(), P)
     # τ = 0.4 keeps (0,1), (1,0), (2,0), (2,1), (2,3), (3,1), (3,2); each row's mass → p = 0.25;
     # + I makes every row sum 1.25, so the symmetric normalisation divides by 1.25
     A = reweight_correlation(P, tau=0.4, p=0.25)
@@ -104,13 +108,26 @@ def test_correlation_matrix_hand_computed_4_labels():
                                    [1 / 15, 1 / 15, 0.8, 1 / 15], [0, 0.1, 0.1, 0.8]])
     # a row without neighbours keeps its self-loop only; τ above every entry leaves I
     np.testing.assert_allclose(reweight_correlation(P, tau=1.5), np.eye(4))
-    np.testing.assert_allclose(embedding_correlation([[3, 0], [0, 2], [1, 1]])[2], [2**-0.5, 2**-0.5, 1])
+    # sparse in, sparse out, the same values
+    S = reweight_correlation(sp.csr_matrix(P), tau=0.4, p=0.25)
+    assert sp.issparse(S) and S.nnz == 11
+    np.testing.assert_allclose(S.toarray(), A)
+    E = [[3, 0], [0, 2], [1, 1]]
+    np.testing.assert_allclose(embedding_correlation(E)[2], [2**-0.5, 2**-0.5, 1])
+    kept = embedding_correlation(E, threshold=0.7)  # drops the orthogonal pair (0, 1)
+    np.testing.assert_allclose(kept.toarray(), np.where(embedding_correlation(E) >= 0.7, embedding_correlation(E), 0))
+    assert kept.nnz == 7
 
 
 @pytest.mark.parametrize("call, match", [
     (lambda: reweight_correlation(np.ones((2, 3))), "must be square"),
     (lambda: reweight_correlation([[1, np.nan], [0, 1]]), "NaN"),
     (lambda: reweight_correlation(np.eye(2), p=1.5), "p must be"),
+    (lambda: reweight_correlation(sp.eye(2), tau=0), r"tau must be > 0 for a sparse correlation matrix .* got 0"),
+    (lambda: embedding_correlation(np.eye(2), threshold=np.nan), "threshold"),
+    (lambda: CMSGModule(SmallCNN(width=4, n_blocks=1), (4, 8, 8), sp.eye(5000), attention="bias"),
+     r"attention='bias' .* at most 4096 labels, got 5000; use attention='mask'"),
+    (lambda: CMSGModule(SmallCNN(width=4, n_blocks=1), (4, 8, 8), [[1, np.inf], [0, 1]]), "correlation contains NaN"),
     (lambda: cooccurrence_correlation([[2, 0]]), "0/1 label matrix"),
     (lambda: embedding_correlation([1, 2]), r"\(n_labels, dim\)"),
     (lambda: AsymmetricLoss(gamma_neg=-1), "gamma_neg must be"),
@@ -127,11 +144,12 @@ def test_bad_inputs_of_the_pieces(call, match):
 
 
 def test_masked_label_attention_only_sees_correlated_labels():
-    A = reweight_correlation(cooccurrence_correlation([[1, 1, 0, 0], [1, 1, 1, 0], [1, 0, 0, 0], [0, 1, 0, 1], [0, 0, 1, 1]]))
+    Y = [[1, 1, 0, 0], [1, 1, 1, 0], [1, 0, 0, 0], [0, 1, 0, 1], [0, 0, 1, 1]]
+    A = reweight_correlation(cooccurrence_correlation(Y)).toarray()
     for attention, independent in (("mask", True), ("bias", False)):
         m = CMSGModule(SmallCNN(width=4, n_blocks=1), (4, 8, 8), A, dim=8, heads=2, attention=attention).eval()
         feats = torch.randn(3, 4, 8, requires_grad=True)
-        out = m.sga[0](feats, attn_mask=m.attn_bias)
+        out = m.sga[0](feats, **m.sga_inputs())
         for i in range(4):
             (grad,) = torch.autograd.grad(out[:, i].sum(), feats, retain_graph=True)
             reached = grad.abs().sum(dim=(0, 2)) > 0
@@ -139,6 +157,34 @@ def test_masked_label_attention_only_sees_correlated_labels():
                 assert reached.tolist() == (A[i] > 0).tolist(), i
             else:
                 assert reached.all()
+
+
+def test_edge_attention_equals_dense_masked_multihead_attention():
+    # the sparse SGA against torch's own MultiheadAttention with the -inf mask, same weights
+    rng = np.random.default_rng(0)
+    A = sp.random(30, 30, density=0.15, random_state=1, format="csr") + sp.identity(30)
+    m = CMSGModule(SmallCNN(width=4, n_blocks=1), (4, 8, 8), A, dim=12, heads=3).eval()
+    x = torch.as_tensor(rng.normal(size=(4, 30, 12)), dtype=torch.float32)
+    mask = torch.as_tensor(A.toarray() > 0)
+    block = m.sga[0]
+    want, _ = block.attn(x, x, x, attn_mask=~mask, need_weights=False)
+    got = _edge_attention(block.attn, x, m.sga_rows, m.sga_cols)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+def test_cmsg_trains_on_a_wide_taxonomy_without_label_pairs():
+    # 3,000 labels: the dense path held 3,000² scores per sample and head; this holds the edges
+    tax = Taxonomy.from_parent_mapping({**{f"w{i}": "A" for i in range(3000)}, "A": "root"})
+    rng = np.random.default_rng(0)
+    Y = np.zeros((16, tax.n_nodes), dtype=np.int8)
+    Y[np.arange(16), rng.integers(2, tax.n_nodes, 16)] = 1
+    Y[:, :2] = 1
+    clf = CMSGClassifier(tax, backbone="mlp", backbone__hidden=(8,), module__dim=8, module__heads=2, max_epochs=1,
+                         batch_size=8, device="cpu", random_state=0, train_split=None).fit(
+        rng.normal(size=(16, 4)).astype(np.float32), Y)
+    # Â keeps the diagonal and P(A | leaf) = 1 for the seen leaves (P(leaf | A) = 1/16 < tau)
+    assert clf.correlation_.nnz == clf.module_.sga_rows.numel() < 4 * tax.n_nodes
+    assert clf.predict_proba(np.zeros((2, 4), np.float32)).shape == (2, tax.n_nodes)
 
 
 # ---------------------------------------------------------------- Fashion mosaics
@@ -262,8 +308,12 @@ def test_cmsg_fits_dense_and_sparse_node_sets(mosaics):
     for v in range(1, tax.n_nodes):
         assert (pred[:, v] <= pred[:, tax.parent[v]]).all()
     # the correlation SGA uses is the re-weighted co-occurrence of the training node sets
-    np.testing.assert_allclose(dense.correlation_, reweight_correlation(cooccurrence_correlation(Y[:, 1:])))
-    np.testing.assert_allclose(dense.module_.attn_bias.isfinite().numpy(), dense.correlation_ > 0)
+    assert sp.issparse(dense.correlation_)
+    want = reweight_correlation(cooccurrence_correlation(Y[:, 1:]).toarray())
+    np.testing.assert_allclose(dense.correlation_.toarray(), want)
+    edges = np.zeros_like(want, dtype=bool)  # SGA attends along Â's edges exactly
+    edges[dense.module_.sga_rows.numpy(), dense.module_.sga_cols.numpy()] = True
+    np.testing.assert_array_equal(edges, want > 0)
     sparse = CMSGClassifier(tax, module__dim=16, module__heads=2, **KW).fit(X, sp.csr_matrix(Y))
     assert sp.issparse(sparse.predict(X))
     np.testing.assert_allclose(sparse.predict_proba(X), P, atol=1e-5)  # same data, same seed
@@ -322,7 +372,7 @@ def test_cmsg_clone_pickle_and_ablations(mosaics):
         abl = CMSGClassifier(tax, module__dim=16, module__heads=2, **layers, **KW).fit(X, Y)
         assert len(abl.module_.sga) + len(abl.module_.saa) == 1
     user = CMSGClassifier(tax, correlation=np.eye(tax.n_nodes), module__dim=16, module__heads=2, **KW).fit(X, Y)
-    np.testing.assert_allclose(user.correlation_, np.eye(tax.n_nodes - 1))
+    np.testing.assert_allclose(user.correlation_.toarray(), np.eye(tax.n_nodes - 1))
 
 
 @pytest.mark.skipif(not HAS_TEXT, reason="needs the text extra: pip install 'skhier[text]'")
@@ -333,7 +383,8 @@ def test_cmsg_embedding_correlation(mosaics):
     clf = CMSGClassifier(tax, correlation="embedding", tau=0.5, module__dim=16, module__heads=2,
                          **{**KW, "max_epochs": 1}).fit(X, Y)
     E = encode_label_texts(label_prompts(tax), "minilm").double().numpy()[1:]
-    np.testing.assert_allclose(clf.correlation_, reweight_correlation(embedding_correlation(E), tau=0.5), atol=1e-6)
+    np.testing.assert_allclose(clf.correlation_.toarray(), reweight_correlation(embedding_correlation(E), tau=0.5),
+                               atol=1e-6)
 
 
 def test_multilabel_bad_inputs(mosaics):

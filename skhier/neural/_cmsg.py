@@ -38,6 +38,12 @@ __all__ = [
 #: Losses of the multi-label estimators, by the name ``criterion=`` takes.
 MULTILABEL_LOSSES = {"asl": AsymmetricLoss, "bce": nn.BCEWithLogitsLoss}
 
+#: Largest (rows x labels) block of similarities :func:`embedding_correlation` holds at once.
+_BLOCK_CELLS = 1 << 22
+
+#: Most labels ``attention="bias"`` takes: it adds the correlation to all n_labels² scores.
+MAX_BIAS_LABELS = 4096
+
 #: The root's logit in ``node_logits``: every label set holds the root (σ(40) is 1.0).
 ROOT_LOGIT = 40.0
 
@@ -47,12 +53,13 @@ def _with_root(logits: torch.Tensor) -> torch.Tensor:
     return torch.cat([logits.new_full((logits.shape[0], 1), ROOT_LOGIT), logits], dim=1)
 
 
-def cooccurrence_correlation(Y) -> np.ndarray:
+def cooccurrence_correlation(Y) -> sp.csr_matrix:
     """Conditional co-occurrence ``A[i, j] = P(label j | label i)`` from a 0/1 label matrix.
 
     ``A[i, j] = M[i, j] / N[i]`` with ``M = YᵀY`` the co-occurrence counts and ``N`` the
     label counts (ML-GCN's correlation, eq. 7 of Chen et al. 2019); a label never seen
-    gets a zero row.
+    gets an empty row. Sparse throughout: the result holds only the pairs that co-occur
+    (at most n_samples · k² for k labels per sample), never n_labels².
 
     Parameters
     ----------
@@ -60,33 +67,43 @@ def cooccurrence_correlation(Y) -> np.ndarray:
 
     Returns
     -------
-    A : ndarray of shape (n_labels, n_labels)
+    A : scipy.sparse.csr_matrix of shape (n_labels, n_labels)
 
     Examples
     --------
     >>> from skhier.neural import cooccurrence_correlation
-    >>> cooccurrence_correlation([[1, 1], [1, 0]])
+    >>> cooccurrence_correlation([[1, 1], [1, 0]]).toarray()
     array([[1. , 0.5],
            [1. , 1. ]])
     """
     Y = sp.csr_matrix(Y, dtype=np.float64)
     if Y.nnz and ((Y.data < 0).any() or (Y.data > 1).any()):
         raise ValueError("Y must be a 0/1 label matrix")
-    M = (Y.T @ Y).toarray()
-    n = np.diag(M).copy()
-    return np.divide(M, n[:, None], out=np.zeros_like(M), where=n[:, None] > 0)
+    M = (Y.T @ Y).tocsr()
+    counts = M.diagonal()
+    inv = np.divide(1.0, counts, out=np.zeros_like(counts), where=counts > 0)
+    A = (sp.diags(inv) @ M).tocsr()
+    A.eliminate_zeros()
+    A.sort_indices()
+    return A
 
 
-def embedding_correlation(embeddings) -> np.ndarray:
+def embedding_correlation(embeddings, *, threshold=None):
     """Cosine similarity of label embeddings (one row per label), CMSG's semantic correlation.
 
     Parameters
     ----------
     embeddings : array-like of shape (n_labels, dim)
+    threshold : float or None, default=None
+        None gives the dense all-pairs matrix. A float gives a sparse matrix of the
+        pairs whose similarity is at least ``threshold`` (the only ones
+        :func:`reweight_correlation` keeps at ``tau=threshold``), computed in row blocks
+        so memory stays O(n_labels · block + kept pairs); the time is still
+        O(n_labels² · dim), as every pair is compared.
 
     Returns
     -------
-    A : ndarray of shape (n_labels, n_labels)
+    A : ndarray or scipy.sparse.csr_matrix of shape (n_labels, n_labels)
 
     Examples
     --------
@@ -94,16 +111,30 @@ def embedding_correlation(embeddings) -> np.ndarray:
     >>> embedding_correlation([[1.0, 0.0], [1.0, 1.0]]).round(3)
     array([[1.   , 0.707],
            [0.707, 1.   ]])
+    >>> embedding_correlation([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]], threshold=0.9).nnz
+    3
     """
     E = np.asarray(embeddings, dtype=np.float64)
     if E.ndim != 2 or not np.isfinite(E).all():
         raise ValueError(f"embeddings must be a finite (n_labels, dim) array, got shape {E.shape}")
     norm = np.linalg.norm(E, axis=1, keepdims=True)
     E = E / np.where(norm > 0, norm, 1.0)
-    return E @ E.T
+    if threshold is None:
+        return E @ E.T
+    threshold = check_number(threshold, "threshold")
+    n = len(E)
+    step = max(1, _BLOCK_CELLS // max(n, 1))
+    blocks = []
+    for start in range(0, n, step):
+        S = E[start : start + step] @ E.T
+        r, c = np.nonzero(S >= threshold)
+        blocks.append(sp.csr_matrix((S[r, c], (r, c)), shape=S.shape))
+    out = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, 0))
+    out.sort_indices()
+    return out
 
 
-def reweight_correlation(A, *, tau=0.4, p=0.25) -> np.ndarray:
+def reweight_correlation(A, *, tau=0.4, p=0.25):
     """Binarise, re-weight and normalise a label-correlation matrix (ML-GCN, CMSG).
 
     1. binarise: ``B[i, j] = 1`` if ``A[i, j] ≥ tau`` (``i ≠ j``), else 0 — drops the
@@ -114,10 +145,13 @@ def reweight_correlation(A, *, tau=0.4, p=0.25) -> np.ndarray:
     3. add the identity: ``C = B' + I``;
     4. symmetric normalisation: ``Â = D^{-1/2} C D^{-1/2}``, ``D = diag(Σ_j C[i, j])``.
 
+    Computed on sparse matrices: O(n_labels + kept pairs).
+
     Parameters
     ----------
-    A : array-like of shape (n_labels, n_labels)
-        Raw correlations (conditional co-occurrence, cosine similarity, ...).
+    A : array-like or sparse matrix of shape (n_labels, n_labels)
+        Raw correlations (conditional co-occurrence, cosine similarity, ...). A sparse
+        matrix's missing entries are zeros, so it needs ``tau > 0``.
     tau : float, default=0.4
         Binarisation threshold.
     p : float, default=0.25
@@ -125,7 +159,7 @@ def reweight_correlation(A, *, tau=0.4, p=0.25) -> np.ndarray:
 
     Returns
     -------
-    A_hat : ndarray of shape (n_labels, n_labels)
+    A_hat : ndarray, or scipy.sparse.csr_matrix for a sparse ``A``, of shape (n_labels, n_labels)
         Positive exactly on the diagonal and where ``A ≥ tau``.
 
     Examples
@@ -135,19 +169,47 @@ def reweight_correlation(A, *, tau=0.4, p=0.25) -> np.ndarray:
     array([[0.8   , 0.2236],
            [0.    , 1.    ]])
     """
-    A = np.asarray(A, dtype=np.float64)
+    sparse = sp.issparse(A)
+    A = sp.csr_matrix(A, dtype=np.float64) if sparse else np.asarray(A, dtype=np.float64)
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
         raise ValueError(f"a correlation matrix must be square, got shape {A.shape}")
-    if not np.isfinite(A).all():
+    if not np.isfinite(A.data if sparse else A).all():
         raise ValueError("the correlation matrix contains NaN or infinity")
     tau = check_number(tau, "tau")
     p = check_number(p, "p", low=0, high=1)
-    B = (A >= tau).astype(np.float64)
-    np.fill_diagonal(B, 0.0)
-    deg = B.sum(axis=1, keepdims=True)
-    C = np.divide(p * B, deg, out=np.zeros_like(B), where=deg > 0) + np.eye(len(B))
-    d = C.sum(axis=1) ** -0.5
-    return d[:, None] * C * d[None, :]
+    if sparse and tau <= 0:
+        raise ValueError(f"tau must be > 0 for a sparse correlation matrix (its missing entries are 0), got {tau!r}")
+    B = sp.csr_matrix(A >= tau, dtype=np.float64)  # on a sparse A, tau > 0 keeps it sparse
+    B = (sp.triu(B, 1) + sp.tril(B, -1)).tocsr()  # off the diagonal
+    deg = np.asarray(B.sum(axis=1)).ravel()
+    C = sp.diags(np.divide(p, deg, out=np.zeros_like(deg), where=deg > 0)) @ B + sp.identity(len(deg))
+    d = sp.diags(np.asarray(C.sum(axis=1)).ravel() ** -0.5)
+    out = (d @ C @ d).tocsr()
+    out.sort_indices()
+    return out if sparse else out.toarray()
+
+
+def _edge_attention(attn: nn.MultiheadAttention, x, rows, cols):
+    """``attn``'s self-attention over ``x`` (B, L, dim), where label ``i`` attends to the
+    labels ``cols[e]`` of the edges with ``rows[e] == i`` only.
+
+    Equal to ``attn(x, x, x, attn_mask=M)`` with ``M`` -inf off the edges, with the
+    module's own projections and dropout, in O(B · n_edges · dim) time and memory
+    instead of O(B · L² · heads): scores per edge, a softmax per row (a segment max,
+    sum and weighted sum by ``index_add``).
+    """
+    b, n, dim = x.shape
+    h = attn.num_heads
+    q, k, v = nn.functional.linear(x, attn.in_proj_weight, attn.in_proj_bias).view(b, n, 3, h, dim // h).unbind(2)
+    scores = (q[:, rows] * k[:, cols]).sum(-1) * (dim // h) ** -0.5  # (B, E, heads)
+    with torch.no_grad():  # a per-row shift for a stable exp; the softmax does not depend on it
+        idx = rows[None, :, None].expand_as(scores)
+        top = scores.new_full((b, n, h), -torch.inf).scatter_reduce_(1, idx, scores, "amax")
+    e = (scores - top[:, rows]).exp()
+    w = e / scores.new_zeros((b, n, h)).index_add_(1, rows, e)[:, rows]
+    w = nn.functional.dropout(w, attn.dropout, attn.training)
+    out = x.new_zeros((b, n, h, dim // h)).index_add_(1, rows, (w[..., None] * v[:, cols]).to(x.dtype))
+    return attn.out_proj(out.reshape(b, n, dim))
 
 
 class _Block(nn.Module):
@@ -165,10 +227,13 @@ class _Block(nn.Module):
         )
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x, kv=None, attn_mask=None):
+    def forward(self, x, kv=None, attn_mask=None, edges=None):
         q = self.norm_q(x)
-        kv = q if kv is None else self.norm_kv(kv)
-        out, _ = self.attn(q, kv, kv, attn_mask=attn_mask, need_weights=False)
+        if edges is not None:  # sparse self-attention along the correlation's edges
+            out = _edge_attention(self.attn, q, *edges)
+        else:
+            kv = q if kv is None else self.norm_kv(kv)
+            out, _ = self.attn(q, kv, kv, attn_mask=attn_mask, need_weights=False)
         x = x + self.dropout(out)
         return x + self.dropout(self.ffn(self.norm_ffn(x)))
 
@@ -184,8 +249,10 @@ class CMSGModule(nn.Module):
     3. **SGA**: ``sga_layers`` pre-norm blocks of multi-head self-attention over the
        label features whose scores are masked by the re-weighted correlation ``Â``
        (``attention="mask"``, the paper's masked attention, our default: label ``i``
-       attends only to itself and the labels ``j`` with ``Â[i, j] > 0``) or biased by it
-       (``attention="bias"``: ``Â`` added to every head's scores), then an FFN.
+       attends only to itself and the labels ``j`` with ``Â[i, j] > 0``, computed along
+       those edges only, O(B · nnz(Â) · dim)) or biased by it (``attention="bias"``:
+       ``Â`` added to every head's all-pairs scores, O(B · n_labels²), up to
+       :data:`MAX_BIAS_LABELS` labels), then an FFN.
     4. **SAA**: ``saa_layers`` pre-norm blocks of multi-head cross-attention, label
        features as queries and the tokens as keys and values, then an FFN.
     5. **Classifier**: ``logit_c = ⟨w_c, LN(f_c)⟩ + b_c``, one weight vector per label.
@@ -198,7 +265,7 @@ class CMSGModule(nn.Module):
     backbone : nn.Module
     feature_shape : tuple of int
         The backbone's output shape for one sample, (C, H, W) or (D,).
-    correlation : array-like of shape (n_labels, n_labels)
+    correlation : array-like or sparse matrix of shape (n_labels, n_labels)
         The re-weighted correlation ``Â`` (:func:`reweight_correlation`).
     dim : int, default=128
     heads : int, default=4
@@ -220,14 +287,23 @@ class CMSGModule(nn.Module):
     def __init__(self, backbone, feature_shape, correlation, *, dim=128, heads=4, sga_layers=1, saa_layers=1,
                  attention="mask", ffn_mult=2, dropout=0.1):
         super().__init__()
-        A = torch.as_tensor(np.asarray(correlation, dtype=np.float32))
-        if A.ndim != 2 or A.shape[0] != A.shape[1]:
-            raise ValueError(f"correlation must be a square (n_labels, n_labels) matrix, got shape {tuple(A.shape)}")
+        A = sp.csr_matrix(correlation, dtype=np.float32)
+        if A.shape[0] != A.shape[1]:
+            raise ValueError(f"correlation must be a square (n_labels, n_labels) matrix, got shape {A.shape}")
+        if not np.isfinite(A.data).all():
+            raise ValueError("correlation contains NaN or infinity")
         if attention not in ("mask", "bias"):
             raise ValueError(f"attention must be 'mask' or 'bias', got {attention!r}")
         if dim % heads:
             raise ValueError(f"dim ({dim}) must be a multiple of heads ({heads})")
         n_labels = A.shape[0]
+        if attention == "bias" and n_labels > MAX_BIAS_LABELS:
+            raise ValueError(
+                f"attention='bias' adds the correlation to all n_labels² attention scores and takes at most "
+                f"{MAX_BIAS_LABELS} labels, got {n_labels}; use attention='mask', which attends along the "
+                "correlation's edges only"
+            )
+        self.attention = attention
         self.backbone = backbone
         channels = int(feature_shape[0])
         n_tokens = int(np.prod(feature_shape[1:])) if len(feature_shape) == 3 else 1
@@ -237,8 +313,12 @@ class CMSGModule(nn.Module):
         self.label_embedding = nn.Parameter(torch.zeros(n_labels, dim))
         nn.init.trunc_normal_(self.position, std=0.02)
         nn.init.trunc_normal_(self.label_embedding, std=0.02)
-        bias = A if attention == "bias" else torch.zeros_like(A).masked_fill(A <= 0, -torch.inf)
-        self.register_buffer("attn_bias", bias)
+        if attention == "bias":
+            self.register_buffer("attn_bias", torch.as_tensor(A.toarray()))
+        else:  # the mask's allowed pairs as an edge list: label i attends to j where Â[i, j] > 0
+            rows, cols = (A > 0).nonzero()
+            self.register_buffer("sga_rows", torch.as_tensor(rows, dtype=torch.long))
+            self.register_buffer("sga_cols", torch.as_tensor(cols, dtype=torch.long))
         self.sga = nn.ModuleList(_Block(dim, heads, ffn_mult, dropout, cross=False) for _ in range(sga_layers))
         self.saa = nn.ModuleList(_Block(dim, heads, ffn_mult, dropout, cross=True) for _ in range(saa_layers))
         self.norm = nn.LayerNorm(dim)
@@ -255,12 +335,17 @@ class CMSGModule(nn.Module):
         tokens = self.tokens(x)
         att = self.class_scores(tokens).softmax(dim=1)  # (B, T, L): each label's spatial weights
         feats = att.transpose(1, 2) @ tokens + self.label_embedding  # (B, L, dim)
-        mask = self.attn_bias.to(feats.dtype)
         for block in self.sga:
-            feats = block(feats, attn_mask=mask)
+            feats = block(feats, **self.sga_inputs(feats.dtype))
         for block in self.saa:
             feats = block(feats, kv=tokens)
         return (self.norm(feats) * self.class_weight).sum(-1) + self.class_bias
+
+    def sga_inputs(self, dtype=torch.float32):
+        """What an SGA block takes besides the features: the edges (mask) or the bias."""
+        if self.attention == "bias":
+            return {"attn_mask": self.attn_bias.to(dtype)}
+        return {"edges": (self.sga_rows, self.sga_cols)}
 
     def node_logits(self, x):
         return _with_root(self.forward(x))
@@ -417,7 +502,7 @@ class CMSGClassifier(MultiLabelNodeClassifier):
     taxonomy_ : Taxonomy
     classes_ : ndarray
         Every taxonomy node (the indicator's columns).
-    correlation_ : ndarray of shape (n_nodes - 1, n_nodes - 1)
+    correlation_ : scipy.sparse.csr_matrix of shape (n_nodes - 1, n_nodes - 1)
         The re-weighted correlation ``Â`` SGA uses.
     label_format_ : LabelFormat
     module_ : CMSGModule
@@ -426,9 +511,12 @@ class CMSGClassifier(MultiLabelNodeClassifier):
 
     Notes
     -----
-    The label self-attention is all-pairs over the labels, as in the paper: memory and
-    time grow with n_labels² per sample, which suits tens to a few hundred labels (VOC's
-    20, COCO's 80), not a 10⁵-node taxonomy.
+    Nothing here is quadratic in the labels with the default ``attention="mask"``: the
+    co-occurrence and the re-weighted ``Â`` are sparse, and SGA attends along ``Â``'s
+    edges only (O(B · nnz(Â) · dim) per layer), so a 10⁵-node taxonomy trains. The
+    ``"embedding"`` correlation compares every pair of label texts (O(n_labels² · dim)
+    time, blocked memory), and ``attention="bias"`` scores every pair, so it takes at
+    most :data:`MAX_BIAS_LABELS` labels.
 
     References
     ----------
@@ -475,9 +563,9 @@ class CMSGClassifier(MultiLabelNodeClassifier):
                 from .text import encode_label_texts, label_prompts
 
                 emb = encode_label_texts(label_prompts(tax), "minilm").double().cpu().numpy()
-                return embedding_correlation(emb[1:])
+                return embedding_correlation(emb[1:], threshold=self.tau)
             raise ValueError(f"correlation must be 'cooccurrence', 'embedding' or an array, got {spec!r}")
-        A = np.asarray(spec, dtype=np.float64) if not sp.issparse(spec) else spec.toarray().astype(np.float64)
+        A = sp.csr_matrix(spec, dtype=np.float64) if sp.issparse(spec) else np.asarray(spec, dtype=np.float64)
         if A.shape == (tax.n_nodes, tax.n_nodes):
             A = A[1:, 1:]
         if A.shape != (n_labels, n_labels):
@@ -488,7 +576,7 @@ class CMSGClassifier(MultiLabelNodeClassifier):
         return A
 
     def _fit_labels(self, encoded):
-        self.correlation_ = reweight_correlation(self._raw_correlation(encoded), tau=self.tau, p=self.p)
+        self.correlation_ = sp.csr_matrix(reweight_correlation(self._raw_correlation(encoded), tau=self.tau, p=self.p))
 
     def _module_defaults(self, backbone, feat_shape):
         return {"backbone": backbone, "feature_shape": feat_shape, "correlation": self.correlation_,
