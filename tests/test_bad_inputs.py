@@ -194,8 +194,11 @@ INFERENCE = [
     ("other taxonomy", lambda: DiffusionRefiner(T).fit(S).transform(
         BottomUpRefiner(make_taxonomy(1, 5)).fit_transform(np.zeros((1, 6)))), ValueError, "another taxonomy"),
     ("learned needs y", lambda: DifferentiableDiffusionRefiner(T, max_epochs=1).fit(S), ValueError, "needs y to fit"),
-    ("learned too big", lambda: DifferentiableDiffusionRefiner(T, max_nodes=3).fit(S, ["A1"] * 2), ValueError,
-     "more than max_nodes=3"),
+    ("learned too big", lambda: DifferentiableDiffusionRefiner(T, operator="dense", max_nodes=3).fit(S, ["A1"] * 2),
+     ValueError, r"more than max_nodes=3: the dense learned map .* use operator='edges'"),
+    ("learned operator", lambda: DifferentiableDiffusionRefiner(T, operator="sparse").fit(S, ["A1"] * 2), ValueError,
+     "operator must be 'auto', 'dense' or 'edges', got 'sparse'"),
+    ("learned n_steps", lambda: DifferentiableDiffusionRefiner(T, n_steps=0).fit(S, ["A1"] * 2), ValueError, "n_steps"),
     ("diffuse alpha", lambda: diffuse(TEN(S), T, -0.1), ValueError, "alpha must be a number in"),
     ("flat no proba", lambda: FlatClassifier(type("NoProba", (), {"fit": lambda s, X, y: s})(), T).fit(X4, ["A1", "B1"]),
      TypeError, "NoProba has no predict_proba"),

@@ -1,4 +1,5 @@
 import numpy as np
+import scipy.sparse as sp
 import pytest
 import torch
 from hypothesis import given
@@ -218,7 +219,34 @@ def test_differentiable_diffusion_learns(synth):
     with pytest.raises(ValueError, match="needs y"):
         DifferentiableDiffusionRefiner(tax, device="cpu").fit(scores)
     with pytest.raises(ValueError, match="max_nodes"):
-        DifferentiableDiffusionRefiner(tax, max_nodes=3, device="cpu").fit(scores, y)
+        DifferentiableDiffusionRefiner(tax, operator="dense", max_nodes=3, device="cpu").fit(scores, y)
+
+
+def test_edge_diffusion_map_starts_at_the_closed_form_and_learns(synth):
+    X, y, tax = synth
+    rng = np.random.default_rng(0)
+    scores = rng.dirichlet(np.ones(tax.n_leaves), len(y)) @ tax.leaf_ancestor_matrix
+    closed = DiffusionRefiner(tax, alpha=0.4).fit(scores).transform(scores)
+    untrained = DifferentiableDiffusionRefiner(tax, alpha=0.4, operator="edges", lr=1e-9, max_epochs=1,
+                                               validation_fraction=0, device="cpu", random_state=0).fit(scores, y)
+    assert untrained.n_steps_ == 16  # the fewest with 0.4**n <= 1e-6
+    assert sp.issparse(untrained.operator_) and untrained.operator_.nnz == 2 * (tax.n_nodes - 1)
+    np.testing.assert_allclose(untrained.transform(scores), closed, atol=1e-5)
+    # trained on scores that leave the internal nodes at 0, it learns to lift them: it fits
+    # the subtree indicators far better than where it started
+    t = np.array([tax.leaf_position[tax.index(v)] for v in y])
+    scores = np.full((len(y), tax.n_nodes), 0.0)
+    scores[:, tax.leaves] = 0.4 / (tax.n_leaves - 1)
+    scores[np.arange(len(y)), tax.leaves[t]] = 0.6
+    target = tax.ancestor_matrix[[tax.index(v) for v in y]].toarray()
+    mse = lambda ref: np.mean((np.asarray(ref.transform(scores)) - target) ** 2)
+    learned = DifferentiableDiffusionRefiner(tax, alpha=0.4, operator="edges", lr=0.05, max_epochs=20,
+                                             validation_fraction=0, device="cpu", random_state=0).fit(scores, y)
+    assert mse(learned) < 0.5 * mse(untrained), (mse(learned), mse(untrained))
+    # "auto" is dense up to max_nodes, the edge map above
+    assert DifferentiableDiffusionRefiner(tax, max_epochs=1, device="cpu").fit(scores, y).n_steps_ is None
+    auto = DifferentiableDiffusionRefiner(tax, max_nodes=3, max_epochs=1, n_steps=5, device="cpu").fit(scores, y)
+    assert auto.n_steps_ == 5 and sp.issparse(auto.operator_)
 
 
 @pytest.mark.cuda

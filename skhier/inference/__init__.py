@@ -9,7 +9,7 @@ chain in a ``Pipeline`` after a producer and decide with ``predict``.
 from ._base import DECISIONS, BaseRefiner, NodeScores, decide
 from ._diffusion import DiffusionRefiner, diffuse, diffusion_operator
 from ._flat import FlatClassifier
-from ._learned import DifferentiableDiffusionRefiner, LinearScoreMap
+from ._learned import DifferentiableDiffusionRefiner, EdgeDiffusionMap, LinearScoreMap
 from ._simple import BottomUpRefiner, TopDownRefiner
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "BottomUpRefiner",
     "DifferentiableDiffusionRefiner",
     "DiffusionRefiner",
+    "EdgeDiffusionMap",
     "FlatClassifier",
     "LinearScoreMap",
     "NodeScores",
