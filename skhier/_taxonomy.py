@@ -881,27 +881,32 @@ class Taxonomy:
         k = np.cumprod(same, axis=-1).sum(axis=-1) - 1
         return np.take_along_axis(pa, k[..., None], axis=-1)[..., 0]
 
-    @cached_property
-    def leaf_lca(self) -> np.ndarray:
-        """(n_leaves, n_leaves) node index of the LCA of every pair of leaves."""
-        paths = self.path_indices[self.leaves]
-        out = np.zeros((self.n_leaves, self.n_leaves), dtype=np.int64)
-        for d in range(1, paths.shape[1]):
-            col = paths[:, d]
-            same = (col[:, None] == col[None, :]) & (col[:, None] >= 0)
-            np.copyto(out, col[:, None], where=same)
-        return _readonly(out)
+    def distance(self, a, b) -> np.ndarray:
+        """Number of tree edges between node indices ``a`` and ``b`` (broadcast).
 
-    @cached_property
-    def leaf_distance(self) -> np.ndarray:
-        """(n_leaves, n_leaves) number of tree edges between every pair of leaves."""
-        d = self.depth[self.leaves]
-        return _readonly(d[:, None] + d[None, :] - 2 * self.depth[self.leaf_lca])
+        ``depth[a] + depth[b] - 2 depth[lca(a, b)]``, computed per pair on demand in
+        O(pairs · depth): no n_leaves² table is ever built (a 10⁵-leaf taxonomy would
+        need 75 GiB for one).
 
-    @cached_property
-    def leaf_lca_height(self) -> np.ndarray:
-        """(n_leaves, n_leaves) :attr:`height` of the LCA of every pair of leaves."""
-        return _readonly(self.height[self.leaf_lca])
+        Parameters
+        ----------
+        a, b : int or array-like of int
+            Node indices.
+
+        Returns
+        -------
+        distance : ndarray of int
+
+        Examples
+        --------
+        >>> from skhier import Taxonomy
+        >>> tax = Taxonomy.from_edges([("r", "a"), ("a", "x"), ("a", "y"), ("r", "b")])
+        >>> tax.distance(tax.index("x"), [tax.index("y"), tax.index("b"), tax.index("x")]).tolist()
+        [2, 3, 0]
+        """
+        c = self.lca(a, b)
+        a, b = np.broadcast_arrays(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
+        return self.depth[a] + self.depth[b] - 2 * self.depth[c]
 
     @cached_property
     def adjacency(self) -> sp.csr_matrix:

@@ -28,12 +28,14 @@ def test_preorder_and_derived(tree):
     assert anc.trace() == tree.n_nodes
 
 
-def test_leaf_matrices(tree):
-    # leaves A1 A2 B1 B2 B3
+def test_pairwise_lca_and_distance(tree):
+    # leaves A1 A2 B1 B2 B3, every pair at once by broadcasting
+    leaves = tree.leaves
     expected_lca = [[2, 1, 0, 0, 0], [1, 3, 0, 0, 0], [0, 0, 5, 4, 4], [0, 0, 4, 6, 4], [0, 0, 4, 4, 7]]
-    assert tree.leaf_lca.tolist() == expected_lca
-    assert tree.leaf_distance[0].tolist() == [0, 2, 4, 4, 4]
-    assert tree.leaf_lca_height[0].tolist() == [0, 1, 2, 2, 2]
+    assert tree.lca(leaves[:, None], leaves[None, :]).tolist() == expected_lca
+    assert tree.distance(leaves[0], leaves).tolist() == [0, 2, 4, 4, 4]
+    assert tree.height[tree.lca(leaves[0], leaves)].tolist() == [0, 1, 2, 2, 2]
+    assert tree.distance(4, [0, 1, 6]).tolist() == [1, 2, 1]  # internal nodes too
 
 
 def test_normalized_adjacency_is_eq3(tree):
@@ -180,7 +182,7 @@ class _Holder(BaseEstimator):
 
 
 def test_pickle_copy_clone(tree):
-    _ = tree.leaf_lca  # caches are not pickled
+    _ = tree.ancestor_matrix  # caches are not pickled
     blob = pickle.dumps(tree)
     assert len(blob) < 600
     back = pickle.loads(blob)
@@ -229,9 +231,9 @@ def test_invariants(tax):
     for i in range(min(4, len(leaves))):
         for j in range(len(leaves)):
             d = nx.shortest_path_length(g, tax.nodes[leaves[i]], tax.nodes[leaves[j]])
-            assert tax.leaf_distance[i, j] == d
+            assert tax.distance(leaves[i], leaves[j]) == d
             lca = nx.lowest_common_ancestor(tax.to_networkx(), tax.nodes[leaves[i]], tax.nodes[leaves[j]])
-            assert tax.nodes[tax.leaf_lca[i, j]] == lca
+            assert tax.nodes[tax.lca(leaves[i], leaves[j])] == lca
     assert pickle.loads(pickle.dumps(tax)) == tax
     assert Taxonomy.from_json(tax.to_json()) == tax
     w = tax.normalized_adjacency.toarray()
