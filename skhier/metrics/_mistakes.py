@@ -53,11 +53,30 @@ def mistake_severity(y_true, y_pred, *, taxonomy, sample_weight=None):
     return finish(weighted_mean(tt.height[a][wrong], None if w is None else w[wrong]), as_tensor)
 
 
+#: Largest (samples x leaves) block of scores the top-k search sorts at once.
+_CHUNK_CELLS = 1 << 22
+
+
 def _topk_leaves(s: torch.Tensor, leaves: torch.Tensor, k: int) -> torch.Tensor:
+    """(n, k) best-scored leaves, ties to the first; sorted in row blocks (O(block · n_leaves) memory)."""
     if not 1 <= k <= leaves.numel():
         raise ValueError(f"k must be in 1..{leaves.numel()} (the number of leaves), got {k}")
-    order = torch.argsort(-s[:, leaves], dim=1, stable=True)[:, :k]
-    return leaves[order]
+    step = max(1, _CHUNK_CELLS // leaves.numel())
+    blocks = [torch.argsort(-s[i : i + step, leaves], dim=1, stable=True)[:, :k] for i in range(0, s.shape[0], step)]
+    return leaves[torch.cat(blocks)] if blocks else leaves.new_zeros((0, k))
+
+
+def _kth_closest_height(t: torch.Tensor, tt, k: int) -> torch.Tensor:
+    """Per true node, the ``k``-th smallest LCA height over all leaves, in O(n · depth).
+
+    A leaf's LCA with ``t`` is an ancestor-or-self of ``t``, and heights grow going up,
+    so exactly ``n_leaves_under[a]`` leaves have an LCA height at most ``height[a]``: the
+    answer is the height of the lowest ancestor-or-self of ``t`` above at least ``k`` leaves.
+    """
+    path = tt.paths[t]  # (n, D + 1) root first, -1 padded
+    enough = (path >= 0) & (tt.n_leaves_under[path.clamp(min=0)] >= k)  # a prefix of every row
+    lowest = path.gather(1, enough.sum(dim=1, keepdim=True) - 1)[:, 0]
+    return tt.height[lowest]
 
 
 def hierarchical_distance_at_k(y_true, y_score, *, taxonomy, k=1, sample_weight=None):
@@ -124,9 +143,7 @@ def hierarchical_precision_at_k(y_true, y_score, *, taxonomy, k=1, sample_weight
     t, s, w, as_tensor = _prepare(y_true, y_score, taxonomy, sample_weight)
     tt = taxonomy_tensors(taxonomy, str(s.device))
     top = _topk_leaves(s, tt.leaves, k)
-    all_leaves = tt.leaves[None, :].expand(t.shape[0], -1)
-    h_all = tt.height[lca(t[:, None].expand_as(all_leaves), all_leaves, tt.paths)]
-    h_k = torch.kthvalue(h_all, k, dim=1).values
+    h_k = _kth_closest_height(t, tt, k)
     h_top = tt.height[lca(t[:, None].expand_as(top), top, tt.paths)]
     hits = (h_top <= h_k[:, None]).to(h_top.dtype).mean(dim=1)
     return finish(weighted_mean(hits, w), as_tensor)
