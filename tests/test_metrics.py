@@ -297,6 +297,37 @@ def test_label_metrics_match_reference(data):
     )
 
 
+def ref_pareto_kept(tax, scores):
+    """The kept nodes of one example, by the definition: visit by (-score, -spec, index)."""
+    n_leaves = lambda v: sum(1 for l in tax.leaves if v in ancestors(tax, l))
+    s = list(scores)
+    s[0] = math.inf
+    candidates = [v for v in range(len(s)) if v == 0 or len(tax.children[v]) != 1]
+    kept, best = [], None
+    for v in sorted(candidates, key=lambda v: (-s[v], n_leaves(v), v)):
+        if best is None or -n_leaves(v) > best:
+            kept.append(v)
+            best = -n_leaves(v)
+    return kept
+
+
+@given(st.data())
+def test_pareto_sets_without_sorting_match_the_definition_on_ties(data):
+    # arbitrary (not monotone) scores on a 5-value grid: ties in score and in specificity
+    from skhier.metrics._operating_curve import _pareto_rank, _pareto_sets
+
+    tax = data.draw(taxonomies(min_nodes=2, max_nodes=14, max_depth=4, min_leaves=1))
+    n = data.draw(st.integers(1, 6))
+    S = np.array(data.draw(st.lists(st.lists(st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]), min_size=tax.n_nodes,
+                                             max_size=tax.n_nodes), min_size=n, max_size=n)))
+    chunk = data.draw(st.sampled_from([1, 1 << 22]))  # one row per block, or all at once
+    rows, nodes, scores = _pareto_sets(torch.as_tensor(S), _pareto_rank(tax), chunk=chunk)
+    for i in range(n):
+        mine = nodes[rows == i].tolist()
+        assert mine == ref_pareto_kept(tax, S[i]), (i, S[i])
+        assert scores[rows == i].tolist() == [math.inf] + [S[i][v] for v in mine[1:]]
+
+
 @given(st.data())
 def test_operating_curve_matches_brute_force(data):
     tax = data.draw(taxonomies(min_nodes=3, max_nodes=12, max_depth=4, min_leaves=2))

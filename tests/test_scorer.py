@@ -7,6 +7,7 @@ from sklearn.tree import DecisionTreeClassifier
 from skhier.datasets import make_hierarchical_classification
 from skhier.labels import node_indices_to_paths
 from skhier.metrics import (
+    OperatingCurveScorer,
     get_hierarchical_scorer,
     get_hierarchical_scorer_names,
     hierarchical_average_precision,
@@ -81,3 +82,37 @@ def test_make_scorer_from_callable_and_name(data):
     assert s3.response_method == "predict_proba"
     s4 = make_hierarchical_scorer(hierarchical_f1_score, tax, greater_is_better=False)
     assert s4(clf, X, y) == -get_hierarchical_scorer("hierarchical_f1", tax)(clf, X, y)
+
+
+def test_operating_curve_scorer_shares_one_curve_and_equals_the_single_scorers(data):
+    X, y, tax = data
+    shared = OperatingCurveScorer(tax)
+    names = ["average_precision", "average_correct", "recall_at_90_correct", "recall_at_95_correct"]
+    cv = KFold(3, shuffle=True, random_state=0)
+    grid = {"C": [0.1, 1.0]}
+    one = GridSearchCV(LogisticRegression(max_iter=300), grid, scoring=shared, refit="average_precision", cv=cv).fit(X, y)
+    single = GridSearchCV(LogisticRegression(max_iter=300), grid, cv=cv, refit="average_precision",
+                          scoring={n: get_hierarchical_scorer(n, tax) for n in names}).fit(X, y)
+    for n in names:  # exactly the same numbers
+        np.testing.assert_array_equal(one.cv_results_[f"mean_test_{n}"], single.cv_results_[f"mean_test_{n}"])
+    # and the curve is built once per call, not once per metric
+    from skhier.metrics import _operating_curve
+
+    calls = []
+    real = _operating_curve._curve
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_operating_curve, "_curve", lambda *a, **k: calls.append(1) or real(*a, **k))
+        out = shared(one.best_estimator_, X, y)
+    assert len(calls) == 1 and set(out) == set(names)
+    assert "OperatingCurveScorer(min_correct=(0.9, 0.95)" in repr(shared)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(min_correct=(1.5,)), "min_correct"),
+    (dict(specificity="height"), "specificity must be 'info' or 'depth'"),
+])
+def test_operating_curve_scorer_bad_inputs(data, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        OperatingCurveScorer(data[2], **kwargs)
+    with pytest.raises(TypeError, match="taxonomy must be a skhier.Taxonomy"):
+        OperatingCurveScorer("tree")

@@ -40,6 +40,7 @@ from ._operating_curve import (
 from ._plot import plot_operating_curve
 from ._scorer import (
     HierarchicalScorer,
+    OperatingCurveScorer,
     get_hierarchical_scorer,
     get_hierarchical_scorer_names,
     make_hierarchical_scorer,
@@ -50,6 +51,7 @@ __all__ = [
     "HierarchicalMetricAccumulator",
     "HierarchicalScorer",
     "OperatingCurve",
+    "OperatingCurveScorer",
     "depth_f1_score",
     "depth_precision_score",
     "depth_recall_score",

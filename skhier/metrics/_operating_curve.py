@@ -55,8 +55,9 @@ class OperatingCurve:
     >>> from skhier import Taxonomy
     >>> from skhier.metrics import operating_curve
     >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"]])
-    >>> operating_curve(["A1"], [[1, 1, .8, .2]], taxonomy=tax).correct.tolist()
-    [1.0, 1.0]
+    >>> curve = operating_curve(["A1"], [[1, 1, .8, .2]], taxonomy=tax)
+    >>> curve.correct.tolist(), curve.average_precision(), curve.recall_at_correct(0.9)
+    ([1.0, 1.0], 1.0, 1.0)
     """
 
     thresholds: np.ndarray
@@ -66,6 +67,20 @@ class OperatingCurve:
     correct: np.ndarray
     exact: np.ndarray
     specificity: str = "info"
+
+    def average_precision(self) -> float:
+        """AP of this curve: what :func:`hierarchical_average_precision` returns, without
+        building the curve again."""
+        return float(_pareto_integrate(torch.from_numpy(self.recall), torch.from_numpy(self.precision)))
+
+    def average_correct(self) -> float:
+        """AC of this curve (:func:`hierarchical_average_correct`)."""
+        return float(_pareto_integrate(torch.from_numpy(self.recall), torch.from_numpy(self.correct)))
+
+    def recall_at_correct(self, min_correct=0.9) -> float:
+        """R@XC of this curve (:func:`recall_at_correct`): 0.9 is R@90C."""
+        check_number(min_correct, "min_correct", low=0, high=1)
+        return float(_recall_at_correct(torch.from_numpy(self.recall), torch.from_numpy(self.correct), min_correct))
 
 
 _METRICS = ("precision", "recall", "f1", "correct", "exact")
@@ -101,28 +116,39 @@ def _pareto_rank(taxonomy) -> torch.Tensor:
 def _pareto_sets(s: torch.Tensor, spec: torch.Tensor, chunk: int = 1 << 22):
     """Kept (row, node, score) of every example's Pareto set, root first with score inf.
 
-    Nodes are visited by decreasing score, ties more specific first; a node is kept when
-    it is strictly more specific (``spec``) than every node kept before it.
+    The definition visits nodes by decreasing score, ties more specific first (then lower
+    index), and keeps a node strictly more specific (``spec``) than every node kept
+    before it. That is the same as: group the nodes by ``spec``; a group keeps its
+    first-visited node (its best score, the lowest index among ties) when that score is
+    strictly above every score of the more specific groups. So no row is sorted: a
+    per-group max and argmax (segment reductions over a fixed column grouping) and a
+    running max over the groups give every Pareto set in O(n_samples × n_nodes). Nodes
+    with ``spec < 0`` are never kept and never block another.
     """
     n, m = s.shape
-    perm = torch.argsort(-spec, stable=True)  # more specific first among equal scores
-    spec_perm = spec[perm]
+    valid = torch.nonzero(spec >= 0).ravel()  # the columns that take part
+    levels, group = torch.unique(spec[valid], return_inverse=True)  # group 0: the least specific (the root's)
+    n_groups = levels.numel()
     rows, nodes, scores = [], [], []
     step = max(1, chunk // max(m, 1))
     for start in range(0, n, step):
-        block = s[start : start + step]
-        b = block.clone()
-        b[:, 0] = float("inf")
-        order = torch.argsort(-b[:, perm], dim=1, stable=True)
-        rank = spec_perm[order]
-        prev = torch.cummax(rank, dim=1).values
-        prev = torch.cat([torch.full_like(prev[:, :1], -1), prev[:, :-1]], dim=1)
-        keep = rank > prev
-        r, c = keep.nonzero(as_tuple=True)
-        node = perm[order[r, c]]
+        block = s[start : start + step, valid]
+        block[:, valid == 0] = float("inf")  # the root first (a fresh copy: s is never written)
+        b = block.shape[0]
+        idx = group.expand(b, -1)
+        top = block.new_full((b, n_groups), -float("inf")).scatter_reduce_(1, idx, block, "amax")
+        cols = torch.arange(valid.numel(), device=s.device).expand(b, -1)
+        first = torch.where(block == top.gather(1, idx), cols, valid.numel())
+        arg = torch.full((b, n_groups), valid.numel(), dtype=cols.dtype, device=s.device).scatter_reduce_(
+            1, idx, first, "amin")
+        # best score among the strictly more specific groups (those after g)
+        above = torch.flip(torch.cummax(torch.flip(top, [1]), dim=1).values, [1])
+        above = torch.cat([above[:, 1:], torch.full_like(above[:, :1], -float("inf"))], dim=1)
+        r, g = (top > above).nonzero(as_tuple=True)  # row-major: by row, then least specific (best score) first
+        col = arg[r, g]
         rows.append(r + start)
-        nodes.append(node)
-        scores.append(b[r, node])
+        nodes.append(valid[col])
+        scores.append(block[r, col])
     return torch.cat(rows), torch.cat(nodes), torch.cat(scores)
 
 
@@ -295,9 +321,12 @@ def recall_at_correct(y_true, y_score, *, taxonomy, min_correct=0.9, specificity
     check_number(min_correct, "min_correct", low=0, high=1)
     t, s, w, as_tensor = _prepare(y_true, y_score, taxonomy, sample_weight)
     _, c = _curve(t, s, w, taxonomy, specificity)
-    ok = c[:, 3] >= min_correct - 1e-12
-    r = c[:, 1][ok].max() if ok.any() else c.new_tensor(0.0)
-    return finish(r, as_tensor)
+    return finish(_recall_at_correct(c[:, 1], c[:, 3], min_correct), as_tensor)
+
+
+def _recall_at_correct(recall: torch.Tensor, correct: torch.Tensor, min_correct: float) -> torch.Tensor:
+    ok = correct >= min_correct - 1e-12
+    return recall[ok].max() if ok.any() else recall.new_tensor(0.0)
 
 
 def leaf_prediction(y_score, taxonomy):

@@ -9,12 +9,19 @@ import torch
 
 from .._taxonomy import Taxonomy
 from .._tree import bottom_up, check_taxonomy
+from .._validation import check_number
 from . import _hierarchical as H
 from . import _mistakes as M
 from . import _multilabel as ML
 from . import _operating_curve as OC
 
-__all__ = ["make_hierarchical_scorer", "get_hierarchical_scorer", "get_hierarchical_scorer_names", "node_scores"]
+__all__ = [
+    "OperatingCurveScorer",
+    "make_hierarchical_scorer",
+    "get_hierarchical_scorer",
+    "get_hierarchical_scorer_names",
+    "node_scores",
+]
 
 
 def node_scores(estimator, X, taxonomy: Taxonomy) -> np.ndarray:
@@ -288,3 +295,54 @@ def make_hierarchical_scorer(metric, taxonomy, *, response_method=None, greater_
     if response_method not in ("predict", "predict_proba"):
         raise ValueError(f"response_method must be 'predict' or 'predict_proba', got {response_method!r}")
     return HierarchicalScorer(metric, taxonomy, response_method, sign, key, kwargs)
+
+
+class OperatingCurveScorer:
+    """One scorer for all of Valmadre's curve metrics: AP, AC and R@XC from one curve.
+
+    Called as ``scorer(estimator, X, y_true, sample_weight=None)``, it takes the node
+    scores once, builds one :class:`~skhier.metrics.OperatingCurve` and returns a dict
+    ``{"average_precision", "average_correct", "recall_at_90_correct", ...}``: what
+    scikit-learn's multi-metric ``scoring=`` takes (``GridSearchCV(..., scoring=scorer,
+    refit="average_precision")``, ``cross_validate``). The values equal the single
+    scorers' (``get_hierarchical_scorer("average_precision", ...)`` and so on), at the
+    cost of one curve instead of one per metric.
+
+    Parameters
+    ----------
+    taxonomy : Taxonomy
+    min_correct : sequence of float, default=(0.9, 0.95)
+        One ``recall_at_<100·c>_correct`` entry per value.
+    specificity : {"info", "depth"}, default="info"
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.model_selection import cross_validate
+    >>> from skhier.datasets import make_hierarchical_classification
+    >>> from skhier.metrics import OperatingCurveScorer
+    >>> X, y, tax = make_hierarchical_classification(90, 4, n_levels=2, branching=2, random_state=0)
+    >>> res = cross_validate(LogisticRegression(), X, y, scoring=OperatingCurveScorer(tax), cv=3)
+    >>> sorted(k for k in res if k.startswith("test_"))
+    ['test_average_correct', 'test_average_precision', 'test_recall_at_90_correct', 'test_recall_at_95_correct']
+    """
+
+    def __init__(self, taxonomy, *, min_correct=(0.9, 0.95), specificity="info"):
+        self.taxonomy = check_taxonomy(taxonomy)
+        self.min_correct = tuple(min_correct)
+        for c in self.min_correct:
+            check_number(c, "min_correct", low=0, high=1)
+        OC._check_specificity(specificity)
+        self.specificity = specificity
+
+    def __call__(self, estimator, X, y_true, sample_weight=None):
+        scores = node_scores(estimator, X, self.taxonomy)
+        curve = OC.operating_curve(y_true, scores, taxonomy=self.taxonomy, specificity=self.specificity,
+                                   sample_weight=sample_weight)
+        out = {"average_precision": curve.average_precision(), "average_correct": curve.average_correct()}
+        for c in self.min_correct:
+            out[f"recall_at_{round(100 * c):g}_correct"] = curve.recall_at_correct(c)
+        return out
+
+    def __repr__(self):
+        return f"OperatingCurveScorer(min_correct={self.min_correct!r}, specificity={self.specificity!r})"
