@@ -59,3 +59,21 @@ def mean_range_table(results, keys, first="model", seconds="fit s") -> list[str]
         cells = [f"{m:.2f} ± {(hi - lo) / 2:.2f}" for m, lo, hi in zip(arr.mean(0), arr.min(0), arr.max(0))]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {np.mean([r[1] for r in runs]):.0f} |")
     return lines
+
+
+def interleaved(fns: dict, repeat=5, warmup=1) -> dict:
+    """Wall times of several callables run in turn, ``repeat`` rounds: ``{name: (min, median)}``.
+
+    Interleaving puts every contender under the same machine state (caches, frequency,
+    neighbours), so their ratio is fair even when single runs drift.
+    """
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: (min(t), statistics.median(t)) for name, t in times.items()}

@@ -1032,3 +1032,56 @@ def _path_rows(paths) -> list[tuple]:
             raise ValueError(f"path {r} is empty: every path needs at least one label")
         rows.append(tuple(label_key(v) for v in row[:depth]))
     return rows
+
+
+# ---------------------------------------------------------------- torch-free tree rules
+# (re-exported by ``_tree``; here so that the scikit-learn paths never import torch)
+def check_taxonomy(taxonomy) -> Taxonomy:
+    """Return ``taxonomy`` if it is a :class:`Taxonomy`, else raise a ``TypeError``."""
+    if not isinstance(taxonomy, Taxonomy):
+        raise TypeError(
+            f"taxonomy must be a skhier.Taxonomy, got {type(taxonomy).__name__}; build one "
+            "with Taxonomy.from_paths, from_edges or from_parent_mapping"
+        )
+    return taxonomy
+
+
+def sorted_classes(taxonomy: Taxonomy, nodes) -> tuple[np.ndarray, np.ndarray]:
+    """``classes_`` of a classifier whose possible answers are ``nodes`` (indices).
+
+    Returns the identifiers sorted as scikit-learn sorts class labels (see
+    :func:`~skhier._taxonomy.node_sort_key`) and their node indices in that order. An
+    all-int set of identifiers comes back as an int64 array, anything else as objects.
+    """
+    nodes = np.unique(np.asarray(nodes, dtype=np.int64))
+    ids = [taxonomy.nodes[i] for i in nodes]
+    order = sorted(range(len(ids)), key=lambda k: node_sort_key(ids[k]))
+    ids = [ids[k] for k in order]
+    if ids and all(isinstance(i, int) for i in ids):
+        classes = np.asarray(ids, dtype=np.int64)
+    else:
+        classes = np.empty(len(ids), dtype=object)
+        classes[:] = ids
+    return classes, nodes[order]
+
+
+def top_down_product(cond, taxonomy: Taxonomy):
+    """Marginals from conditionals ``P(v | parent(v))``: products along root paths, in place.
+
+    Works on numpy arrays and torch tensors of shape (n, n_nodes); the root column is set
+    to 1.
+    """
+    cond[:, 0] = 1.0
+    for lv in taxonomy.levels[1:]:
+        lv = np.array(lv)  # a writable copy: torch refuses to index with read-only arrays
+        cond[:, lv] = cond[:, taxonomy.parent[lv]] * cond[:, lv]
+    return cond
+
+
+def bottom_up_sum(end_scores: np.ndarray, taxonomy: Taxonomy) -> np.ndarray:
+    """Numpy twin of ``_tree.bottom_up``: every column of a (n, n_nodes) array added into
+    all its ancestors, children first. O(n × n_nodes); not in place."""
+    out = np.array(end_scores, dtype=np.float64)
+    for nodes in reversed(taxonomy.levels[1:]):
+        np.add.at(out, (slice(None), taxonomy.parent[nodes]), out[:, nodes])
+    return out

@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from ._taxonomy import Taxonomy, node_sort_key
+from ._taxonomy import Taxonomy, check_taxonomy, node_sort_key, sorted_classes, top_down_product  # noqa: F401
 
 __all__ = [
     "TaxonomyTensors",
@@ -40,16 +40,6 @@ __all__ = [
 
 #: Largest number of (sample, node) cells a row chunk of the greedy descent touches.
 _CHUNK_CELLS = 1 << 24
-
-
-def check_taxonomy(taxonomy) -> Taxonomy:
-    """Return ``taxonomy`` if it is a :class:`Taxonomy`, else raise a ``TypeError``."""
-    if not isinstance(taxonomy, Taxonomy):
-        raise TypeError(
-            f"taxonomy must be a skhier.Taxonomy, got {type(taxonomy).__name__}; build one "
-            "with Taxonomy.from_paths, from_edges or from_parent_mapping"
-        )
-    return taxonomy
 
 
 @dataclass(frozen=True)
@@ -138,19 +128,6 @@ def bottom_up(end_scores: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
     return out
 
 
-def top_down_product(cond, taxonomy: Taxonomy):
-    """Marginals from conditionals ``P(v | parent(v))``: products along root paths, in place.
-
-    Works on numpy arrays and torch tensors of shape (n, n_nodes); the root column is set
-    to 1.
-    """
-    cond[:, 0] = 1.0
-    for lv in taxonomy.levels[1:]:
-        lv = np.array(lv)  # a writable copy: torch refuses to index with read-only arrays
-        cond[:, lv] = cond[:, taxonomy.parent[lv]] * cond[:, lv]
-    return cond
-
-
 def best_leaf(s: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
     """The leaf rule: the best-scored leaf of every row (ties: the first in node order)."""
     leaves = taxonomy_tensors(taxonomy, str(s.device)).leaves
@@ -220,25 +197,6 @@ def lca(a: torch.Tensor, b: torch.Tensor, paths: torch.Tensor) -> torch.Tensor:
     same = ((pa == pb) & (pa >= 0)).long()
     k = same.cumprod(dim=-1).sum(dim=-1) - 1
     return pa.gather(-1, k.unsqueeze(-1)).squeeze(-1)
-
-
-def sorted_classes(taxonomy: Taxonomy, nodes) -> tuple[np.ndarray, np.ndarray]:
-    """``classes_`` of a classifier whose possible answers are ``nodes`` (indices).
-
-    Returns the identifiers sorted as scikit-learn sorts class labels (see
-    :func:`~skhier._taxonomy.node_sort_key`) and their node indices in that order. An
-    all-int set of identifiers comes back as an int64 array, anything else as objects.
-    """
-    nodes = np.unique(np.asarray(nodes, dtype=np.int64))
-    ids = [taxonomy.nodes[i] for i in nodes]
-    order = sorted(range(len(ids)), key=lambda k: node_sort_key(ids[k]))
-    ids = [ids[k] for k in order]
-    if ids and all(isinstance(i, int) for i in ids):
-        classes = np.asarray(ids, dtype=np.int64)
-    else:
-        classes = np.empty(len(ids), dtype=object)
-        classes[:] = ids
-    return classes, nodes[order]
 
 
 # ---------------------------------------------------------------- differentiable tree sums

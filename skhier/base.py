@@ -20,11 +20,16 @@ after ``fit`` never changes what a fitted estimator answers.
 from __future__ import annotations
 
 import numpy as np
-import torch
 from sklearn.utils.validation import check_is_fitted
 
-from ._taxonomy import Taxonomy
-from ._tree import bottom_up, sorted_classes
+from ._taxonomy import Taxonomy, bottom_up_sum, sorted_classes
+
+# torch is imported only where an estimator hands over tensors: the scikit-learn
+# estimators (local classifiers, FlatClassifier, refiners on arrays) never load it.
+
+
+def _is_tensor(x) -> bool:
+    return hasattr(x, "detach") and hasattr(x, "device")
 
 __all__ = ["NodeScores", "NodeScoresMixin", "HierarchicalClassifierMixin", "feature_names"]
 
@@ -148,9 +153,10 @@ class HierarchicalClassifierMixin(NodeScoresMixin):
     def _end_proba(self, X):  # pragma: no cover - every subclass implements it
         raise NotImplementedError
 
-    def _end_tensor(self, X) -> torch.Tensor:
+    def _end_scores(self, X):
+        """``_end_proba(X)`` as it came: a torch tensor, or a float64 ndarray."""
         end = self._end_proba(X)
-        return end if isinstance(end, torch.Tensor) else torch.as_tensor(np.asarray(end, dtype=np.float64))
+        return end if _is_tensor(end) else np.asarray(end, dtype=np.float64)
 
     def predict_proba(self, X):
         """Probability that each sample's path ends at each of ``classes_``.
@@ -166,12 +172,15 @@ class HierarchicalClassifierMixin(NodeScoresMixin):
             node's marginal probability instead.
         """
         check_is_fitted(self, "class_nodes_")
-        end = self._end_tensor(X)
-        cols = torch.as_tensor(self.class_nodes_, device=end.device)
-        proba = end[:, cols].double()
+        end = self._end_scores(X)
+        if _is_tensor(end):
+            end = end[:, end.new_tensor(self.class_nodes_, dtype=int)].double().cpu().numpy()
+            proba = end
+        else:
+            proba = end[:, self.class_nodes_]
         # renormalised in float64: float32 models sum to 1 only within ~1e-6
-        proba /= proba.sum(dim=1, keepdim=True).clamp_min(torch.finfo(torch.float64).tiny)
-        return proba.cpu().numpy()
+        proba /= np.maximum(proba.sum(axis=1, keepdims=True), np.finfo(np.float64).tiny)
+        return proba
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
@@ -201,5 +210,11 @@ class HierarchicalClassifierMixin(NodeScoresMixin):
             children's and of ending there. The input of every refiner.
         """
         check_is_fitted(self, "class_nodes_")
-        marg = bottom_up(self._end_tensor(X), self.taxonomy_)
-        return NodeScores.wrap(marg.double().cpu().numpy(), self.taxonomy_)
+        end = self._end_scores(X)
+        if _is_tensor(end):
+            from ._tree import bottom_up
+
+            marg = bottom_up(end, self.taxonomy_).double().cpu().numpy()
+        else:
+            marg = bottom_up_sum(end, self.taxonomy_)
+        return NodeScores.wrap(marg, self.taxonomy_)

@@ -29,8 +29,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._taxonomy import Taxonomy, check_node_indices, is_missing_label, label_key
-from ._tree import check_taxonomy
+from ._taxonomy import Taxonomy, check_node_indices, check_taxonomy, is_missing_label, label_key
 
 __all__ = [
     "check_node_indices",

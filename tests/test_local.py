@@ -223,3 +223,68 @@ def test_many_leaves_few_samples_fit_without_sklearns_regression_warning():
         warnings.filterwarnings("error", message=".*regression problem")
         clf = LocalClassifierPerParentNode(DecisionTreeClassifier(random_state=0), taxonomy=tax).fit(X, y)
     assert set(clf.predict(X)) <= set(leaves)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(taxonomies(min_nodes=3, max_nodes=16, max_depth=4, min_leaves=2), st.integers(0, 10**6), st.sampled_from(ALL),
+       st.sampled_from([None, 0.4, 0.7]))
+def test_routed_predict_equals_greedy_descent_on_all_conditionals(tax, seed, cls, threshold):
+    # the routed predict against the decision rule applied to every node's conditionals
+    import torch
+
+    from skhier._tree import greedy_descent
+
+    rng = np.random.default_rng(seed)
+    nodes = rng.choice(np.arange(1, tax.n_nodes), 80)  # internal labels: stopping is possible
+    X = rng.normal(size=(80, 3)) + nodes[:, None] * 0.3
+    y = np.array([tax.nodes[i] for i in nodes], dtype=object)
+    clf = cls(DecisionTreeClassifier(max_depth=3, random_state=0), taxonomy=tax, threshold=threshold).fit(X, y)
+    cond, stop = clf._conditionals(X)
+    want = greedy_descent(torch.from_numpy(cond), tax, stop=torch.from_numpy(stop), threshold=threshold).numpy()
+    np.testing.assert_array_equal(clf._route(X), want)
+    assert clf.predict(X).tolist() == [tax.nodes[i] for i in want]
+
+
+class _Spy(LogisticRegression):
+    """Counts the rows every fitted copy is asked about at predict time."""
+
+    seen = []
+
+    def predict_proba(self, X):
+        _Spy.seen.append((id(self), X.shape[0]))
+        return super().predict_proba(X)
+
+
+@pytest.mark.parametrize("cls", [LocalClassifierPerParentNode, LocalClassifierPerNode])
+def test_predict_asks_each_local_classifier_about_the_samples_that_reach_it_only(cls):
+    tax = make_taxonomy(3, 4)  # 64 leaves, 21 parent nodes
+    X, y, _ = make_hierarchical_classification(400, 6, taxonomy=tax, class_sep=3.0, random_state=0)
+    clf = cls(_Spy(max_iter=300), taxonomy=tax).fit(X, y)
+    _Spy.seen.clear()
+    clf.predict(X)
+    rows = sum(n for _, n in _Spy.seen)
+    # depth 3: every sample meets one parent per level (3 parents, or their children's
+    # binary classifiers), not all 21
+    per_level = {LocalClassifierPerParentNode: 1, LocalClassifierPerNode: 4}[cls]
+    assert rows == 3 * per_level * len(X)
+    _Spy.seen.clear()
+    clf.transform(X)  # node probabilities do ask everyone about everything
+    assert sum(n for _, n in _Spy.seen) == len(clf.estimators_) * len(X)
+
+
+def test_local_classifiers_never_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from skhier.datasets import make_hierarchical_classification\n"
+        "from skhier.local import LocalClassifierPerLevel, LocalClassifierPerNode, LocalClassifierPerParentNode\n"
+        "X, y, tax = make_hierarchical_classification(120, 4, n_levels=2, branching=2, random_state=0)\n"
+        "for cls in (LocalClassifierPerLevel, LocalClassifierPerNode, LocalClassifierPerParentNode):\n"
+        "    m = cls(taxonomy=tax, n_jobs=2).fit(X, y); m.predict(X); m.predict_proba(X); m.transform(X)\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from .._parallel import _Constant, fit_local_tasks  # noqa: F401 (_Constant: old pickles)
-from .._taxonomy import Taxonomy
-from .._tree import check_taxonomy, greedy_descent, top_down_product
+from .._taxonomy import Taxonomy, check_taxonomy, top_down_product
 from .._validation import check_number
 from ..base import HierarchicalClassifierMixin, NodeScores
 from ..labels import HierarchicalLabelEncoder, decode_labels
@@ -35,6 +33,16 @@ def _proba_by_label(est, X, labels):
         if i is not None:
             out[:, j] = proba[:, i]
     return out
+
+
+def _normalised(raw, stop_raw, can_stop):
+    """Conditionals of one parent from raw scores of its children (m, k) and of stopping
+    (m,): children and stopping sum to one (uniform over the children when all are 0)."""
+    st = stop_raw if can_stop else np.zeros(raw.shape[0])
+    total = raw.sum(axis=1) + st
+    ok = total > 0
+    safe = np.where(ok, total, 1.0)
+    return np.where(ok[:, None], raw / safe[:, None], 1.0 / raw.shape[1]), np.where(ok, st / safe, 0.0)
 
 
 def _flat_taxonomy(labels) -> Taxonomy:
@@ -225,22 +233,64 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
         end[:, tax.is_leaf] = marg[:, tax.is_leaf]
         return marg, end, cond, stop
 
-    def _normalise(self, raw, stop_raw, tax):
-        """Conditionals from raw child scores: every sibling set (+ stop) sums to one."""
-        n = raw.shape[0]
-        cond = np.zeros_like(raw)
-        stop = np.zeros_like(raw)
-        can_stop = np.isin(np.arange(tax.n_nodes), self.stop_nodes_)
+    def _estimator_table(self):
+        """{node index or level: fitted estimator}."""
+        return dict(self._fitted())
+
+    def _parent_raw(self, p, X, table):
+        """Raw scores of ``p``'s children (m, k) and of stopping at ``p`` (m,) for rows ``X``."""
+        raise NotImplementedError
+
+    def _parent_conditionals(self, p, X, table, can_stop):
+        """``P(child | p)`` (m, k) and ``P(stop at p)`` (m,) for rows ``X``."""
+        return _normalised(*self._parent_raw(p, X, table), can_stop[p])
+
+    def _can_stop(self):
+        """(n_nodes,) bool: the internal nodes where training paths ended."""
+        can = np.zeros(self.taxonomy_.n_nodes, dtype=bool)
+        can[self.stop_nodes_] = True
+        return can
+
+    def _conditionals(self, X):
+        """(n, n_nodes) conditionals of every node and of stopping at every internal node."""
+        tax = self.taxonomy_
+        cond = np.zeros((X.shape[0], tax.n_nodes))
+        stop = np.zeros_like(cond)
+        table, can_stop = self._estimator_table(), self._can_stop()
         for p in np.flatnonzero(~tax.is_leaf):
-            kids = tax.children[p]
-            s = raw[:, kids]
-            st = stop_raw[:, p] if can_stop[p] else np.zeros(n)
-            total = s.sum(axis=1) + st
-            ok = total > 0
-            c = np.where(ok[:, None], s / np.where(ok, total, 1)[:, None], 1.0 / len(kids))
-            cond[:, kids] = c
-            stop[:, p] = np.where(ok, st / np.where(ok, total, 1), 0.0)
+            cond[:, tax.children[p]], stop[:, p] = self._parent_conditionals(p, X, table, can_stop)
         return cond, stop
+
+    def _route(self, X):
+        """Greedy descent that asks only the local classifiers a sample reaches.
+
+        Level by level, the rows standing at each internal node are sent to that node's
+        conditionals alone (each parent's estimator sees only the samples that reached
+        it, as HiClass does); a row moves to its best child (ties: the first) unless
+        stopping scores at least as high, or the best child is below ``threshold``. The
+        same decision as :func:`~skhier._tree.greedy_descent` on the full conditionals,
+        without forming them: O(n · depth) estimator rows instead of O(n · n_nodes).
+        """
+        tax = self.taxonomy_
+        table, can_stop = self._estimator_table(), self._can_stop()
+        cur = np.zeros(X.shape[0], dtype=np.int64)
+        moving = np.flatnonzero(~tax.is_leaf[cur])
+        while moving.size:
+            order = moving[np.argsort(cur[moving], kind="stable")]
+            parents, starts = np.unique(cur[order], return_index=True)
+            nxt = []
+            for p, rows in zip(parents, np.split(order, starts[1:])):
+                cond, stop = self._parent_conditionals(p, X[rows], table, can_stop)
+                j = cond.argmax(axis=1)
+                best = cond[np.arange(rows.size), j]
+                go = best > stop
+                if self.threshold is not None:
+                    go &= best >= self.threshold
+                cur[rows[go]] = tax.children[p][j[go]]
+                nxt.append(rows[go])
+            moving = np.concatenate(nxt)
+            moving = moving[~tax.is_leaf[cur[moving]]]
+        return cur
 
     def _end_proba(self, X):
         return self._node_proba(self._check_X(X))[1]
@@ -284,7 +334,9 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
 
         From the root, step to the child with the highest conditional probability; stop
         at a node when stopping there is likelier than every child, or, with
-        ``threshold``, when the best child's conditional probability is below it.
+        ``threshold``, when the best child's conditional probability is below it. Each
+        local classifier sees only the samples that reach its node; no node
+        probabilities are formed (``predict_proba`` and ``transform`` form them).
 
         Parameters
         ----------
@@ -295,10 +347,7 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
         y : ndarray
         """
         X = self._check_X(X)
-        tax = self.taxonomy_
-        _, _, cond, stop = self._node_proba(X)
-        cur = greedy_descent(torch.from_numpy(cond), tax, stop=torch.from_numpy(stop), threshold=self.threshold).numpy()
-        return decode_labels(cur, tax, self.label_format_)
+        return decode_labels(self._route(X), self.taxonomy_, self.label_format_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -393,17 +442,13 @@ class LocalClassifierPerParentNode(_LocalClassifier):
             tasks.append((int(p), idx, y_local))
         return tasks
 
-    def _conditionals(self, X):
-        tax = self.taxonomy_
-        n = X.shape[0]
-        raw = np.zeros((n, tax.n_nodes))
-        stop_raw = np.zeros((n, tax.n_nodes))
-        for p, est in self._fitted():
-            kids = tax.children[p].tolist()
-            pr = _proba_by_label(est, X, kids + [_STOP])
-            raw[:, kids] = pr[:, :-1]
-            stop_raw[:, p] = pr[:, -1]
-        return self._normalise(raw, stop_raw, tax)
+    def _parent_raw(self, p, X, table):
+        kids = self.taxonomy_.children[p].tolist()
+        est = table.get(p)
+        if est is None:  # no training sample went through p
+            return np.zeros((X.shape[0], len(kids))), np.zeros(X.shape[0])
+        pr = _proba_by_label(est, X, kids + [_STOP])
+        return pr[:, :-1], pr[:, -1]
 
 
 class LocalClassifierPerNode(_LocalClassifier):
@@ -445,16 +490,14 @@ class LocalClassifierPerNode(_LocalClassifier):
             tasks.append((int(v), idx, y_local))
         return tasks
 
-    def _conditionals(self, X):
-        tax = self.taxonomy_
-        n = X.shape[0]
-        raw = np.zeros((n, tax.n_nodes))
-        for v, est in self._fitted():
-            raw[:, v] = _proba_by_label(est, X, [1])[:, 0]
-        stop_raw = np.zeros((n, tax.n_nodes))
-        for p in self.stop_nodes_:  # stopping at p: none of its children
-            stop_raw[:, p] = np.prod(1.0 - raw[:, tax.children[p]], axis=1)
-        return self._normalise(raw, stop_raw, tax)
+    def _parent_raw(self, p, X, table):
+        kids = self.taxonomy_.children[p]
+        raw = np.zeros((X.shape[0], kids.size))
+        for j, v in enumerate(kids.tolist()):
+            est = table.get(v)
+            if est is not None:
+                raw[:, j] = _proba_by_label(est, X, [1])[:, 0]
+        return raw, np.prod(1.0 - raw, axis=1)  # stopping at p: none of its children
 
 
 class LocalClassifierPerLevel(_LocalClassifier):
@@ -499,15 +542,29 @@ class LocalClassifierPerLevel(_LocalClassifier):
             tasks.append((d, idx, y_local))
         return tasks
 
+    def _parent_raw(self, p, X, table):
+        kids = self.taxonomy_.children[p].tolist()
+        est = table.get(int(self.taxonomy_.depth[p]) + 1)
+        if est is None:
+            return np.zeros((X.shape[0], len(kids))), np.zeros(X.shape[0])
+        pr = _proba_by_label(est, X, kids + [_STOP])
+        return pr[:, :-1], pr[:, -1]
+
     def _conditionals(self, X):
+        # one predict_proba per level, shared by all the level's parents
         tax = self.taxonomy_
-        n = X.shape[0]
-        raw = np.zeros((n, tax.n_nodes))
-        stop_raw = np.zeros((n, tax.n_nodes))
-        for d, est in self._fitted():
-            lv = tax.levels[d].tolist()
-            pr = _proba_by_label(est, X, lv + [_STOP])
-            raw[:, lv] = pr[:, :-1]
-            parents = tax.levels[d - 1]
-            stop_raw[:, parents] = pr[:, -1:]
-        return self._normalise(raw, stop_raw, tax)
+        cond = np.zeros((X.shape[0], tax.n_nodes))
+        stop = np.zeros_like(cond)
+        table, can_stop = self._estimator_table(), self._can_stop()
+        for d in range(1, tax.max_depth + 1):
+            parents = tax.levels[d - 1][~tax.is_leaf[tax.levels[d - 1]]]
+            est = table.get(d)
+            level = _proba_by_label(est, X, tax.levels[d].tolist() + [_STOP]) if est is not None else None
+            col = np.full(tax.n_nodes, -1)
+            col[tax.levels[d]] = np.arange(tax.levels[d].size)
+            for p in parents:
+                kids = tax.children[p]
+                raw, st = (level[:, col[kids]], level[:, -1]) if level is not None else (
+                    np.zeros((X.shape[0], kids.size)), np.zeros(X.shape[0]))
+                cond[:, kids], stop[:, p] = _normalised(raw, st, can_stop[p])
+        return cond, stop
