@@ -270,17 +270,29 @@ def _encode_paths(arr: np.ndarray, taxonomy: Taxonomy, name: str):
         return np.empty(0, dtype=np.int64), LabelFormat("path", n_levels=width)
     root_name = taxonomy.names[0]
     lookup = taxonomy._path_lookup
-    rows = arr.tolist()
-    include_root = width > 1 and all(r[0] == root_name for r in rows) and (root_name,) not in lookup
+    # Distinct rows first, without a Python object per row: each column's values get
+    # integer codes, and np.unique finds the distinct code rows. (A list per row made the
+    # garbage collector rescan them all, so encoding grew superlinearly with n.) Rows are
+    # then resolved once each, in order of first appearance, so errors name the first bad row.
+    codes = np.empty((n, width), dtype=np.int64)
+    sizes = []
+    for k in range(width):
+        column = arr[:, k].tolist()
+        distinct = {v: c for c, v in enumerate(dict.fromkeys(column))}  # dict work at C speed
+        codes[:, k] = np.fromiter(map(distinct.__getitem__, column), dtype=np.int64, count=n)
+        sizes.append(len(distinct))
+        if k == 0:
+            include_root = width > 1 and all(v == root_name for v in distinct) and (root_name,) not in lookup
+    if np.prod(np.asarray(sizes, dtype=float)) < 2.0**62:  # one int64 key per row
+        _, first, inverse = np.unique(np.ravel_multi_index(codes.T, sizes), return_index=True, return_inverse=True)
+    else:
+        _, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
     fill = ""
-    out = np.empty(n, dtype=np.int64)
-    cache: dict = {}
-    for i, row in enumerate(rows):
+    resolved = np.empty(first.size, dtype=np.int64)
+    for u in np.argsort(first, kind="stable"):
+        i = int(first[u])
+        row = arr[i].tolist()
         key = tuple(row)
-        j = cache.get(key)
-        if j is not None:
-            out[i] = j
-            continue
         if include_root:
             row = row[1:]
         labels = []
@@ -302,9 +314,8 @@ def _encode_paths(arr: np.ndarray, taxonomy: Taxonomy, name: str):
             j = lookup.get(tuple(labels))
             if j is None:
                 raise ValueError(_explain_bad_path(i, list(key), labels, taxonomy, name))
-        cache[key] = j
-        out[i] = j
-    return out, LabelFormat("path", n_levels=width, fill=fill, include_root=include_root)
+        resolved[u] = j
+    return resolved[inverse.ravel()], LabelFormat("path", n_levels=width, fill=fill, include_root=include_root)
 
 
 def _explain_bad_path(i: int, row, labels, taxonomy: Taxonomy, name: str) -> str:
