@@ -52,6 +52,11 @@ class LinearScoreMap(nn.Module):
         return X @ self.weight
 
 
+def _copy_tensor(x, dtype):
+    """A fresh tensor of ``x`` (a tensor, or an array that may be read-only)."""
+    return x.detach().to(dtype).clone() if torch.is_tensor(x) else torch.as_tensor(np.array(x), dtype=dtype)
+
+
 class EdgeDiffusionMap(nn.Module):
     """``n_steps`` of eq. 4, ``f <- α f W + (1 - α) f0``, with a learned W on given edges.
 
@@ -81,11 +86,11 @@ class EdgeDiffusionMap(nn.Module):
 
     def __init__(self, rows, cols, init, n_nodes, alpha, n_steps):
         super().__init__()
-        init = torch.as_tensor(np.array(init), dtype=torch.float32)
+        init = _copy_tensor(init, torch.float32)
         self.weight = nn.Parameter(init.clone())
         self.register_buffer("init", init.clone())
-        self.register_buffer("rows", torch.as_tensor(np.array(rows), dtype=torch.long))
-        self.register_buffer("cols", torch.as_tensor(np.array(cols), dtype=torch.long))
+        self.register_buffer("rows", _copy_tensor(rows, torch.long))
+        self.register_buffer("cols", _copy_tensor(cols, torch.long))
         self.n_nodes, self.alpha, self.n_steps = int(n_nodes), float(alpha), int(n_steps)
 
     def forward(self, X):
