@@ -275,14 +275,17 @@ def _encode_paths(arr: np.ndarray, taxonomy: Taxonomy, name: str):
     # garbage collector rescan them all, so encoding grew superlinearly with n.) Rows are
     # then resolved once each, in order of first appearance, so errors name the first bad row.
     codes = np.empty((n, width), dtype=np.int64)
-    sizes = []
+    columns = []  # per column: its distinct values, in code order
     for k in range(width):
         column = arr[:, k].tolist()
         distinct = {v: c for c, v in enumerate(dict.fromkeys(column))}  # dict work at C speed
         codes[:, k] = np.fromiter(map(distinct.__getitem__, column), dtype=np.int64, count=n)
-        sizes.append(len(distinct))
-        if k == 0:
-            include_root = width > 1 and all(v == root_name for v in distinct) and (root_name,) not in lookup
+        columns.append(list(distinct))
+    include_root = width > 1 and all(v == root_name for v in columns[0]) and (root_name,) not in lookup
+    skip = 1 if include_root else 0
+    # every distinct value is keyed once: (is missing, its key or the error it raises)
+    keyed = [[_key_or_error(v) for v in values] for values in columns]
+    sizes = [len(values) for values in columns]
     if np.prod(np.asarray(sizes, dtype=float)) < 2.0**62:  # one int64 key per row
         _, first, inverse = np.unique(np.ravel_multi_index(codes.T, sizes), return_index=True, return_inverse=True)
     else:
@@ -291,31 +294,39 @@ def _encode_paths(arr: np.ndarray, taxonomy: Taxonomy, name: str):
     resolved = np.empty(first.size, dtype=np.int64)
     for u in np.argsort(first, kind="stable"):
         i = int(first[u])
-        row = arr[i].tolist()
-        key = tuple(row)
-        if include_root:
-            row = row[1:]
+        row = codes[i].tolist()
         labels = []
-        for pos, v in enumerate(row):
-            if is_missing_label(v):
-                fill = v
-                if not all(is_missing_label(w) for w in row[pos:]):
+        for pos in range(skip, width):
+            missing, key = keyed[pos][row[pos]]
+            if missing:
+                fill = columns[pos][row[pos]]
+                if not all(keyed[q][row[q]][0] for q in range(pos, width)):
                     raise ValueError(
-                        f"{name}[{i}] = {list(key)!r} has a label after padding; pad only at the end"
+                        f"{name}[{i}] = {arr[i].tolist()!r} has a label after padding; pad only at the end"
                     )
                 break
-            try:
-                labels.append(label_key(v))
-            except TypeError as exc:
-                raise ValueError(f"{name}[{i}]: {exc}") from None
+            if isinstance(key, TypeError):
+                raise ValueError(f"{name}[{i}]: {key}") from None
+            labels.append(key)
         if not labels:
             j = 0
         else:
             j = lookup.get(tuple(labels))
             if j is None:
-                raise ValueError(_explain_bad_path(i, list(key), labels, taxonomy, name))
+                raise ValueError(_explain_bad_path(i, arr[i].tolist(), labels, taxonomy, name))
         resolved[u] = j
     return resolved[inverse.ravel()], LabelFormat("path", n_levels=width, fill=fill, include_root=include_root)
+
+
+def _key_or_error(value):
+    """``(True, None)`` for a missing label, else ``(False, label_key(value))``, or the
+    TypeError it raises (raised later, at the first row that uses the value)."""
+    if is_missing_label(value):
+        return True, None
+    try:
+        return False, label_key(value)
+    except TypeError as exc:
+        return False, exc
 
 
 def _explain_bad_path(i: int, row, labels, taxonomy: Taxonomy, name: str) -> str:
