@@ -92,9 +92,25 @@ def ours(X, y, tax, *, device, batch_size, epochs, bf16, channels_last, compile,
     return [h["dur"] for h in clf.history]
 
 
+def hcam(X, y, tax, *, device, batch_size, epochs, bf16, channels_last, compile, lr=1e-3):
+    """HCAM-CL on the same backbone and budget (epoch durations)."""
+    from skhier.neural import HCAMCLClassifier
+
+    torch.manual_seed(0)
+    clf = HCAMCLClassifier(
+        tax, backbone="cnn", backbone__n_blocks=2, batch_size=batch_size, max_epochs=epochs, lr=lr,
+        train_split=None, device=device, mixed_precision="bf16" if bf16 else None, channels_last=channels_last,
+        compile=compile, random_state=0,
+    )
+    clf.fit(X, y)
+    return [h["dur"] for h in clf.history]
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--device", default="cpu")
+    p.add_argument("--repeat", type=int, default=1, help="interleaved (hand loop, skhier) pairs")
+    p.add_argument("--hcam", action="store_true", help="also time HCAM-CL against the flat softmax")
     p.add_argument("--n", type=int, default=None)
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--data-home", default=None)
@@ -110,13 +126,23 @@ def main(argv=None):
         settings.append(("fast: batch 1024, bf16, channels_last, compile",
                          dict(batch_size=1024, bf16=True, channels_last=True, compile=True)))
     print(f"{n} images 1x28x28, {epochs} epochs (the first is warm-up and not counted), device {args.device}")
+    ips = lambda t: n * (epochs - 1) / sum(t[1:])  # noqa: E731
     for name, kw in settings:
-        t_hand = hand_loop(X, nodes, tax, device=args.device, epochs=epochs, **kw)
-        t_ours = ours(X, y, tax, device=args.device, epochs=epochs, **kw)
-        ips_hand = n * (epochs - 1) / sum(t_hand[1:])
-        ips_ours = n * (epochs - 1) / sum(t_ours[1:])
-        print(f"  {name:<48s} hand loop {ips_hand:10,.0f} img/s | skhier {ips_ours:10,.0f} img/s | "
-              f"ratio {ips_ours / ips_hand:.3f}")
+        hand, skh, ratios = [], [], []
+        for _ in range(args.repeat):  # interleaved pairs: both under the same machine state
+            hand.append(ips(hand_loop(X, nodes, tax, device=args.device, epochs=epochs, **kw)))
+            skh.append(ips(ours(X, y, tax, device=args.device, epochs=epochs, **kw)))
+            ratios.append(skh[-1] / hand[-1])
+        print(f"  {name:<48s} hand loop {np.median(hand):10,.0f} img/s | skhier {np.median(skh):10,.0f} img/s | "
+              f"ratio median {np.median(ratios):.3f}, min {min(ratios):.3f}, max {max(ratios):.3f} "
+              f"({args.repeat} pairs)")
+        if args.hcam:
+            flat, seq = [], []
+            for _ in range(args.repeat):
+                flat.append(ips(ours(X, y, tax, device=args.device, epochs=epochs, **kw)))
+                seq.append(ips(hcam(X, y, tax, device=args.device, epochs=epochs, **kw)))
+            print(f"  {'':<48s} HCAM-CL {np.median(seq):10,.0f} img/s | flat softmax {np.median(flat):10,.0f} img/s"
+                  f" | HCAM-CL time / flat time: median {np.median(np.array(flat) / np.array(seq)):.2f}")
 
 
 if __name__ == "__main__":
