@@ -173,11 +173,9 @@ class HierarchicalClassifierMixin(NodeScoresMixin):
         """
         check_is_fitted(self, "class_nodes_")
         end = self._end_scores(X)
-        if _is_tensor(end):
-            end = end[:, end.new_tensor(self.class_nodes_, dtype=int)].double().cpu().numpy()
-            proba = end
-        else:
-            proba = end[:, self.class_nodes_]
+        proba = end[:, self.class_nodes_]
+        if _is_tensor(proba):
+            proba = proba.double().cpu().numpy()
         # renormalised in float64: float32 models sum to 1 only within ~1e-6
         proba /= np.maximum(proba.sum(axis=1, keepdims=True), np.finfo(np.float64).tiny)
         return proba
