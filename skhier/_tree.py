@@ -16,6 +16,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from ._chunks import row_blocks
 from ._taxonomy import Taxonomy, check_taxonomy, node_sort_key, sorted_classes, top_down_product  # noqa: F401
 
 __all__ = [
@@ -163,9 +164,7 @@ def greedy_descent(s: torch.Tensor, taxonomy: Taxonomy, stop=None, threshold=Non
     n = s.shape[0]
     cur = torch.zeros(n, dtype=torch.long, device=s.device)
     widest = max((lv.numel() for lv in tt.levels), default=1)
-    step = max(1, _CHUNK_CELLS // max(widest, 1))
-    for start in range(0, n, step):
-        sl = slice(start, start + step)
+    for sl in row_blocks(n, widest, _CHUNK_CELLS):
         c = cur[sl]
         rows = torch.arange(c.shape[0], device=s.device)
         active = torch.ones_like(c, dtype=torch.bool)

@@ -1,11 +1,17 @@
-"""Validation of scalar parameters, one rule and one message shape for every estimator."""
+"""Validation shared by every module (torch-free): scalar parameters, one rule and one
+message shape for every estimator; and what counts as a torch tensor."""
 
 from __future__ import annotations
 
 import math
 import numbers
 
-__all__ = ["check_number"]
+__all__ = ["check_number", "is_tensor"]
+
+
+def is_tensor(x) -> bool:
+    """Whether ``x`` is a torch tensor, told without importing torch."""
+    return hasattr(x, "detach") and hasattr(x, "device")
 
 
 def check_number(value, name, *, low=None, high=None, high_open=False, integer=False, allow_none=False):

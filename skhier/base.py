@@ -23,13 +23,10 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._taxonomy import Taxonomy, bottom_up_sum, sorted_classes
+from ._validation import is_tensor
 
 # torch is imported only where an estimator hands over tensors: the scikit-learn
 # estimators (local classifiers, FlatClassifier, refiners on arrays) never load it.
-
-
-def _is_tensor(x) -> bool:
-    return hasattr(x, "detach") and hasattr(x, "device")
 
 __all__ = ["NodeScores", "NodeScoresMixin", "HierarchicalClassifierMixin", "feature_names"]
 
@@ -156,7 +153,7 @@ class HierarchicalClassifierMixin(NodeScoresMixin):
     def _end_scores(self, X):
         """``_end_proba(X)`` as it came: a torch tensor, or a float64 ndarray."""
         end = self._end_proba(X)
-        return end if _is_tensor(end) else np.asarray(end, dtype=np.float64)
+        return end if is_tensor(end) else np.asarray(end, dtype=np.float64)
 
     def predict_proba(self, X):
         """Probability that each sample's path ends at each of ``classes_``.
@@ -174,7 +171,7 @@ class HierarchicalClassifierMixin(NodeScoresMixin):
         check_is_fitted(self, "class_nodes_")
         end = self._end_scores(X)
         proba = end[:, self.class_nodes_]
-        if _is_tensor(proba):
+        if is_tensor(proba):
             proba = proba.double().cpu().numpy()
         # renormalised in float64: float32 models sum to 1 only within ~1e-6
         proba /= np.maximum(proba.sum(axis=1, keepdims=True), np.finfo(np.float64).tiny)
@@ -209,7 +206,7 @@ class HierarchicalClassifierMixin(NodeScoresMixin):
         """
         check_is_fitted(self, "class_nodes_")
         end = self._end_scores(X)
-        if _is_tensor(end):
+        if is_tensor(end):
             from ._tree import bottom_up
 
             marg = bottom_up(end, self.taxonomy_).double().cpu().numpy()

@@ -30,6 +30,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._taxonomy import Taxonomy, check_node_indices, check_taxonomy, is_missing_label, label_key
+from ._validation import is_tensor
 
 __all__ = [
     "check_node_indices",
@@ -101,7 +102,7 @@ def _looks_like_indicator(arr, taxonomy: Taxonomy) -> bool:
 def _as_array(y):
     if sp.issparse(y):
         return y
-    if hasattr(y, "detach") and hasattr(y, "cpu"):  # torch tensor
+    if is_tensor(y):
         y = y.detach().cpu().numpy()
     if hasattr(y, "to_numpy"):  # pandas
         y = y.to_numpy()
@@ -711,7 +712,7 @@ def check_node_scores(scores, taxonomy: Taxonomy, *, name="node scores", probabi
     >>> check_node_scores([[1, 0.5, 0.5]], tax).shape
     (1, 3)
     """
-    is_torch = hasattr(scores, "detach") and hasattr(scores, "device")
+    is_torch = is_tensor(scores)
     if is_torch:
         import torch
 

@@ -31,6 +31,7 @@ from skhier.inference import decide, diffuse
 from skhier.labels import HierarchicalLabelEncoder, check_node_indices, decode_labels, encode_labels
 from skhier.metrics import (
     HierarchicalMetricAccumulator,
+    OperatingCurveScorer,
     get_hierarchical_scorer,
     hierarchical_average_precision,
     hierarchical_distance_at_k,
@@ -107,6 +108,8 @@ TAXONOMY = [
     ("lca negative", lambda: T.lca(-1, 2), ValueError, r"a holds node index -1, outside \[0, 6\)"),
     ("lca too large", lambda: T.lca(0, 6), ValueError, r"b holds node index 6, outside \[0, 6\)"),
     ("lca float", lambda: T.lca(1.5, 2), ValueError, "a must be integer node indices, got 1.5"),
+    ("distance too large", lambda: T.distance(0, [1, 9]), ValueError, r"b holds node index 9, outside \[0, 6\)"),
+    ("distance float", lambda: T.distance(0.5, 1), ValueError, "a must be integer node indices, got 0.5"),
     ("prune negative", lambda: T.prune(-1), ValueError, "max_depth must be a non-negative int, got -1"),
     ("prune float", lambda: T.prune(1.5), ValueError, "got 1.5"),
     ("subtree unknown", lambda: T.subtree("nope"), ValueError, "unknown label 'nope'"),
@@ -162,6 +165,10 @@ METRICS = [
     ("specificity", lambda: operating_curve(["A1"] * 2, S, taxonomy=T, specificity="height"), ValueError,
      "specificity must be 'info' or 'depth', got 'height'"),
     ("k too large", lambda: hierarchical_distance_at_k(["A1"] * 2, S, taxonomy=T, k=9), ValueError, "k must be in"),
+    ("curve min_correct", lambda: operating_curve(["A1"] * 2, S, taxonomy=T).recall_at_correct(1.5), ValueError,
+     "min_correct must be"),
+    ("curve scorer min_correct", lambda: OperatingCurveScorer(T, min_correct=(0.9, -1)), ValueError, "min_correct must be"),
+    ("curve scorer taxonomy", lambda: OperatingCurveScorer(None), TypeError, "taxonomy must be a skhier.Taxonomy"),
     ("level out of range", lambda: level_accuracy_score(["A1"], ["A1"], taxonomy=T, level=5), ValueError, "level"),
     ("average", lambda: hierarchical_f1_score(["A1"], ["A1"], taxonomy=T, average="weighted"), ValueError, "average"),
     ("map width", lambda: mean_average_precision(np.ones((1, 6)), np.ones((1, 3)), taxonomy=T), ValueError, "3"),

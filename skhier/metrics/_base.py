@@ -16,11 +16,8 @@ import scipy.sparse as sp
 import torch
 
 from .._taxonomy import Taxonomy
+from .._validation import is_tensor
 from ..labels import check_node_scores, encode_labels
-
-
-def is_tensor(x) -> bool:
-    return isinstance(x, torch.Tensor)
 
 
 @lru_cache(maxsize=32)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from .._chunks import row_blocks
 from .._tree import lca, taxonomy_tensors
 from ._base import finish, weighted_mean
 from ._hierarchical import _pair
@@ -61,8 +62,8 @@ def _topk_leaves(s: torch.Tensor, leaves: torch.Tensor, k: int) -> torch.Tensor:
     """(n, k) best-scored leaves, ties to the first; sorted in row blocks (O(block · n_leaves) memory)."""
     if not 1 <= k <= leaves.numel():
         raise ValueError(f"k must be in 1..{leaves.numel()} (the number of leaves), got {k}")
-    step = max(1, _CHUNK_CELLS // leaves.numel())
-    blocks = [torch.argsort(-s[i : i + step, leaves], dim=1, stable=True)[:, :k] for i in range(0, s.shape[0], step)]
+    blocks = [torch.argsort(-s[sl, leaves], dim=1, stable=True)[:, :k]
+              for sl in row_blocks(s.shape[0], leaves.numel(), _CHUNK_CELLS)]
     return leaves[torch.cat(blocks)] if blocks else leaves.new_zeros((0, k))
 
 

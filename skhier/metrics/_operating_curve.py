@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .._chunks import row_blocks
 from .._tree import best_leaf, check_taxonomy, majority_node, taxonomy_tensors
 from .._validation import check_number
 from ._base import (
@@ -70,15 +71,59 @@ class OperatingCurve:
 
     def average_precision(self) -> float:
         """AP of this curve: what :func:`hierarchical_average_precision` returns, without
-        building the curve again."""
+        building the curve again.
+
+        Returns
+        -------
+        ap : float
+
+        Examples
+        --------
+        >>> from skhier import Taxonomy
+        >>> from skhier.metrics import operating_curve
+        >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+        >>> operating_curve(["A1"], [[1, .9, .6, .3, .1, .1]], taxonomy=tax).average_precision()
+        1.0
+        """
         return float(_pareto_integrate(torch.from_numpy(self.recall), torch.from_numpy(self.precision)))
 
     def average_correct(self) -> float:
-        """AC of this curve (:func:`hierarchical_average_correct`)."""
+        """AC of this curve (:func:`hierarchical_average_correct`).
+
+        Returns
+        -------
+        ac : float
+
+        Examples
+        --------
+        >>> from skhier import Taxonomy
+        >>> from skhier.metrics import operating_curve
+        >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+        >>> operating_curve(["A1"], [[1, .9, .6, .3, .1, .1]], taxonomy=tax).average_correct()
+        1.0
+        """
         return float(_pareto_integrate(torch.from_numpy(self.recall), torch.from_numpy(self.correct)))
 
     def recall_at_correct(self, min_correct=0.9) -> float:
-        """R@XC of this curve (:func:`recall_at_correct`): 0.9 is R@90C."""
+        """R@XC of this curve (:func:`recall_at_correct`): 0.9 is R@90C.
+
+        Parameters
+        ----------
+        min_correct : float in [0, 1], default=0.9
+
+        Returns
+        -------
+        recall : float
+
+        Examples
+        --------
+        >>> from skhier import Taxonomy
+        >>> from skhier.metrics import operating_curve
+        >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+        >>> curve = operating_curve(["A2"], [[1, .9, .6, .3, .1, .1]], taxonomy=tax)
+        >>> round(curve.recall_at_correct(0.9), 4)
+        0.3691
+        """
         check_number(min_correct, "min_correct", low=0, high=1)
         return float(_recall_at_correct(torch.from_numpy(self.recall), torch.from_numpy(self.correct), min_correct))
 
@@ -130,9 +175,8 @@ def _pareto_sets(s: torch.Tensor, spec: torch.Tensor, chunk: int = 1 << 22):
     levels, group = torch.unique(spec[valid], return_inverse=True)  # group 0: the least specific (the root's)
     n_groups = levels.numel()
     rows, nodes, scores = [], [], []
-    step = max(1, chunk // max(m, 1))
-    for start in range(0, n, step):
-        block = s[start : start + step, valid]
+    for sl in row_blocks(n, m, chunk):
+        block = s[sl, valid]
         block[:, valid == 0] = float("inf")  # the root first (a fresh copy: s is never written)
         b = block.shape[0]
         idx = group.expand(b, -1)
@@ -146,7 +190,7 @@ def _pareto_sets(s: torch.Tensor, spec: torch.Tensor, chunk: int = 1 << 22):
         above = torch.cat([above[:, 1:], torch.full_like(above[:, :1], -float("inf"))], dim=1)
         r, g = (top > above).nonzero(as_tuple=True)  # row-major: by row, then least specific (best score) first
         col = arg[r, g]
-        rows.append(r + start)
+        rows.append(r + sl.start)
         nodes.append(valid[col])
         scores.append(block[r, col])
     return torch.cat(rows), torch.cat(nodes), torch.cat(scores)

@@ -21,6 +21,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from .._chunks import row_blocks
 from .._validation import check_number
 from ._base import MultiLabelHierarchicalNet
 from .losses import AsymmetricLoss
@@ -122,11 +123,9 @@ def embedding_correlation(embeddings, *, threshold=None):
     if threshold is None:
         return E @ E.T
     threshold = check_number(threshold, "threshold")
-    n = len(E)
-    step = max(1, _BLOCK_CELLS // max(n, 1))
     blocks = []
-    for start in range(0, n, step):
-        S = E[start : start + step] @ E.T
+    for sl in row_blocks(len(E), len(E), _BLOCK_CELLS):
+        S = E[sl] @ E.T
         r, c = np.nonzero(S >= threshold)
         blocks.append(sp.csr_matrix((S[r, c], (r, c)), shape=S.shape))
     out = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, 0))
@@ -342,7 +341,28 @@ class CMSGModule(nn.Module):
         return (self.norm(feats) * self.class_weight).sum(-1) + self.class_bias
 
     def sga_inputs(self, dtype=torch.float32):
-        """What an SGA block takes besides the features: the edges (mask) or the bias."""
+        """What an SGA block takes besides the features: the edges (mask) or the bias.
+
+        Parameters
+        ----------
+        dtype : torch.dtype, default=torch.float32
+            The features' dtype, which the dense bias is cast to.
+
+        Returns
+        -------
+        kwargs : dict
+            ``{"edges": (rows, cols)}`` with ``attention="mask"``, ``{"attn_mask": bias}``
+            with ``attention="bias"``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skhier.neural import CMSGModule
+        >>> from skhier.neural.backbones import MLP
+        >>> m = CMSGModule(MLP(2, 4), (4,), np.eye(3), dim=8, heads=2)
+        >>> [t.tolist() for t in m.sga_inputs()["edges"]]
+        [[0, 1, 2], [0, 1, 2]]
+        """
         if self.attention == "bias":
             return {"attn_mask": self.attn_bias.to(dtype)}
         return {"edges": (self.sga_rows, self.sga_cols)}

@@ -211,7 +211,27 @@ class HCAMCLModule(nn.Module):
         return logits.masked_fill(~self.allowed(token), -float("inf")), (h2, c2)
 
     def allowed(self, token):
-        """(B, n_nodes) mask of the tokens the tree allows after ``token`` (B,), in O(B · n_nodes)."""
+        """Mask of the tokens the tree allows after each input token, in O(B · n_nodes).
+
+        Parameters
+        ----------
+        token : tensor of int of shape (B,)
+            Input tokens: node indices, or ``n_nodes`` for NULL (the path has ended).
+
+        Returns
+        -------
+        mask : bool tensor of shape (B, n_nodes)
+            The children of each token, and NULL (column 0) where the path may end.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skhier.neural import HCAMCLModule
+        >>> from skhier.neural.backbones import MLP
+        >>> m = HCAMCLModule(MLP(2, 4), (4,), parent=[-1, 0, 0, 1], d_model=8, n_heads=2)
+        >>> m.allowed(torch.tensor([0, 1, 3])).int().tolist()
+        [[0, 1, 1, 0], [0, 0, 0, 1], [1, 0, 0, 0]]
+        """
         mask = self.parent[None, :] == token[:, None]  # the children; parent[0] = -1 matches nothing
         mask[:, 0] = self.may_stop[token]
         return mask
