@@ -55,9 +55,10 @@ class TaxonomyTensors:
     leaves: torch.Tensor  # (n_leaves,) long
     is_leaf: torch.Tensor  # (n_nodes,) bool
     levels: tuple  # node indices (long) at every depth
-    specificity: torch.Tensor  # (n_nodes,) long rank of (info, depth): the majority rule's order
+    specificity: torch.Tensor  # (n_nodes,) long: n_leaves - leaves under; -1 at a single-child node
     n_leaves_under: torch.Tensor  # (n_nodes,) long
-    single_child: torch.Tensor  # (n_nodes,) bool: non-root nodes with exactly one child
+    single_child: torch.Tensor  # (n_nodes,) bool: nodes with exactly one child, the root included
+    top: int  # the end of the root's single-child chain (the root unless it has one child)
 
 
 def information(taxonomy: Taxonomy) -> np.ndarray:
@@ -69,12 +70,12 @@ def information(taxonomy: Taxonomy) -> np.ndarray:
 def taxonomy_tensors(taxonomy: Taxonomy, device: str) -> TaxonomyTensors:
     """The taxonomy's per-node arrays on ``device`` (float64 on CPU, float32 on GPUs), cached."""
     info = information(taxonomy)
-    keys = np.stack([np.round(info, 12), taxonomy.depth.astype(float)], axis=1)
-    _, rank = np.unique(keys, axis=0, return_inverse=True)
     dev = torch.device(device)
     f = torch.float64 if dev.type == "cpu" else torch.float32
     single = taxonomy.n_children == 1
-    single[0] = False
+    # Valmadre (2022): specificity is the number of leaf descendants alone, and a node with
+    # exactly one child (the root included) is never predicted: its child says as much.
+    rank = np.where(single, -1, taxonomy.n_leaves - taxonomy.n_leaf_descendants)
 
     def t(a, dtype=None):
         return torch.as_tensor(np.array(a), dtype=dtype, device=dev)
@@ -88,10 +89,19 @@ def taxonomy_tensors(taxonomy: Taxonomy, device: str) -> TaxonomyTensors:
         leaves=t(taxonomy.leaves, torch.long),
         is_leaf=t(taxonomy.is_leaf),
         levels=tuple(t(lv, torch.long) for lv in taxonomy.levels),
-        specificity=t(rank.ravel(), torch.long),
+        specificity=t(rank, torch.long),
         n_leaves_under=t(taxonomy.n_leaf_descendants, torch.long),
         single_child=t(single),
+        top=_chain_end(taxonomy),
     )
+
+
+def _chain_end(taxonomy: Taxonomy) -> int:
+    """The first node going down from the root that does not have exactly one child."""
+    node = 0
+    while taxonomy.n_children[node] == 1:
+        node = int(taxonomy.children[node][0])
+    return node
 
 
 def as_score_tensor(scores, taxonomy: Taxonomy, *, name="scores", probabilities=False, device=None):
@@ -136,20 +146,23 @@ def best_leaf(s: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
 
 
 def majority_node(s: torch.Tensor, taxonomy: Taxonomy, threshold: float = 0.5) -> torch.Tensor:
-    """Valmadre's majority rule: the most specific non-root node scoring above ``threshold``.
+    """Valmadre's majority rule: the most specific node scoring above ``threshold``.
 
-    "More specific" compares (information, depth); ties go to the higher score; the root
-    when no node qualifies. With probabilities consistent with the tree the qualifying
-    nodes form a path and this is its end.
+    As Valmadre (2022) defines it and his reference code computes it: "more specific" is
+    fewer leaf descendants alone (no tie-break by depth); ties go to the higher score
+    (then the first in node order); nodes with exactly one child are never predicted,
+    the root included. When no node qualifies, the end of the root's single-child chain
+    (the root itself unless it has one child). With probabilities consistent with the
+    tree the qualifying nodes form a path and this is its end.
     """
-    spec = taxonomy_tensors(taxonomy, str(s.device)).specificity
-    mask = s > threshold
-    mask[:, 0] = False
-    spec_m = torch.where(mask, spec.expand_as(s), torch.full_like(spec.expand_as(s), -1))
+    tt = taxonomy_tensors(taxonomy, str(s.device))
+    spec = tt.specificity.expand_as(s)
+    mask = (s > threshold) & (spec >= 0)
+    spec_m = torch.where(mask, spec, torch.full_like(spec, -1))
     best = spec_m.max(dim=1, keepdim=True).values
     cand = mask & (spec_m == best)
     node = torch.where(cand, s, torch.full_like(s, -float("inf"))).argmax(dim=1)
-    return torch.where(mask.any(dim=1), node, torch.zeros_like(node))
+    return torch.where(mask.any(dim=1), node, torch.full_like(node, tt.top))
 
 
 def greedy_descent(s: torch.Tensor, taxonomy: Taxonomy, stop=None, threshold=None) -> torch.Tensor:

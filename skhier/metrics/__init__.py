@@ -23,7 +23,12 @@ from ._hierarchical import (
     specificity_precision_recall_fscore,
 )
 from ._latent import latent_distance_correlation
-from ._mistakes import hierarchical_distance_at_k, hierarchical_precision_at_k, mistake_severity
+from ._mistakes import (
+    hierarchical_distance_at_k,
+    hierarchical_precision_at_k,
+    hierarchical_set_precision_at_k,
+    mistake_severity,
+)
 from ._multilabel import mean_average_precision, multilabel_precision_recall_f1
 from ._operating_curve import (
     OperatingCurve,
@@ -64,6 +69,7 @@ __all__ = [
     "latent_distance_correlation",
     "hierarchical_f1_score",
     "hierarchical_precision_at_k",
+    "hierarchical_set_precision_at_k",
     "hierarchical_precision_recall_fscore",
     "hierarchical_precision_score",
     "hierarchical_recall_score",

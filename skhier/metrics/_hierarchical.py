@@ -179,7 +179,9 @@ def hierarchical_precision_recall_fscore(
     taxonomy : Taxonomy
     average : {"micro", "macro"}, default="micro"
         ``"micro"`` sums the counts over samples before dividing; ``"macro"`` averages the
-        per-sample ratios.
+        per-sample ratios: macro precision and recall are the means of the per-sample
+        ``hP`` and ``hR``, and the macro F-score is the mean of the per-sample F-scores
+        (not the F-score of the two means), as HiClass defines it.
     beta : float, default=1.0
         Weight of recall in the F-score.
     zero_division : float, default=0.0
@@ -221,11 +223,16 @@ def hierarchical_precision_recall_fscore(
         zd = torch.full_like(inter, float(zero_division))
         pr = torch.where(npred > 0, inter / npred.clamp(min=1), zd)
         rc = torch.where(ntrue > 0, inter / ntrue.clamp(min=1), zd)
-        prec, rec = weighted_mean(pr, w), weighted_mean(rc, w)
+        f = weighted_mean(_fscore(pr, rc, beta), w)  # the mean of per-sample F, as HiClass
+        return finish(weighted_mean(pr, w), as_tensor), finish(weighted_mean(rc, w), as_tensor), finish(f, as_tensor)
+    return finish(prec, as_tensor), finish(rec, as_tensor), finish(_fscore(prec, rec, beta), as_tensor)
+
+
+def _fscore(prec: torch.Tensor, rec: torch.Tensor, beta: float) -> torch.Tensor:
+    """``(1 + β²) P R / (β² P + R)`` elementwise, 0 where both are 0."""
     b2 = beta**2
     den = b2 * prec + rec
-    f = (1 + b2) * prec * rec / den if den > 0 else prec.new_tensor(0.0)
-    return finish(prec, as_tensor), finish(rec, as_tensor), finish(f, as_tensor)
+    return torch.where(den > 0, (1 + b2) * prec * rec / torch.where(den > 0, den, torch.ones_like(den)), torch.zeros_like(den))
 
 
 def hierarchical_precision_score(y_true, y_pred, *, taxonomy, average="micro", zero_division=0.0, sample_weight=None):

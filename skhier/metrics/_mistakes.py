@@ -10,7 +10,12 @@ from ._base import finish, weighted_mean
 from ._hierarchical import _pair
 from ._operating_curve import _prepare
 
-__all__ = ["mistake_severity", "hierarchical_distance_at_k", "hierarchical_precision_at_k"]
+__all__ = [
+    "mistake_severity",
+    "hierarchical_distance_at_k",
+    "hierarchical_precision_at_k",
+    "hierarchical_set_precision_at_k",
+]
 
 
 def mistake_severity(y_true, y_pred, *, taxonomy, sample_weight=None):
@@ -114,12 +119,36 @@ def hierarchical_distance_at_k(y_true, y_score, *, taxonomy, k=1, sample_weight=
     return finish(weighted_mean(tt.height[a].mean(dim=1), w), as_tensor)
 
 
-def hierarchical_precision_at_k(y_true, y_score, *, taxonomy, k=1, sample_weight=None):
-    """Fraction of the top-``k`` leaves that are among the ``k`` leaves closest to the truth.
+def _best_height_sum(t: torch.Tensor, tt, k: int) -> torch.Tensor:
+    """Per true node, the sum of the ``k`` smallest LCA heights over all leaves, O(n · depth).
 
-    Closeness is the height of the LCA with the true node. With ``h_k`` the ``k``-th
-    smallest such height over all leaves, the closest set holds every leaf within ``h_k``
-    (all tied leaves count, so the best possible score is 1).
+    Going up ``t``'s root path ``a_0 = t, a_1, ...``, the leaves whose LCA with ``t`` is
+    ``a_j`` are the ``n_leaves_under[a_j] - n_leaves_under[a_{j-1}]`` leaves under ``a_j``
+    but not under ``a_{j-1}``, all at height ``height[a_j]``; the ``k`` closest take them
+    in that order.
+    """
+    path = tt.paths[t]  # (n, D + 1) root first, -1 padded
+    valid = path >= 0
+    under = torch.where(valid, tt.n_leaves_under[path.clamp(min=0)], torch.zeros_like(path)).clamp(max=k)
+    below = torch.cat([under[:, 1:], torch.zeros_like(under[:, :1])], dim=1)  # the child on the path's count
+    taken = torch.where(valid, under - below, torch.zeros_like(under)).to(tt.height.dtype)
+    return (taken * tt.height[path.clamp(min=0)]).sum(dim=1)
+
+
+def hierarchical_precision_at_k(y_true, y_score, *, taxonomy, k=1, sample_weight=None):
+    """Bertinetto et al.'s hierarchical precision@k: top-k similarity over the best possible.
+
+    With ``d(y, c)`` the height of the LCA of the true node ``y`` and a leaf ``c`` and
+    ``d_max`` the largest such height between two leaves (the height of the first node
+    below the root with more than one child), the similarity of ``c`` is
+    ``1 - d(y, c) / d_max``. Per sample the score is the sum of the similarities of the
+    ``k`` best-scored leaves divided by the sum of the ``k`` largest similarities any
+    ``k`` leaves reach (Bertinetto et al., §4.1, and the evaluation of their public code,
+    which normalises by that best possible sum); then the mean over samples. Ties in
+    score go to the first leaf. A true node at or above the first branching node (every
+    leaf equally far; the best sum is 0) scores 1, our choice. For the set-based quantity of Frome et al. (the fraction
+    of the top ``k`` within the ``k`` closest leaves) see
+    :func:`hierarchical_set_precision_at_k`.
 
     Parameters
     ----------
@@ -133,12 +162,68 @@ def hierarchical_precision_at_k(y_true, y_score, *, taxonomy, k=1, sample_weight
     -------
     precision : float
 
+    References
+    ----------
+    .. [1] L. Bertinetto, R. Mueller, K. Tertikas, S. Samangooei, N. A. Lord. "Making
+       Better Mistakes: Leveraging Class Hierarchies with Deep Networks", CVPR 2020.
+
+    Examples
+    --------
+    >>> # truth A1, top-2 leaves A2 (LCA A, height 1) and B1 (LCA the root, height 2):
+    >>> # similarities 1/2 and 0 against the best 1 + 1/2
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import hierarchical_precision_at_k
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"], ["B", "B2"]])
+    >>> hierarchical_precision_at_k(["A1"], [[1, .6, .1, .5, .4, .4, .1]], taxonomy=tax, k=2)
+    0.3333333333333333
+    """
+    t, s, w, as_tensor = _prepare(y_true, y_score, taxonomy, sample_weight)
+    tt = taxonomy_tensors(taxonomy, str(s.device))
+    top = _topk_leaves(s, tt.leaves, k)
+    d_max = max(float(tt.height[tt.top]), 1.0)
+    h_top = tt.height[lca(t[:, None].expand_as(top), top, tt.paths)]
+    got = k - h_top.sum(dim=1) / d_max
+    best = k - _best_height_sum(t, tt, k) / d_max
+    # a truth at or above the first branching node: every leaf is as far, any top-k is the best
+    ratio = torch.where(best > 0, got / torch.where(best > 0, best, torch.ones_like(best)), torch.ones_like(best))
+    return finish(weighted_mean(ratio, w), as_tensor)
+
+
+def hierarchical_set_precision_at_k(y_true, y_score, *, taxonomy, k=1, sample_weight=None):
+    """Frome et al.'s hierarchical precision@k: the share of the top k among the closest leaves.
+
+    Closeness is the height of the LCA with the true node. With ``h_k`` the ``k``-th
+    smallest such height over all leaves, the closest set holds every leaf within ``h_k``
+    (all tied leaves count, so the best possible score is 1): the set of "at least k"
+    correct labels that DeViSE's hierarchical precision@k builds from the hierarchy.
+
+    Parameters
+    ----------
+    y_true : array-like or tensor
+    y_score : array-like or tensor of shape (n_samples, n_nodes)
+    taxonomy : Taxonomy
+    k : int, default=1
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    precision : float
+
+    See Also
+    --------
+    hierarchical_precision_at_k : Bertinetto et al.'s similarity-weighted form.
+
+    References
+    ----------
+    .. [1] A. Frome, G. S. Corrado, J. Shlens, S. Bengio, J. Dean, M. Ranzato, T. Mikolov.
+       "DeViSE: A Deep Visual-Semantic Embedding Model", NeurIPS 2013.
+
     Examples
     --------
     >>> from skhier import Taxonomy
-    >>> from skhier.metrics import hierarchical_precision_at_k
+    >>> from skhier.metrics import hierarchical_set_precision_at_k
     >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
-    >>> hierarchical_precision_at_k(["A1"], [[1, .6, .5, .1, .4, .4]], taxonomy=tax, k=2)
+    >>> hierarchical_set_precision_at_k(["A1"], [[1, .6, .5, .1, .4, .4]], taxonomy=tax, k=2)
     0.5
     """
     t, s, w, as_tensor = _prepare(y_true, y_score, taxonomy, sample_weight)

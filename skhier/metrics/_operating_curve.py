@@ -146,20 +146,14 @@ def _prepare(y_true, y_score, taxonomy, sample_weight):
     return t, s, w, is_tensor(y_true) or is_tensor(y_score)
 
 
-def _pareto_rank(taxonomy) -> torch.Tensor:
-    """Specificity of every node for the Pareto sets: fewer leaves below is more specific.
+def _pareto_sets(s: torch.Tensor, spec: torch.Tensor, lead: int, chunk: int = 1 << 22):
+    """Kept (row, node, score) of every example's Pareto set, ``lead`` first with score inf.
 
-    As Valmadre (2022) defines it and his reference code computes it: the number of leaf
-    descendants alone (no tie-break by depth), and nodes with exactly one child are never
-    predicted (they rank below the root, so they are never kept).
-    """
-    tt = taxonomy_tensors(taxonomy, "cpu")
-    rank = taxonomy.n_leaves - tt.n_leaves_under  # >= 0, the root 0
-    return torch.where(tt.single_child, torch.full_like(rank, -1), rank)
-
-
-def _pareto_sets(s: torch.Tensor, spec: torch.Tensor, chunk: int = 1 << 22):
-    """Kept (row, node, score) of every example's Pareto set, root first with score inf.
+    ``spec`` is the specificity of every node as Valmadre (2022) defines it and his
+    reference code computes it: fewer leaf descendants is more specific (no tie-break
+    by depth), and nodes with exactly one child (the root included) are never predicted
+    (``spec < 0``). ``lead``, the end of the root's single-child chain, is the least
+    specific node that may be predicted and is kept first.
 
     The definition visits nodes by decreasing score, ties more specific first (then lower
     index), and keeps a node strictly more specific (``spec``) than every node kept
@@ -172,12 +166,12 @@ def _pareto_sets(s: torch.Tensor, spec: torch.Tensor, chunk: int = 1 << 22):
     """
     n, m = s.shape
     valid = torch.nonzero(spec >= 0).ravel()  # the columns that take part
-    levels, group = torch.unique(spec[valid], return_inverse=True)  # group 0: the least specific (the root's)
+    levels, group = torch.unique(spec[valid], return_inverse=True)  # group 0: the least specific (lead's)
     n_groups = levels.numel()
     rows, nodes, scores = [], [], []
     for sl in row_blocks(n, m, chunk):
         block = s[sl, valid]
-        block[:, valid == 0] = float("inf")  # the root first (a fresh copy: s is never written)
+        block[:, valid == lead] = float("inf")  # ``lead`` first (a fresh copy: s is never written)
         b = block.shape[0]
         idx = group.expand(b, -1)
         top = block.new_full((b, n_groups), -float("inf")).scatter_reduce_(1, idx, block, "amax")
@@ -198,7 +192,8 @@ def _pareto_sets(s: torch.Tensor, spec: torch.Tensor, chunk: int = 1 << 22):
 
 def _curve(t, s, w, taxonomy, specificity):
     _check_specificity(specificity)
-    rows, nodes, scores = _pareto_sets(s, _pareto_rank(taxonomy).to(s.device))
+    tt = taxonomy_tensors(taxonomy, str(s.device))
+    rows, nodes, scores = _pareto_sets(s, tt.specificity, tt.top)
     m = per_example_metrics(t[rows], nodes, taxonomy, specificity)
     vals = torch.stack([m[k] for k in _METRICS], dim=1)  # (n_kept, 5)
     # rows come out sorted, and within a row by decreasing score: root first
@@ -230,10 +225,12 @@ def operating_curve(y_true, y_score, *, taxonomy, specificity="info", sample_wei
 
     For each example, nodes are sorted by decreasing score (ties: more specific first)
     and the Pareto set keeps those strictly more specific than every better-scored node
-    kept before; the root is always kept first. Specificity is the number of leaf
-    descendants alone, and nodes with exactly one child are never predicted, as in
-    Valmadre's definition and reference code. At threshold ``τ`` an example predicts its
-    most specific kept node with score ``≥ τ`` (the root above every score). The curve
+    kept before; the root is always kept first (or, when the root has a single child,
+    the first node below it with more than one child). Specificity is the number of leaf
+    descendants alone, and nodes with exactly one child, the root included, are never
+    predicted, as in Valmadre's definition and reference code. At threshold ``τ`` an
+    example predicts its most specific kept node with score ``≥ τ`` (the first kept node
+    above every score). The curve
     holds the mean per-example metrics (see :func:`specificity_precision_recall_fscore`)
     at every threshold where some prediction changes.
 

@@ -184,14 +184,16 @@ _PATTERNS = [
     (re.compile(r"level_(\d+)_accuracy"), lambda m: (H.level_accuracy_score, "predict", 1, None, {"level": int(m.group(1))})),
     (re.compile(r"neg_hierarchical_distance_at_(\d+)"), lambda m: (M.hierarchical_distance_at_k, "predict_proba", -1, None, {"k": int(m.group(1))})),
     (re.compile(r"hierarchical_precision_at_(\d+)"), lambda m: (M.hierarchical_precision_at_k, "predict_proba", 1, None, {"k": int(m.group(1))})),
+    (re.compile(r"hierarchical_set_precision_at_(\d+)"), lambda m: (M.hierarchical_set_precision_at_k, "predict_proba", 1, None, {"k": int(m.group(1))})),
 ]
 
 
 def get_hierarchical_scorer_names():
     """Names accepted by :func:`get_hierarchical_scorer`.
 
-    Besides these, ``"level_<d>_accuracy"``, ``"neg_hierarchical_distance_at_<k>"`` and
-    ``"hierarchical_precision_at_<k>"`` take any level ``d`` or ``k``.
+    Besides these, ``"level_<d>_accuracy"``, ``"neg_hierarchical_distance_at_<k>"``,
+    ``"hierarchical_precision_at_<k>"`` and ``"hierarchical_set_precision_at_<k>"`` take
+    any level ``d`` or ``k``.
 
     Returns
     -------
@@ -203,7 +205,12 @@ def get_hierarchical_scorer_names():
     >>> "hierarchical_f1" in get_hierarchical_scorer_names()
     True
     """
-    return sorted(_SCORERS) + ["level_<d>_accuracy", "neg_hierarchical_distance_at_<k>", "hierarchical_precision_at_<k>"]
+    return sorted(_SCORERS) + [
+        "level_<d>_accuracy",
+        "neg_hierarchical_distance_at_<k>",
+        "hierarchical_precision_at_<k>",
+        "hierarchical_set_precision_at_<k>",
+    ]
 
 
 def get_hierarchical_scorer(name, taxonomy):
@@ -289,7 +296,8 @@ def make_hierarchical_scorer(metric, taxonomy, *, response_method=None, greater_
         raise TypeError(f"metric must be callable or a scorer name, got {metric!r}")
     if response_method is None:
         score_based = {v[0] for v in _SCORERS.values() if v[1] == "predict_proba"} | {
-            M.hierarchical_distance_at_k, M.hierarchical_precision_at_k, OC.operating_curve,
+            M.hierarchical_distance_at_k, M.hierarchical_precision_at_k, M.hierarchical_set_precision_at_k,
+            OC.operating_curve,
         }
         response_method = "predict_proba" if metric in score_based else "predict"
     if response_method not in ("predict", "predict_proba"):

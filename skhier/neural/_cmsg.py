@@ -136,15 +136,23 @@ def embedding_correlation(embeddings, *, threshold=None):
 def reweight_correlation(A, *, tau=0.4, p=0.25):
     """Binarise, re-weight and normalise a label-correlation matrix (ML-GCN, CMSG).
 
-    1. binarise: ``B[i, j] = 1`` if ``A[i, j] ≥ tau`` (``i ≠ j``), else 0 — drops the
-       rare, noisy co-occurrences;
-    2. re-weight: each row's off-diagonal mass becomes ``p``,
-       ``B'[i, j] = p · B[i, j] / Σ_{k≠i} B[i, k]`` — stops a label's own feature from
-       being drowned by its neighbours' (over-smoothing);
-    3. add the identity: ``C = B' + I``;
-    4. symmetric normalisation: ``Â = D^{-1/2} C D^{-1/2}``, ``D = diag(Σ_j C[i, j])``.
+    As ML-GCN's published code computes it (``gen_A`` and ``gen_adj``; the re-weighting
+    CMSG's §3.1 takes "inspired by" ML-GCN):
 
-    Computed on sparse matrices: O(n_labels + kept pairs).
+    1. binarise: ``B[i, j] = 1`` if ``A[i, j] ≥ tau`` (``i ≠ j``), else 0 — drops the
+       rare, noisy correlations;
+    2. re-weight: every **column**'s mass becomes ``p``,
+       ``B'[i, j] = p · B[i, j] / Σ_k B[k, j]`` (a column without entries stays 0; the
+       code's ``+ 1e-6`` in the denominator is left out);
+    3. add the identity: ``C = B' + I``;
+    4. normalise: ``Â = D^{-1/2} Cᵀ D^{-1/2}`` with ``D = diag(Σ_j C[i, j])``, the row
+       sums of ``C`` — note the transpose: ``Â[i, j] > 0`` where ``A[j, i] ≥ tau``. For
+       ML-GCN's conditional co-occurrence ``A[j, i] = P(i | j)``, label ``i`` then draws
+       on the labels ``j`` that imply it.
+
+    ML-GCN's eq. 8 writes the re-weighting per row with ``1 - p`` on the diagonal; its
+    code, which its published results come from, does the above. Computed on sparse
+    matrices: O(n_labels + kept pairs).
 
     Parameters
     ----------
@@ -154,19 +162,24 @@ def reweight_correlation(A, *, tau=0.4, p=0.25):
     tau : float, default=0.4
         Binarisation threshold.
     p : float, default=0.25
-        Off-diagonal mass of every row after re-weighting, in [0, 1].
+        Mass of every column of the binarised matrix after re-weighting, in [0, 1].
 
     Returns
     -------
     A_hat : ndarray, or scipy.sparse.csr_matrix for a sparse ``A``, of shape (n_labels, n_labels)
-        Positive exactly on the diagonal and where ``A ≥ tau``.
+        Positive exactly on the diagonal and where ``A.T ≥ tau``.
+
+    References
+    ----------
+    .. [1] Z.-M. Chen, X.-S. Wei, P. Wang, Y. Guo. "Multi-Label Image Recognition with
+       Graph Convolutional Networks", CVPR 2019 (and its public code, ``util.gen_A``).
 
     Examples
     --------
     >>> from skhier.neural import reweight_correlation
     >>> reweight_correlation([[1.0, 0.5], [0.2, 1.0]]).round(4)
-    array([[0.8   , 0.2236],
-           [0.    , 1.    ]])
+    array([[0.8   , 0.    ],
+           [0.2236, 1.    ]])
     """
     sparse = sp.issparse(A)
     A = sp.csr_matrix(A, dtype=np.float64) if sparse else np.asarray(A, dtype=np.float64)
@@ -180,27 +193,30 @@ def reweight_correlation(A, *, tau=0.4, p=0.25):
         raise ValueError(f"tau must be > 0 for a sparse correlation matrix (its missing entries are 0), got {tau!r}")
     B = sp.csr_matrix(A >= tau, dtype=np.float64)  # on a sparse A, tau > 0 keeps it sparse
     B = (sp.triu(B, 1) + sp.tril(B, -1)).tocsr()  # off the diagonal
-    deg = np.asarray(B.sum(axis=1)).ravel()
-    C = sp.diags(np.divide(p, deg, out=np.zeros_like(deg), where=deg > 0)) @ B + sp.identity(len(deg))
+    mass = np.asarray(B.sum(axis=0)).ravel()  # column sums
+    C = B @ sp.diags(np.divide(p, mass, out=np.zeros_like(mass), where=mass > 0)) + sp.identity(len(mass))
     d = sp.diags(np.asarray(C.sum(axis=1)).ravel() ** -0.5)
-    out = (d @ C @ d).tocsr()
+    out = (d @ C.T @ d).tocsr()
     out.sort_indices()
     return out if sparse else out.toarray()
 
 
-def _edge_attention(attn: nn.MultiheadAttention, x, rows, cols):
+def _edge_attention(attn: nn.MultiheadAttention, x, rows, cols, bias=None):
     """``attn``'s self-attention over ``x`` (B, L, dim), where label ``i`` attends to the
     labels ``cols[e]`` of the edges with ``rows[e] == i`` only.
 
-    Equal to ``attn(x, x, x, attn_mask=M)`` with ``M`` -inf off the edges, with the
-    module's own projections and dropout, in O(B · n_edges · dim) time and memory
-    instead of O(B · L² · heads): scores per edge, a softmax per row (a segment max,
-    sum and weighted sum by ``index_add``).
+    Equal to ``attn(x, x, x, attn_mask=M)`` with ``M`` -inf off the edges (and
+    ``bias[e]`` on edge ``e`` when given), with the module's own projections and
+    dropout, in O(B · n_edges · dim) time and memory instead of O(B · L² · heads):
+    scores per edge, a softmax per row (a segment max, sum and weighted sum by
+    ``index_add``).
     """
     b, n, dim = x.shape
     h = attn.num_heads
     q, k, v = nn.functional.linear(x, attn.in_proj_weight, attn.in_proj_bias).view(b, n, 3, h, dim // h).unbind(2)
     scores = (q[:, rows] * k[:, cols]).sum(-1) * (dim // h) ** -0.5  # (B, E, heads)
+    if bias is not None:
+        scores = scores + bias.to(scores.dtype)[None, :, None]
     with torch.no_grad():  # a per-row shift for a stable exp; the softmax does not depend on it
         idx = rows[None, :, None].expand_as(scores)
         top = scores.new_full((b, n, h), -torch.inf).scatter_reduce_(1, idx, scores, "amax")
@@ -246,12 +262,16 @@ class CMSGModule(nn.Module):
        own spatial attention (a softmax over positions of a linear score), and adds a
        learned label embedding → (B, n_labels, dim).
     3. **SGA**: ``sga_layers`` pre-norm blocks of multi-head self-attention over the
-       label features whose scores are masked by the re-weighted correlation ``Â``
-       (``attention="mask"``, the paper's masked attention, our default: label ``i``
-       attends only to itself and the labels ``j`` with ``Â[i, j] > 0``, computed along
-       those edges only, O(B · nnz(Â) · dim)) or biased by it (``attention="bias"``:
-       ``Â`` added to every head's all-pairs scores, O(B · n_labels²), up to
-       :data:`MAX_BIAS_LABELS` labels), then an FFN.
+       label features, guided by the re-weighted correlation ``Â``, then an FFN.
+       ``attention="mask"`` (the paper's masked attention, our reading of it, default):
+       label ``i`` attends only to itself and the labels ``j`` with ``Â[i, j] > 0``, with
+       weights proportional to ``Â[i, j] · exp(q_i·k_j / √d)`` (``log Â`` added to the
+       scores on the edges, -inf off them), so both which labels are correlated and how
+       strongly (``p``, the normalisation) shape the attention; computed along those
+       edges only, O(B · nnz(Â) · dim). ``attention="bias"``: ``Â`` added to every
+       head's all-pairs scores, O(B · n_labels²), up to :data:`MAX_BIAS_LABELS` labels.
+       ``correlation=None``: plain all-pairs self-attention without any guidance (the
+       paper's "w/o correlation matrix" ablation; also up to :data:`MAX_BIAS_LABELS`).
     4. **SAA**: ``saa_layers`` pre-norm blocks of multi-head cross-attention, label
        features as queries and the tokens as keys and values, then an FFN.
     5. **Classifier**: ``logit_c = ⟨w_c, LN(f_c)⟩ + b_c``, one weight vector per label.
@@ -264,12 +284,14 @@ class CMSGModule(nn.Module):
     backbone : nn.Module
     feature_shape : tuple of int
         The backbone's output shape for one sample, (C, H, W) or (D,).
-    correlation : array-like or sparse matrix of shape (n_labels, n_labels)
-        The re-weighted correlation ``Â`` (:func:`reweight_correlation`).
+    correlation : array-like or sparse matrix of shape (n_labels, n_labels), or int
+        The re-weighted correlation ``Â`` (:func:`reweight_correlation`), non-negative;
+        or the number of labels for SGA without a correlation (the ablation).
     dim : int, default=128
     heads : int, default=4
     sga_layers, saa_layers : int, default=1
     attention : {"mask", "bias"}, default="mask"
+        How SGA uses ``Â`` (ignored without one).
     ffn_mult : int, default=2
     dropout : float, default=0.1
 
@@ -286,21 +308,29 @@ class CMSGModule(nn.Module):
     def __init__(self, backbone, feature_shape, correlation, *, dim=128, heads=4, sga_layers=1, saa_layers=1,
                  attention="mask", ffn_mult=2, dropout=0.1):
         super().__init__()
-        A = sp.csr_matrix(correlation, dtype=np.float32)
-        if A.shape[0] != A.shape[1]:
-            raise ValueError(f"correlation must be a square (n_labels, n_labels) matrix, got shape {A.shape}")
-        if not np.isfinite(A.data).all():
-            raise ValueError("correlation contains NaN or infinity")
         if attention not in ("mask", "bias"):
             raise ValueError(f"attention must be 'mask' or 'bias', got {attention!r}")
         if dim % heads:
             raise ValueError(f"dim ({dim}) must be a multiple of heads ({heads})")
-        n_labels = A.shape[0]
-        if attention == "bias" and n_labels > MAX_BIAS_LABELS:
+        if isinstance(correlation, (int, np.integer)) and not isinstance(correlation, bool):
+            A, n_labels, attention = None, int(correlation), "none"
+            if n_labels < 1:
+                raise ValueError(f"correlation as a number of labels must be >= 1, got {correlation!r}")
+        else:
+            A = sp.csr_matrix(correlation, dtype=np.float32)
+            if A.shape[0] != A.shape[1]:
+                raise ValueError(f"correlation must be a square (n_labels, n_labels) matrix, got shape {A.shape}")
+            if not np.isfinite(A.data).all():
+                raise ValueError("correlation contains NaN or infinity")
+            if (A.data < 0).any():
+                raise ValueError("correlation must be non-negative (a re-weighted Â), got negative entries")
+            n_labels = A.shape[0]
+        if attention in ("bias", "none") and n_labels > MAX_BIAS_LABELS:
+            what = "adds the correlation to" if attention == "bias" else "without a correlation computes"
             raise ValueError(
-                f"attention='bias' adds the correlation to all n_labels² attention scores and takes at most "
-                f"{MAX_BIAS_LABELS} labels, got {n_labels}; use attention='mask', which attends along the "
-                "correlation's edges only"
+                f"attention={attention!r} {what} all n_labels² attention scores and takes at most "
+                f"{MAX_BIAS_LABELS} labels, got {n_labels}; use attention='mask' with a correlation, which "
+                "attends along the correlation's edges only"
             )
         self.attention = attention
         self.backbone = backbone
@@ -314,10 +344,13 @@ class CMSGModule(nn.Module):
         nn.init.trunc_normal_(self.label_embedding, std=0.02)
         if attention == "bias":
             self.register_buffer("attn_bias", torch.as_tensor(A.toarray()))
-        else:  # the mask's allowed pairs as an edge list: label i attends to j where Â[i, j] > 0
-            rows, cols = (A > 0).nonzero()
-            self.register_buffer("sga_rows", torch.as_tensor(rows, dtype=torch.long))
-            self.register_buffer("sga_cols", torch.as_tensor(cols, dtype=torch.long))
+        elif attention == "mask":  # the allowed pairs as an edge list: label i attends to j where Â[i, j] > 0
+            A.eliminate_zeros()
+            A.sort_indices()
+            coo = A.tocoo()
+            self.register_buffer("sga_rows", torch.as_tensor(coo.row, dtype=torch.long))
+            self.register_buffer("sga_cols", torch.as_tensor(coo.col, dtype=torch.long))
+            self.register_buffer("sga_log_weight", torch.log(torch.as_tensor(coo.data, dtype=torch.float32)))
         self.sga = nn.ModuleList(_Block(dim, heads, ffn_mult, dropout, cross=False) for _ in range(sga_layers))
         self.saa = nn.ModuleList(_Block(dim, heads, ffn_mult, dropout, cross=True) for _ in range(saa_layers))
         self.norm = nn.LayerNorm(dim)
@@ -351,8 +384,9 @@ class CMSGModule(nn.Module):
         Returns
         -------
         kwargs : dict
-            ``{"edges": (rows, cols)}`` with ``attention="mask"``, ``{"attn_mask": bias}``
-            with ``attention="bias"``.
+            ``{"edges": (rows, cols, log_weights)}`` with ``attention="mask"``,
+            ``{"attn_mask": bias}`` with ``attention="bias"``, ``{}`` without a
+            correlation.
 
         Examples
         --------
@@ -361,11 +395,13 @@ class CMSGModule(nn.Module):
         >>> from skhier.neural.backbones import MLP
         >>> m = CMSGModule(MLP(2, 4), (4,), np.eye(3), dim=8, heads=2)
         >>> [t.tolist() for t in m.sga_inputs()["edges"]]
-        [[0, 1, 2], [0, 1, 2]]
+        [[0, 1, 2], [0, 1, 2], [0.0, 0.0, 0.0]]
         """
         if self.attention == "bias":
             return {"attn_mask": self.attn_bias.to(dtype)}
-        return {"edges": (self.sga_rows, self.sga_cols)}
+        if self.attention == "none":
+            return {}
+        return {"edges": (self.sga_rows, self.sga_cols, self.sga_log_weight)}
 
     def node_logits(self, x):
         return _with_root(self.forward(x))
@@ -491,23 +527,28 @@ class CMSGClassifier(MultiLabelNodeClassifier):
     Parameters
     ----------
     taxonomy : Taxonomy
-    correlation : {"cooccurrence", "embedding"} or array-like, default="cooccurrence"
+    correlation : {"embedding", "cooccurrence"}, array-like or None, default="embedding"
         The raw label correlation before :func:`reweight_correlation`:
-        ``"cooccurrence"``, ``P(j | i)`` from the training labels (ML-GCN; no
-        dependency); ``"embedding"``, the cosine similarity of the labels' texts (their
-        root paths) embedded by the bundled MiniLM sentence encoder (CMSG's semantic
-        correlation; needs ``skhier[text]``); or an array over the non-root nodes in
-        taxonomy order, (n_nodes - 1)², or over all nodes, n_nodes² (the root's row and
-        column are dropped), binarised and re-weighted like the others.
+        ``"embedding"`` (the paper's semantic correlation, §3.1), the cosine similarity
+        of the labels' texts (their root paths) embedded by the bundled MiniLM sentence
+        encoder (the paper used GloVe vectors, which do not ship offline; needs
+        ``skhier[text]``, and without it ``fit`` says so and names the alternatives);
+        ``"cooccurrence"``, ``P(j | i)`` from the training labels (ML-GCN's; no
+        dependency); an array over the non-root nodes in taxonomy order,
+        (n_nodes - 1)², or over all nodes, n_nodes² (the root's row and column are
+        dropped), binarised and re-weighted like the others; ``None``, SGA without any
+        correlation (plain self-attention over all labels: the paper's "w/o correlation
+        matrix" ablation, at most :data:`~skhier.neural._cmsg.MAX_BIAS_LABELS` labels).
     tau : float, default=0.4
         Binarisation threshold of the correlation.
     p : float, default=0.25
-        Re-weighted off-diagonal mass.
+        Re-weighted mass of each column of the binarised correlation (ML-GCN's ``p``);
+        it sets how much a label draws on its correlated labels against itself.
     attention : {"mask", "bias"}, default="mask"
         How SGA uses the correlation (see :class:`CMSGModule`).
     criterion : {"asl", "bce"}, loss class or module, default="asl"
-        :class:`~skhier.neural.losses.AsymmetricLoss` (γ− = 4, γ+ = 1, m = 0.05) by
-        default; ``criterion__*`` reach it.
+        :class:`~skhier.neural.losses.AsymmetricLoss` with the ASL paper's γ− = 4,
+        γ+ = 0, m = 0.05 and detached focusing by default; ``criterion__*`` reach it.
     backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"
         Best with a spatial map ((C, H, W) output); ``"auto"`` picks the CNN for images.
     threshold : float, default=0.5
@@ -522,7 +563,7 @@ class CMSGClassifier(MultiLabelNodeClassifier):
     taxonomy_ : Taxonomy
     classes_ : ndarray
         Every taxonomy node (the indicator's columns).
-    correlation_ : scipy.sparse.csr_matrix of shape (n_nodes - 1, n_nodes - 1)
+    correlation_ : scipy.sparse.csr_matrix of shape (n_nodes - 1, n_nodes - 1) or None
         The re-weighted correlation ``Â`` SGA uses.
     label_format_ : LabelFormat
     module_ : CMSGModule
@@ -557,13 +598,14 @@ class CMSGClassifier(MultiLabelNodeClassifier):
     >>> Y[np.arange(40), rng.choice([tax.index("A1"), tax.index("B1")], 40)] = 1
     >>> Y = fill_ancestors(Y, tax)
     >>> X = rng.normal(size=(40, 1, 8, 8)).astype("float32")
-    >>> clf = CMSGClassifier(tax, max_epochs=1, device="cpu", random_state=0,
+    >>> # the default correlation="embedding" needs skhier[text]; co-occurrence needs nothing
+    >>> clf = CMSGClassifier(tax, correlation="cooccurrence", max_epochs=1, device="cpu", random_state=0,
     ...                      backbone__width=4, backbone__n_blocks=2, module__dim=16).fit(X, Y)
     >>> clf.predict(X[:3]).shape, clf.correlation_.shape
     ((3, 6), (5, 5))
     """
 
-    def __init__(self, taxonomy, *, correlation="cooccurrence", tau=0.4, p=0.25, attention="mask",
+    def __init__(self, taxonomy, *, correlation="embedding", tau=0.4, p=0.25, attention="mask",
                  criterion="asl", module=CMSGModule, backbone="auto", **kwargs):
         super().__init__(taxonomy, criterion=criterion, module=module, backbone=backbone, **kwargs)
         self.correlation = correlation
@@ -582,9 +624,11 @@ class CMSGClassifier(MultiLabelNodeClassifier):
             if spec == "embedding":
                 from .text import encode_label_texts, label_prompts
 
-                emb = encode_label_texts(label_prompts(tax), "minilm").double().cpu().numpy()
+                needed_by = ('CMSGClassifier(correlation="embedding"), the paper\'s semantic correlation and the '
+                             'default, (or pass correlation="cooccurrence" or your own matrix)')
+                emb = encode_label_texts(label_prompts(tax), "minilm", needed_by=needed_by).double().cpu().numpy()
                 return embedding_correlation(emb[1:], threshold=self.tau)
-            raise ValueError(f"correlation must be 'cooccurrence', 'embedding' or an array, got {spec!r}")
+            raise ValueError(f"correlation must be 'embedding', 'cooccurrence', an array or None, got {spec!r}")
         A = sp.csr_matrix(spec, dtype=np.float64) if sp.issparse(spec) else np.asarray(spec, dtype=np.float64)
         if A.shape == (tax.n_nodes, tax.n_nodes):
             A = A[1:, 1:]
@@ -596,8 +640,11 @@ class CMSGClassifier(MultiLabelNodeClassifier):
         return A
 
     def _fit_labels(self, encoded):
+        if self.correlation is None:
+            self.correlation_ = None
+            return
         self.correlation_ = sp.csr_matrix(reweight_correlation(self._raw_correlation(encoded), tau=self.tau, p=self.p))
 
     def _module_defaults(self, backbone, feat_shape):
-        return {"backbone": backbone, "feature_shape": feat_shape, "correlation": self.correlation_,
-                "attention": self.attention}
+        corr = self.taxonomy_.n_nodes - 1 if self.correlation_ is None else self.correlation_
+        return {"backbone": backbone, "feature_shape": feat_shape, "correlation": corr, "attention": self.attention}

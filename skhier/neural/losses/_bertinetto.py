@@ -16,13 +16,17 @@ __all__ = ["HierarchicalCrossEntropyLoss", "SoftLabelsLoss"]
 
 
 class HierarchicalCrossEntropyLoss(HierarchicalLoss):
-    """Hierarchical cross-entropy (HXE): conditionals along the path, weighted by height.
+    """Hierarchical cross-entropy (HXE): conditionals along the path, weighted by depth.
 
     With ``p`` the softmax over the leaves and ``P(v)`` the mass of ``v``'s subtree,
     ``L = -Σ_{v ∈ path(y), v ≠ root} λ(v) log(P(v) / P(parent(v)))`` with
-    ``λ(v) = exp(-α h(v))``, ``h(v)`` the height of ``v`` (edges down to its deepest
-    leaf; 0 at a leaf) — Bertinetto et al.'s eq. 3-4. ``α = 0`` is the cross-entropy
-    (of the label's subtree); larger ``α`` weighs coarse mistakes more.
+    ``λ(v) = exp(-α d(v))``, ``d(v)`` the depth of ``v`` (edges from the root; 1 below the
+    root) — Bertinetto et al.'s eq. 3-4 as their public code and Valmadre's
+    re-implementation weight the edges. ``α = 0`` is the cross-entropy (of the label's
+    subtree); larger ``α`` discounts the fine conditionals, so coarse mistakes weigh
+    relatively more. Their code also divides the weights by their sum over the tree's
+    nodes, a constant factor that only rescales the loss (and the learning rate); we
+    leave it out, so ``α = 0`` stays the cross-entropy.
 
     Parameters
     ----------
@@ -53,7 +57,7 @@ class HierarchicalCrossEntropyLoss(HierarchicalLoss):
         valid = path[:, 1:] >= 0
         child, parent = path[:, 1:].clamp(min=0), path[:, :-1].clamp(min=0)
         cond = node.gather(1, child) - node.gather(1, parent)
-        weight = torch.exp(-self.alpha * tt.height[child].to(logits.dtype))
+        weight = torch.exp(-self.alpha * tt.depth[child].to(logits.dtype))
         return -torch.where(valid, weight * cond, torch.zeros_like(cond)).sum(dim=1).mean()
 
     def extra_repr(self):
@@ -66,8 +70,16 @@ class SoftLabelsLoss(HierarchicalLoss):
     ``q_c = softmax_c(-β d(y, c) / d_max)`` over the leaves ``c``, with ``d(y, c)`` the
     height of the lowest common ancestor of ``y`` and ``c`` and ``d_max`` the root's
     height; ``L = -Σ_c q_c log p_c`` with ``p`` the softmax over the leaves (Bertinetto et
-    al.'s eq. 5). An internal label spreads its target evenly over its leaves and then
-    by height, the same formula. ``q`` is built per batch, O(B × n_nodes).
+    al.'s eq. 5), averaged over the batch. An internal label spreads its target evenly
+    over its leaves and then by height, the same formula. ``q`` is built per batch,
+    O(B × n_nodes).
+
+    The scale is ours: their public code trains with ``torch.nn.KLDivLoss`` (mean over
+    the batch *and* the leaves), i.e. ``KL(q ‖ p) / n_leaves``, where this loss is the
+    per-sample cross-entropy ``KL(q ‖ p) + H(q)``. ``H(q)`` does not depend on the
+    model, so the minimiser and the gradient direction are the same; the value is
+    larger by ``H(q)`` and the gradient by the factor ``n_leaves``, which an optimiser's
+    learning rate absorbs (Adam's updates are invariant to it).
 
     Parameters
     ----------

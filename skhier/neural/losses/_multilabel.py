@@ -35,15 +35,19 @@ class AsymmetricLoss(nn.Module):
     ----------
     gamma_neg : float, default=4.0
         Focusing exponent γ− of the negatives (≥ 0).
-    gamma_pos : float, default=1.0
-        Focusing exponent γ+ of the positives (≥ 0).
+    gamma_pos : float, default=0.0
+        Focusing exponent γ+ of the positives (≥ 0). The paper's recommended setting
+        (§3.3: γ+ = 0, γ− = 4, m = 0.05) and its training script's.
     margin : float, default=0.05
         Probability shift ``m`` of the negatives, in [0, 1).
     eps : float, default=1e-8
         Lower clamp of the probabilities inside the logs.
-    detach_focusing : bool, default=False
-        Compute the focusing weights without gradient (the reference's
-        ``disable_torch_grad_focal_loss``).
+    detach_focusing : bool, default=True
+        Compute the focusing weights without gradient, as the ASL paper's training script
+        does (``disable_torch_grad_focal_loss=True``). With ``False`` the weights are
+        differentiated too (our option); a weight whose base is 0 (an easy negative
+        under the margin, a saturated positive) then has gradient 0, never NaN, for any
+        exponent, fractional ones included.
     reduction : {"mean", "sum", "none"}, default="mean"
         ``"sum"`` is the paper's total over samples and labels; ``"mean"`` (our default)
         divides it by the number of entries, the scale of
@@ -61,7 +65,7 @@ class AsymmetricLoss(nn.Module):
     True
     """
 
-    def __init__(self, gamma_neg=4.0, gamma_pos=1.0, margin=0.05, eps=1e-8, detach_focusing=False, reduction="mean"):
+    def __init__(self, gamma_neg=4.0, gamma_pos=0.0, margin=0.05, eps=1e-8, detach_focusing=True, reduction="mean"):
         super().__init__()
         self.gamma_neg = check_number(gamma_neg, "gamma_neg", low=0)
         self.gamma_pos = check_number(gamma_pos, "gamma_pos", low=0)
@@ -106,9 +110,23 @@ class AsymmetricLoss(nn.Module):
             p_m = p
             log_1m = nn.functional.logsigmoid(-x).clamp(min=log_eps)
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.detach_focusing):
-            w_pos = (1 - p) ** self.gamma_pos if self.gamma_pos else torch.ones_like(p)
-            w_neg = p_m**self.gamma_neg if self.gamma_neg else torch.ones_like(p)
+            w_pos = _focusing(1 - p, self.gamma_pos)
+            w_neg = _focusing(p_m, self.gamma_neg)
         terms = -(y * w_pos * log_p + (1 - y) * w_neg * log_1m)
         if self.reduction == "none":
             return terms
         return terms.sum() if self.reduction == "sum" else terms.mean()
+
+
+def _focusing(base: torch.Tensor, gamma: float) -> torch.Tensor:
+    """``base ** gamma`` (``base`` in [0, 1]) with a finite gradient everywhere.
+
+    ``d/db b^γ = γ b^(γ-1)`` is infinite at ``b = 0`` for ``γ < 1``, and autograd would
+    multiply it by 0 into NaN; the weight is 0 there (1 for ``γ = 0``), so its gradient
+    is taken as 0.
+    """
+    if gamma == 0:
+        return torch.ones_like(base)
+    positive = base > 0
+    safe = torch.where(positive, base, torch.ones_like(base))
+    return torch.where(positive, safe**gamma, torch.zeros_like(base))
