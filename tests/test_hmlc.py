@@ -89,7 +89,7 @@ def ref_hmce(z, nodes, tax, tau, base, penalty, constraint):
                 seen.add(prefix[i])
                 survivors.append(i)
         keep = survivors
-    return total / depth
+    return total / (depth + 1)  # the public code divides by its L + 1 label columns
 
 
 # ---------------------------------------------------------------- SupCon

@@ -26,6 +26,7 @@ from skhier.neural.losses import (
     MultiLabelSigmoidLoss,
     ParameterSharingSoftmaxLoss,
     QuantitativeRelativityLoss,
+    normalized_l1_distance,
     SoftLabelsLoss,
     SoftMaxDescendantLoss,
     SoftMaxMarginLoss,
@@ -239,7 +240,7 @@ def test_kfr_relativity_equals_eq6_reference():
             za, zb = [(z[k] - z[k].mean()) / z[k].std() for k in (a, b)]
         else:
             za, zb = [(z[k] - z.mean()) / z.std() for k in (a, b)]
-        return float((za - zb).abs().pow(2.0).mean())
+        return float((za - zb).abs().pow(2.0).sum())  # the paper's L1 (here with p = 2)
 
     def d_tax(u, v, kind):
         c = lca(u, v)
@@ -259,6 +260,30 @@ def test_kfr_relativity_equals_eq6_reference():
             total = loss(logits, TARGETS, features=z, triplets=trip)
             ce = np.mean([ref_flat(logits[a].tolist(), int(TARGETS[a])) for a in trip[0].tolist()])
             assert float(total) == pytest.approx(ce + 2.0 * expected, rel=1e-5)
+            # our option: the per-dimension mean, the same term over the width m = 5
+            mean = QuantitativeRelativityLoss(TAX, p=2.0, normalize=mode, distance=kind, latent_distance="mean_l1")
+            assert float(mean.relativity(z, TARGETS, trip)) == pytest.approx(expected / 5, rel=1e-5)
+
+
+def test_kfr_latent_distance_is_the_papers_l1():
+    # regression: the distance was the mean over the m dimensions, so alpha was m times
+    # smaller than the paper's. z_a = (0, 1, 2) and z_b = (2, 1, 0) standardise to
+    # (-1, 0, 1) and (1, 0, -1): L1 = 4 (the mean was 4/3)
+    za, zb = torch.tensor([[-1.0, 0.0, 1.0]]), torch.tensor([[1.0, 0.0, -1.0]])
+    assert normalized_l1_distance(za, zb).tolist() == [4.0]
+    assert normalized_l1_distance(za, zb, reduce="mean").tolist() == pytest.approx([4 / 3])
+
+
+def test_kfr_width_one_features_are_refused_not_nan():
+    # regression: one latent dimension has no standard deviation, and the loss and its
+    # gradients were NaN
+    logits = torch.randn(6, TAX.n_leaves)
+    z = torch.randn(6, 1, requires_grad=True)
+    with pytest.raises(ValueError, match=r"normalize='vector' .* at least 2 .* width 1.*normalize='batch'"):
+        QuantitativeRelativityLoss(TAX)(logits, TARGETS, features=z)
+    out = QuantitativeRelativityLoss(TAX, normalize="batch")(logits, TARGETS, features=z)
+    out.backward()
+    assert torch.isfinite(out) and torch.isfinite(z.grad).all()
 
 
 def test_kfr_triplets_and_degenerate_batches():
@@ -394,11 +419,35 @@ def test_kfr_aligns_latent_distances_with_the_taxonomy():
     y = leaves[lab]
     kw = dict(lr=3e-3, device="cpu", random_state=0, backbone__hidden=(32,), train_split=None)
     rho = {}
-    for name, alpha, epochs in [("before", 10.0, 0), ("with", 10.0, 6), ("without", 0.0, 6)]:
+    # alpha on the paper's scale (the L1 over the 32 feature dimensions): 10 / 32 is the
+    # 10 that the per-dimension mean took when these figures were measured
+    for name, alpha, epochs in [("before", 10 / 32, 0), ("with", 10 / 32, 6), ("without", 0.0, 6)]:
         model = KFRClassifier(tax, alpha=alpha, max_epochs=epochs, **kw).fit(X[:450], y[:450])
         rho[name] = latent_distance_correlation(y[450:], model.embed(X[450:]), taxonomy=tax)
     assert rho["with"] > rho["before"] + 0.15, rho
     assert rho["with"] > rho["without"] + 0.15, rho
+
+
+def test_kfr_ce_epochs_is_the_papers_first_phase(monkeypatch):
+    _, _, tax = make_hierarchical_classification(10, 2, n_levels=2, branching=2, random_state=0)
+    rng = np.random.default_rng(0)
+    leaves = np.array(tax.leaf_names, dtype=object)
+    X, y = rng.normal(size=(64, 6)).astype(np.float32), leaves[rng.integers(0, len(leaves), 64)]
+    epochs = []
+    clf = KFRClassifier(tax, alpha=1.0, ce_epochs=2, max_epochs=3, batch_size=32, device="cpu", random_state=0,
+                        backbone__hidden=(8,), train_split=None)
+    real = QuantitativeRelativityLoss.relativity
+
+    def spy(self, *args):
+        epochs.append(len(clf.history))
+        return real(self, *args)
+
+    monkeypatch.setattr(QuantitativeRelativityLoss, "relativity", spy)
+    clf.fit(X, y)
+    assert sorted(set(epochs)) == [3]  # the triplet term joins at epoch 3 only, 2 batches
+    assert len(epochs) == 2
+    with pytest.raises(ValueError, match="ce_epochs must be"):
+        KFRClassifier(tax, ce_epochs=-1, max_epochs=1, device="cpu").fit(X, y)
 
 
 def test_latent_distance_correlation_matches_scipy():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
+from .._validation import check_number
 from ._base import HierarchicalNet
 from .losses import HierarchicalLoss, QuantitativeRelativityLoss, get_loss
 
@@ -228,11 +229,24 @@ class KFRClassifier(HierarchicalLossClassifier):
     ``criterion__p``. ``embed`` gives the aligned features and
     :func:`skhier.metrics.latent_distance_correlation` measures the alignment.
 
+    The latent distance is the paper's L1 distance of the standardised features, so
+    ``alpha`` is on the paper's scale (its Fig. 3 sweeps 0 to 30;
+    ``criterion__latent_distance="mean_l1"`` is the per-dimension mean, our option).
+    The paper trains from scratch in two phases: cross-entropy alone first, then with
+    the triplet term, the learning rate going from 1e-3 to 1e-4 (§IV-A; the shape of
+    the decay is not given). ``ce_epochs`` is that first phase; the learning rate is
+    skorch's business, e.g. ``lr=1e-3, callbacks=[LRScheduler(CosineAnnealingLR,
+    T_max=max_epochs, eta_min=1e-4)]``.
+
     Parameters
     ----------
     taxonomy : Taxonomy
     alpha : float, default=1.0
         Weight of the quantitative-relativity term (≥ 0; 0 is plain cross-entropy).
+    ce_epochs : int, default=0
+        Epochs trained with the cross-entropy alone before the triplet term joins (the
+        paper's first phase; 0 trains with both from the start). Counted in the net's
+        history, so a warm start or ``partial_fit`` carries on where it stopped.
     criterion : loss class or name, default=QuantitativeRelativityLoss
     **kwargs
         Every parameter of :class:`HierarchicalLossClassifier`.
@@ -255,11 +269,21 @@ class KFRClassifier(HierarchicalLossClassifier):
     (2, 256)
     """
 
-    def __init__(self, taxonomy, *, alpha=1.0, criterion=QuantitativeRelativityLoss, **kwargs):
+    def __init__(self, taxonomy, *, alpha=1.0, ce_epochs=0, criterion=QuantitativeRelativityLoss, **kwargs):
         super().__init__(taxonomy, criterion=criterion, **kwargs)
         self.alpha = alpha
+        self.ce_epochs = ce_epochs
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        # the paper's first phase: cross-entropy alone (the history holds the epoch in progress)
+        if training and len(self.history) <= self.ce_epochs and isinstance(self.criterion_, QuantitativeRelativityLoss):
+            logits, _ = y_pred
+            logits, y_true = self.criterion_._check(logits.float(), y_true)
+            return self.criterion_.subtree_nll(logits, y_true).mean()
+        return super().get_loss(y_pred, y_true, X=X, training=training)
 
     def _criterion_defaults(self):
+        check_number(self.ce_epochs, "ce_epochs", low=0, integer=True)
         defaults = super()._criterion_defaults()
         spec = get_loss(self.criterion)
         if defaults and issubclass(spec, QuantitativeRelativityLoss):

@@ -242,10 +242,12 @@ class HMLCEncoder(HierarchicalEncoderNet):
     Parameters
     ----------
     taxonomy : Taxonomy
-    loss : {"a-hmlc", "g-hmlc", "hmce", "supcon"}, default="a-hmlc"
-        ``"supcon"``: SupCon on the labels (the flat baseline); ``"hmce"``: HMCE;
+    loss : {"hmce", "a-hmlc", "g-hmlc", "supcon"}, default="hmce"
+        ``"hmce"``: HMCE, the published loss with public equations and code (Zhang et
+        al., the default); ``"supcon"``: SupCon on the labels (the flat baseline);
         ``"g-hmlc"`` / ``"a-hmlc"``: HMCE on per-level hard (Gaussian-mixture) or soft
-        (attention) feature masks (see :class:`HMLCModule`).
+        (attention) feature masks (see :class:`HMLCModule`) — our construction from Ott
+        et al.'s abstract, whose equations are not public.
     temperature : float, default=0.07
     layer_penalty : {"exp", "pow2"} or callable, default="exp"
         HMCE's level weights λ_l (ignored by ``"supcon"``).
@@ -301,7 +303,7 @@ class HMLCEncoder(HierarchicalEncoderNet):
     (2,)
     """
 
-    def __init__(self, taxonomy, *, loss="a-hmlc", temperature=0.07, layer_penalty="exp", embed_dim=128, n_views=2,
+    def __init__(self, taxonomy, *, loss="hmce", temperature=0.07, layer_penalty="exp", embed_dim=128, n_views=2,
                  mask_refresh=1, module=HMLCModule, criterion=None, backbone="auto", train_transform="auto",
                  iterator_train=HierarchicalBatchIterator, **kwargs):
         super().__init__(taxonomy, module, criterion, backbone=backbone, train_transform=train_transform,

@@ -136,14 +136,16 @@ class HMCELoss(nn.Module):
     - after each level one sample per distinct prefix of length ``h`` is kept (the
       first in batch order), so a pair is pulled together only at the finest level
       they share;
-    - the total is ``Σ_l λ_l L_l / L``.
+    - the total is ``Σ_l λ_l L_l / (L + 1)``, the normalisation of the authors' public
+      code (it divides by the number of label columns, the L levels plus one); the
+      paper's eq. 5 leaves the constant out.
 
     **Variable depth** (our rule, where the paper has fixed-depth labels): a sample
     whose path ends above level ``h`` takes no part in step ``l`` — not as anchor, not
     as positive, not in any denominator — and is never dropped by that step's
     de-duplication; it joins at the levels it reaches. A level at which no anchor has a
     positive adds nothing and leaves the running maximum alone. The division is always
-    by L.
+    by L + 1.
 
     Per-level features ``(B, V, L, D)`` (the feature masks of G-HMLC and A-HMLC) give
     step ``l`` the features of level ``h``; ``(B, D)`` or ``(B, V, D)`` features are
@@ -242,4 +244,4 @@ class HMCELoss(nn.Module):
                 survivors = ~part
                 survivors[first] = True
                 keep = keep[survivors]
-        return total / n_levels
+        return total / (n_levels + 1)  # the authors' code divides by its L + 1 label columns

@@ -18,16 +18,19 @@ def _normalize(z: torch.Tensor, normalize: str) -> torch.Tensor:
     return (z - z.mean()) / z.std().clamp(min=1e-12)
 
 
-def normalized_l1_distance(za: torch.Tensor, zb: torch.Tensor, *, p: float = 1.0) -> torch.Tensor:
-    """KFR's latent distance ``d(a, b) = mean_k |ẑ_a,k - ẑ_b,k|^p`` of normalised vectors.
+def normalized_l1_distance(za: torch.Tensor, zb: torch.Tensor, *, p: float = 1.0, reduce: str = "sum") -> torch.Tensor:
+    """KFR's latent distance ``d(a, b) = Σ_k |ẑ_a,k - ẑ_b,k|^p``: the L1 distance of normalised vectors.
 
     ``za`` and ``zb`` are already normalised (see :class:`QuantitativeRelativityLoss`);
-    rows are paired.
+    rows are paired. ``reduce="sum"`` is the paper's L1 distance (§III-A);
+    ``reduce="mean"`` divides it by the width ``m`` (our option: the same loss with
+    ``α`` scaled by ``1 / m``).
 
     Parameters
     ----------
     za, zb : tensor of shape (n, m)
     p : float, default=1.0
+    reduce : {"sum", "mean"}, default="sum"
 
     Returns
     -------
@@ -38,9 +41,10 @@ def normalized_l1_distance(za: torch.Tensor, zb: torch.Tensor, *, p: float = 1.0
     >>> import torch
     >>> from skhier.neural.losses import normalized_l1_distance
     >>> normalized_l1_distance(torch.tensor([[0.0, 2.0]]), torch.tensor([[1.0, 0.0]])).tolist()
-    [1.5]
+    [3.0]
     """
-    return (za - zb).abs().pow(p).mean(dim=1)
+    terms = (za - zb).abs().pow(p)
+    return terms.sum(dim=1) if reduce == "sum" else terms.mean(dim=1)
 
 
 def sample_triplets(n: int, *, sampling: str = "all_anchors", generator=None, device=None):
@@ -93,11 +97,14 @@ class QuantitativeRelativityLoss(FlatSoftmaxLoss):
         ℓ_qtr = | d(z_a, z_b) · D(v_a, v_c) - d(z_a, z_c) · D(v_a, v_b) |
         L     = CE(ŷ_a, y_a) + α · ℓ_qtr
 
-    averaged over the batch's triplets; no margin. ``d`` is the normalised-L1 latent
-    distance :func:`normalized_l1_distance`; ``z`` is first normalised by its mean and
-    standard deviation, ``normalize="vector"`` (default: each vector over its own
-    dimensions, as the paper's text reads) or ``"batch"`` (one mean and deviation over
-    the whole batch, as the authors' demo code does). ``D`` is the taxonomy distance
+    averaged over the batch's triplets; no margin. ``d`` is the L1 distance of the
+    normalised latent vectors (:func:`normalized_l1_distance`, the paper's §III-A;
+    ``latent_distance="mean_l1"`` divides it by the width ``m``, our option, which makes
+    α ``m`` times smaller than the paper's at equal value); ``z`` is first normalised
+    by its mean and standard deviation, ``normalize="vector"`` (default: each vector
+    over its own dimensions, as the paper's text reads; it needs at least two
+    dimensions) or ``"batch"`` (one mean and deviation over the whole batch, as the
+    authors' demo code does). ``D`` is the taxonomy distance
     ``distance``: ``"edges"`` (eq. 1 with every edge weighing 1: edges up to the LCA and
     down again; the paper's choice), ``"lca_height"`` or ``"hierarchical_precision"``
     (1 - depth(LCA)/max depth, §III-A's reading of Deng et al.). Edge weight ``k`` is
@@ -114,10 +121,12 @@ class QuantitativeRelativityLoss(FlatSoftmaxLoss):
     ----------
     taxonomy : Taxonomy
     alpha : float, default=1.0
-        Weight of the triplet term, ≥ 0 (the paper sweeps 0 to 30 in Fig. 3).
+        Weight of the triplet term, ≥ 0, on the paper's scale (it sweeps 0 to 30 in
+        Fig. 3 and uses 1 to 100 in §IV).
     p : float, default=1.0
         Exponent of the latent distance (1 in the paper), > 0.
     normalize : {"vector", "batch"}, default="vector"
+    latent_distance : {"l1", "mean_l1"}, default="l1"
     distance : {"edges", "lca_height", "hierarchical_precision"}, default="edges"
     sampling : {"all_anchors", "random"}, default="all_anchors"
 
@@ -130,14 +139,16 @@ class QuantitativeRelativityLoss(FlatSoftmaxLoss):
     >>> loss = QuantitativeRelativityLoss(tax, alpha=1.0)
     >>> y = torch.tensor([tax.index(n) for n in ["A1", "A2", "B1"]])
     >>> z = torch.tensor([[0.0, 1.0, 2.0], [0.0, 1.0, 2.0], [2.0, 1.0, 0.0]])
-    >>> # (A1, A2, B1): d(a,b)=0, d(a,c)=4/3, D(a,b)=2, D(a,c)=4 -> |0*4 - 4/3*2| = 8/3
+    >>> # (A1, A2, B1): d(a,b)=0, d(a,c)=4 (normalised z: (-1, 0, 1) and (1, 0, -1)),
+    >>> # D(a,b)=2, D(a,c)=4 -> |0*4 - 4*2| = 8
     >>> round(float(loss.relativity(z, y, (torch.tensor([0]), torch.tensor([1]), torch.tensor([2])))), 4)
-    2.6667
+    8.0
     """
 
     uses_features = True
 
-    def __init__(self, taxonomy, alpha=1.0, p=1.0, normalize="vector", distance="edges", sampling="all_anchors"):
+    def __init__(self, taxonomy, alpha=1.0, p=1.0, normalize="vector", distance="edges", sampling="all_anchors",
+                 latent_distance="l1"):
         super().__init__(taxonomy)
         self.alpha = check_number(alpha, "alpha", low=0)
         self.p = check_number(p, "p", low=0)
@@ -147,20 +158,30 @@ class QuantitativeRelativityLoss(FlatSoftmaxLoss):
             ("normalize", normalize, ("vector", "batch")),
             ("distance", distance, TREE_DISTANCES),
             ("sampling", sampling, ("all_anchors", "random")),
+            ("latent_distance", latent_distance, ("l1", "mean_l1")),
         ]:
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
         self.normalize, self.distance, self.sampling = normalize, distance, sampling
+        self.latent_distance = latent_distance
 
     def relativity(self, features, targets, triplets):
         """Mean ``ℓ_qtr`` over the given triplets ``(a, b, c)`` of batch positions."""
         a, b, c = triplets
         if a.numel() == 0:
             return features.new_zeros(())
-        z = _normalize(full_precision(features.flatten(1)), self.normalize)
+        flat = full_precision(features.flatten(1))
+        if self.normalize == "vector" and flat.shape[1] < 2:
+            # one dimension has no standard deviation: the normalised vector is 0/0
+            raise ValueError(
+                f"normalize='vector' standardises every latent vector over its own dimensions and needs at least "
+                f"2 of them, got features of width {flat.shape[1]}; widen the backbone or use normalize='batch'"
+            )
+        z = _normalize(flat, self.normalize)
         dist = lambda i, j: tree_distance(targets[i], targets[j], self.taxonomy, self.distance).to(z.dtype)  # noqa: E731
-        d_ab = normalized_l1_distance(z[a], z[b], p=self.p)
-        d_ac = normalized_l1_distance(z[a], z[c], p=self.p)
+        reduce = "sum" if self.latent_distance == "l1" else "mean"
+        d_ab = normalized_l1_distance(z[a], z[b], p=self.p, reduce=reduce)
+        d_ac = normalized_l1_distance(z[a], z[c], p=self.p, reduce=reduce)
         return (d_ab * dist(a, c) - d_ac * dist(a, b)).abs().mean()
 
     def forward(self, logits, targets, features=None, triplets=None):
