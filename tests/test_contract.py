@@ -74,7 +74,7 @@ def _single_label():
         HCAMCLClassifier(TAX, lr=1e-2, **TINY, **HCAM_TINY),
         HierarchicalLossClassifier(TAX, criterion="conditional_softmax", lr=1e-2, **TINY),
         KFRClassifier(TAX, alpha=3.0, lr=1e-2, **TINY),
-        HCCFClassifier(TAX, lr=1e-2, embed_dim=8, **TINY),
+        HCCFClassifier(TAX, lr=1e-2, embed_dim=8, text_encoder="learned", **TINY),
         *_accelerated(lambda acc: [
             AcceleratedFlatSoftmax(TAX, lr=1e-2, accelerator=acc, **ACC_TINY),
             AcceleratedHCAMCL(TAX, lr=1e-2, accelerator=acc, **ACC_TINY, **HCAM_TINY),

@@ -139,7 +139,8 @@ def test_hccf_on_cuda_matches_its_loss_and_loads_on_cpu(data, tmp_path):
     cpu = loss((img, txt, torch.tensor(5.0, dtype=torch.float64)), torch.as_tensor(t[:32]))
     gpu = loss((img.cuda(), txt.cuda(), torch.tensor(5.0, dtype=torch.float64).cuda()), torch.as_tensor(t[:32]).cuda())
     assert gpu.item() == pytest.approx(cpu.item(), rel=1e-9)
-    clf = HCCFClassifier(tax, device="cuda", mixed_precision="bf16", max_epochs=2, random_state=0).fit(X, y)
+    clf = HCCFClassifier(tax, text_encoder="learned", device="cuda", mixed_precision="bf16", max_epochs=2,
+                         random_state=0).fit(X, y)
     S = np.asarray(clf.transform(X[:20]))
     path = tmp_path / "hccf.pkl"
     path.write_bytes(pickle.dumps(clf))

