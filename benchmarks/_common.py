@@ -77,3 +77,35 @@ def interleaved(fns: dict, repeat=5, warmup=1) -> dict:
             fn()
             times[name].append(time.perf_counter() - t0)
     return {name: (min(t), statistics.median(t)) for name, t in times.items()}
+
+
+def per_seed_lines(results, keys, seeds, show=None) -> list[str]:
+    """Raw per-seed values: one line per row and seed, for the logs in ``docs/results``.
+
+    ``results`` maps a row name to its runs (as :func:`mean_range_table`), in ``seeds``
+    order; ``show`` restricts the keys printed.
+    """
+    idx = [keys.index(k) for k in (show or keys)]
+    out = []
+    for name, runs in results.items():
+        for seed, (vals, secs) in zip(seeds, runs):
+            out.append(f"{name} | seed {seed} | " + " ".join(f"{keys[i]} {vals[i]:.4f}" for i in idx)
+                       + f" | {secs:.0f} s")
+    return out
+
+
+def verdict(a, b) -> str:
+    """Whether row ``a`` beats row ``b`` beyond the seeds' noise.
+
+    ``a`` and ``b`` are per-seed values of one metric (higher is better, same seeds).
+    "holds" only when the difference of the means exceeds the spread (max - min) of
+    each row over its seeds; "does not hold" when it exceeds them the other way;
+    "within noise" otherwise. Needs at least 3 seeds to say anything but "within noise".
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    diff = a.mean() - b.mean()
+    spread = max(np.ptp(a), np.ptp(b))
+    text = f"{diff:+.2f} (spread {spread:.2f}, {len(a)} seeds)"
+    if len(a) < 3 or abs(diff) <= spread:
+        return f"within noise: {text}"
+    return f"holds: {text}" if diff > 0 else f"does not hold: {text}"

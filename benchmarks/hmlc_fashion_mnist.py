@@ -26,7 +26,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, mean_range_table  # noqa: E402
+from _common import machine, mean_range_table, per_seed_lines, verdict  # noqa: E402
 from fashion_mnist import evaluate  # noqa: E402
 
 from skhier import FlatClassifier  # noqa: E402
@@ -54,7 +54,7 @@ def main(argv=None):
     p.add_argument("--backbone", default="mlp")
     p.add_argument("--train", type=int, default=None, help="first N training images (default: all 60,000)")
     p.add_argument("--losses", default="supcon,hmce,g-hmlc,a-hmlc")
-    p.add_argument("--seeds", default="0,1")
+    p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
     header = machine()
@@ -83,7 +83,19 @@ def main(argv=None):
     lines = [header, "",
              f"Fashion-MNIST, {len(X)} train / {len(Xt)} test, {args.backbone} backbone, {args.epochs} epochs, "
              f"batch {args.batch_size} (hierarchical batches, 2 views), lr {args.lr}; linear evaluation = "
-             f"LogisticRegression on standardised embeddings; mean over seeds {seeds} (± half the range).", "", *mean_range_table(results, KEYS, first="loss", seconds="encoder fit s")]
+             f"LogisticRegression on standardised embeddings; mean over seeds {seeds} (± half the range).", "",
+             *mean_range_table(results, KEYS, first="loss", seconds="encoder fit s"), "",
+             "Per seed:", "", *per_seed_lines(results, KEYS, seeds), "", "Verdicts:", ""]
+    col = {k: {name: [r[0][KEYS.index(k)] for r in runs] for name, runs in results.items()} for k in KEYS}
+    for claim, a, b in [("A-HMLC > G-HMLC", "a-hmlc", "g-hmlc"), ("G-HMLC > HMCE", "g-hmlc", "hmce"),
+                        ("A-HMLC > HMCE", "a-hmlc", "hmce"), ("HMCE > SupCon", "hmce", "supcon")]:
+        if a in results and b in results:
+            lines.append(f"* {claim}: fine {verdict(col['fine'][a], col['fine'][b])}; "
+                         f"AP {verdict(col['AP'][a], col['AP'][b])}")
+    for k in ("sil L1", "latent ρ"):
+        for a in ("hmce", "g-hmlc", "a-hmlc"):
+            if a in results and "supcon" in results:
+                lines.append(f"* {a} shapes the embedding ({k} over SupCon): {verdict(col[k][a], col[k]['supcon'])}")
     text = "\n".join(lines)
     print(text)
     if args.out:

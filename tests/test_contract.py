@@ -90,7 +90,7 @@ def _accelerated(make):
 def _multi_label():
     return [
         MultiLabelNodeClassifier(TAX, criterion="asl", lr=1e-2, **TINY),
-        CMSGClassifier(TAX, lr=1e-2, module__dim=8, module__heads=2, **TINY),
+        CMSGClassifier(TAX, correlation="cooccurrence", lr=1e-2, module__dim=8, module__heads=2, **TINY),
         *_accelerated(lambda acc: [
             AcceleratedCMSG(TAX, lr=1e-2, module__dim=8, module__heads=2, accelerator=acc, **ACC_TINY),
         ]),

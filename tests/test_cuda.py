@@ -170,7 +170,7 @@ def test_cmsg_on_cuda_matches_cpu_and_loads_on_cpu(tmp_path):
     Y = fill_ancestors(Y, tax)
     X = X.reshape(len(X), 2, 2, 2)  # a tiny "image" with a spatial map
     kw = dict(max_epochs=2, random_state=0, module__dim=16, module__heads=2, backbone__width=8, backbone__n_blocks=1)
-    clf = CMSGClassifier(tax, device="cuda", mixed_precision="bf16", **kw).fit(X, Y)
+    clf = CMSGClassifier(tax, correlation="cooccurrence", device="cuda", mixed_precision="bf16", **kw).fit(X, Y)
     assert clf.module_.attn_bias.is_cuda
     P = clf.predict_proba(X[:20])
     back = pickle.loads(pickle.dumps(clf))
