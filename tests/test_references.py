@@ -174,3 +174,178 @@ def test_macro_f1_is_mean_of_per_sample_f1():
     assert round(hierarchical_f1_score(["A1", "B1"], y_pred, taxonomy=tax, average="macro"), 4) == 0.8333
     # micro: |T ∩ P| = 3, |P| = 3, |T| = 4 -> F = 2 * 1 * .75 / 1.75
     assert hierarchical_f1_score(["A1", "B1"], y_pred, taxonomy=tax) == pytest.approx(1.5 / 1.75)
+
+
+# ---------------------------------------------------------------- Valmadre's losses (2022)
+# root -> {A -> {a1, a2}, b}: leaves a1, a2, b; nodes root, A, a1, a2, b
+SMALL = Taxonomy.from_parent_mapping({"A": "root", "b": "root", "a1": "A", "a2": "A"})
+
+
+def node_logits(tax, values):
+    """A (1, n_nodes) float64 logit row from a {name: value} dict (others 0)."""
+    row = torch.zeros(1, tax.n_nodes, dtype=torch.float64)
+    for name, v in values.items():
+        row[0, tax.index(name)] = v
+    return row
+
+
+def target(tax, name):
+    return torch.tensor([tax.index(name)])
+
+
+def test_flat_softmax_is_the_subtree_nll():
+    from skhier.neural.losses import FlatSoftmaxLoss
+
+    zero = torch.zeros(1, 3, dtype=torch.float64)
+    assert float(FlatSoftmaxLoss(SMALL)(zero, target(SMALL, "a1"))) == pytest.approx(math.log(3))
+    # an internal label: -log P(A) = -log(2/3)
+    assert float(FlatSoftmaxLoss(SMALL)(zero, target(SMALL, "A"))) == pytest.approx(math.log(3 / 2))
+
+
+def test_ps_softmax_sums_node_scores_along_paths():
+    from skhier.neural.losses import ParameterSharingSoftmaxLoss
+
+    # θ_A = log 2: leaf scores a1 = a2 = log 2, b = 0 -> p = (2/5, 2/5, 1/5); truth b: log 5
+    x = node_logits(SMALL, {"A": math.log(2)})
+    assert float(ParameterSharingSoftmaxLoss(SMALL)(x, target(SMALL, "b"))) == pytest.approx(math.log(5))
+
+
+def test_conditional_softmax_multiplies_sibling_softmaxes():
+    from skhier.neural.losses import ConditionalSoftmaxLoss
+
+    # P(A | root) = 2 / (2 + 1), P(a1 | A) = 1/2: -log(2/3) - log(1/2) = log 3
+    x = node_logits(SMALL, {"A": math.log(2)})
+    assert float(ConditionalSoftmaxLoss(SMALL)(x, target(SMALL, "a1"))) == pytest.approx(math.log(3))
+
+
+def test_sigmoid_losses_count_their_terms():
+    from skhier.neural.losses import ConditionalSigmoidLoss, MultiLabelSigmoidLoss
+
+    zero = torch.zeros(1, SMALL.n_nodes, dtype=torch.float64)
+    # conditional sigmoid (Brust & Denzler): positives A, a1; negatives the path's siblings b, a2
+    assert float(ConditionalSigmoidLoss(SMALL)(zero, target(SMALL, "a1"))) == pytest.approx(4 * math.log(2))
+    # multi-label sigmoid: every non-root node is a positive or a negative
+    assert float(MultiLabelSigmoidLoss(SMALL)(zero, target(SMALL, "a1"))) == pytest.approx(4 * math.log(2))
+
+
+def test_soft_max_descendant_and_margin():
+    from skhier.neural.losses import SoftMaxDescendantLoss, SoftMaxMarginLoss
+
+    zero = torch.zeros(1, SMALL.n_nodes, dtype=torch.float64)
+    # descendant softmax, truth a1: A against its non-relative b (log 2, over A's 2 leaves),
+    # a1 against a2 and b (log 3, one leaf); the root has no non-relative
+    got = float(SoftMaxDescendantLoss(SMALL)(zero, target(SMALL, "a1")))
+    assert got == pytest.approx(math.log(2) / 2 + math.log(3))
+    assert float(SoftMaxDescendantLoss(SMALL, node_weight=None)(zero, target(SMALL, "a1"))) == pytest.approx(
+        math.log(6))
+    # soft-max-margin, "incorrect" margin τ = 5: root, A, a1 at margin 0, a2 and b at 5
+    got = float(SoftMaxMarginLoss(SMALL)(zero, target(SMALL, "a1")))
+    assert got == pytest.approx(math.log(3 + 2 * math.exp(5)))
+
+
+# ---------------------------------------------------------------- inference rules
+
+
+def test_bottom_up_top_down_and_diffusion_by_hand():
+    from skhier.inference import BottomUpRefiner, DiffusionRefiner, TopDownRefiner
+
+    i = {n: SMALL.index(n) for n in SMALL.nodes}
+    leaf = np.zeros((1, SMALL.n_nodes))
+    leaf[0, [i["a1"], i["a2"], i["b"]]] = [0.5, 0.2, 0.3]
+    up = BottomUpRefiner(SMALL).fit_transform(leaf)[0]  # Valmadre's bottom-up: subtree sums
+    assert (up[i["root"]], up[i["A"]], up[i["b"]]) == pytest.approx((1.0, 0.7, 0.3))
+    cond = np.zeros((1, SMALL.n_nodes))
+    cond[0, [i["root"], i["A"], i["a1"], i["a2"], i["b"]]] = [1, 0.6, 0.5, 0.5, 0.4]
+    down = TopDownRefiner(SMALL).fit_transform(cond)[0]  # YOLO9000: products along the path
+    assert (down[i["a1"]], down[i["b"]]) == pytest.approx((0.3, 0.4))
+    # diffusion eq. 6 against the paper's definition: W from parent-child pairs,
+    # W_n = D^-1/2 W D^-1/2, f* = (1 - α)(I - α W_n)^-1 f0
+    W = np.zeros((5, 5))
+    for child, parent in [("A", "root"), ("b", "root"), ("a1", "A"), ("a2", "A")]:
+        W[i[child], i[parent]] = W[i[parent], i[child]] = 1
+    d = W.sum(1) ** -0.5
+    Wn = d[:, None] * W * d[None, :]
+    want = 0.4 * np.linalg.solve(np.eye(5) - 0.6 * Wn, up)
+    got = DiffusionRefiner(SMALL, alpha=0.6).fit(up[None]).transform(up[None])[0]
+    np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+def test_leaf_rule_metrics_and_recall_at_correct():
+    from skhier.metrics import leaf_f1_score, leaf_top1_accuracy, recall_at_correct
+
+    s = node_scores(BAL, {"A": .7, "a1": .3, "a2": .4, "B": .3, "b1": .2, "b2": .1})
+    # the leaf rule picks a2; truth a1: info F1 of a2 vs a1 (LCA A): f(A)/f(a2) = 1/2
+    assert leaf_top1_accuracy(["a1"], s, taxonomy=BAL) == 0.0
+    assert leaf_f1_score(["a1"], s, taxonomy=BAL) == pytest.approx(0.5)
+    # R@90C: the largest recall at which every kept prediction is correct: A (recall 1/2)
+    assert recall_at_correct(["a1"], s, taxonomy=BAL, min_correct=0.9) == pytest.approx(0.5)
+
+
+def test_level_and_path_accuracy():
+    from skhier.metrics import level_accuracy_score, path_accuracy_score
+
+    # HCAM-CL's per-level ("coarse / fine") and exact-path accuracy
+    got = level_accuracy_score(["a1", "b1", "b2"], ["a2", "b1", "a1"], taxonomy=BAL)
+    np.testing.assert_allclose(got, [2 / 3, 1 / 3])
+    assert path_accuracy_score(["a1", "b1", "b2"], ["a2", "b1", "a1"], taxonomy=BAL) == pytest.approx(1 / 3)
+
+
+# ---------------------------------------------------------------- representation losses
+
+
+def test_supcon_on_orthogonal_features():
+    from skhier.neural.losses import SupConLoss
+
+    # z = e1, e1, e2 at τ = τ_base = 1; anchor 0: A = {1, 2}, P = {1}:
+    # -(1 - log(e + 1)) = log(e + 1) - 1; anchor 1 the same; anchor 2 has no positive
+    z = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    got = SupConLoss(temperature=1.0, base_temperature=1.0)(z, torch.tensor([0, 0, 1]))
+    assert float(got) == pytest.approx(math.log(math.e + 1) - 1)
+
+
+def test_kfr_quantitative_relativity_eq6():
+    from skhier.neural.losses import QuantitativeRelativityLoss
+
+    # (a1, a2, b1): standardised z (-1, 0, 1), (-1, 0, 1), (1, 0, -1); L1 d(a,b) = 0,
+    # d(a,c) = 4; edge distances D(a,b) = 2, D(a,c) = 4: |0·4 − 4·2| = 8
+    loss = QuantitativeRelativityLoss(BAL)
+    z = torch.tensor([[0.0, 1.0, 2.0], [0.0, 1.0, 2.0], [2.0, 1.0, 0.0]], dtype=torch.float64)
+    y = torch.tensor([BAL.index(n) for n in ["a1", "a2", "b1"]])
+    trip = (torch.tensor([0]), torch.tensor([1]), torch.tensor([2]))
+    assert float(loss.relativity(z, y, trip)) == pytest.approx(8.0)
+
+
+def test_asymmetric_loss_eq_by_hand():
+    from skhier.neural.losses import AsymmetricLoss
+
+    # ASL defaults (γ− = 4, γ+ = 0, m = 0.05): a positive at p = 1/2 costs log 2; a negative
+    # at p = 1/2 is shifted to 0.45 and costs 0.45^4 · -log(0.55)
+    x = torch.tensor([[0.0, 0.0]], dtype=torch.float64)
+    y = torch.tensor([[1.0, 0.0]], dtype=torch.float64)
+    got = AsymmetricLoss(reduction="sum")(x, y)
+    assert float(got) == pytest.approx(math.log(2) - 0.45**4 * math.log(0.55))
+
+
+def test_hccf_eq2_with_equal_embeddings():
+    from skhier.neural import HCCFLoss
+
+    # every similarity equal: each softmax over a batch of 2 costs log 2; two levels, two
+    # directions: 4 log 2 (eq. 2 with its sums averaged over the batch)
+    img = torch.nn.functional.normalize(torch.ones(2, 2, 4, dtype=torch.float64), dim=-1)
+    txt = torch.nn.functional.normalize(torch.ones(BAL.n_nodes, 4, dtype=torch.float64), dim=-1)
+    y = torch.tensor([BAL.index("a1"), BAL.index("b1")])
+    got = HCCFLoss(BAL, levels=[1, 2])((img, txt, torch.tensor(1.0, dtype=torch.float64)), y)
+    assert float(got) == pytest.approx(4 * math.log(2))
+
+
+def test_hmce_normalised_by_levels_plus_one():
+    from skhier.neural.losses import HMCELoss, SupConLoss
+
+    # two samples of the same leaf: at level 2 (l = 1) and level 1 (l = 2) the positives
+    # are the same, but after level 2 one sample per leaf is kept, so level 1 has no
+    # positive pair. The total is λ_1 L_1 / (L + 1) with L = 2 and λ_1 = exp(1)
+    z = torch.nn.functional.normalize(torch.tensor([[[1.0, 0.2]], [[0.3, 1.0]]], dtype=torch.float64), dim=-1)
+    y = torch.tensor([BAL.index("a1"), BAL.index("a1")])
+    sup = SupConLoss()(z, torch.tensor([0, 0]))
+    got = HMCELoss(BAL)(z, y)
+    assert float(got) == pytest.approx(math.exp(1) * float(sup) / 3)
