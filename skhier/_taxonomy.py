@@ -143,12 +143,19 @@ def check_node_indices(indices, taxonomy: Taxonomy, *, name="indices") -> np.nda
 
 
 class Taxonomy:
-    """An immutable rooted tree of class labels.
+    """An immutable rooted tree — or directed acyclic graph — of class labels.
 
     A taxonomy is one value shared by every estimator, refiner and scorer in skhier. It is
     stored as its node identifiers in depth-first (pre-order) order, root first, and the
     index of each node's parent. Every matrix a method needs (ancestors, adjacency, tree
     distances, root-first paths) is derived from these once, on first use, and cached.
+
+    A node may have several parents (an ontology such as the Gene Ontology: a DAG with
+    one root). Then :attr:`is_tree` is False, :attr:`parents` lists every node's parents,
+    ancestors are all ancestors over every path and depth is the longest path from the
+    root; what needs a unique path per node (:attr:`parent`, :attr:`path_indices`,
+    :meth:`lca`, :meth:`distance`, path labels, single-label estimators) refuses a DAG
+    with a :class:`~skhier.exceptions.TaxonomyError` naming the operation.
 
     Taxonomies compare equal by value (same nodes, same parents, same order), hash, pickle
     cheaply and are kept as-is by :func:`sklearn.base.clone`, so an estimator can hold one
@@ -160,8 +167,9 @@ class Taxonomy:
         Unique node identifiers. A tuple of names identifies a node by its root-first path
         (see Notes).
     parents : sequence
-        ``parents[i]`` is the identifier of the parent of ``nodes[i]``, or ``None`` for the
-        root. Exactly one node has no parent.
+        ``parents[i]`` is the identifier of the parent of ``nodes[i]``, ``None`` for the
+        root, or a list (or set) of identifiers for a node with several parents. Exactly
+        one node has no parent.
 
     Attributes
     ----------
@@ -191,7 +199,9 @@ class Taxonomy:
     code-point order, as scikit-learn sorts class labels; a plain name before a tuple
     path with the same last name. The order never depends on how the tree was given, so
     the same tree built by any constructor, from labels in any row order, is the same
-    value with the same node-score columns (see :func:`node_sort_key`).
+    value with the same node-score columns (see :func:`node_sort_key`). In a DAG a node
+    enters the pre-order when the walk has passed all its parents, so every parent comes
+    before its children (a topological order; for a tree, the same pre-order).
 
     Examples
     --------
@@ -231,21 +241,34 @@ class Taxonomy:
             index[n] = i
         if dupes:
             raise TaxonomyError(f"duplicate node(s): {_fmt_nodes(dict.fromkeys(dupes))}")
-        parent_idx = np.empty(len(nodes), dtype=np.int64)
+        parent_sets: list[list[int]] = []
         roots = []
         for i, (n, p) in enumerate(zip(nodes, parents)):
-            if p is None or is_missing_label(p):
-                parent_idx[i] = -1
+            if isinstance(p, (list, set, frozenset)):
+                given = list(p)
+                if isinstance(p, list) and len(given) != len(set(map(_as_key, given))):
+                    dup = next(q for q in given if [_as_key(x) for x in given].count(_as_key(q)) > 1)
+                    raise TaxonomyError(f"duplicate edge: ({_as_key(dup)!r}, {n!r})")
+                given = sorted((_as_key(q) for q in given), key=node_sort_key)
+            elif p is None or is_missing_label(p):
+                given = []
+            else:
+                given = [_as_key(p)]
+            if not given:
+                parent_sets.append([])
                 roots.append(n)
                 continue
-            p = _as_key(p)
-            if p == n:
-                raise TaxonomyError(f"self edge: node {n!r} is its own parent")
-            if p not in index:
-                raise TaxonomyError(f"node {n!r} has parent {p!r}, which is not a node")
-            parent_idx[i] = index[p]
+            idx = []
+            for q in given:
+                if q == n:
+                    raise TaxonomyError(f"self edge: node {n!r} is its own parent")
+                if q not in index:
+                    raise TaxonomyError(f"node {n!r} has parent {q!r}, which is not a node")
+                idx.append(index[q])
+            parent_sets.append(idx)
+        first = np.array([ps[0] if ps else -1 for ps in parent_sets], dtype=np.int64)
         if len(roots) == 0:
-            cycle = _find_cycle(parent_idx, nodes)
+            cycle = _find_cycle(first, nodes)
             raise TaxonomyError(
                 "the taxonomy has no root: every node has a parent "
                 f"(cycle through {_fmt_nodes(cycle)})"
@@ -255,47 +278,83 @@ class Taxonomy:
                 f"the taxonomy has several roots: {_fmt_nodes(roots)}; "
                 "give them a common parent"
             )
-        # Depth-first pre-order, children sorted by node_sort_key: the canonical order.
+        # Depth-first pre-order, children sorted by node_sort_key: the canonical order. A
+        # node is entered once the walk has passed all its parents (topological).
         n = len(nodes)
         children: list[list[int]] = [[] for _ in range(n)]
+        waiting = np.array([len(ps) for ps in parent_sets], dtype=np.int64)
         root = -1
         for i in sorted(range(n), key=lambda i: node_sort_key(nodes[i])):
-            if parent_idx[i] < 0:
+            if not parent_sets[i]:
                 root = i
-            else:
-                children[parent_idx[i]].append(i)
+            for q in parent_sets[i]:
+                children[q].append(i)
         order = []
         stack = [root]
         while stack:
             v = stack.pop()
             order.append(v)
-            stack.extend(reversed(children[v]))
+            ready = []
+            for c in children[v]:
+                waiting[c] -= 1
+                if waiting[c] == 0:
+                    ready.append(c)
+            stack.extend(reversed(ready))
         if len(order) != n:
             reached = np.zeros(n, dtype=bool)
             reached[order] = True
-            cycle = _find_cycle(np.where(reached, -1, parent_idx), nodes)
+            # every node left out waits for a parent left out: following those parents cycles
+            pending = np.array([next((q for q in ps if not reached[q]), -1) for ps in parent_sets])
+            cycle = _find_cycle(np.where(reached, -1, pending), nodes)
+            edge = f"; the edge ({cycle[1]!r}, {cycle[0]!r}) closes it" if len(cycle) > 1 else ""
             raise TaxonomyError(
-                f"the taxonomy has a cycle through {_fmt_nodes(cycle)}: "
+                f"the taxonomy has a cycle through {_fmt_nodes(cycle)}{edge}: "
                 "these nodes are not reachable from the root"
             )
         order = np.asarray(order, dtype=np.int64)
         rank = np.empty(n, dtype=np.int64)
         rank[order] = np.arange(n)
-        new_parent = np.where(parent_idx[order] < 0, -1, rank[np.maximum(parent_idx[order], 0)])
-        self._set(tuple(nodes[i] for i in order), new_parent)
+        new_nodes = tuple(nodes[i] for i in order)
+        if all(len(ps) <= 1 for ps in parent_sets):
+            new_parent = np.where(first[order] < 0, -1, rank[np.maximum(first[order], 0)])
+            self._set(new_nodes, new_parent)
+        else:
+            self._set_dag(new_nodes, [sorted(int(rank[q]) for q in parent_sets[i]) for i in order])
 
     # ------------------------------------------------------------------ construction
     def _set(self, nodes: tuple, parent: np.ndarray) -> None:
+        parent = np.asarray(parent, dtype=np.int64)
         object.__setattr__(self, "_nodes", nodes)
-        object.__setattr__(self, "_parent", _readonly(np.asarray(parent, dtype=np.int64)))
+        object.__setattr__(self, "_parent", _readonly(parent))
+        object.__setattr__(self, "_pptr", None)
+        object.__setattr__(self, "_pidx", None)
         object.__setattr__(self, "_index", {v: i for i, v in enumerate(nodes)})
         object.__setattr__(self, "_hash", hash((nodes, parent.tobytes())))
 
+    def _set_dag(self, nodes: tuple, parent_lists: list) -> None:
+        """A DAG: every node's parents as CSR (``_pptr``, ``_pidx``), no ``_parent`` array."""
+        ptr = np.zeros(len(nodes) + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum([len(ps) for ps in parent_lists])
+        idx = np.fromiter((q for ps in parent_lists for q in ps), dtype=np.int64, count=int(ptr[-1]))
+        object.__setattr__(self, "_nodes", nodes)
+        object.__setattr__(self, "_parent", None)
+        object.__setattr__(self, "_pptr", _readonly(ptr))
+        object.__setattr__(self, "_pidx", _readonly(idx))
+        object.__setattr__(self, "_index", {v: i for i, v in enumerate(nodes)})
+        object.__setattr__(self, "_hash", hash((nodes, ptr.tobytes(), idx.tobytes())))
+
     @classmethod
     def _from_canonical(cls, nodes: tuple, parent) -> Taxonomy:
-        """Rebuild from arrays already in canonical order (pickling, subtrees)."""
+        """Rebuild from arrays already in canonical order (pickling, subtrees).
+
+        ``parent`` is the parent index array of a tree, or a list of parent index lists
+        (a DAG).
+        """
         self = cls.__new__(cls)
-        self._set(tuple(nodes), np.asarray(parent, dtype=np.int64).copy())
+        if not isinstance(parent, np.ndarray) and len(parent) and isinstance(parent[0], (list, tuple)):
+            self._set_dag(tuple(nodes), [list(ps) for ps in parent])
+        else:
+            self._set(tuple(nodes), np.asarray(parent, dtype=np.int64).copy())
         return self
 
     @classmethod
@@ -307,7 +366,8 @@ class Taxonomy:
         Parameters
         ----------
         mapping : mapping
-            Each child's parent.
+            Each child's parent, or a list (or set) of its parents for a node with several
+            (a DAG). A tuple is one parent identified by its path.
 
         Returns
         -------
@@ -318,18 +378,22 @@ class Taxonomy:
         >>> from skhier import Taxonomy
         >>> Taxonomy.from_parent_mapping({"cat": "animal", "dog": "animal"}).root_name
         'animal'
+        >>> dag = Taxonomy.from_parent_mapping({"pet": "animal", "wild": "animal", "cat": ["pet", "wild"]})
+        >>> dag.is_tree, dag.ancestors_of("cat")
+        (False, ('animal', 'pet', 'wild', 'cat'))
         """
         if not isinstance(mapping, Mapping):
             raise TypeError(f"mapping must be a Mapping, got {type(mapping).__name__}")
-        for k, v in mapping.items():
-            if isinstance(v, (list, set, frozenset)):
-                raise TaxonomyError(
-                    f"mapping[{k!r}] = {v!r}: a node has one parent; give a single parent (a tuple "
-                    "identifies one node by its path)"
-                )
+
+        def keys(v):
+            if v is None:
+                return []
+            return [_as_key(q) for q in v] if isinstance(v, (list, set, frozenset)) else [_as_key(v)]
+
         nodes = list(dict.fromkeys(_as_key(k) for k in mapping))
-        parents = {_as_key(k): (None if v is None else _as_key(v)) for k, v in mapping.items()}
-        extra = [p for p in dict.fromkeys(parents.values()) if p is not None and p not in parents]
+        parents = {_as_key(k): v for k, v in mapping.items()}
+        named = [q for v in parents.values() for q in keys(v)]
+        extra = [q for q in dict.fromkeys(named) if q not in parents]
         all_nodes = extra + nodes
         return cls(all_nodes, [parents.get(n) for n in all_nodes])
 
@@ -337,9 +401,12 @@ class Taxonomy:
     def from_edges(cls, edges: Iterable) -> Taxonomy:
         """Build a taxonomy from ``(parent, child)`` edges.
 
+        A child may appear under several parents (a DAG, as the Gene Ontology's
+        ``parent/child`` edges); a string ``"parent/child"`` is read as one edge.
+
         Parameters
         ----------
-        edges : iterable of (parent, child) pairs
+        edges : iterable of (parent, child) pairs or "parent/child" strings
 
         Returns
         -------
@@ -348,38 +415,39 @@ class Taxonomy:
         Raises
         ------
         TaxonomyError
-            For a duplicate or self edge, a node with two parents, a cycle, several roots
-            or no edge at all.
+            For a duplicate or self edge, a cycle, several roots or no edge at all.
 
         Examples
         --------
         >>> from skhier import Taxonomy
         >>> Taxonomy.from_edges([("animal", "cat"), ("animal", "dog")]).leaf_names
         ('cat', 'dog')
+        >>> Taxonomy.from_edges(["root/GO:1", "root/GO:2", "GO:1/GO:3", "GO:2/GO:3"]).is_tree
+        False
         """
-        parent_of: dict = {}
+        parents_of: dict = {}
         order: dict = {}
         for edge in edges:
+            if isinstance(edge, str):
+                parts = edge.split("/")
+                edge = tuple(parts) if len(parts) == 2 and all(parts) else edge
             try:
                 p, c = edge
             except (TypeError, ValueError):
-                raise TaxonomyError(f"an edge must be a (parent, child) pair, got {edge!r}")
+                raise TaxonomyError(f"an edge must be a (parent, child) pair or a 'parent/child' string, got {edge!r}")
             p, c = _as_key(p), _as_key(c)
             if p == c:
                 raise TaxonomyError(f"self edge: ({p!r}, {c!r})")
-            if c in parent_of:
-                if parent_of[c] == p:
-                    raise TaxonomyError(f"duplicate edge: ({p!r}, {c!r})")
-                raise TaxonomyError(
-                    f"node {c!r} has two parents: {parent_of[c]!r} and {p!r}"
-                )
-            parent_of[c] = p
+            known = parents_of.setdefault(c, [])
+            if p in known:
+                raise TaxonomyError(f"duplicate edge: ({p!r}, {c!r})")
+            known.append(p)
             order.setdefault(p, None)
             order.setdefault(c, None)
         if not order:
             raise TaxonomyError("the taxonomy is empty: no edges were given")
         nodes = list(order)
-        return cls(nodes, [parent_of.get(n) for n in nodes])
+        return cls(nodes, [_one_or_list(parents_of.get(n)) for n in nodes])
 
     @classmethod
     def from_nested_dict(cls, tree: Mapping) -> Taxonomy:
@@ -528,9 +596,8 @@ class Taxonomy:
 
         g = nx.DiGraph()
         g.add_nodes_from(self._nodes)
-        g.add_edges_from(
-            (self._nodes[p], self._nodes[i]) for i, p in enumerate(self._parent) if p >= 0
-        )
+        child, par = self.edges
+        g.add_edges_from((self._nodes[p], self._nodes[c]) for c, p in zip(child.tolist(), par.tolist()))
         return g
 
     def to_json(self) -> str:
@@ -547,7 +614,7 @@ class Taxonomy:
         >>> Taxonomy.from_json(tax.to_json()) == tax
         True
         """
-        parents = [None if p < 0 else self._nodes[p] for p in self._parent]
+        parents = [_one_or_list([self._nodes[q] for q in ps]) for ps in self.parents]
         return json.dumps({"nodes": list(self._nodes), "parents": parents})
 
     @classmethod
@@ -585,15 +652,19 @@ class Taxonomy:
             return True
         if not isinstance(other, Taxonomy):
             return NotImplemented
-        return self._hash == other._hash and self._nodes == other._nodes and bool(
-            np.array_equal(self._parent, other._parent)
-        )
+        if self._hash != other._hash or self._nodes != other._nodes or self.is_tree != other.is_tree:
+            return False
+        if self.is_tree:
+            return bool(np.array_equal(self._parent, other._parent))
+        return bool(np.array_equal(self._pptr, other._pptr) and np.array_equal(self._pidx, other._pidx))
 
     def __hash__(self):
         return self._hash
 
     def __reduce__(self):
-        return (Taxonomy._from_canonical, (self._nodes, self._parent.tolist()))
+        if self.is_tree:
+            return (Taxonomy._from_canonical, (self._nodes, self._parent.tolist()))
+        return (Taxonomy._from_canonical, (self._nodes, [ps.tolist() for ps in self.parents]))
 
     def __copy__(self):
         return self
@@ -614,9 +685,10 @@ class Taxonomy:
         return iter(self._nodes)
 
     def __repr__(self):
+        dag = "" if self.is_tree else f", n_edges={self.edges[0].size} (DAG)"
         return (
             f"Taxonomy(n_nodes={self.n_nodes}, n_leaves={self.n_leaves}, "
-            f"max_depth={self.max_depth})"
+            f"max_depth={self.max_depth}{dag})"
         )
 
     def __str__(self):
@@ -642,6 +714,8 @@ class Taxonomy:
         └── a
             └── b
         """
+        if not self.is_tree:
+            return self._dag_text(max_lines)
         lines = [str(self.names[0])]
         # the prefix of a node's children depends on whether each ancestor is a last child
         last = np.zeros(self.n_nodes, dtype=bool)
@@ -657,6 +731,26 @@ class Taxonomy:
             lines.append(prefix + ("└── " if last[v] else "├── ") + str(self.names[v]))
         return "\n".join(lines)
 
+    def _dag_text(self, max_lines: int) -> str:
+        """A DAG drawn as its depth-first walk: a node met again is marked ``(*)`` and not expanded."""
+        lines = [str(self.names[0])]
+        seen = {0}
+        stack = [(c, "", i == len(self.children[0]) - 1) for i, c in reversed(list(enumerate(self.children[0])))]
+        while stack:
+            if len(lines) >= max_lines:
+                lines.append(f"... (cut at {max_lines} lines; {self.n_nodes} nodes)")
+                break
+            v, prefix, is_last = stack.pop()
+            again = v in seen
+            lines.append(prefix + ("└── " if is_last else "├── ") + str(self.names[v]) + (" (*)" if again else ""))
+            if again:
+                continue
+            seen.add(v)
+            kids = self.children[v]
+            sub = prefix + ("    " if is_last else "│   ")
+            stack.extend((c, sub, i == len(kids) - 1) for i, c in reversed(list(enumerate(kids))))
+        return "\n".join(lines)
+
     # ------------------------------------------------------------------ lookup
     @property
     def nodes(self) -> tuple:
@@ -665,8 +759,49 @@ class Taxonomy:
 
     @property
     def parent(self) -> np.ndarray:
-        """Parent index of every node (``-1`` for the root), read-only."""
+        """Parent index of every node (``-1`` for the root), read-only; a tree's only.
+
+        Raises
+        ------
+        TaxonomyError
+            On a DAG, where a node may have several parents: use :attr:`parents`.
+        """
+        self._require_tree("Taxonomy.parent (one parent per node; use Taxonomy.parents)")
         return self._parent
+
+    @property
+    def is_tree(self) -> bool:
+        """Whether every node has at most one parent (False for a DAG such as GO)."""
+        return self._parent is not None
+
+    def _require_tree(self, what: str) -> None:
+        """Raise a :class:`TaxonomyError` naming ``what`` when this taxonomy is a DAG."""
+        if self._parent is None:
+            counts = np.diff(self._pptr)
+            v = int(np.flatnonzero(counts > 1)[0])
+            ps = [self._nodes[q] for q in self._pidx[self._pptr[v] : self._pptr[v + 1]]]
+            raise TaxonomyError(
+                f"{what} needs a tree taxonomy, but this one is a DAG: node {self._nodes[v]!r} has "
+                f"{len(ps)} parents ({_fmt_nodes(ps)}), and {int((counts > 1).sum())} node(s) have several. "
+                "On a DAG use the multi-label estimators (MultiLabelNodeClassifier, CHMCNNClassifier), "
+                "CoherenceRefiner and the multi-label metrics"
+            )
+
+    @cached_property
+    def parents(self) -> tuple:
+        """Parent indices of every node as a tuple of read-only arrays (empty for the root)."""
+        if self._parent is not None:
+            return tuple(_readonly(np.array([p] if p >= 0 else [], dtype=np.int64)) for p in self._parent)
+        return tuple(_readonly(self._pidx[self._pptr[i] : self._pptr[i + 1]].copy()) for i in range(self.n_nodes))
+
+    @cached_property
+    def edges(self) -> tuple:
+        """Every (child, parent) edge as two read-only index arrays, by child in node order."""
+        if self._parent is not None:
+            child = np.arange(1, self.n_nodes, dtype=np.int64)
+            return _readonly(child), _readonly(self._parent[1:].copy())
+        child = np.repeat(np.arange(self.n_nodes, dtype=np.int64), np.diff(self._pptr))
+        return _readonly(child), _readonly(self._pidx.copy())
 
     @property
     def n_nodes(self) -> int:
@@ -734,15 +869,16 @@ class Taxonomy:
     @cached_property
     def children(self) -> tuple:
         """Children indices of every node, as a tuple of read-only arrays."""
-        order = np.argsort(self._parent, kind="stable")
-        counts = np.bincount(self._parent[self._parent >= 0], minlength=self.n_nodes)
-        starts = np.concatenate([[0], np.cumsum(counts)]) + 1  # the root sorts first
-        return tuple(_readonly(order[starts[i] : starts[i + 1]].copy()) for i in range(self.n_nodes))
+        child, par = self.edges
+        order = np.argsort(par, kind="stable")  # by parent, then child in node order
+        starts = np.concatenate([[0], np.cumsum(np.bincount(par, minlength=self.n_nodes))])
+        kids = child[order]
+        return tuple(_readonly(kids[starts[i] : starts[i + 1]].copy()) for i in range(self.n_nodes))
 
     @cached_property
     def n_children(self) -> np.ndarray:
         """Number of children of every node."""
-        return _readonly(np.bincount(self._parent[1:], minlength=self.n_nodes))
+        return _readonly(np.bincount(self.edges[1], minlength=self.n_nodes))
 
     @cached_property
     def is_leaf(self) -> np.ndarray:
@@ -773,8 +909,12 @@ class Taxonomy:
 
     @cached_property
     def depth(self) -> np.ndarray:
-        """Number of edges from the root to every node."""
+        """Number of edges from the root to every node (in a DAG: the longest path)."""
         depth = np.zeros(self.n_nodes, dtype=np.int64)
+        if self._parent is None:
+            for i in range(1, self.n_nodes):  # parents come first (topological order)
+                depth[i] = depth[self._pidx[self._pptr[i] : self._pptr[i + 1]]].max() + 1
+            return _readonly(depth)
         for i in range(1, self.n_nodes):  # pre-order: parents come first
             depth[i] = depth[self._parent[i]] + 1
         return _readonly(depth)
@@ -788,6 +928,11 @@ class Taxonomy:
     def height(self) -> np.ndarray:
         """Longest number of edges from every node down to a leaf in its subtree."""
         height = np.zeros(self.n_nodes, dtype=np.int64)
+        if self._parent is None:
+            for i in range(self.n_nodes - 1, 0, -1):  # children first
+                ps = self._pidx[self._pptr[i] : self._pptr[i + 1]]
+                height[ps] = np.maximum(height[ps], height[i] + 1)
+            return _readonly(height)
         for i in range(self.n_nodes - 1, 0, -1):  # reverse pre-order: children first
             p = self._parent[i]
             height[p] = max(height[p], height[i] + 1)
@@ -801,6 +946,7 @@ class Taxonomy:
     @cached_property
     def path_indices(self) -> np.ndarray:
         """Root-first path of every node, shape (n_nodes, max_depth + 1), padded with -1."""
+        self._require_tree("Taxonomy.path_indices (a unique root path per node)")
         paths = np.full((self.n_nodes, self.max_depth + 1), -1, dtype=np.int64)
         paths[0, 0] = 0
         depth = self.depth
@@ -827,11 +973,20 @@ class Taxonomy:
         ('r', 'a', 'b')
         """
         i = self.index(node)
+        if self._parent is None:  # every ancestor over every path, in node order
+            return tuple(self._nodes[j] for j in self.ancestor_matrix[i].indices)
         return tuple(self._nodes[j] for j in self.path_indices[i][: self.depth[i] + 1])
 
     @cached_property
     def ancestor_matrix(self) -> sp.csr_matrix:
-        """Sparse (n_nodes, n_nodes) indicator: ``[i, j] = 1`` if j is i or an ancestor of i."""
+        """Sparse (n_nodes, n_nodes) indicator: ``[i, j] = 1`` if j is i or an ancestor of i.
+
+        In a DAG, the ancestors over every path: each level's rows are its parents' rows
+        (a sparse product) plus itself, so the cost is the number of (node, ancestor)
+        pairs, never n_nodes².
+        """
+        if self._parent is None:
+            return _readonly_sparse(self._dag_ancestors())
         paths = self.path_indices
         rows = np.repeat(np.arange(self.n_nodes), self.depth + 1)
         cols = paths[paths >= 0]
@@ -840,6 +995,19 @@ class Taxonomy:
         )
         m.sort_indices()
         return _readonly_sparse(m)
+
+    def _dag_ancestors(self) -> sp.csr_matrix:
+        n = self.n_nodes
+        child, par = self.edges
+        P = sp.csr_matrix((np.ones(child.size), (child, par)), shape=(n, n))
+        A = sp.csr_matrix(([1.0], ([0], [0])), shape=(n, n))  # the root's row; the others fill in
+        for lv in self.levels[1:]:  # parents sit on shallower levels: their rows are final
+            block = (P[lv] @ A).tocsr()
+            block.data[:] = 1.0
+            block = (block + sp.csr_matrix((np.ones(lv.size), (np.arange(lv.size), lv)), shape=(lv.size, n))).tocsr()
+            A = _replace_rows(A, lv, block)
+        A.sort_indices()
+        return A
 
     @cached_property
     def leaf_ancestor_matrix(self) -> sp.csr_matrix:
@@ -874,6 +1042,7 @@ class Taxonomy:
         >>> tax.nodes[int(tax.lca(tax.index("x"), tax.index("y")))]
         'a'
         """
+        self._require_tree("Taxonomy.lca (a unique lowest common ancestor)")
         a, b = np.broadcast_arrays(check_node_indices(a, self, name="a"), check_node_indices(b, self, name="b"))
         pa, pb = self.path_indices[a], self.path_indices[b]
         same = (pa == pb) & (pa >= 0)
@@ -904,6 +1073,7 @@ class Taxonomy:
         >>> tax.distance(tax.index("x"), [tax.index("y"), tax.index("b"), tax.index("x")]).tolist()
         [2, 3, 0]
         """
+        self._require_tree("Taxonomy.distance (tree distances)")
         c = self.lca(a, b)
         a, b = np.broadcast_arrays(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
         return self.depth[a] + self.depth[b] - 2 * self.depth[c]
@@ -911,8 +1081,7 @@ class Taxonomy:
     @cached_property
     def adjacency(self) -> sp.csr_matrix:
         """Symmetric (n_nodes, n_nodes) parent–child connection matrix W, zero diagonal."""
-        child = np.arange(1, self.n_nodes)
-        par = self._parent[1:]
+        child, par = self.edges
         rows = np.concatenate([child, par])
         cols = np.concatenate([par, child])
         w = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(self.n_nodes,) * 2)
@@ -962,6 +1131,7 @@ class Taxonomy:
         >>> tax.subtree("a").nodes
         ('a', 'x')
         """
+        self._require_tree("Taxonomy.subtree")
         i = self.index(node)
         keep = np.flatnonzero(self.ancestor_matrix[:, i].toarray().ravel() > 0)
         return self._restrict(keep)
@@ -985,6 +1155,7 @@ class Taxonomy:
         ('r', 'a')
         """
         check_number(max_depth, "max_depth", low=0, integer=True)
+        self._require_tree("Taxonomy.prune")
         return self._restrict(np.flatnonzero(self.depth <= max_depth))
 
     def _restrict(self, keep: np.ndarray) -> Taxonomy:
@@ -994,6 +1165,20 @@ class Taxonomy:
         parent = new[self._parent[keep]]
         parent[0] = -1
         return Taxonomy._from_canonical(tuple(self._nodes[i] for i in keep), parent)
+
+
+def _one_or_list(parents):
+    """``None`` for no parent, the parent for one, the list for several (constructor input)."""
+    if not parents:
+        return None
+    return parents[0] if len(parents) == 1 else list(parents)
+
+
+def _replace_rows(A: sp.csr_matrix, rows: np.ndarray, block: sp.csr_matrix) -> sp.csr_matrix:
+    """``A`` with ``A[rows]`` replaced by ``block`` (rows of ``A`` there are empty)."""
+    n = A.shape[0]
+    scatter = sp.csr_matrix((np.ones(rows.size), (rows, np.arange(rows.size))), shape=(n, rows.size))
+    return (A + scatter @ block).tocsr()
 
 
 def _find_cycle(parent: np.ndarray, nodes: list) -> list:
