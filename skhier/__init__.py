@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "BottomUpRefiner": "inference",
+    "CoherenceRefiner": "inference",
     "DifferentiableDiffusionRefiner": "inference",
     "DiffusionRefiner": "inference",
     "FlatClassifier": "inference",

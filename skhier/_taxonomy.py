@@ -579,6 +579,116 @@ class Taxonomy:
             raise TaxonomyError(f"node(s) with no edge: {_fmt_nodes(isolated)}")
         return cls.from_edges(list(graph.edges))
 
+    @classmethod
+    def from_obo(cls, source, *, relations=("is_a",), root="root") -> Taxonomy:
+        """Read an ontology in OBO format (the Gene Ontology's, HPO's): a DAG of term ids.
+
+        Every ``[Term]`` stanza is a node, identified by its ``id``; ``is_a: PARENT`` lines
+        are edges (parent → term), and so are ``relationship: TYPE PARENT`` lines whose
+        type is in ``relations`` (``("is_a", "part_of")`` adds GO's part-of links).
+        Obsolete terms (``is_obsolete: true``) and other stanzas (``[Typedef]``) are left
+        out; ``!`` starts a comment. An ontology with several top terms (GO's three
+        namespaces) gets a common parent named ``root``.
+
+        Parameters
+        ----------
+        source : str, path-like or file
+            OBO text, a path to an ``.obo`` file, or an open text file.
+        relations : sequence of str, default=("is_a",)
+            Relation types read as edges.
+        root : str, default="root"
+            Name of the added common parent when there are several top terms.
+
+        Returns
+        -------
+        taxonomy : Taxonomy
+
+        Examples
+        --------
+        >>> from skhier import Taxonomy
+        >>> obo = '''
+        ... [Term]
+        ... id: T:1
+        ... name: top
+        ...
+        ... [Term]
+        ... id: T:2
+        ... is_a: T:1 ! top
+        ...
+        ... [Term]
+        ... id: T:3
+        ... is_a: T:1
+        ... relationship: part_of T:2
+        ... '''
+        >>> Taxonomy.from_obo(obo).is_tree, Taxonomy.from_obo(obo, relations=("is_a", "part_of")).is_tree
+        (True, False)
+        """
+        if hasattr(source, "read"):
+            text = source.read()
+        else:
+            text = str(source)
+            if "\n" not in text and "[Term]" not in text:
+                with open(text, encoding="utf-8") as f:
+                    text = f.read()
+        relations = tuple(relations)
+        unknown_types = [r for r in relations if not isinstance(r, str)]
+        if unknown_types:
+            raise TypeError(f"relations must be strings, got {unknown_types!r}")
+        terms: dict = {}
+        retired: set = set()
+        stanza, current, obsolete = None, None, False
+
+        def close():
+            if stanza == "Term" and current is not None:
+                if obsolete:
+                    retired.add(current["id"])
+                else:
+                    terms[current["id"]] = current["parents"]
+
+        for lineno, raw in enumerate(text.splitlines(), 1):
+            line = raw.split("!", 1)[0].strip()
+            if not line:
+                continue
+            if line.startswith("[") and line.endswith("]"):
+                close()
+                stanza, current, obsolete = line[1:-1], None, False
+                continue
+            if stanza != "Term":
+                continue
+            tag, _, value = line.partition(":")
+            tag, value = tag.strip(), value.strip()
+            if tag == "id":
+                current = {"id": value, "parents": []}
+            elif current is None:
+                raise TaxonomyError(f"OBO line {lineno}: {raw.strip()!r} comes before the stanza's id")
+            elif tag == "is_obsolete":
+                obsolete = value.lower() == "true"
+            elif tag == "is_a" and "is_a" in relations:
+                current["parents"].append(value.split()[0])
+            elif tag == "relationship":
+                parts = value.split()
+                if len(parts) < 2:
+                    raise TaxonomyError(f"OBO line {lineno}: relationship needs a type and a term, got {value!r}")
+                if parts[0] in relations:
+                    current["parents"].append(parts[1])
+        close()
+        if not terms:
+            raise TaxonomyError("the OBO text has no [Term] stanza")
+        edges = []
+        for term, parents in terms.items():
+            for p in dict.fromkeys(parents):
+                if p not in terms:
+                    why = "an obsolete term" if p in retired else "not a term of this ontology"
+                    raise TaxonomyError(f"OBO edge ({p!r}, {term!r}): the parent {p!r} is {why}")
+                edges.append((p, term))
+        children = {c for _, c in edges}
+        tops = [t for t in terms if t not in children]
+        if len(tops) > 1:
+            edges += [(root, t) for t in tops]
+        if not edges:
+            return cls([tops[0]], [None])
+        return cls.from_edges(edges)
+
     def to_networkx(self):
         """Return a ``networkx.DiGraph`` with edges parent → child.
 
@@ -1221,13 +1331,19 @@ def _path_rows(paths) -> list[tuple]:
 
 # ---------------------------------------------------------------- torch-free tree rules
 # (re-exported by ``_tree``; here so that the scikit-learn paths never import torch)
-def check_taxonomy(taxonomy) -> Taxonomy:
-    """Return ``taxonomy`` if it is a :class:`Taxonomy`, else raise a ``TypeError``."""
+def check_taxonomy(taxonomy, *, allow_dag: bool = False, what: str | None = None) -> Taxonomy:
+    """Return ``taxonomy`` if it is a :class:`Taxonomy`, else raise a ``TypeError``.
+
+    A DAG (a node with several parents) is refused with a :class:`TaxonomyError` naming
+    ``what`` unless ``allow_dag``: everything that needs one path per node checks here.
+    """
     if not isinstance(taxonomy, Taxonomy):
         raise TypeError(
             f"taxonomy must be a skhier.Taxonomy, got {type(taxonomy).__name__}; build one "
             "with Taxonomy.from_paths, from_edges or from_parent_mapping"
         )
+    if not allow_dag:
+        taxonomy._require_tree(what or "this function or estimator")
     return taxonomy
 
 

@@ -37,6 +37,9 @@ __all__ = [
     "lca_with_all",
     "path_indicator",
     "tree_distance",
+    "max_over_descendants",
+    "hierarchy_violations",
+    "with_all_ancestors",
 ]
 
 #: Largest number of (sample, node) cells a row chunk of the greedy descent touches.
@@ -319,3 +322,65 @@ def tree_distance(a: torch.Tensor, b: torch.Tensor, taxonomy: Taxonomy, kind: st
     if kind == "hierarchical_precision":
         return 1 - tt.depth[c] / max(taxonomy.max_depth, 1)
     raise ValueError(f"distance must be one of {TREE_DISTANCES}, got {kind!r}")
+
+
+# ---------------------------------------------------------------- coherence on trees and DAGs
+# C-HMCNN's max-constraint module (MCM) and the hierarchy-violation count work on any
+# taxonomy, a DAG included: they read the (descendant, ancestor) pairs of the ancestor
+# matrix, O(pairs) per sample, never a dense n_nodes × n_nodes tensor.
+
+
+@lru_cache(maxsize=32)
+def _ancestor_pairs(taxonomy: Taxonomy, device: str) -> tuple:
+    """(descendant, ancestor) index tensors of every pair, self pairs included."""
+    m = taxonomy.ancestor_matrix.tocoo()
+    return (torch.as_tensor(m.row.astype(np.int64), device=device),
+            torch.as_tensor(m.col.astype(np.int64), device=device))
+
+
+def max_over_descendants(x: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
+    """C-HMCNN's MCM: column ``k`` becomes the max of ``x`` over ``k`` and its descendants.
+
+    ``MCM(h)_k = max_{d ∈ D(k) ∪ {k}} h_d`` (Giunchiglia & Lukasiewicz, 2020, eq. 2), for a
+    (B, n_nodes) tensor of scores, probabilities or logits (a monotone link commutes with
+    the max). A segment max over the (descendant, ancestor) pairs: O(B × pairs) time and
+    memory, where the reference code builds a dense (B, n, n) tensor. The gradient flows
+    to one maximiser per (row, node): the first descendant in node order among ties, as
+    ``torch.max(dim=...)`` routes it.
+    """
+    desc, anc = _ancestor_pairs(taxonomy, str(x.device))
+    vals = x[:, desc]  # (B, pairs)
+    idx = anc.expand(x.shape[0], -1)
+    with torch.no_grad():
+        top = x.new_full(x.shape, -torch.inf).scatter_reduce_(1, idx, vals, "amax")
+        hit = vals == top.gather(1, idx)
+        big = torch.iinfo(torch.long).max
+        first = torch.full(x.shape, big, dtype=torch.long, device=x.device).scatter_reduce_(
+            1, idx, torch.where(hit, desc.expand_as(vals), torch.full_like(vals, big, dtype=torch.long)), "amin")
+    return x.gather(1, first)
+
+
+def hierarchy_violations(scores: torch.Tensor, taxonomy: Taxonomy, threshold=None) -> torch.Tensor:
+    """Per row, the number of (node, ancestor) pairs where the node outranks its ancestor.
+
+    With ``threshold``, a violation is a node at or above it whose ancestor is below it;
+    without, a node scoring strictly more than an ancestor. O(B × pairs).
+    """
+    desc, anc = _ancestor_pairs(taxonomy, str(scores.device))
+    keep = desc != anc
+    d, a = scores[:, desc[keep]], scores[:, anc[keep]]
+    bad = (d >= threshold) & (a < threshold) if threshold is not None else d > a
+    return bad.sum(dim=1)
+
+
+def with_all_ancestors(mask: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
+    """(B, n_nodes) bool: the entries of ``mask`` whose ancestors are all in ``mask`` too.
+
+    The "prune" rule of a label set, on trees and DAGs: a segment max of the missing
+    ancestors over the (descendant, ancestor) pairs, O(B × pairs).
+    """
+    desc, anc = _ancestor_pairs(taxonomy, str(mask.device))
+    missing = (~mask[:, anc]).to(torch.int8)
+    any_missing = torch.zeros(mask.shape, dtype=torch.int8, device=mask.device).scatter_reduce_(
+        1, desc.expand(mask.shape[0], -1), missing, "amax")
+    return mask & (any_missing == 0)

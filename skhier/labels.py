@@ -168,7 +168,7 @@ def encode_labels(y, taxonomy: Taxonomy, *, format: str = "auto", name: str = "y
     >>> encode_labels([["a", "x"], ["b", ""]], tax)[0]
     array([2, 3])
     """
-    check_taxonomy(taxonomy)
+    check_taxonomy(taxonomy, allow_dag=True)  # indicators and node labels work on a DAG; paths check below
     if format not in _FORMATS:
         raise ValueError(f"format must be one of {_FORMATS}, got {format!r}")
     arr = _as_array(y)

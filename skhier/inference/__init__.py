@@ -10,12 +10,13 @@ from ._base import DECISIONS, BaseRefiner, NodeScores, decide
 from ._diffusion import DiffusionRefiner, diffuse, diffusion_operator
 from ._flat import FlatClassifier
 from ._learned import DifferentiableDiffusionRefiner, EdgeDiffusionMap, LinearScoreMap
-from ._simple import BottomUpRefiner, TopDownRefiner
+from ._simple import BottomUpRefiner, CoherenceRefiner, TopDownRefiner
 
 __all__ = [
     "DECISIONS",
     "BaseRefiner",
     "BottomUpRefiner",
+    "CoherenceRefiner",
     "DifferentiableDiffusionRefiner",
     "DiffusionRefiner",
     "EdgeDiffusionMap",

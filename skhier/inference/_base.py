@@ -114,6 +114,7 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
     """
 
     _requires_probabilities = False
+    _allow_dag = False  # refiners that work on DAG taxonomies say so
 
     def fit(self, X, y=None):
         """Check the node scores and remember the taxonomy and the label format of ``y``.
@@ -149,7 +150,7 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
         return self
 
     def _check_params(self):
-        check_taxonomy(self.taxonomy)
+        check_taxonomy(self.taxonomy, allow_dag=self._allow_dag, what=type(self).__name__)
         if self.decision not in DECISIONS:
             raise ValueError(f"decision must be one of {DECISIONS}, got {self.decision!r}")
         _check_threshold(self.threshold)

@@ -1,13 +1,18 @@
-"""Bottom-up and top-down inference (Valmadre, 2022; Redmon & Farhadi, 2017)."""
+"""Bottom-up and top-down inference (Valmadre, 2022; Redmon & Farhadi, 2017), and the
+coherence refiner (C-HMCNN's max-constraint module, on trees and DAGs)."""
 
 from __future__ import annotations
 
+import numpy as np
+import scipy.sparse as sp
 import torch
+from sklearn.utils.validation import check_is_fitted
 
-from .._tree import bottom_up, taxonomy_tensors, top_down_product
+from .._tree import bottom_up, max_over_descendants, taxonomy_tensors, top_down_product
+from ..labels import decode_labels
 from ._base import BaseRefiner
 
-__all__ = ["BottomUpRefiner", "TopDownRefiner"]
+__all__ = ["BottomUpRefiner", "TopDownRefiner", "CoherenceRefiner"]
 
 
 class BottomUpRefiner(BaseRefiner):
@@ -101,3 +106,77 @@ class TopDownRefiner(BaseRefiner):
             den = sums[:, parent[1:]]
             cond[:, 1:] = torch.where(den > 0, cond[:, 1:] / den.clamp(min=1e-300), torch.zeros_like(den))
         return top_down_product(cond, tax)
+
+
+class CoherenceRefiner(BaseRefiner):
+    """Make node scores coherent: every node at least as high as each of its descendants.
+
+    C-HMCNN's max-constraint module (MCM) as a transformer: node ``k`` takes the max of
+    its own score and its descendants' (Giunchiglia & Lukasiewicz, 2020, eq. 2), so no
+    node outranks an ancestor and thresholding gives label sets closed under ancestors.
+    Works on trees and on DAG taxonomies (the Gene Ontology), as a segment max over the
+    (descendant, ancestor) pairs: O(n_samples × pairs). Fitted on a node-indicator ``y``
+    (several paths per sample), ``predict`` returns the nodes scoring at least
+    ``threshold`` in that format; on single-label ``y`` it decides one node by
+    ``decision`` (trees only).
+
+    Parameters
+    ----------
+    taxonomy : Taxonomy
+    decision : {"leaf", "top_down", "majority", "threshold"}, default="threshold"
+        Single-label decisions; see :func:`skhier.inference.decide`.
+    threshold : float, default=0.5
+    device : str or torch.device, default=None
+
+    Attributes
+    ----------
+    classes_ : ndarray of object
+    label_format_ : LabelFormat
+    n_features_in_ : int
+
+    See Also
+    --------
+    skhier.neural.CHMCNNClassifier : the network trained through this constraint.
+    skhier.metrics.hierarchy_violations : counts what this removes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhier import Taxonomy
+    >>> from skhier.inference import CoherenceRefiner
+    >>> tax = Taxonomy.from_edges(["r/a", "r/b", "a/c", "b/c"])  # c under a and b
+    >>> S = np.array([[1.0, 0.2, 0.6, 0.9]])  # columns r, a, b, c: c above both parents
+    >>> CoherenceRefiner(tax).fit(S).transform(S).tolist()
+    [[1.0, 0.9, 0.9, 0.9]]
+    """
+
+    _allow_dag = True
+
+    def __init__(self, taxonomy, *, decision="threshold", threshold=0.5, device=None):
+        self.taxonomy = taxonomy
+        self.decision = decision
+        self.threshold = threshold
+        self.device = device
+
+    def _refine(self, s):
+        return max_over_descendants(s, self.taxonomy_)
+
+    def predict(self, X):
+        """Label sets at ``threshold`` (multi-label ``y``), else one node by ``decision``.
+
+        Parameters
+        ----------
+        X : array-like or tensor of shape (n_samples, n_nodes)
+
+        Returns
+        -------
+        y : ndarray or sparse matrix
+        """
+        check_is_fitted(self, "taxonomy_")
+        if not self.label_format_.multilabel:
+            self.taxonomy_._require_tree("CoherenceRefiner.predict with single-label y")
+            return super().predict(X)
+        refined = self.transform(X)
+        hit = np.asarray(refined.cpu() if isinstance(refined, torch.Tensor) else refined) >= self.threshold
+        hit[:, 0] = True
+        return decode_labels(sp.csr_matrix(hit), self.taxonomy_, self.label_format_)

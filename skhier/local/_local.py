@@ -149,7 +149,7 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
         if self.taxonomy is None:
             tax = Taxonomy.from_paths(y_arr) if is_paths else _flat_taxonomy(y_arr)
         else:
-            tax = check_taxonomy(self.taxonomy)
+            tax = check_taxonomy(self.taxonomy, what=type(self).__name__)
         enc = HierarchicalLabelEncoder(tax)
         nodes = enc.fit_transform(y_arr)
         if enc.format_.multilabel:

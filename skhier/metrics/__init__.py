@@ -29,7 +29,7 @@ from ._mistakes import (
     hierarchical_set_precision_at_k,
     mistake_severity,
 )
-from ._multilabel import mean_average_precision, multilabel_precision_recall_f1
+from ._multilabel import hierarchy_violations, mean_average_precision, multilabel_precision_recall_f1
 from ._operating_curve import (
     OperatingCurve,
     hierarchical_average_correct,
@@ -86,6 +86,7 @@ __all__ = [
     "mean_average_precision",
     "mistake_severity",
     "multilabel_precision_recall_f1",
+    "hierarchy_violations",
     "node_scores",
     "operating_curve",
     "path_accuracy_score",

@@ -56,7 +56,7 @@ class HierarchicalMetricAccumulator:
     """
 
     def __init__(self, taxonomy: Taxonomy):
-        self.taxonomy = check_taxonomy(taxonomy)
+        self.taxonomy = check_taxonomy(taxonomy, what="HierarchicalMetricAccumulator")
         self.reset()
 
     def reset(self):

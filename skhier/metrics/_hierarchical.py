@@ -43,7 +43,7 @@ __all__ = [
 
 
 def _pair(y_true, y_pred, taxonomy, sample_weight):
-    check_taxonomy(taxonomy)
+    check_taxonomy(taxonomy, what="the single-path label metrics")
     device = pick_device(y_true, y_pred)
     t = node_indices(y_true, taxonomy, device, name="y_true")
     p = node_indices(y_pred, taxonomy, device, name="y_pred")
@@ -149,6 +149,7 @@ def _set_counts(y_true, y_pred, taxonomy):
                 torch.as_tensor(np.asarray(T.sum(axis=1)).ravel(), dtype=torch.float64),
                 False,
             )
+        taxonomy._require_tree("hierarchical P/R/F on single labels (on a DAG pass node-set indicators)")
         t, p = torch.as_tensor(et), torch.as_tensor(ep)
         as_tensor = False
     else:
@@ -209,7 +210,7 @@ def hierarchical_precision_recall_fscore(
     >>> hierarchical_precision_recall_fscore(["A1"], ["A"], taxonomy=tax)
     (1.0, 0.5, 0.6666666666666666)
     """
-    check_taxonomy(taxonomy)
+    check_taxonomy(taxonomy, allow_dag=True)  # node sets work on a DAG; single paths are checked below
     if average not in ("micro", "macro"):
         raise ValueError(f"average must be 'micro' or 'macro', got {average!r}")
     inter, npred, ntrue, as_tensor = _set_counts(y_true, y_pred, taxonomy)

@@ -9,7 +9,7 @@ import torch
 from ..labels import encode_labels
 from ._base import check_lengths, finish, is_tensor, node_score_tensor, pick_device, sample_weights
 
-__all__ = ["mean_average_precision", "multilabel_precision_recall_f1"]
+__all__ = ["mean_average_precision", "multilabel_precision_recall_f1", "hierarchy_violations"]
 
 
 def _are_node_scores(y_score, taxonomy) -> bool:
@@ -169,3 +169,47 @@ def multilabel_precision_recall_f1(
 
     out = {"CP": cp, "CR": cr, "CF1": f1(cp, cr), "OP": op, "OR": orr, "OF1": f1(op, orr)}
     return {k: finish(v, as_tensor) for k, v in out.items()}
+
+
+def hierarchy_violations(y_score, *, taxonomy, threshold=None):
+    """Per sample, the number of (node, ancestor) pairs where a node outranks its ancestor.
+
+    On node scores with ``threshold``: a node at or above ``threshold`` whose ancestor is
+    below it (the thresholded set is not closed under ancestors); without ``threshold``:
+    a node scoring strictly above an ancestor (the scores are not coherent, in C-HMCNN's
+    sense). On a 0/1 indicator, a predicted node whose ancestor is not predicted. Trees
+    and DAGs (every ancestor over every path); O(n_samples × pairs).
+
+    Parameters
+    ----------
+    y_score : array-like, sparse matrix or tensor of shape (n_samples, n_nodes)
+        Node scores or a node-indicator matrix, columns in taxonomy order.
+    taxonomy : Taxonomy
+    threshold : float, default=None
+
+    Returns
+    -------
+    counts : ndarray of int of shape (n_samples,) (a tensor for tensor input)
+
+    See Also
+    --------
+    skhier.inference.CoherenceRefiner : removes every violation.
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.metrics import hierarchy_violations
+    >>> tax = Taxonomy.from_edges(["r/a", "r/b", "a/c", "b/c"])  # columns r, a, b, c
+    >>> hierarchy_violations([[1, .2, .6, .9], [1, .9, .9, .9]], taxonomy=tax).tolist()
+    [2, 0]
+    >>> hierarchy_violations([[1, .2, .6, .9]], taxonomy=tax, threshold=0.5).tolist()
+    [1]
+    """
+    from .._taxonomy import check_taxonomy
+    from .._tree import hierarchy_violations as _violations
+
+    check_taxonomy(taxonomy, allow_dag=True)
+    as_tensor = is_tensor(y_score)
+    s = node_score_tensor(y_score.toarray() if sp.issparse(y_score) else y_score, taxonomy, pick_device(y_score))
+    counts = _violations(s, taxonomy, threshold)
+    return counts if as_tensor else counts.cpu().numpy()

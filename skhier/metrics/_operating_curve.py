@@ -137,7 +137,7 @@ def _check_specificity(specificity):
 
 
 def _prepare(y_true, y_score, taxonomy, sample_weight):
-    check_taxonomy(taxonomy)
+    check_taxonomy(taxonomy, what="Valmadre's operating curve and the single-path score metrics")
     device = pick_device(y_true, y_score)
     s = node_score_tensor(y_score, taxonomy, device)
     t = node_indices(y_true, taxonomy, s.device, name="y_true")

@@ -238,7 +238,7 @@ def get_hierarchical_scorer(name, taxonomy):
     >>> cross_val_score(LogisticRegression(), X, y, scoring=scorer, cv=3).shape
     (3,)
     """
-    check_taxonomy(taxonomy)
+    check_taxonomy(taxonomy, allow_dag=True)
     if name in _SCORERS:
         metric, method, sign, key, kwargs = _SCORERS[name]
         return HierarchicalScorer(metric, taxonomy, method, sign, key, kwargs)
@@ -283,7 +283,7 @@ def make_hierarchical_scorer(metric, taxonomy, *, response_method=None, greater_
     >>> make_hierarchical_scorer(hierarchical_f1_score, tax, average="macro")
     make_hierarchical_scorer(hierarchical_f1_score, response_method='predict', average='macro')
     """
-    check_taxonomy(taxonomy)
+    check_taxonomy(taxonomy, allow_dag=True)
     sign = 1 if greater_is_better else -1
     if isinstance(metric, str):
         base = get_hierarchical_scorer(metric, taxonomy)
@@ -336,7 +336,7 @@ class OperatingCurveScorer:
     """
 
     def __init__(self, taxonomy, *, min_correct=(0.9, 0.95), specificity="info"):
-        self.taxonomy = check_taxonomy(taxonomy)
+        self.taxonomy = check_taxonomy(taxonomy, allow_dag=True)
         self.min_correct = tuple(min_correct)
         for c in self.min_correct:
             check_number(c, "min_correct", low=0, high=1)

@@ -33,6 +33,7 @@ from ._cmsg import (
 from ._hmlc import HMLC_LOSSES, GMMFeatureMasks, HMLCEncoder, HMLCModule, gmm_level_masks
 from ._hccf import HCCFClassifier, HCCFLoss, HCCFModule, extended_levels
 from ._hcam import HCAMCLClassifier, HCAMCLModule, PathNLLLoss, path_tokens
+from ._chmcnn import CHMCNNClassifier, CHMCNNModule, MaxConstraintLoss
 
 __all__ = [
     "AccelerateMixin",
@@ -41,8 +42,11 @@ __all__ = [
     "HMLCModule",
     "HMLC_LOSSES",
     "gmm_level_masks",
+    "CHMCNNClassifier",
+    "CHMCNNModule",
     "CMSGClassifier",
     "CMSGModule",
+    "MaxConstraintLoss",
     "MultiLabelHeadModule",
     "MultiLabelNodeClassifier",
     "cooccurrence_correlation",

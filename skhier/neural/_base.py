@@ -31,7 +31,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, ProgressBar
 from skorch.utils import to_device
 
-from .._tree import check_taxonomy, greedy_descent, path_sum
+from .._tree import check_taxonomy, greedy_descent, with_all_ancestors
 from .._validation import check_number
 from ..base import HierarchicalClassifierMixin, NodeScores, NodeScoresMixin
 from ..labels import HierarchicalLabelEncoder, decode_labels
@@ -250,12 +250,14 @@ class _HierarchicalNetBase(NeuralNet):
                 return SmallCNN(in_channels=shape[0], **kwargs)
             if spec == "mlp":
                 return MLP(int(np.prod(shape)), **kwargs)
+            if spec == "identity":  # the inputs are the features
+                return torch.nn.Flatten()
         elif callable(spec):
             built = spec(**kwargs)
             if not isinstance(built, torch.nn.Module):
                 raise TypeError(f"backbone callable returned {type(built).__name__}, not an nn.Module")
             return built
-        raise ValueError(f"backbone must be 'auto', 'cnn', 'mlp', an nn.Module or a callable, got {spec!r}")
+        raise ValueError(f"backbone must be 'auto', 'cnn', 'mlp', 'identity', an nn.Module or a callable, got {spec!r}")
 
     def initialize_module(self):
         """Build the backbone once, then the module around it (skorch's extension point)."""
@@ -338,13 +340,16 @@ class _HierarchicalNetBase(NeuralNet):
 
         Returns the training dataset.
         """
-        tax = check_taxonomy(self.taxonomy if reset else self.taxonomy_)
+        tax = check_taxonomy(self.taxonomy if reset else self.taxonomy_, allow_dag=self._multilabel,
+                             what=type(self).__name__)
         if self.mixed_precision not in (None, "bf16"):
             raise ValueError(f"mixed_precision must be None or 'bf16', got {self.mixed_precision!r}")
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         enc = HierarchicalLabelEncoder(tax)
         encoded = enc.fit_transform(y)
+        if not sp.issparse(encoded):  # one path per sample needs a tree
+            tax._require_tree(f"{type(self).__name__} with single-label y (one path per sample)")
         self._check_encoded(y, encoded)
         if enc.format_.multilabel and not self._multilabel:
             raise ValueError(
@@ -739,7 +744,7 @@ class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMix
             hit = p >= self.threshold
             if self.consistency == "prune":
                 hit[:, 0] = True
-                hit = path_sum((~hit).to(torch.int32), tax) == 0  # no missing ancestor
+                hit = with_all_ancestors(hit, tax)  # no missing ancestor (trees and DAGs)
             hit = sp.csr_matrix(hit.cpu().numpy())
             return decode_labels(hit, tax, self.label_format_)  # fills ancestors and the root
         nodes = greedy_descent(p, tax, threshold=self.threshold).cpu().numpy()

@@ -1,0 +1,220 @@
+"""C-HMCNN: coherent hierarchical multi-label classification (Giunchiglia & Lukasiewicz, 2020).
+
+A feed-forward network gives one sigmoid per class; the **max-constraint module** (MCM)
+makes every class score at least as high as each of its descendants, and the
+**max-constraint loss** (MCLoss) trains the network through the MCM so that a positive
+class is credited for its positive descendants' evidence only. Both work on trees and on
+DAGs (the Gene Ontology) through the taxonomy's (descendant, ancestor) pairs, a segment
+max: O(batch × pairs), where the reference code builds a dense (batch, n, n) tensor.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .._tree import max_over_descendants
+from .._taxonomy import check_taxonomy
+from ._cmsg import ROOT_LOGIT, MultiLabelNodeClassifier
+from .losses._base import full_precision
+
+__all__ = ["MaxConstraintLoss", "CHMCNNModule", "CHMCNNClassifier"]
+
+
+def _nodes_from_labels(logits: torch.Tensor) -> torch.Tensor:
+    """(B, n_nodes - 1) label logits → (B, n_nodes) node logits, the root's constant first."""
+    return torch.cat([logits.new_full((logits.shape[0], 1), ROOT_LOGIT), logits], dim=1)
+
+
+class MaxConstraintLoss(nn.Module):
+    """C-HMCNN's max-constraint loss (MCLoss), on label logits.
+
+    With ``h`` the per-class probabilities, ``y`` the 0/1 targets and
+    ``MCM(h)_k = max_{d ∈ D(k) ∪ {k}} h_d``, the loss is the binary cross-entropy of
+
+    ``(1 - y) ⊙ MCM(h) + y ⊙ MCM(y ⊙ h)``
+
+    against ``y`` (Giunchiglia & Lukasiewicz, 2020, §3, and their public code): a
+    negative class sees the MCM output, a positive class the MCM over its positive
+    descendants only. Computed in logit space (the sigmoid commutes with the max; ``y ⊙ h``
+    is a logit of −∞ where ``y = 0``) with :func:`torch.nn.functional.binary_cross_entropy_with_logits`,
+    the same values as the reference's ``BCELoss`` on probabilities, without its clamp
+    at ``log 1e-100``. The mean over the scored classes and the batch.
+
+    Parameters
+    ----------
+    taxonomy : Taxonomy
+        A tree or a DAG.
+    skip : sequence of node identifiers, default=()
+        Classes left out of the loss besides the root (the benchmark's GO namespace
+        tops, which C-HMCNN does not train on).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhier import Taxonomy
+    >>> from skhier.neural import MaxConstraintLoss
+    >>> tax = Taxonomy.from_edges(["r/a", "r/b", "a/c", "b/c"])  # c has two parents
+    >>> loss = MaxConstraintLoss(tax)
+    >>> y = torch.tensor([[1.0, 0.0, 1.0]])  # a and c (labels: every node but the root)
+    >>> round(float(loss(torch.zeros(1, 3), y)), 4)  # every probability 1/2
+    0.6931
+    """
+
+    def __init__(self, taxonomy, skip=()):
+        super().__init__()
+        self.taxonomy = check_taxonomy(taxonomy, allow_dag=True)
+        skipped = {self.taxonomy.index(v) for v in skip}
+        keep = torch.tensor([v not in skipped for v in range(1, self.taxonomy.n_nodes)])
+        self.register_buffer("keep", keep, persistent=False)
+
+    def forward(self, logits, targets):
+        """The loss of (B, n_nodes - 1) label logits against (B, n_nodes - 1) 0/1 targets."""
+        n = self.taxonomy.n_nodes - 1
+        if not isinstance(logits, torch.Tensor) or logits.ndim != 2 or logits.shape[1] != n:
+            raise ValueError(
+                f"MaxConstraintLoss reads label logits of shape (batch, {n}) (every node but the root), "
+                f"got {tuple(getattr(logits, 'shape', ()))}"
+            )
+        if tuple(targets.shape) != tuple(logits.shape):
+            raise ValueError(f"targets must have the logits' shape {tuple(logits.shape)}, got {tuple(targets.shape)}")
+        x = _nodes_from_labels(full_precision(logits))
+        y = _nodes_from_labels(targets.to(x.dtype)) > 0.5  # the root is in every label set
+        neg = max_over_descendants(x, self.taxonomy)
+        pos = max_over_descendants(torch.where(y, x, torch.full_like(x, -torch.inf)), self.taxonomy)
+        keep = self.keep.to(x.device)
+        z = torch.where(y, pos, neg)[:, 1:][:, keep]
+        return nn.functional.binary_cross_entropy_with_logits(z, y[:, 1:][:, keep].to(z.dtype))
+
+
+class CHMCNNModule(nn.Module):
+    """C-HMCNN's network: a feed-forward net with one logit per class, coherent at inference.
+
+    ``n_layers`` linear layers (``n_layers - 1`` hidden ones of width ``hidden``, ReLU and
+    dropout after each) on the flattened output of ``backbone`` (the identity by default:
+    the features themselves, as in the paper). ``forward`` gives the raw label logits
+    (training reads them through :class:`MaxConstraintLoss`); ``node_logits`` prepends the
+    root and applies the MCM, so the probabilities it gives are coherent: no class
+    above any of its ancestors.
+
+    Parameters
+    ----------
+    backbone : nn.Module
+    feature_shape : tuple of int
+    taxonomy : Taxonomy
+    hidden : int, default=500
+    n_layers : int, default=3
+        Linear layers in all (the paper: 3).
+    dropout : float, default=0.7
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhier import Taxonomy
+    >>> from skhier.neural import CHMCNNModule
+    >>> tax = Taxonomy.from_edges(["r/a", "r/b", "a/c", "b/c"])
+    >>> m = CHMCNNModule(torch.nn.Identity(), (4,), tax, hidden=8).eval()
+    >>> p = torch.sigmoid(m.node_logits(torch.randn(5, 4)))
+    >>> bool((p[:, tax.index("c")] <= p[:, tax.index("a")]).all())
+    True
+    """
+
+    def __init__(self, backbone, feature_shape, taxonomy, hidden=500, n_layers=3, dropout=0.7):
+        super().__init__()
+        if int(n_layers) < 1:
+            raise ValueError(f"n_layers must be >= 1, got {n_layers!r}")
+        self.backbone = backbone
+        self.taxonomy = check_taxonomy(taxonomy, allow_dag=True)
+        width = int(torch.tensor(feature_shape).prod())
+        layers = []
+        for _ in range(int(n_layers) - 1):
+            layers += [nn.Linear(width, int(hidden)), nn.ReLU(), nn.Dropout(float(dropout))]
+            width = int(hidden)
+        layers.append(nn.Linear(width, self.taxonomy.n_nodes - 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x, targets=None):
+        return self.net(self.backbone(x).flatten(1))
+
+    def node_logits(self, x):
+        return max_over_descendants(_nodes_from_labels(self.forward(x)), self.taxonomy)
+
+
+class CHMCNNClassifier(MultiLabelNodeClassifier):
+    """C-HMCNN (Giunchiglia & Lukasiewicz, NeurIPS 2020): coherent multi-label predictions.
+
+    Learns node sets (a node-indicator ``y``, dense or sparse, closed under ancestors) on
+    a tree or a DAG taxonomy with :class:`CHMCNNModule` and :class:`MaxConstraintLoss`;
+    ``predict_proba`` / ``transform`` give the MCM's per-node probabilities, coherent by
+    construction (a node never scores above an ancestor), and ``predict`` the nodes at or
+    above ``threshold``, which are then closed under ancestors already.
+
+    The defaults are the paper's: 3 linear layers, ReLU, dropout 0.7, Adam with weight
+    decay 1e-5, batch size 4, the features as input (no backbone). Its per-dataset
+    hidden width, learning rate (1e-4 on FunCat/GO, 1e-5 otherwise) and epoch count are
+    in ``benchmarks/hmc.py``.
+
+    Parameters
+    ----------
+    taxonomy : Taxonomy
+        A tree or a DAG.
+    criterion : loss class or module, default=MaxConstraintLoss
+        ``criterion__skip`` leaves classes out of the loss.
+    module : class, default=CHMCNNModule
+        ``module__hidden`` (500), ``module__n_layers`` (3), ``module__dropout`` (0.7).
+    backbone : {"identity", "mlp", "cnn", "auto"}, nn.Module or callable, default="identity"
+        The features themselves by default, as in the paper.
+    optimizer : class, default=torch.optim.Adam
+    lr : float, default=1e-4
+    batch_size : int, default=4
+    optimizer__weight_decay : float, default=1e-5
+    threshold : float, default=0.5
+    **kwargs
+        Every parameter of :class:`~skhier.neural.MultiLabelHierarchicalNet` and skorch.
+
+    Attributes
+    ----------
+    taxonomy_ : Taxonomy
+    classes_ : ndarray
+        Every taxonomy node (the indicator's columns).
+    module_ : CHMCNNModule
+    criterion_ : MaxConstraintLoss
+    history_ : skorch History
+
+    References
+    ----------
+    .. [1] E. Giunchiglia, T. Lukasiewicz. "Coherent Hierarchical Multi-Label
+       Classification Networks", NeurIPS 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhier import Taxonomy
+    >>> from skhier.neural import CHMCNNClassifier
+    >>> tax = Taxonomy.from_edges(["r/a", "r/b", "a/c", "b/c", "b/d"])
+    >>> rng = np.random.default_rng(0)
+    >>> Y = np.zeros((40, tax.n_nodes), dtype=int)
+    >>> Y[:, 0] = 1
+    >>> Y[:20, [tax.index("a"), tax.index("b"), tax.index("c")]] = 1
+    >>> Y[20:, [tax.index("b"), tax.index("d")]] = 1
+    >>> X = Y[:, 1:] + rng.normal(scale=0.3, size=(40, 4))
+    >>> clf = CHMCNNClassifier(tax, max_epochs=2, device="cpu", random_state=0, module__hidden=8).fit(X, Y)
+    >>> P = clf.predict_proba(X)
+    >>> bool((P[:, tax.index("c")] <= P[:, tax.index("a")]).all())
+    True
+    """
+
+    def __init__(self, taxonomy, *, criterion=MaxConstraintLoss, module=CHMCNNModule, backbone="identity",
+                 optimizer=torch.optim.Adam, lr=1e-4, batch_size=4, **kwargs):
+        kwargs.setdefault("optimizer__weight_decay", 1e-5)
+        super().__init__(taxonomy, criterion=criterion, module=module, backbone=backbone,
+                         optimizer=optimizer, lr=lr, batch_size=batch_size, **kwargs)
+
+    def _criterion_defaults(self):
+        spec = self.criterion
+        if isinstance(spec, type) and issubclass(spec, MaxConstraintLoss):
+            return {"taxonomy": self.taxonomy_}
+        return super()._criterion_defaults()
+
+    def _module_defaults(self, backbone, feat_shape):
+        return {"backbone": backbone, "feature_shape": feat_shape, "taxonomy": self.taxonomy_}
