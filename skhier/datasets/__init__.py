@@ -1,13 +1,17 @@
-"""Data sets with a taxonomy: Fashion-MNIST (H-CNN hierarchy), multi-label Fashion mosaics and a synthetic generator."""
+"""Data sets with a taxonomy: Fashion-MNIST (H-CNN hierarchy), multi-label Fashion mosaics,
+the HMC benchmark (FunCat trees and Gene Ontology DAGs) and a synthetic generator."""
 
 from ._fashion_mnist import FASHION_MNIST_HIERARCHIES, load_fashion_mnist
+from ._hmc import HMC_DATASETS, load_hmc
 from ._mosaics import OUTFITS, make_fashion_mosaics
 from ._synthetic import make_hierarchical_classification, make_taxonomy
 
 __all__ = [
     "FASHION_MNIST_HIERARCHIES",
+    "HMC_DATASETS",
     "OUTFITS",
     "load_fashion_mnist",
+    "load_hmc",
     "make_fashion_mosaics",
     "make_hierarchical_classification",
     "make_taxonomy",

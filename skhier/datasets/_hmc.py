@@ -1,0 +1,269 @@
+"""The hierarchical multi-label classification (HMC) benchmark of Vens et al. (2008).
+
+19 datasets in ARFF with a ``hierarchical`` class attribute: 8 yeast feature sets ×
+FunCat (trees, full paths such as ``01/01/03``) and × Gene Ontology (DAGs, one
+``parent/child`` edge per entry), plus Diatoms, Enron, ImCLEF07a/d (trees). The files
+are not shipped: point ``data_home`` or the ``SKHIER_HMC_DATA`` environment variable at
+the folder that holds them (e.g. ``*_FUN.train.arff.gz``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils import Bunch
+
+from .._taxonomy import Taxonomy
+from ..labels import fill_ancestors
+
+__all__ = ["load_hmc", "HMC_DATASETS"]
+
+ENV_VAR = "SKHIER_HMC_DATA"
+
+#: The benchmark's datasets: name -> {split: file stem}. "trainvalid" is train ∪ valid.
+HMC_DATASETS: dict = {
+    **{f"{d}_{h}": {s: f"{d}_{h}.{s}" for s in ("train", "valid", "test")}
+       for d in ("cellcycle", "derisi", "eisen", "expr", "gasch1", "gasch2", "seq", "spo") for h in ("FUN", "GO")
+       if (d, h) != ("expr", "GO")},
+    "diatoms": {"train": "Diatoms_train", "test": "Diatoms_test"},
+    "enron": {"trainvalid": "Enron_corr_trainvalid", "test": "Enron_corr_test"},
+    "imclef07a": {"train": "ImCLEF07A_Train", "test": "ImCLEF07A_Test"},
+    "imclef07d": {"train": "ImCLEF07D_Train", "test": "ImCLEF07D_Test"},
+}
+
+#: Classes the benchmark's metric leaves out besides the root: GO's three namespace tops.
+GO_NAMESPACES = ("GO0003674", "GO0005575", "GO0008150")
+
+
+def _folder(data_home) -> Path:
+    where = data_home if data_home is not None else os.environ.get(ENV_VAR)
+    if where is None:
+        raise FileNotFoundError(
+            f"the HMC benchmark files are not shipped with skhier: pass data_home= or set {ENV_VAR} to the "
+            "folder holding them (e.g. cellcycle_FUN.train.arff.gz)"
+        )
+    path = Path(where)
+    if not path.is_dir():
+        raise FileNotFoundError(f"HMC data folder {str(path)!r} (from {'data_home' if data_home is not None else ENV_VAR}) "
+                                "does not exist")
+    return path
+
+
+def _open(folder: Path, stem: str) -> tuple[Path, list[str]]:
+    for suffix in (".arff.gz", ".arff"):
+        path = folder / (stem + suffix)
+        if path.exists():
+            opener = gzip.open if suffix.endswith(".gz") else open
+            with opener(path, "rt", encoding="utf-8", errors="replace") as f:
+                return path, f.read().splitlines()
+    raise FileNotFoundError(f"{stem}.arff(.gz) is not in {str(folder)!r}")
+
+
+class _ArffError(ValueError):
+    pass
+
+
+def _fail(path, lineno, message):
+    raise _ArffError(f"{path.name}, line {lineno}: {message}")
+
+
+def _read_arff(path: Path, lines: list[str]):
+    """Features (with one-hot nominal columns), label strings and the class list of one file."""
+    columns = []  # (name, None) numeric, or (name, categories) nominal
+    hierarchy = None
+    data_at = None
+    for lineno, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line or line.startswith("%"):
+            continue
+        low = line.lower()
+        if low.startswith("@attribute"):
+            parts = line.split(None, 2)
+            if len(parts) < 3:
+                _fail(path, lineno, f"an attribute needs a name and a type, got {line!r}")
+            name, kind = parts[1], parts[2].strip()
+            if kind.lower().startswith("hierarchical"):
+                if hierarchy is not None:
+                    _fail(path, lineno, "a second hierarchical attribute")
+                entries = kind.split(None, 1)[1] if len(kind.split(None, 1)) > 1 else ""
+                hierarchy = [e.strip() for e in entries.split(",") if e.strip()]
+                if not hierarchy:
+                    _fail(path, lineno, "the hierarchical attribute lists no class")
+            elif kind.lower() in ("numeric", "real", "integer"):
+                columns.append((name, None))
+            elif kind.startswith("{") and kind.endswith("}"):
+                columns.append((name, [c.strip() for c in kind[1:-1].split(",")]))
+            else:
+                _fail(path, lineno, f"attribute {name!r} has type {kind!r}: only numeric, nominal and "
+                                    "hierarchical are read")
+        elif low.startswith("@data"):
+            data_at = lineno
+            break
+    if hierarchy is None:
+        _fail(path, data_at or len(lines), "no hierarchical class attribute (@ATTRIBUTE class hierarchical ...)")
+    if data_at is None:
+        _fail(path, len(lines), "no @DATA section")
+    width = sum(1 if cats is None else len(cats) for _, cats in columns)
+    rows, labels = [], []
+    for lineno in range(data_at + 1, len(lines) + 1):
+        line = lines[lineno - 1].strip()
+        if not line or line.startswith("%"):
+            continue
+        values = line.split(",")
+        if len(values) != len(columns) + 1:
+            _fail(path, lineno, f"{len(values)} values, expected {len(columns) + 1} "
+                                f"({len(columns)} features and the classes)")
+        row = np.empty(width)
+        k = 0
+        for (name, cats), v in zip(columns, values):
+            v = v.strip()
+            if cats is None:
+                if v == "?":
+                    row[k] = np.nan
+                else:
+                    try:
+                        row[k] = float(v)
+                    except ValueError:
+                        _fail(path, lineno, f"feature {name!r} is numeric, got {v!r}")
+                k += 1
+            else:  # one-hot; a missing value is all zeros, as C-HMCNN's reader does
+                onehot = np.zeros(len(cats))
+                if v != "?":
+                    if v not in cats:
+                        _fail(path, lineno, f"feature {name!r} takes {{{','.join(cats)}}}, got {v!r}")
+                    onehot[cats.index(v)] = 1.0
+                row[k : k + len(cats)] = onehot
+                k += len(cats)
+        rows.append(row)
+        labels.append((lineno, values[-1].strip()))
+    feature_names = [n if cats is None else f"{n}={c}" for n, cats in columns for c in ([None] if cats is None else cats)]
+    X = np.vstack(rows) if rows else np.empty((0, width))
+    return X, labels, hierarchy, feature_names
+
+
+def _taxonomy(hierarchy: list[str], kind: str) -> tuple[Taxonomy, dict]:
+    """The taxonomy of a class list and a map from a label string to its node."""
+    if kind == "auto":
+        kind = "edges" if any(e.startswith("root/") for e in hierarchy) else "paths"
+    if kind == "edges":
+        edges = []
+        for e in hierarchy:
+            parts = e.split("/")
+            if len(parts) != 2:
+                raise ValueError(f"a GO-style hierarchy lists parent/child edges, got {e!r}")
+            edges.append(tuple(parts))
+        tax = Taxonomy.from_edges(edges)
+        return tax, {n: i for i, n in enumerate(tax.nodes)}
+    # full paths: the node is the path itself ("01/01/03"), its parent the path's prefix
+    nodes = ["root"] + list(dict.fromkeys(hierarchy))
+    known = set(nodes)
+    parents = [None]
+    for p in nodes[1:]:
+        head = p.rsplit("/", 1)[0] if "/" in p else "root"
+        if head not in known:
+            raise ValueError(f"class {p!r} has no parent {head!r} in the class list")
+        parents.append(head)
+    tax = Taxonomy(nodes, parents)
+    return tax, {n: i for i, n in enumerate(tax.nodes)}
+
+
+def load_hmc(name, subset="train", *, data_home=None, hierarchy="auto", return_X_y=False):
+    """Load one dataset of the HMC benchmark (Vens et al., 2008), as C-HMCNN uses it.
+
+    Reads the ARFF file (gzip or plain): numeric features (``?`` becomes NaN), nominal
+    features one-hot encoded (a missing one is all zeros, as C-HMCNN's reader does), and
+    the ``@``-joined class labels of every row as a sparse node-indicator matrix closed
+    under **all** ancestors, over the taxonomy that the file's ``hierarchical`` attribute
+    declares: FunCat, Diatoms, Enron and ImCLEF list full paths (a tree whose nodes are
+    the paths, ``"01/01/03"``), the Gene Ontology files list ``parent/child`` edges (a
+    DAG whose nodes are the GO terms). Every split of a dataset declares the same
+    classes, so the taxonomies of its splits are equal.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`HMC_DATASETS`: ``"cellcycle_FUN"`` ... ``"spo_GO"`` (no
+        ``expr_GO``), ``"diatoms"``, ``"enron"``, ``"imclef07a"``, ``"imclef07d"``.
+    subset : {"train", "valid", "test", "trainvalid"}, default="train"
+        ``"trainvalid"`` is train ∪ valid (the final fit of the protocol; Enron's file).
+    data_home : str or path, default=None
+        The folder of the files; else the ``SKHIER_HMC_DATA`` environment variable.
+    hierarchy : {"auto", "paths", "edges"}, default="auto"
+        How to read the class list; ``"auto"``: edges when some entry starts with
+        ``root/`` (the GO files), else paths.
+    return_X_y : bool, default=False
+        Return ``(X, Y, taxonomy)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : Bunch
+        ``data`` (n_samples, n_features) float with NaN for missing values, ``target``
+        (n_samples, n_nodes) scipy CSR 0/1, ``taxonomy``, ``feature_names``, ``scored``
+        (the node indices the benchmark's metric reads: all but the root and, on GO,
+        the three namespace tops), ``scored_names``, ``filename``.
+    (X, Y, taxonomy) : tuple
+        With ``return_X_y=True``.
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming ``data_home`` / ``SKHIER_HMC_DATA`` when the folder or file is missing.
+    ValueError
+        For a malformed file, naming the file, the line and the value.
+
+    Examples
+    --------
+    >>> from skhier.datasets import load_hmc
+    >>> data = load_hmc("cellcycle_GO", "train")  # doctest: +SKIP
+    >>> data.data.shape[1], len(data.scored), data.taxonomy.is_tree  # doctest: +SKIP
+    (77, 4122, False)
+    """
+    key = str(name)
+    table = {k.lower(): k for k in HMC_DATASETS}
+    if key.lower() not in table:
+        raise ValueError(f"name must be one of {sorted(HMC_DATASETS)}, got {name!r}")
+    key = table[key.lower()]
+    if hierarchy not in ("auto", "paths", "edges"):
+        raise ValueError(f"hierarchy must be 'auto', 'paths' or 'edges', got {hierarchy!r}")
+    splits = HMC_DATASETS[key]
+    if subset == "trainvalid" and "trainvalid" not in splits:
+        if "valid" not in splits:
+            raise ValueError(f"{key} has no validation split: its subsets are {sorted(splits)}")
+        parts = [load_hmc(key, s, data_home=data_home, hierarchy=hierarchy) for s in ("train", "valid")]
+        if parts[0].taxonomy != parts[1].taxonomy:
+            raise ValueError(f"{key}: the train and valid files declare different class lists")
+        return _bunch_or_tuple(Bunch(
+            data=np.vstack([p.data for p in parts]), target=sp.vstack([p.target for p in parts], format="csr"),
+            taxonomy=parts[0].taxonomy, feature_names=parts[0].feature_names, scored=parts[0].scored,
+            scored_names=parts[0].scored_names, filename=[p.filename for p in parts]), return_X_y)
+    if subset not in splits:
+        raise ValueError(f"subset must be one of {sorted(splits) + (['trainvalid'] if 'valid' in splits else [])} "
+                         f"for {key}, got {subset!r}")
+    path, lines = _open(_folder(data_home), splits[subset])
+    X, labels, classes, feature_names = _read_arff(path, lines)
+    try:
+        tax, lookup = _taxonomy(classes, hierarchy)
+    except ValueError as exc:
+        raise ValueError(f"{path.name}: {exc}") from None
+    rows, cols = [], []
+    for i, (lineno, text) in enumerate(labels):
+        for label in text.split("@"):
+            j = lookup.get(label.strip())
+            if j is None:
+                _fail(path, lineno, f"label {label.strip()!r} names no class of the hierarchy")
+            rows.append(i)
+            cols.append(j)
+    Y = sp.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(len(labels), tax.n_nodes))
+    Y = fill_ancestors(Y, tax)
+    skip = {0} | {tax.index(g) for g in GO_NAMESPACES if g in tax}
+    scored = np.array([v for v in range(tax.n_nodes) if v not in skip], dtype=np.int64)
+    return _bunch_or_tuple(Bunch(data=X, target=Y, taxonomy=tax, feature_names=feature_names, scored=scored,
+                                 scored_names=[tax.nodes[v] for v in scored], filename=str(path)), return_X_y)
+
+
+def _bunch_or_tuple(bunch, return_X_y):
+    return (bunch.data, bunch.target, bunch.taxonomy) if return_X_y else bunch

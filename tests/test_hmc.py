@@ -1,0 +1,127 @@
+"""The HMC benchmark loader: every dataset's shape against the benchmark's own table, and
+malformed files failing with the file, line and value.
+
+The data are not in the repository: the tests read ``SKHIER_HMC_DATA`` or, when that is
+unset, ``../shared/data/hmc`` beside the checkout, and skip naming the variable otherwise.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from skhier.datasets import HMC_DATASETS, load_hmc
+
+_BESIDE = Path(__file__).resolve().parents[2] / "shared" / "data" / "hmc"
+HMC_DIR = os.environ.get("SKHIER_HMC_DATA") or (str(_BESIDE) if _BESIDE.is_dir() else None)
+needs_data = pytest.mark.skipif(HMC_DIR is None, reason="set SKHIER_HMC_DATA to the HMC benchmark folder")
+
+# the benchmark's README: features after one-hot encoding, classes scored (FUN / GO / tree)
+EXPECTED = {
+    "cellcycle": (77, 499, 4122), "derisi": (63, 499, 4116), "eisen": (79, 461, 3570), "expr": (561, 499, None),
+    "gasch1": (173, 499, 4122), "gasch2": (52, 499, 4128), "seq": (529, 499, 4130), "spo": (86, 499, 4116),
+    "diatoms": (371, 398, None), "enron": (1001, 56, None), "imclef07a": (80, 96, None), "imclef07d": (80, 46, None),
+}
+
+
+def expected(name):
+    base, _, kind = name.partition("_")
+    dim, fun, go = EXPECTED[base]
+    return dim, (go if kind == "GO" else fun), kind != "GO"
+
+
+@needs_data
+@pytest.mark.parametrize("name", sorted(HMC_DATASETS))
+def test_every_dataset_matches_the_benchmark_table(name):
+    split = "train" if "train" in HMC_DATASETS[name] else "trainvalid"
+    data = load_hmc(name, split, data_home=HMC_DIR)
+    dim, n_scored, is_tree = expected(name)
+    assert data.data.shape[1] == dim == len(data.feature_names)
+    assert len(data.scored) == n_scored and 0 not in data.scored
+    assert data.taxonomy.is_tree == is_tree
+    Y = data.target
+    assert sp.issparse(Y) and Y.shape == (data.data.shape[0], data.taxonomy.n_nodes)
+    # label sets closed under all ancestors (every path of the DAG), the root in every row
+    anc = (Y @ data.taxonomy.ancestor_matrix).tocsr()
+    assert ((anc > 0).astype(np.int8) != Y).nnz == 0 and (Y[:, 0].toarray() == 1).all()
+
+
+@needs_data
+def test_go_is_a_dag_and_trainvalid_is_the_union():
+    train = load_hmc("eisen_GO", "train", data_home=HMC_DIR)
+    valid = load_hmc("eisen_GO", "valid", data_home=HMC_DIR)
+    both = load_hmc("eisen_GO", "trainvalid", data_home=HMC_DIR)
+    tax = train.taxonomy
+    assert tax == valid.taxonomy == both.taxonomy  # every split declares the same classes
+    assert max(len(p) for p in tax.parents) > 1 and {"GO0003674", "GO0005575", "GO0008150"} <= set(tax.nodes)
+    assert not {"GO0003674", "GO0005575", "GO0008150", "root"} & set(train.scored_names)
+    np.testing.assert_array_equal(both.data, np.vstack([train.data, valid.data]))
+    assert (both.target != sp.vstack([train.target, valid.target])).nnz == 0
+    X, Y, tax2 = load_hmc("eisen_GO", "test", data_home=HMC_DIR, return_X_y=True)
+    assert tax2 == tax and X.shape[0] == Y.shape[0] and np.isnan(train.data).any()
+    # FunCat: nodes are full paths, so "01" under two parents is two nodes
+    fun = load_hmc("cellcycle_FUN", data_home=HMC_DIR).taxonomy
+    assert fun.is_tree and "01/01" in fun.nodes and fun.nodes[fun.parent[fun.index("01/01/03")]] == "01/01"
+
+
+HEAD = """@RELATION t
+@ATTRIBUTE x1 numeric
+@ATTRIBUTE color {red,blue}
+"""
+CLASSES = "@ATTRIBUTE class hierarchical 01,01/01,02\n"
+
+
+@pytest.mark.parametrize("text, error, match", [
+    (HEAD + "@DATA\n1.0,red,01\n", ValueError, r"t_FUN.train.arff, line \d+: no hierarchical class attribute"),
+    (HEAD + CLASSES + "@DATA\n1.0,red,01/01@03\n", ValueError, r"line 6: label '03' names no class"),
+    (HEAD + CLASSES + "@DATA\n1.0,red\n", ValueError, r"line 6: 2 values, expected 3"),
+    (HEAD + CLASSES + "@DATA\n1.0,red,01\nabc,blue,02\n", ValueError, r"line 7: feature 'x1' is numeric, got 'abc'"),
+    (HEAD + CLASSES + "@DATA\n1.0,green,01\n", ValueError, r"line 6: feature 'color' takes \{red,blue\}, got 'green'"),
+    (HEAD + CLASSES, ValueError, r"no @DATA section"),
+    (HEAD + "@ATTRIBUTE s string\n" + CLASSES + "@DATA\n1,red,x,01\n", ValueError,
+     r"line 4: attribute 's' has type 'string'"),
+    (HEAD + "@ATTRIBUTE class hierarchical 01,03/01\n@DATA\n1.0,red,01\n", ValueError,
+     r"class '03/01' has no parent '03'"),
+    (HEAD + "@ATTRIBUTE class hierarchical\n@DATA\n1.0,red,01\n", ValueError, r"line 4: the hierarchical attribute lists no class"),
+    (HEAD + CLASSES + CLASSES + "@DATA\n1.0,red,01\n", ValueError, r"line 5: a second hierarchical attribute"),
+])
+def test_malformed_files_name_the_file_line_and_value(tmp_path, text, error, match):
+    (tmp_path / "t_FUN.train.arff").write_text(text)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(HMC_DATASETS, "t_FUN", {"train": "t_FUN.train"})
+        with pytest.raises(error, match=match):
+            load_hmc("t_FUN", data_home=tmp_path)
+
+
+def test_a_well_formed_small_file(tmp_path):
+    (tmp_path / "t_FUN.train.arff").write_text(HEAD + CLASSES + "@DATA\n1.0,red,01/01\n?,?,02@01\n")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(HMC_DATASETS, "t_FUN", {"train": "t_FUN.train"})
+        data = load_hmc("t_FUN", data_home=tmp_path)
+    # one-hot colour (a missing one is all zeros), NaN for a missing number
+    np.testing.assert_array_equal(data.data, [[1.0, 1.0, 0.0], [np.nan, 0.0, 0.0]])
+    assert data.feature_names == ["x1", "color=red", "color=blue"]
+    tax = data.taxonomy
+    assert tax.nodes == ("root", "01", "01/01", "02")
+    np.testing.assert_array_equal(data.target.toarray(), [[1, 1, 1, 0], [1, 1, 0, 1]])
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda d: load_hmc("cellcycle", data_home=d), ValueError, r"name must be one of .*got 'cellcycle'"),
+    (lambda d: load_hmc("diatoms", "valid", data_home=d), ValueError, r"subset must be one of \['test', 'train'\]"),
+    (lambda d: load_hmc("diatoms", "trainvalid", data_home=d), ValueError, "diatoms has no validation split"),
+    (lambda d: load_hmc("cellcycle_FUN", hierarchy="dag", data_home=d), ValueError, "hierarchy must be"),
+    (lambda d: load_hmc("cellcycle_FUN", data_home=d / "nowhere"), FileNotFoundError, "does not exist"),
+    (lambda d: load_hmc("cellcycle_FUN", data_home=d), FileNotFoundError, r"cellcycle_FUN.train.arff\(.gz\) is not in"),
+])
+def test_bad_arguments(tmp_path, call, error, match):
+    with pytest.raises(error, match=match):
+        call(tmp_path)
+
+
+def test_no_folder_names_the_variable(monkeypatch):
+    monkeypatch.delenv("SKHIER_HMC_DATA", raising=False)
+    with pytest.raises(FileNotFoundError, match="SKHIER_HMC_DATA"):
+        load_hmc("cellcycle_FUN")
