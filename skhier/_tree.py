@@ -349,10 +349,13 @@ def max_over_descendants(x: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
     ``torch.max(dim=...)`` routes it.
     """
     desc, anc = _ancestor_pairs(taxonomy, str(x.device))
-    vals = x[:, desc]  # (B, pairs)
     idx = anc.expand(x.shape[0], -1)
+    needs_grad = torch.is_grad_enabled() and x.requires_grad
     with torch.no_grad():
+        vals = x[:, desc]  # (B, pairs)
         top = x.new_full(x.shape, -torch.inf).scatter_reduce_(1, idx, vals, "amax")
+        if not needs_grad:
+            return top  # inference: the values are all there is
         hit = vals == top.gather(1, idx)
         big = torch.iinfo(torch.long).max
         first = torch.full(x.shape, big, dtype=torch.long, device=x.device).scatter_reduce_(
