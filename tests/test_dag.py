@@ -289,3 +289,18 @@ def test_set_based_metrics_on_dag_node_sets():
     assert p == pytest.approx(inter / P[:, 1:].sum()) and r == pytest.approx(inter / T[:, 1:].sum())
     with pytest.raises(TaxonomyError, match="single labels .* needs a tree"):
         hierarchical_precision_recall_fscore(["e"], ["f"], taxonomy=DAG)
+
+
+def test_multilabel_estimators_and_label_texts_on_a_dag():
+    from skhier.neural import CMSGClassifier
+    from skhier.neural.text import label_prompts
+
+    # a DAG node has no single root path: its text is its name, or the one given
+    texts = label_prompts(DAG, {"e": "cell growth"})
+    assert texts[DAG.index("e")] == "cell growth" and texts[DAG.index("c")] == "c"
+    rng = np.random.default_rng(3)
+    Y = random_node_sets(DAG, 40, rng)
+    X = rng.normal(size=(40, 6)).astype(np.float32)
+    clf = CMSGClassifier(DAG, correlation="cooccurrence", backbone="mlp", module__dim=8, module__heads=2,
+                         max_epochs=1, device="cpu", random_state=0).fit(X, Y)
+    assert (hierarchy_violations(clf.predict(X), taxonomy=DAG) == 0).all()

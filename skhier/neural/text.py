@@ -22,7 +22,9 @@ def label_prompts(taxonomy: Taxonomy, label_texts=None) -> list[str]:
     """One text per taxonomy node, in node order.
 
     By default a node's text is its root path without the root, joined by " / "
-    ("Tops / Shirt"); ``label_texts`` overrides it for the nodes it names.
+    ("Tops / Shirt"); ``label_texts`` overrides it for the nodes it names. A node of a
+    DAG has no single root path: its text is its own name (or its ``label_texts``
+    entry, e.g. a GO term's name for its id).
 
     Parameters
     ----------
@@ -52,6 +54,8 @@ def label_prompts(taxonomy: Taxonomy, label_texts=None) -> list[str]:
             if not isinstance(text, str):
                 raise TypeError(f"label_texts[{node!r}] must be a str, got {type(text).__name__}")
             texts[taxonomy.index(node)] = text
+    if not taxonomy.is_tree:
+        return texts
     out = []
     for v in range(taxonomy.n_nodes):
         path = [int(u) for u in taxonomy.path_indices[v] if u >= 0][1:]
