@@ -133,8 +133,13 @@ def bottom_up(end_scores: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
     """Add every column of a (n, n_nodes) tensor into all its ancestors' (children first).
 
     An end-node distribution (mass where paths end, leaves or internal) becomes the
-    probability of passing each node. O(n × n_nodes), no dense matrix; not in place.
+    probability of passing each node. O(n × n_nodes), no dense matrix; not in place. On
+    a DAG a node sums every descendant once (over the (descendant, ancestor) pairs, not
+    along each path, which would count a node under two parents twice): O(n × pairs).
     """
+    if not taxonomy.is_tree:
+        desc, anc = _ancestor_pairs(taxonomy, str(end_scores.device))
+        return torch.zeros_like(end_scores).index_add_(1, anc, end_scores[:, desc])
     out = end_scores.clone()
     tt = taxonomy_tensors(taxonomy, str(out.device))
     for nodes in reversed(tt.levels[1:]):

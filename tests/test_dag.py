@@ -304,3 +304,38 @@ def test_multilabel_estimators_and_label_texts_on_a_dag():
     clf = CMSGClassifier(DAG, correlation="cooccurrence", backbone="mlp", module__dim=8, module__heads=2,
                          max_epochs=1, device="cpu", random_state=0).fit(X, Y)
     assert (hierarchy_violations(clf.predict(X), taxonomy=DAG) == 0).all()
+
+
+def test_bottom_up_and_diffusion_on_the_dag_graph():
+    from skhier.inference import BottomUpRefiner, DiffusionRefiner, TopDownRefiner, diffuse
+
+    rng = np.random.default_rng(4)
+    leaf = np.zeros((6, DAG.n_nodes))
+    leaf[:, DAG.leaves] = rng.dirichlet(np.ones(DAG.n_leaves), 6)
+    # bottom-up: every node sums the leaves below it over any path, each leaf once
+    A = DAG.ancestor_matrix.toarray()
+    want = leaf @ A  # leaf rows of A: a leaf's ancestors
+    np.testing.assert_allclose(np.asarray(BottomUpRefiner(DAG).fit_transform(leaf)), want)
+    assert np.allclose(want[:, 0], 1.0)
+    # diffusion on the graph of every edge: the paper's closed form, by any solver
+    W = np.zeros((DAG.n_nodes,) * 2)
+    child, par = DAG.edges
+    W[child, par] = W[par, child] = 1
+    d = W.sum(1) ** -0.5
+    ref = 0.7 * want @ np.linalg.inv(np.eye(DAG.n_nodes) - 0.3 * d[:, None] * W * d[None, :])
+    t = torch.as_tensor(want)
+    for kw in (dict(solver="dense"), dict(solver="auto"), dict(method="iterative", tol=1e-13, max_iter=100000)):
+        np.testing.assert_allclose(diffuse(t, DAG, 0.3, **kw).numpy(), ref, atol=1e-10)
+    from skhier.inference import _diffusion
+    np.testing.assert_allclose(_diffusion._sparse_solve(t, DAG, 0.3, "node").numpy(), ref, atol=1e-10)
+    with pytest.raises(TaxonomyError, match=r"diffuse\(solver='tree'\).* needs a tree"):
+        diffuse(t, DAG, 0.3, solver="tree")
+    # refiners fitted on node sets predict node sets; single-label predictions need a tree
+    Y = random_node_sets(DAG, 6, rng)
+    ref_est = DiffusionRefiner(DAG, alpha=0.3).fit(want, Y)
+    pred = ref_est.predict(want)
+    assert pred.shape == Y.shape and (pred[:, 0] == 1).all()
+    with pytest.raises(TaxonomyError, match="TopDownRefiner needs a tree taxonomy"):
+        TopDownRefiner(DAG).fit(want)
+    with pytest.raises(TaxonomyError, match=r"BottomUpRefiner.predict with single-label y .* needs a tree"):
+        BottomUpRefiner(DAG).fit(leaf).predict(leaf)

@@ -5,6 +5,7 @@ taxonomy, the decision rules that turn node scores into nodes, and the refiner b
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
@@ -204,14 +205,24 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
     def predict(self, X):
         """One node per sample by ``decision``, in the label format seen at ``fit``.
 
+        Fitted on node sets (an indicator ``y``), the nodes scoring at least
+        ``threshold``, closed under ancestors, in that format (trees and DAGs).
+
         Parameters
         ----------
         X : array-like or tensor of shape (n_samples, n_nodes)
 
         Returns
         -------
-        y : ndarray
+        y : ndarray or sparse matrix
         """
+        check_is_fitted(self, "taxonomy_")
+        if self.label_format_.multilabel:
+            refined = self.transform(X)
+            hit = np.asarray(refined.cpu() if isinstance(refined, torch.Tensor) else refined) >= self.threshold
+            hit[:, 0] = True
+            return decode_labels(sp.csr_matrix(hit), self.taxonomy_, self.label_format_)
+        self.taxonomy_._require_tree(f"{type(self).__name__}.predict with single-label y (one node per sample)")
         refined = self.transform(X)
         nodes = decide(refined, self.taxonomy_, self.decision, threshold=self.threshold)
         if isinstance(nodes, torch.Tensor):

@@ -164,6 +164,25 @@ def _tree_tensors(taxonomy: Taxonomy, alpha: float, root: str) -> dict:
 
 
 @lru_cache(maxsize=16)
+def _sparse_lu(taxonomy: Taxonomy, alpha: float, root: str):
+    """Sparse LU of ``I - α W_n`` (a DAG's graph has no elimination order without fill-in)."""
+    import scipy.sparse.linalg as spla
+
+    m = (sp.identity(taxonomy.n_nodes, format="csc") - alpha * _graph(taxonomy, root)).tocsc()
+    return spla.splu(m)
+
+
+def _sparse_solve(f0: torch.Tensor, taxonomy: Taxonomy, alpha: float, root: str) -> torch.Tensor:
+    """The closed form on any graph (a DAG's) by a sparse LU, factorised once per α."""
+    rhs = (1 - alpha) * f0.detach().cpu().double().numpy().T
+    out = torch.as_tensor(_sparse_lu(taxonomy, alpha, root).solve(np.ascontiguousarray(rhs)).T.copy(),
+                          dtype=f0.dtype, device=f0.device)
+    if root == "exclude":
+        out[:, 0] = f0[:, 0]
+    return out
+
+
+@lru_cache(maxsize=16)
 def _dense_tensor(taxonomy: Taxonomy, alpha: float, device: str, dtype, root: str) -> torch.Tensor:
     return torch.as_tensor(np.array(diffusion_operator(taxonomy, alpha, root)), dtype=dtype, device=device)
 
@@ -209,7 +228,8 @@ def diffuse(scores, taxonomy: Taxonomy, alpha: float, *, method="closed_form", s
     solver : {"auto", "dense", "tree"}, default="auto"
         For the closed form: one product with the dense operator, or the linear-time
         tree elimination (no dense matrix; exact). ``"auto"`` takes the dense operator
-        up to 256 nodes.
+        up to 256 nodes; above, the tree elimination on a tree and a sparse LU
+        factorisation of ``I - α W_n`` on a DAG (the graph of all its edges).
     max_iter : int, default=1000
     tol : float, default=1e-8
     root : {"node", "exclude"}, default="node"
@@ -242,6 +262,10 @@ def diffuse(scores, taxonomy: Taxonomy, alpha: float, *, method="closed_form", s
         raise ValueError(f"solver must be 'auto', 'dense' or 'tree', got {solver!r}")
     if solver == "dense" or (solver == "auto" and taxonomy.n_nodes <= DENSE_MAX_NODES):
         return scores @ _dense_tensor(taxonomy, alpha, str(scores.device), scores.dtype, root)
+    if not taxonomy.is_tree:
+        if solver == "tree":
+            taxonomy._require_tree("diffuse(solver='tree'), the elimination along the tree")
+        return _sparse_solve(scores, taxonomy, alpha, root)
     return _tree_solve(scores, taxonomy, alpha, root)
 
 
@@ -320,6 +344,8 @@ class DiffusionRefiner(BaseRefiner):
     >>> scores.shape
     (3,)
     """
+
+    _allow_dag = True  # the graph of every edge; the closed form by a sparse LU
 
     def __init__(
         self,

@@ -4,12 +4,9 @@ coherence refiner (C-HMCNN's max-constraint module, on trees and DAGs)."""
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 import torch
-from sklearn.utils.validation import check_is_fitted
 
 from .._tree import bottom_up, max_over_descendants, taxonomy_tensors, top_down_product
-from ..labels import decode_labels
 from ._base import BaseRefiner
 
 __all__ = ["BottomUpRefiner", "TopDownRefiner", "CoherenceRefiner"]
@@ -19,7 +16,8 @@ class BottomUpRefiner(BaseRefiner):
     """Leaf probabilities to node probabilities: every node sums its leaves.
 
     Only the leaf columns of the input are read; an internal node's score becomes the
-    sum of the scores of the leaves below it.
+    sum of the scores of the leaves below it (on a DAG, of every leaf below it over any
+    path, each counted once).
 
     Parameters
     ----------
@@ -45,6 +43,7 @@ class BottomUpRefiner(BaseRefiner):
     """
 
     _requires_probabilities = True
+    _allow_dag = True
 
     def __init__(self, taxonomy, *, decision="leaf", threshold=0.5):
         self.taxonomy = taxonomy
@@ -53,7 +52,7 @@ class BottomUpRefiner(BaseRefiner):
 
     def _refine(self, s):
         leaf_part = torch.zeros_like(s)
-        leaves = taxonomy_tensors(self.taxonomy_, str(s.device)).leaves
+        leaves = torch.as_tensor(np.array(self.taxonomy_.leaves), device=s.device)
         leaf_part[:, leaves] = s[:, leaves]
         return bottom_up(leaf_part, self.taxonomy_)
 
@@ -160,23 +159,3 @@ class CoherenceRefiner(BaseRefiner):
 
     def _refine(self, s):
         return max_over_descendants(s, self.taxonomy_)
-
-    def predict(self, X):
-        """Label sets at ``threshold`` (multi-label ``y``), else one node by ``decision``.
-
-        Parameters
-        ----------
-        X : array-like or tensor of shape (n_samples, n_nodes)
-
-        Returns
-        -------
-        y : ndarray or sparse matrix
-        """
-        check_is_fitted(self, "taxonomy_")
-        if not self.label_format_.multilabel:
-            self.taxonomy_._require_tree("CoherenceRefiner.predict with single-label y")
-            return super().predict(X)
-        refined = self.transform(X)
-        hit = np.asarray(refined.cpu() if isinstance(refined, torch.Tensor) else refined) >= self.threshold
-        hit[:, 0] = True
-        return decode_labels(sp.csr_matrix(hit), self.taxonomy_, self.label_format_)
