@@ -3,7 +3,8 @@
 Trains ``HierarchicalLossClassifier`` once per loss of ``skhier.neural.losses`` (and
 ``KFRClassifier`` at the α of the KFR paper's Fig. 3, on its scale — the L1 latent
 distance — with its two-phase recipe: cross-entropy alone for the first half of the
-epochs) with the same backbone, optimiser, epochs and seed, evaluates on the 10,000 test images and prints a markdown table:
+epochs) with the same backbone, optimiser, epochs and seed, evaluates on the 10,000 test
+images and prints a markdown table:
 per-level and exact-path accuracy, hierarchical F1, Valmadre's operating-curve metrics,
 mistake severity, the latent-distance correlation (Spearman of normalised-L1 backbone
 feature distances vs tree distances, on 2,000 test images) and train time. Rows are

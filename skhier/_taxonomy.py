@@ -852,7 +852,8 @@ class Taxonomy:
                 break
             v, prefix, is_last = stack.pop()
             again = v in seen
-            lines.append(prefix + ("└── " if is_last else "├── ") + str(self.names[v]) + (" (*)" if again else ""))
+            mark = " (*)" if again else ""
+            lines.append(prefix + ("└── " if is_last else "├── ") + str(self.names[v]) + mark)
             if again:
                 continue
             seen.add(v)

@@ -48,8 +48,8 @@ def _folder(data_home) -> Path:
         )
     path = Path(where)
     if not path.is_dir():
-        raise FileNotFoundError(f"HMC data folder {str(path)!r} (from {'data_home' if data_home is not None else ENV_VAR}) "
-                                "does not exist")
+        source = "data_home" if data_home is not None else ENV_VAR
+        raise FileNotFoundError(f"HMC data folder {str(path)!r} (from {source}) does not exist")
     return path
 
 
@@ -140,7 +140,8 @@ def _read_arff(path: Path, lines: list[str]):
                 k += len(cats)
         rows.append(row)
         labels.append((lineno, values[-1].strip()))
-    feature_names = [n if cats is None else f"{n}={c}" for n, cats in columns for c in ([None] if cats is None else cats)]
+    feature_names = [n if cats is None else f"{n}={c}"
+                     for n, cats in columns for c in ([None] if cats is None else cats)]
     X = np.vstack(rows) if rows else np.empty((0, width))
     return X, labels, hierarchy, feature_names
 

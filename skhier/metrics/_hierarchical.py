@@ -233,7 +233,8 @@ def _fscore(prec: torch.Tensor, rec: torch.Tensor, beta: float) -> torch.Tensor:
     """``(1 + β²) P R / (β² P + R)`` elementwise, 0 where both are 0."""
     b2 = beta**2
     den = b2 * prec + rec
-    return torch.where(den > 0, (1 + b2) * prec * rec / torch.where(den > 0, den, torch.ones_like(den)), torch.zeros_like(den))
+    safe = torch.where(den > 0, den, torch.ones_like(den))
+    return torch.where(den > 0, (1 + b2) * prec * rec / safe, torch.zeros_like(den))
 
 
 def hierarchical_precision_score(y_true, y_pred, *, taxonomy, average="micro", zero_division=0.0, sample_weight=None):

@@ -146,9 +146,9 @@ def hierarchical_precision_at_k(y_true, y_score, *, taxonomy, k=1, sample_weight
     ``k`` leaves reach (Bertinetto et al., §4.1, and the evaluation of their public code,
     which normalises by that best possible sum); then the mean over samples. Ties in
     score go to the first leaf. A true node at or above the first branching node (every
-    leaf equally far; the best sum is 0) scores 1, our choice. For the set-based quantity of Frome et al. (the fraction
-    of the top ``k`` within the ``k`` closest leaves) see
-    :func:`hierarchical_set_precision_at_k`.
+    leaf equally far; the best sum is 0) scores 1, our choice. For the set-based
+    quantity of Frome et al. (the fraction of the top ``k`` within the ``k`` closest
+    leaves) see :func:`hierarchical_set_precision_at_k`.
 
     Parameters
     ----------
