@@ -24,6 +24,7 @@ _LAZY = {
     "LocalClassifierPerLevel": "local",
     "LocalClassifierPerNode": "local",
     "LocalClassifierPerParentNode": "local",
+    "MultiLabelLocalClassifierPerNode": "local",
 }
 
 __all__ = sorted([*_LAZY, "ParallelFitError", "Taxonomy", "TaxonomyError", "__version__"])

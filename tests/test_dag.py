@@ -339,3 +339,32 @@ def test_bottom_up_and_diffusion_on_the_dag_graph():
         TopDownRefiner(DAG).fit(want)
     with pytest.raises(TaxonomyError, match=r"BottomUpRefiner.predict with single-label y .* needs a tree"):
         BottomUpRefiner(DAG).fit(leaf).predict(leaf)
+
+
+def test_multilabel_local_classifier_per_node_on_a_dag():
+    from sklearn.linear_model import LogisticRegression
+
+    from skhier.local import MultiLabelLocalClassifierPerNode
+
+    rng = np.random.default_rng(5)
+    Y = random_node_sets(DAG, 120, rng)
+    X = Y[:, 1:] * 2.0 + rng.normal(size=(120, DAG.n_nodes - 1))
+    clf = MultiLabelLocalClassifierPerNode(LogisticRegression(), taxonomy=DAG).fit(X, Y)
+    P = clf.predict_proba(X)
+    assert (hierarchy_violations(P, taxonomy=DAG) == 0).all() and (P[:, 0] == 1).all()
+    # a node's local problem: the samples holding all its parents. f (under c): the rows with c
+    has_c = Y[:, DAG.index("c")].astype(bool)
+    ref = LogisticRegression().fit(X[has_c], Y[has_c, DAG.index("f")])
+    local = clf.estimators_["f"].predict_proba(X)[:, 1]
+    np.testing.assert_allclose(local, ref.predict_proba(X)[:, 1])
+    np.testing.assert_allclose(P[:, DAG.index("f")], local * P[:, DAG.index("c")])
+    # e (under c and d): every row holding both holds e here, so its local answer is 1 and
+    # P(e) is the smaller of its parents'
+    np.testing.assert_allclose(P[:, DAG.index("e")], np.minimum(P[:, DAG.index("c")], P[:, DAG.index("d")]))
+    pred = clf.predict(X)
+    assert pred.shape == Y.shape and (hierarchy_violations(pred, taxonomy=DAG) == 0).all()
+    assert mean_average_precision(Y, P, taxonomy=DAG) > 0.8
+    with pytest.raises(ValueError, match="learns node sets: y must be a node-indicator matrix"):
+        MultiLabelLocalClassifierPerNode(taxonomy=DAG).fit(X[:3], ["e", "f", "e"])
+    with pytest.raises(ValueError, match="needs taxonomy="):
+        MultiLabelLocalClassifierPerNode().fit(X, Y)
