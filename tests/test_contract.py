@@ -18,6 +18,7 @@ from sklearn.svm import LinearSVC
 from skhier.labels import fill_ancestors
 from skhier import (
     BottomUpRefiner,
+    CoherenceRefiner,
     DifferentiableDiffusionRefiner,
     DiffusionRefiner,
     FlatClassifier,
@@ -27,7 +28,9 @@ from skhier import (
     Taxonomy,
     TopDownRefiner,
 )
+from skhier.local import MultiLabelLocalClassifierPerNode
 from skhier.neural import (
+    CHMCNNClassifier,
     CMSGClassifier,
     FlatSoftmaxClassifier,
     HCAMCLClassifier,
@@ -91,6 +94,8 @@ def _multi_label():
     return [
         MultiLabelNodeClassifier(TAX, criterion="asl", lr=1e-2, **TINY),
         CMSGClassifier(TAX, correlation="cooccurrence", lr=1e-2, module__dim=8, module__heads=2, **TINY),
+        CHMCNNClassifier(TAX, lr=1e-2, batch_size=16, module__hidden=16, max_epochs=2, device="cpu", random_state=0),
+        MultiLabelLocalClassifierPerNode(taxonomy=TAX),
         *_accelerated(lambda acc: [
             AcceleratedCMSG(TAX, lr=1e-2, module__dim=8, module__heads=2, accelerator=acc, **ACC_TINY),
         ]),
@@ -99,7 +104,7 @@ def _multi_label():
 
 def _refiners():
     return [BottomUpRefiner(TAX), TopDownRefiner(TAX, normalize=True), DiffusionRefiner(TAX, alpha=0.3),
-            DifferentiableDiffusionRefiner(TAX, max_epochs=2, random_state=0)]
+            DifferentiableDiffusionRefiner(TAX, max_epochs=2, random_state=0), CoherenceRefiner(TAX)]
 
 
 def _ids(ests):
