@@ -380,6 +380,11 @@ def fill_ancestors(indicator, taxonomy: Taxonomy) -> sp.csr_matrix:
     array([[1, 1, 1, 0]], dtype=int8)
     """
     m = sp.csr_matrix(indicator, dtype=np.float64)
+    if m.shape[1] != taxonomy.n_nodes:
+        raise ValueError(
+            f"indicator has {m.shape[1]} columns, but an indicator needs one column per taxonomy node "
+            f"({taxonomy.n_nodes}), the root's first"
+        )
     filled = (m @ taxonomy.ancestor_matrix).tocsr()
     filled.data = (filled.data > 0).astype(np.int8)
     filled = filled.tolil()

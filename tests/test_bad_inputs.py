@@ -18,20 +18,23 @@ from sklearn.linear_model import LogisticRegression
 
 from skhier import (
     BottomUpRefiner,
+    CoherenceRefiner,
     DifferentiableDiffusionRefiner,
     DiffusionRefiner,
     FlatClassifier,
     LocalClassifierPerLevel,
     LocalClassifierPerNode,
     LocalClassifierPerParentNode,
+    MultiLabelLocalClassifierPerNode,
     Taxonomy,
     TaxonomyError,
     TopDownRefiner,
 )
 from skhier.datasets import load_fashion_mnist, make_hierarchical_classification, make_taxonomy
 from skhier.inference import decide, diffuse
-from skhier.labels import HierarchicalLabelEncoder, check_node_indices, decode_labels, encode_labels
+from skhier.labels import HierarchicalLabelEncoder, check_node_indices, decode_labels, encode_labels, fill_ancestors
 from skhier.metrics import (
+    hierarchy_violations,
     HierarchicalMetricAccumulator,
     OperatingCurveScorer,
     get_hierarchical_scorer,
@@ -47,12 +50,14 @@ from skhier.metrics import (
     recall_at_correct,
 )
 from skhier.neural import (
+    CHMCNNClassifier,
     CMSGClassifier,
     FlatSoftmaxClassifier,
     HMLCEncoder,
     HCAMCLClassifier,
     HCCFClassifier,
     KFRClassifier,
+    MaxConstraintLoss,
     MultiLabelNodeClassifier,
     auto_batch_size,
 )
@@ -376,9 +381,44 @@ DATASETS = [
      "co_occurrence must be None, 'outfits' or a mapping"),
 ]
 
+# DAG ontologies (a node with several parents): what needs one path per sample says so
+DAG = Taxonomy.from_edges(["r/a", "r/b", "a/c", "b/c"])
+DAG_SETS = np.array([[1, 1, 1, 1], [1, 0, 1, 0], [1, 1, 0, 0]] * 2)
+
+
+def _dag_fit(est, y=DAG_SETS):
+    return lambda: est.fit(np.ones((len(y), 3), dtype=np.float32), y)
+
+
+DAGS = [
+    ("tree-only estimator", _dag_fit(FlatSoftmaxClassifier(DAG, max_epochs=1, device="cpu"), ["c", "a", "b"] * 2),
+     TaxonomyError, "FlatSoftmaxClassifier needs a tree taxonomy, but this one is a DAG: node 'c' has 2 parents"),
+    ("tree-only local classifier", _dag_fit(LocalClassifierPerParentNode(taxonomy=DAG), ["c", "a", "b"] * 2),
+     TaxonomyError, "LocalClassifierPerParentNode needs a tree taxonomy"),
+    ("tree-only refiner", lambda: TopDownRefiner(DAG).fit(np.ones((2, 4))), TaxonomyError,
+     "TopDownRefiner needs a tree taxonomy"),
+    ("single path on a dag", _dag_fit(CHMCNNClassifier(DAG, max_epochs=1, device="cpu"), ["c", "a", "b"] * 2),
+     TaxonomyError, "CHMCNNClassifier with single-label y .* needs a tree"),
+    ("unknown class in a label set", lambda: fill_ancestors(np.ones((2, 5)), DAG), ValueError,
+     r"indicator has 5 columns, but an indicator needs one column per taxonomy node \(4\)"),
+    ("unknown node label", _dag_fit(CHMCNNClassifier(DAG, max_epochs=1, device="cpu"), ["c", "z", "b"] * 2),
+     ValueError, r"y\[1\]: unknown label 'z'"),
+    ("coherence scores width", lambda: CoherenceRefiner(DAG).fit(np.ones((2, 3))), ValueError, r"X .* 3 columns"),
+    ("violations scores width", lambda: hierarchy_violations(np.ones((2, 5)), taxonomy=DAG), ValueError,
+     r"y_score .*5"),
+    ("mcloss logits width", lambda: MaxConstraintLoss(DAG)(torch.zeros(2, 4), torch.zeros(2, 4)), ValueError,
+     r"MaxConstraintLoss reads label logits of shape \(batch, 3\)"),
+    ("chmcnn layers", _dag_fit(CHMCNNClassifier(DAG, module__n_layers=0, max_epochs=1, device="cpu")), ValueError,
+     "n_layers must be >= 1, got 0"),
+    ("multilabel local classifier without sets", _dag_fit(MultiLabelLocalClassifierPerNode(taxonomy=DAG),
+                                                          ["c", "a", "b"] * 2),
+     ValueError, "learns node sets"),
+    ("obo without terms", lambda: Taxonomy.from_obo("format-version: 1.2\n"), TaxonomyError, r"no \[Term\] stanza"),
+]
+
 CASES = [(f"{group}:{row[0]}", *row[1:]) for group, table in [
     ("taxonomy", TAXONOMY), ("labels", LABELS), ("metrics", METRICS), ("latent", LATENT), ("inference", INFERENCE),
-    ("local", LOCAL), ("neural", NEURAL_CASES), ("datasets", DATASETS)] for row in table]
+    ("local", LOCAL), ("neural", NEURAL_CASES), ("datasets", DATASETS), ("dag", DAGS)] for row in table]
 
 
 def test_at_least_a_hundred_cases():
