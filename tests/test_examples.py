@@ -10,6 +10,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("plot_
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs(path, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib", reason="the examples draw with matplotlib: pip install 'skhier[plot]'")
     monkeypatch.chdir(tmp_path)
     runpy.run_path(str(path), run_name="__main__")
     assert capsys.readouterr().out  # every example reports something
