@@ -13,6 +13,13 @@ Every estimator, refiner and metric accepts ``y`` in one of four formats:
 ``"indicator"``
     2-D 0/1 array or sparse matrix of shape (n_samples, n_nodes), columns in taxonomy
     order: several paths per sample (multi-label). Ancestors are filled in.
+    **Label sets** are the same format written as Python sets: a list (or 1-D object
+    array) whose rows are ``set``/``frozenset`` of node identifiers, what
+    ``MultiLabelBinarizer`` takes (``[{"Shirt"}, {"Shirt", "Sneaker"}]``); ancestors are
+    filled in and predictions come back as a list of sets (without the root).
+
+A Python list of paths of different lengths is padded with ``None`` at the end. A list of
+lists is always read as paths (one path per row): write several labels per sample as sets.
 
 Internally, single-label targets become node indices (int64, one per sample) and
 multi-label targets a CSR indicator with ancestors filled; :class:`HierarchicalLabelEncoder`
@@ -66,6 +73,8 @@ class LabelFormat:
         Whether path rows start with the root.
     sparse : bool
         Whether an indicator was a scipy sparse matrix.
+    sets : bool
+        Whether an indicator was written as a list of label sets.
 
     Examples
     --------
@@ -81,6 +90,7 @@ class LabelFormat:
     fill: Any = ""
     include_root: bool = False
     sparse: bool = False
+    sets: bool = False
 
     @property
     def multilabel(self) -> bool:
@@ -99,9 +109,55 @@ def _looks_like_indicator(arr, taxonomy: Taxonomy) -> bool:
     return bool(np.isin(vals, [0, 1]).all())
 
 
-def _as_array(y):
+_SETS = (set, frozenset)
+
+
+def _label_sets(y, name="y"):
+    """The rows of ``y`` when it is a sequence of label sets, else None."""
+    if isinstance(y, np.ndarray) and y.dtype == object and y.ndim == 1:
+        rows = y.tolist()
+    elif isinstance(y, (list, tuple)):
+        rows = y
+    else:
+        return None
+    is_set = [isinstance(r, _SETS) for r in rows]
+    if not any(is_set):
+        return None
+    if not all(is_set):
+        bad = is_set.index(False)
+        raise ValueError(
+            f"{name} mixes label sets with other rows: {name}[{is_set.index(True)}] is a set but "
+            f"{name}[{bad}] = {rows[bad]!r}; "
+            "write every row as a set of node identifiers"
+        )
+    return rows
+
+
+def _pad_ragged(y, name="y"):
+    """A list of label paths of different lengths → a 2-D object array padded with None."""
+    if not isinstance(y, (list, tuple)) or not y:
+        return y
+    if not all(isinstance(r, (list, tuple, np.ndarray)) for r in y):
+        if any(isinstance(r, (list, tuple, np.ndarray)) for r in y):
+            bad = next(i for i, r in enumerate(y) if not isinstance(r, (list, tuple, np.ndarray)))
+            raise ValueError(
+                f"{name} mixes paths (lists) with single labels: {name}[{bad}] = {y[bad]!r}; give every sample a path "
+                "or every sample one label"
+            )
+        return y
+    lengths = {len(r) for r in y}
+    if len(lengths) == 1:
+        return y
+    out = np.full((len(y), max(lengths)), None, dtype=object)
+    for i, r in enumerate(y):
+        out[i, : len(r)] = list(r)
+    return out
+
+
+def _as_array(y, name="y"):
     if sp.issparse(y):
         return y
+    y = _pad_ragged(y, name)
     if is_tensor(y):
         y = y.detach().cpu().numpy()
     if hasattr(y, "to_numpy"):  # pandas
@@ -171,7 +227,12 @@ def encode_labels(y, taxonomy: Taxonomy, *, format: str = "auto", name: str = "y
     check_taxonomy(taxonomy, allow_dag=True)  # indicators and node labels work on a DAG; paths check below
     if format not in _FORMATS:
         raise ValueError(f"format must be one of {_FORMATS}, got {format!r}")
-    arr = _as_array(y)
+    sets = _label_sets(y, name)
+    if sets is not None:
+        if format not in ("auto", "indicator"):
+            raise ValueError(f"format={format!r} needs 1-D or path labels, got label sets (an indicator)")
+        return _encode_label_sets(sets, taxonomy, name)
+    arr = _as_array(y, name)
     if sp.issparse(arr) or (arr.ndim == 2 and format == "indicator"):
         if format not in ("auto", "indicator"):
             raise ValueError(f"format={format!r} needs 1-D or path labels, got an indicator")
@@ -259,8 +320,8 @@ def _reencoded_hint(arr, taxonomy: Taxonomy) -> str:
         "; y holds integer codes but this taxonomy names its nodes by strings. scikit-learn's "
         "VotingClassifier, BaggingClassifier and cross_val_predict(method='predict_proba') "
         "re-encode labels as integers 0..k-1 before calling fit: use the skhier estimator "
-        "directly (its predict_proba columns follow classes_), cross_val_predict with "
-        "method='transform', or name the taxonomy's leaves by those integer codes"
+        "directly (its predict_proba columns follow classes_), skhier.model_selection.cross_val_transform "
+        "for out-of-fold node scores, or name the taxonomy's leaves by those integer codes"
     )
 
 
@@ -357,6 +418,32 @@ def _encode_indicator(arr, taxonomy: Taxonomy, name: str):
         bad = m.data[~np.isin(m.data, [0, 1])][0]
         raise ValueError(f"an indicator {name} holds only 0 and 1, found {bad.item()!r}")
     return fill_ancestors(m, taxonomy), LabelFormat("indicator", sparse=is_sparse)
+
+
+def _encode_label_sets(rows, taxonomy: Taxonomy, name: str):
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    indices = []
+    for i, row in enumerate(rows):
+        for v in row:
+            if is_missing_label(v):
+                raise ValueError(f"{name}[{i}] = {set(row)!r} holds a missing label {v!r}")
+            try:
+                indices.append(taxonomy.index(label_key(v)))
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{name}[{i}] = {set(row)!r}: {exc}") from None
+        indptr[i + 1] = len(indices)
+    m = sp.csr_matrix(
+        (np.ones(len(indices)), np.asarray(indices, dtype=np.int64), indptr), shape=(len(rows), taxonomy.n_nodes)
+    )
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    return fill_ancestors(m, taxonomy), LabelFormat("indicator", sparse=True, sets=True)
+
+
+def _indicator_to_sets(m, taxonomy: Taxonomy) -> list:
+    m = sp.csr_matrix(m)
+    nodes = taxonomy.nodes
+    return [{nodes[j] for j in m.indices[m.indptr[i]:m.indptr[i + 1]].tolist() if j != 0} for i in range(m.shape[0])]
 
 
 def fill_ancestors(indicator, taxonomy: Taxonomy) -> sp.csr_matrix:
@@ -574,6 +661,8 @@ def decode_labels(encoded, taxonomy: Taxonomy, label_format: LabelFormat):
             arr = np.asarray(encoded)
             m = sp.csr_matrix(arr) if arr.ndim == 2 else node_indices_to_indicator(arr, taxonomy)
         m = fill_ancestors(m, taxonomy)
+        if label_format.sets:
+            return _indicator_to_sets(m, taxonomy)
         return m if label_format.sparse else m.toarray()
     if sp.issparse(encoded) or np.ndim(encoded) == 2:
         encoded = indicator_to_node_indices(encoded, taxonomy)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
 
 from skhier import (
@@ -173,9 +173,24 @@ LABELS = [
      "must be integer node indices"),
     ("check indices", lambda: check_node_indices([0, 9], T, name="idx"), ValueError, "idx holds node index 9"),
     ("reencoded ints", lambda: encode_labels(np.array([0, 1]), T), ValueError, "re-encode labels as integers"),
+    ("label sets mixed with lists", lambda: encode_labels([{"A1"}, ["B1"]], T), ValueError,
+     r"y mixes label sets with other rows: y\[0\] is a set but y\[1\] = \['B1'\]"),
+    ("label set unknown node", lambda: encode_labels([{"A1"}, {"B1", "Q"}], T), ValueError,
+     r"y\[1\] = .*unknown label 'Q'"),
+    ("label set missing node", lambda: encode_labels([{None}], T), ValueError, r"y\[0\] = \{None\} holds a missing label"),
+    ("label sets as paths", lambda: encode_labels([{"A1"}], T, format="path"), ValueError,
+     "format='path' needs 1-D or path labels, got label sets"),
+    ("paths mixed with labels", lambda: encode_labels([["A", "A1"], "B1"], T), ValueError,
+     r"y mixes paths \(lists\) with single labels: y\[1\] = 'B1'"),
 ]
 
 METRICS = [
+    ("curve scorer min_correct str", lambda: OperatingCurveScorer(T, min_correct="0.9"), TypeError,
+     r"min_correct must be a number in \[0, 1\] or a sequence of them, got '0.9'"),
+    ("curve scorer min_correct range", lambda: OperatingCurveScorer(T, min_correct=1.5), ValueError,
+     r"min_correct must be a number in \[0, 1\], got 1.5"),
+    ("curve scorer min_correct twice", lambda: OperatingCurveScorer(T, min_correct=[0.9, 0.9]), ValueError,
+     "giving the same key twice"),
     ("y_true unknown", lambda: path_accuracy_score(["Z"], ["A1"], taxonomy=T), ValueError, r"y_true\[0\]: unknown label 'Z'"),
     ("y_pred unknown", lambda: path_accuracy_score(["A1"], ["Z"], taxonomy=T), ValueError, r"y_pred\[0\]: unknown label 'Z'"),
     ("hf1 y_pred path", lambda: hierarchical_f1_score(["A1"], [["B", "A1"]], taxonomy=T), ValueError, r"y_pred\[0\] = \['B', 'A1'\]"),
@@ -290,6 +305,12 @@ LATENT = [
 ]
 
 NEURAL_CASES = [
+    ("predict before fit", lambda: HCCFClassifier(T, text_encoder="learned").predict(X4), NotFittedError,
+     r"^This HCCFClassifier instance is not fitted yet\. Call 'fit'"),
+    ("transform before fit", lambda: HMLCEncoder(T).transform(X4), NotFittedError,
+     r"^This HMLCEncoder instance is not fitted yet"),
+    ("initialize before fit", lambda: FlatSoftmaxClassifier(T).initialize(), NotFittedError,
+     r"FlatSoftmaxClassifier builds its module from the shape of X: call fit\(X, y\)"),
     ("mixed precision", _fit(FlatSoftmaxClassifier(T, mixed_precision="fp8", **NEURAL)), ValueError,
      "mixed_precision must be None or 'bf16', got 'fp8'"),
     ("backbone name", _fit(FlatSoftmaxClassifier(T, max_epochs=1, device="cpu", backbone="resnet")), ValueError,

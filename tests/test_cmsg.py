@@ -4,6 +4,7 @@ import gzip
 import importlib.util
 import math
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -373,6 +374,14 @@ def test_cmsg_fits_dense_and_sparse_node_sets(mosaics):
     np.testing.assert_allclose(sparse.predict_proba(X), P, atol=1e-5)  # same data, same seed
     assert {"valid_of1", "train_loss"} <= set(dense.history[-1])
     np.testing.assert_allclose(np.asarray(dense.transform(X[:5])), P[:5], atol=1e-6)
+    # issue 27: label sets (Python sets of node names, MultiLabelBinarizer's format) are the same data
+    sets = [{tax.nodes[j] for j in np.flatnonzero(row) if tax.is_leaf[j]} for row in Y]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # most specific nodes only: filling ancestors is what sets mean
+        from_sets = CMSGClassifier(tax, correlation="cooccurrence", module__dim=16, module__heads=2, **KW).fit(X, sets)
+    np.testing.assert_allclose(from_sets.predict_proba(X), P, atol=1e-5)
+    got = from_sets.predict(X[:5])
+    assert isinstance(got, list) and got == [{tax.nodes[j] for j in np.flatnonzero(r)} - {"root"} for r in pred[:5]]
 
 
 def test_threshold_and_consistency_rules(mosaics):

@@ -13,8 +13,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 
-from skhier import Taxonomy
+from skhier import FlatClassifier, Taxonomy
 from skhier.datasets import make_hierarchical_classification, make_taxonomy
+from skhier.labels import node_indices_to_paths, to_node_indices
 from skhier.metrics import get_hierarchical_scorer
 from skhier.neural import (
     HierarchicalBatchIterator,
@@ -279,6 +280,20 @@ def test_encoder_in_cross_val_grid_search_clone_and_pickle(data):
     # plain random batches are one parameter away
     plain = HMLCEncoder(tax, loss="hmce", iterator_train=TensorBatchIterator, **KW).fit(X, y)
     assert np.isfinite(plain.history[-1]["train_loss"])
+
+
+def test_hierarchical_linear_evaluation_on_path_labels(data):
+    # issue 26/27: the user guide's recipe; a bare LogisticRegression fails on 2-D paths
+    X, y, tax = data
+    paths = node_indices_to_paths(to_node_indices(y, tax), tax)
+    pipe = make_pipeline(HMLCEncoder(tax, loss="hmce", **KW), FlatClassifier(LogisticRegression(max_iter=500), tax))
+    pipe.fit(X, paths)
+    pred = pipe.predict(X)
+    assert pred.shape == paths.shape and pred.dtype == paths.dtype
+    assert (pred == paths).all(axis=1).mean() > 0.5  # 8 leaves: chance is 0.125
+    np.testing.assert_allclose(pipe.transform(X)[:, 0], 1.0, atol=1e-6)  # node marginals
+    score = get_hierarchical_scorer("hierarchical_f1", tax)(pipe, X, paths)
+    assert score > 0.6
 
 
 def test_encoder_trains_on_images_with_two_views():

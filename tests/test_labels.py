@@ -15,6 +15,7 @@ from skhier.labels import (
     node_indices_to_paths,
     type_of_hierarchical_target,
 )
+from skhier import Taxonomy
 from skhier.testing import node_labels, taxonomies
 
 
@@ -141,3 +142,18 @@ def test_roundtrips(data):
     np.testing.assert_array_equal(indicator_to_node_indices(ind, tax), idx)
     only_deepest = sp.csr_matrix((np.ones(idx.size), (np.arange(idx.size), idx)), shape=(idx.size, tax.n_nodes))
     assert (fill_ancestors(only_deepest, tax) != ind).nnz == 0
+
+
+def test_label_sets_and_ragged_paths():
+    # issue 27: lists of sets (MultiLabelBinarizer's format) are node sets; issue 26: ragged path lists pad
+    tax = Taxonomy.from_edges([("r", "a"), ("a", "x"), ("a", "z"), ("r", "b")])
+    enc, fmt = encode_labels([{"x"}, {"b", "z"}, frozenset({"a"})], tax)
+    assert fmt.kind == "indicator" and fmt.sets and fmt.multilabel
+    assert enc.toarray().tolist() == [[1, 1, 1, 0, 0], [1, 1, 0, 1, 1], [1, 1, 0, 0, 0]]
+    assert decode_labels(enc, tax, fmt) == [{"a", "x"}, {"a", "z", "b"}, {"a"}]  # closed, no root
+    obj = np.empty(2, dtype=object)
+    obj[:] = [{"x"}, {"b"}]
+    assert encode_labels(obj, tax)[1].sets
+    idx, fmt = encode_labels([["a", "x"], ["b"], ["a"]], tax)
+    assert idx.tolist() == [2, 4, 1] and fmt.kind == "path" and fmt.n_levels == 2
+    assert decode_labels(idx, tax, fmt).tolist() == [["a", "x"], ["b", None], ["a", None]]

@@ -105,6 +105,12 @@ def test_operating_curve_scorer_shares_one_curve_and_equals_the_single_scorers(d
         out = shared(one.best_estimator_, X, y)
     assert len(calls) == 1 and set(out) == set(names)
     assert "OperatingCurveScorer(min_correct=(0.9, 0.95)" in repr(shared)
+    # issue 27: a single value is one R@XC entry, with the single scorer's value
+    one_value = OperatingCurveScorer(tax, min_correct=0.9)(one.best_estimator_, X, y)
+    assert set(one_value) == {"average_precision", "average_correct", "recall_at_90_correct"}
+    assert one_value["recall_at_90_correct"] == out["recall_at_90_correct"]
+    assert set(OperatingCurveScorer(tax, min_correct=[0.5, 0.925])(one.best_estimator_, X, y)) >= {
+        "recall_at_50_correct", "recall_at_92.5_correct"}
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numbers
 import re
+from collections.abc import Iterable
 
 import numpy as np
 import torch
@@ -319,8 +321,8 @@ class OperatingCurveScorer:
     Parameters
     ----------
     taxonomy : Taxonomy
-    min_correct : sequence of float, default=(0.9, 0.95)
-        One ``recall_at_<100·c>_correct`` entry per value.
+    min_correct : float or sequence of float, default=(0.9, 0.95)
+        One ``recall_at_<100·c>_correct`` entry per value (a single value gives one).
     specificity : {"info", "depth"}, default="info"
 
     Examples
@@ -337,9 +339,16 @@ class OperatingCurveScorer:
 
     def __init__(self, taxonomy, *, min_correct=(0.9, 0.95), specificity="info"):
         self.taxonomy = check_taxonomy(taxonomy, allow_dag=True)
+        if isinstance(min_correct, numbers.Real):
+            min_correct = (min_correct,)
+        elif isinstance(min_correct, (str, bytes)) or not isinstance(min_correct, Iterable):
+            raise TypeError(f"min_correct must be a number in [0, 1] or a sequence of them, got {min_correct!r}")
         self.min_correct = tuple(min_correct)
         for c in self.min_correct:
             check_number(c, "min_correct", low=0, high=1)
+        names = [self._key(c) for c in self.min_correct]
+        if len(set(names)) != len(names):
+            raise ValueError(f"min_correct has values giving the same key twice: {self.min_correct!r} -> {names}")
         OC._check_specificity(specificity)
         self.specificity = specificity
 
@@ -349,8 +358,12 @@ class OperatingCurveScorer:
                                    sample_weight=sample_weight)
         out = {"average_precision": curve.average_precision(), "average_correct": curve.average_correct()}
         for c in self.min_correct:
-            out[f"recall_at_{round(100 * c):g}_correct"] = curve.recall_at_correct(c)
+            out[self._key(c)] = curve.recall_at_correct(c)
         return out
+
+    @staticmethod
+    def _key(c):
+        return f"recall_at_{round(100 * float(c), 4):g}_correct"
 
     def __repr__(self):
         return f"OperatingCurveScorer(min_correct={self.min_correct!r}, specificity={self.specificity!r})"

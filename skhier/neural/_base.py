@@ -29,6 +29,7 @@ from sklearn.base import ClassifierMixin, TransformerMixin
 from sklearn.utils.metaestimators import available_if
 from skorch import NeuralNet
 from skorch.callbacks import Callback, ProgressBar
+from skorch.exceptions import NotInitializedError
 from skorch.utils import to_device
 
 from .._tree import check_taxonomy, greedy_descent, with_all_ancestors
@@ -224,7 +225,7 @@ class _HierarchicalNetBase(NeuralNet):
     def _criterion_defaults(self) -> dict:
         return {}
 
-    def _check_encoded(self, y, encoded) -> None:
+    def _check_encoded(self, y, encoded, label_format) -> None:
         """Check the encoded labels beyond their format (nothing by default)."""
 
     def _fit_labels(self, encoded) -> None:
@@ -238,6 +239,11 @@ class _HierarchicalNetBase(NeuralNet):
     def _build_backbone(self):
         spec = self.backbone
         kwargs = super().get_params_for("backbone")
+        if not hasattr(self, "input_shape_"):
+            raise NotInitializedError(
+                f"{type(self).__name__} builds its module from the shape of X: call fit(X, y) (initialize() "
+                "alone cannot, before any X is seen)"
+            )
         shape = tuple(self.input_shape_)
         if isinstance(spec, torch.nn.Module):
             return copy.deepcopy(spec)
@@ -268,6 +274,17 @@ class _HierarchicalNetBase(NeuralNet):
         if self.channels_last and self._on_cuda():
             self.module_.to(memory_format=torch.channels_last)
         return self
+
+    def check_is_fitted(self, attributes=None, *args, **kwargs):
+        """Raise scikit-learn's ``NotFittedError`` (skorch's ``NotInitializedError`` is one)
+        in scikit-learn's words when the estimator is used before ``fit``."""
+        try:
+            super().check_is_fitted(attributes, *args, **kwargs)
+        except NotInitializedError:
+            raise NotInitializedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with appropriate arguments "
+                "before using this estimator."
+            ) from None
 
     def get_params_for(self, prefix):
         params = super().get_params_for(prefix)
@@ -350,7 +367,7 @@ class _HierarchicalNetBase(NeuralNet):
         encoded = enc.fit_transform(y)
         if not sp.issparse(encoded):  # one path per sample needs a tree
             tax._require_tree(f"{type(self).__name__} with single-label y (one path per sample)")
-        self._check_encoded(y, encoded)
+        self._check_encoded(y, encoded, enc.format_)
         if enc.format_.multilabel and not self._multilabel:
             raise ValueError(
                 f"{type(self).__name__} predicts one path per sample; got an indicator matrix "
@@ -668,8 +685,9 @@ class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMix
         rows = encoded if sp.issparse(encoded) else self.taxonomy_.ancestor_matrix[encoded]
         return torch.as_tensor(rows.toarray(), dtype=torch.float32)
 
-    def _check_encoded(self, y, encoded):
-        """Refuse samples without a label; warn when ``y`` was not closed under ancestors."""
+    def _check_encoded(self, y, encoded, label_format):
+        """Refuse samples without a label; warn when an indicator ``y`` was not closed under
+        ancestors (label sets name their most specific nodes: filling is what they mean)."""
         if not sp.issparse(encoded):
             return
         below_root = encoded[:, 1:]
@@ -679,6 +697,8 @@ class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMix
                 f"y has {empty.size} row(s) without any label below the root (rows {empty[:5].tolist()}"
                 f"{', ...' if empty.size > 5 else ''}); every sample needs at least one node: drop those rows"
             )
+        if label_format.sets:
+            return
         given = sp.csr_matrix(y)[:, 1:]
         given.eliminate_zeros()
         opened = np.flatnonzero(below_root.getnnz(axis=1) > given.getnnz(axis=1))
