@@ -343,29 +343,69 @@ def _ancestor_pairs(taxonomy: Taxonomy, device: str) -> tuple:
             torch.as_tensor(m.col.astype(np.int64), device=device))
 
 
+@lru_cache(maxsize=32)
+def _edges_by_parent_depth(taxonomy: Taxonomy, device: str) -> tuple:
+    """(child, parent) index tensors of the edges into the parents of each depth, deepest first.
+
+    With depth the longest path from the root, a child is always deeper than each of its
+    parents, so when the edges into depth ``d`` are read, every child below is final.
+    """
+    child, parent = taxonomy.edges
+    pdepth = np.asarray(taxonomy.depth)[parent]
+    order = np.argsort(-pdepth, kind="stable")
+    child, parent, pdepth = child[order], parent[order], pdepth[order]
+    cuts = np.flatnonzero(np.diff(pdepth)) + 1
+    return tuple((torch.as_tensor(c, device=device), torch.as_tensor(q, device=device))
+                 for c, q in zip(np.split(child, cuts), np.split(parent, cuts)) if len(c))
+
+
+def _argmax_over_descendants(x: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
+    """(B, n) index of the first maximiser over ``{k} ∪ D(k)``, for float32 (or narrower) ``x``.
+
+    Each score and its node index are packed into one int64 key that orders as (score,
+    −index): the score's float32 bits made order-preserving in the high half, the
+    complement of the index in the low half. One ``amax`` then carries the maximum and its
+    first maximiser together, and the max over descendants is a bottom-up pass over the
+    edges, one scatter per depth: O(B × edges) work, where the (descendant, ancestor)
+    pairs are O(B × pairs) (a node's ancestors, 10× the edges on the Gene Ontology).
+    """
+    v = x.detach().t().to(torch.float32) + 0.0  # (n, B): node rows gather contiguously; -0.0 → +0.0
+    bits = v.contiguous().view(torch.int32).to(torch.int64)
+    key = torch.where(bits < 0, bits ^ 0x7FFFFFFF, bits)  # negative floats: flip the magnitude's order
+    low = 0xFFFFFFFF - torch.arange(x.shape[1], device=x.device, dtype=torch.int64)
+    top = (key << 32) | low[:, None]
+    batch = x.shape[0]
+    for child, parent in _edges_by_parent_depth(taxonomy, str(x.device)):
+        top.scatter_reduce_(0, parent[:, None].expand(-1, batch), top.index_select(0, child), "amax")
+    return (0xFFFFFFFF - (top & 0xFFFFFFFF)).t()
+
+
 def max_over_descendants(x: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:
     """C-HMCNN's MCM: column ``k`` becomes the max of ``x`` over ``k`` and its descendants.
 
     ``MCM(h)_k = max_{d ∈ D(k) ∪ {k}} h_d`` (Giunchiglia & Lukasiewicz, 2020, eq. 2), for a
     (B, n_nodes) tensor of scores, probabilities or logits (a monotone link commutes with
-    the max). A segment max over the (descendant, ancestor) pairs: O(B × pairs) time and
-    memory, where the reference code builds a dense (B, n, n) tensor. The gradient flows
+    the max), where the reference code builds a dense (B, n, n) tensor. The gradient flows
     to one maximiser per (row, node): the first descendant in node order among ties, as
-    ``torch.max(dim=...)`` routes it.
+    ``torch.max(dim=...)`` routes it. Float32 and narrower: one bottom-up pass over the
+    edges, O(B × edges) (:func:`_argmax_over_descendants`); float64: a segment max over
+    the (descendant, ancestor) pairs, O(B × pairs). Both exact.
     """
+    if x.dtype != torch.float64:
+        with torch.no_grad():
+            first = _argmax_over_descendants(x, taxonomy)
+        return x.gather(1, first)
     desc, anc = _ancestor_pairs(taxonomy, str(x.device))
-    idx = anc.expand(x.shape[0], -1)
-    needs_grad = torch.is_grad_enabled() and x.requires_grad
     with torch.no_grad():
-        vals = x[:, desc]  # (B, pairs)
-        top = x.new_full(x.shape, -torch.inf).scatter_reduce_(1, idx, vals, "amax")
-        if not needs_grad:
-            return top  # inference: the values are all there is
-        hit = vals == top.gather(1, idx)
+        xt = x.detach().t().contiguous()  # (n, B): pair gathers copy whole rows
+        vals = xt.index_select(0, desc)  # (pairs, B)
+        idx = anc[:, None].expand_as(vals)
+        top = torch.full_like(xt, -torch.inf).scatter_reduce_(0, idx, vals, "amax")
+        hit = vals == top.index_select(0, anc)
         big = torch.iinfo(torch.long).max
-        first = torch.full(x.shape, big, dtype=torch.long, device=x.device).scatter_reduce_(
-            1, idx, torch.where(hit, desc.expand_as(vals), torch.full_like(vals, big, dtype=torch.long)), "amin")
-    return x.gather(1, first)
+        first = torch.full(xt.shape, big, dtype=torch.long, device=x.device).scatter_reduce_(
+            0, idx, torch.where(hit, desc[:, None], big), "amin")
+    return x.gather(1, first.t())
 
 
 def hierarchy_violations(scores: torch.Tensor, taxonomy: Taxonomy, threshold=None) -> torch.Tensor:

@@ -212,6 +212,14 @@ def dense_mcm(h, tax):
     return out
 
 
+def dense_mcm_signed(x, tax):
+    """The dense MCM for scores of any sign: entries outside {k} ∪ D(k) are -inf, not 0."""
+    R = torch.as_tensor(tax.ancestor_matrix.toarray().T, dtype=torch.bool)
+    masked = torch.where(R[None], x[:, None, :], torch.tensor(-torch.inf, dtype=x.dtype))
+    out, _ = torch.max(masked, dim=2)
+    return out
+
+
 def dense_mcloss(x, y, tax):
     """MCLoss as the paper's code computes it, on probabilities, over the non-root classes."""
     h = torch.sigmoid(x)
@@ -219,15 +227,17 @@ def dense_mcloss(x, y, tax):
     return torch.nn.functional.binary_cross_entropy(out[:, 1:], y[:, 1:])
 
 
-@given(dag_edges(min_nodes=4, max_nodes=12), st.integers(0, 2**31 - 1))
-def test_mcm_and_mcloss_equal_the_dense_reference(edges, seed):
+@given(dag_edges(min_nodes=4, max_nodes=12), st.integers(0, 2**31 - 1),
+       st.sampled_from([torch.float64, torch.float32]))
+def test_mcm_and_mcloss_equal_the_dense_reference(edges, seed, dtype):
+    # float64 takes the pair path, float32 the packed bottom-up pass: both exact
     tax = Taxonomy.from_edges(edges)
     g = torch.Generator().manual_seed(seed)
-    # logits on a 3-value grid: ties everywhere
-    x = (torch.randint(-1, 2, (5, tax.n_nodes), generator=g) * 1.5).double().requires_grad_()
-    y = torch.as_tensor(random_node_sets(tax, 5, np.random.default_rng(seed)), dtype=torch.float64)
+    # logits on a 3-value grid: ties everywhere (and signed zeros, and -inf in the MCLoss)
+    x = (torch.randint(-1, 2, (5, tax.n_nodes), generator=g) * 1.5).to(dtype).requires_grad_()
+    y = torch.as_tensor(random_node_sets(tax, 5, np.random.default_rng(seed)), dtype=dtype)
     # MCM: values and gradients (one maximiser per entry, the first among ties)
-    w = torch.randn(5, tax.n_nodes, generator=g, dtype=torch.float64)
+    w = torch.randn(5, tax.n_nodes, generator=g, dtype=dtype)
     got = max_over_descendants(torch.sigmoid(x), tax)
     (g1,) = torch.autograd.grad((got * w).sum(), x)
     x2 = x.detach().clone().requires_grad_()
@@ -235,6 +245,14 @@ def test_mcm_and_mcloss_equal_the_dense_reference(edges, seed):
     (g2,) = torch.autograd.grad((want * w).sum(), x2)
     torch.testing.assert_close(got, want)
     torch.testing.assert_close(g1, g2)
+    # raw scores with signed zeros and negatives: the same values and routing
+    raw = (x.detach() * torch.tensor([-1.0, 1.0], dtype=dtype)[torch.randint(0, 2, x.shape, generator=g)])
+    raw = raw.clone().requires_grad_()
+    (g3,) = torch.autograd.grad((max_over_descendants(raw, tax) * w).sum(), raw)
+    raw2 = raw.detach().clone().requires_grad_()
+    (g4,) = torch.autograd.grad((dense_mcm_signed(raw2, tax) * w).sum(), raw2)
+    torch.testing.assert_close(max_over_descendants(raw.detach(), tax), dense_mcm_signed(raw2.detach(), tax))
+    torch.testing.assert_close(g3, g4)
     # MCLoss on label logits (the root's column is the module's constant)
     loss = MaxConstraintLoss(tax)(x[:, 1:], y[:, 1:])
     (g1,) = torch.autograd.grad(loss, x)
