@@ -10,7 +10,15 @@ fit on it, micro AU(PRC) over the scored classes on test
   Adam, weight decay 1e-5, dropout 0.7, its per-dataset hidden width, learning rate and
   epoch count, from the benchmark's README);
 * ``mlnode``: :class:`~skhier.neural.MultiLabelNodeClassifier` (per-node sigmoid, BCE) on
-  the same MLP, same budget, then :class:`~skhier.inference.CoherenceRefiner`.
+  the same MLP, same budget, then :class:`~skhier.inference.CoherenceRefiner`;
+* ``skhier``: skhier's recipe: :class:`~skhier.neural.CHMCNNClassifier` (the paper's
+  module, loss and width) trained with batch 64 and learning rate 1e-3 (chosen on the
+  validation splits of cellcycle FUN and derisi GO against batch 16 / 3e-4 and dropout
+  0.5: within 0.002 AP of the best, 3-5× cheaper), for the number of epochs that
+  maximises micro AP on the validation split (checked every 5 epochs up to 100, seed 0;
+  Diatoms, Enron and ImCLEF have no validation file: a seeded 20 % of the training file
+  stands in), then refitted on train ∪ valid: the paper's own protocol (epochs chosen on
+  valid), never looking at test.
 
 Seeds are run separately and logged one line each (``--seeds 0,1,2``); the table gives
 the mean and range. Needs ``SKHIER_HMC_DATA``.
@@ -73,6 +81,46 @@ def micro_ap(Y, P, scored):
     return average_precision_score(Y, P[:, scored], average="micro")
 
 
+#: skhier's recipe (see the module docstring); epochs chosen on valid per dataset.
+BEST = dict(batch_size=64, lr=1e-3)
+_CHOSEN = {}
+
+
+def _valid_split(name):
+    """(X_fit, Y_fit, X_valid, Y_valid, taxonomy, scored): train → valid, never test."""
+    splits = HMC_DATASETS[name]
+    if "valid" in splits:
+        tr, va = load_hmc(name, "train"), load_hmc(name, "valid")
+        return tr.data, tr.target, va.data, va.target, tr.taxonomy, va.scored
+    b = load_hmc(name, "trainvalid" if "trainvalid" in splits else "train")
+    idx = np.random.default_rng(0).permutation(b.data.shape[0])
+    k = int(0.8 * len(idx))
+    return b.data[idx[:k]], b.target[idx[:k]], b.data[idx[k:]], b.target[idx[k:]], b.taxonomy, b.scored
+
+
+def choose_epochs(name, hidden, max_epochs=100, every=5):
+    """The epoch count (a multiple of ``every``) with the best validation micro AP, seed 0."""
+    from skhier.neural import CHMCNNClassifier
+
+    if name in _CHOSEN:
+        return _CHOSEN[name]
+    t0 = time.perf_counter()
+    X, Y, Xv, Yv, tax, scored = _valid_split(name)
+    prep = make_pipeline(SimpleImputer(strategy="mean"), StandardScaler()).fit(X)
+    X, Xv = prep.transform(X).astype(np.float32), prep.transform(Xv).astype(np.float32)
+    clf = CHMCNNClassifier(tax, module__hidden=hidden, max_epochs=every, device="cpu", random_state=0,
+                           train_split=None, verbose=0, **BEST)
+    curve = []
+    for step in range(max_epochs // every):
+        clf.partial_fit(X, Y) if step else clf.fit(X, Y)
+        curve.append(micro_ap(Yv, clf.predict_proba(Xv), scored))
+    best = int(np.argmax(curve))
+    _CHOSEN[name] = (every * (best + 1), curve)
+    print(f"{name} | skhier epochs on valid: {every * (best + 1)} (valid AP {curve[best]:.4f}, search "
+          f"{time.perf_counter() - t0:.0f} s; curve " + " ".join(f"{a:.3f}" for a in curve) + ")", flush=True)
+    return _CHOSEN[name]
+
+
 def run(name, method, seed, epochs_scale):
     splits = HMC_DATASETS[name]
     train = load_hmc(name, "trainvalid" if ("valid" in splits or "trainvalid" in splits) else "train")
@@ -90,7 +138,13 @@ def run(name, method, seed, epochs_scale):
         hidden, lr, epochs = recipe(name)
         epochs = max(1, int(round(epochs * epochs_scale)))
         kw = dict(max_epochs=epochs, lr=lr, device="cpu", random_state=seed, train_split=None, verbose=0)
-        if method == "chmcnn":
+        if method == "skhier":
+            epochs, _ = choose_epochs(name, hidden)  # once per dataset, logged with its own time
+            kw = dict(kw, max_epochs=epochs, **BEST)
+            t0 = time.perf_counter()  # the final fit's time
+            clf = CHMCNNClassifier(tax, module__hidden=hidden, **kw).fit(X, Y)
+            P = clf.predict_proba(Xt)
+        elif method == "chmcnn":
             clf = CHMCNNClassifier(tax, module__hidden=hidden, **kw).fit(X, Y)
             P = clf.predict_proba(Xt)
         else:
@@ -107,7 +161,12 @@ def main(argv=None):
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--epochs-scale", type=float, default=1.0, help="fraction of the paper's epochs (1 = the paper)")
     p.add_argument("--out", default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     args = p.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     header = machine()
     print(header, flush=True)
     seeds = [int(s) for s in args.seeds.split(",")]

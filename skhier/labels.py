@@ -52,6 +52,7 @@ __all__ = [
     "node_indices_to_indicator",
     "indicator_to_node_indices",
     "fill_ancestors",
+    "infer_taxonomy",
 ]
 
 _FORMATS = ("auto", "leaf", "node", "path", "indicator")
@@ -267,6 +268,68 @@ def encode_labels(y, taxonomy: Taxonomy, *, format: str = "auto", name: str = "y
         bad = int(np.flatnonzero(~taxonomy.is_leaf[idx])[0])
         raise ValueError(f"{name}[{bad}] = {arr[bad].item()!r} is not a leaf, but format='leaf'")
     return idx, LabelFormat(kind=kind)
+
+
+def _flat_taxonomy(labels) -> Taxonomy:
+    """Root above the sorted distinct labels: the taxonomy of plain 1-D targets."""
+    uniq = np.unique(labels).tolist()
+    root = "<root>"
+    while root in uniq:
+        root = f"<{root}>"
+    return Taxonomy([root, *uniq], [None] + [root] * len(uniq))
+
+
+def infer_taxonomy(y, *, name: str = "y") -> Taxonomy:
+    """The taxonomy that labels ``y`` define, for estimators given ``taxonomy=None``.
+
+    2-D root-first paths (padded at the end, or a list of paths of different lengths)
+    define a tree (:meth:`Taxonomy.from_paths`); 1-D labels are flat classes under a root
+    named ``"<root>"``. The result is canonical, so every CV fold that sees the same
+    labels infers the same taxonomy. Node sets (an indicator matrix or label sets) do not
+    determine a taxonomy: they raise.
+
+    Parameters
+    ----------
+    y : array-like
+        Paths or 1-D labels.
+    name : str, default="y"
+        What error messages call ``y``.
+
+    Returns
+    -------
+    taxonomy : Taxonomy
+
+    Raises
+    ------
+    ValueError
+        For node sets, or labels that are missing.
+
+    Examples
+    --------
+    >>> from skhier.labels import infer_taxonomy
+    >>> infer_taxonomy([["Tops", "Shirt"], ["Shoes", "Sneaker"], ["Tops", "Coat"]]).nodes
+    ('root', 'Shoes', 'Sneaker', 'Tops', 'Coat', 'Shirt')
+    >>> infer_taxonomy(["cat", "dog"]).nodes
+    ('<root>', 'cat', 'dog')
+    """
+    hint = "node sets do not determine a taxonomy: pass taxonomy= (e.g. Taxonomy.from_edges or from_obo)"
+    if _label_sets(y, name) is not None:
+        raise ValueError(f"{name} holds label sets; {hint}")
+    arr = _as_array(y, name)
+    if sp.issparse(arr):
+        raise ValueError(f"{name} is a sparse indicator matrix; {hint}")
+    if arr.ndim == 2:
+        if arr.dtype.kind in "biuf" and arr.size and np.isin(arr, [0, 1]).all() and arr.shape[1] > 2:
+            raise ValueError(f"{name} looks like a 0/1 indicator matrix; {hint}")
+        return Taxonomy.from_paths(arr)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D labels or 2-D paths to infer a taxonomy, got shape {arr.shape}")
+    missing = [i for i, v in enumerate(arr.tolist()) if is_missing_label(v)]
+    if missing:
+        raise ValueError(f"{name}[{missing[0]}] is missing ({arr[missing[0]]!r}): every sample needs a label")
+    if arr.dtype.kind == "f" and np.all(np.mod(arr, 1) == 0):
+        arr = arr.astype(np.int64)
+    return _flat_taxonomy(arr)
 
 
 def to_node_indices(y, taxonomy: Taxonomy, *, name: str = "y") -> np.ndarray:

@@ -15,7 +15,7 @@ from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 
-from skhier.labels import fill_ancestors
+from skhier.labels import fill_ancestors, node_indices_to_paths, to_node_indices
 from skhier import (
     BottomUpRefiner,
     CoherenceRefiner,
@@ -279,3 +279,46 @@ def test_encoder_contract(loss, data):
     fitted.set_params(taxonomy=OTHER)
     np.testing.assert_allclose(fitted.transform(X), Z)
     assert fitted.taxonomy_ == TAX
+    inferred = clone(enc).set_params(taxonomy=None).fit(X, _paths(y))  # taxonomy=None: from the paths
+    assert inferred.taxonomy_ == TAX
+    np.testing.assert_allclose(inferred.transform(X), clone(enc).fit(X, _paths(y)).transform(X), atol=1e-6)
+
+
+# ---------------------------------------------------------------- taxonomy=None (issue 26)
+def _paths(y):
+    return node_indices_to_paths(to_node_indices(y, TAX), TAX)
+
+
+@pytest.mark.parametrize("est", [*_single_label(), *_multi_label()[:3]], ids=_ids([*_single_label(), *_multi_label()[:3]]))
+def test_taxonomy_none_infers_the_same_tree_from_paths(est, data):
+    X, y = data
+    paths = _paths(y)
+    assert Taxonomy.from_paths(paths) == TAX
+    given = clone(est).fit(X, paths)
+    inferred = clone(est).set_params(taxonomy=None).fit(X, paths)
+    assert inferred.taxonomy is None and inferred.taxonomy_ == TAX
+    want, got = given.predict(X), inferred.predict(X)
+    if sp.issparse(want):
+        want, got = want.toarray(), got.toarray()
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_allclose(np.asarray(inferred.transform(X)), np.asarray(given.transform(X)), atol=1e-6)
+
+
+def test_taxonomy_none_refiners_take_the_taxonomy_of_the_step_before(data):
+    X, y = data
+    paths = _paths(y)
+    for refiner in _refiners():
+        given = make_pipeline(FlatClassifier(LogisticRegression(max_iter=500), TAX), clone(refiner)).fit(X, paths)
+        inferred = make_pipeline(FlatClassifier(LogisticRegression(max_iter=500)),
+                                 clone(refiner).set_params(taxonomy=None)).fit(X, paths)
+        assert inferred[-1].taxonomy_ == TAX, type(refiner).__name__
+        np.testing.assert_array_equal(inferred.predict(X), given.predict(X))
+        with pytest.raises(ValueError, match=f"{type(refiner).__name__} got taxonomy=None and X carries no taxonomy"):
+            clone(refiner).set_params(taxonomy=None).fit(np.full((3, TAX.n_nodes), 0.5))
+
+
+def test_taxonomy_none_with_node_sets_asks_for_the_taxonomy(data):
+    X, y = data
+    sets = TAX.ancestor_matrix[to_node_indices(y, TAX)].toarray()
+    with pytest.raises(ValueError, match="node sets do not determine a taxonomy: pass taxonomy="):
+        MultiLabelNodeClassifier(**TINY).fit(X, sets)

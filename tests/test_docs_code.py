@@ -29,7 +29,7 @@ FENCE = re.compile(r"(?:<!--\s*skip-test:\s*(?P<skip>.*?)\s*-->\s*\n)?```python[
 SHRINK = {
     "README.md": [
         ("load_fashion_mnist(return_X_y=True)", "load_fashion_mnist(return_X_y=True, n_samples=240)"),
-        ("HCAMCLClassifier(taxonomy, max_epochs=10)", "HCAMCLClassifier(taxonomy, max_epochs=1)"),
+        ("HCAMCLClassifier(max_epochs=10)", "HCAMCLClassifier(max_epochs=1)"),
         ("cross_val_score(pipe, X.reshape(len(X), -1), y,", "cross_val_score(pipe, X.reshape(len(X), -1), y, cv=2,"),
     ],
     "user_guide.md": [

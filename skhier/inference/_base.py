@@ -132,8 +132,17 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
         -------
         self : object
         """
-        self._check_params()
         tax = self.taxonomy
+        if tax is None:  # in a Pipeline: the taxonomy of the step before, which NodeScores carry
+            tax = getattr(X, "taxonomy", None)
+            if tax is None:
+                raise ValueError(
+                    f"{type(self).__name__} got taxonomy=None and X carries no taxonomy: pass taxonomy=, or put "
+                    "the refiner after a skhier estimator in a Pipeline (its transform gives NodeScores that "
+                    "carry their taxonomy)"
+                )
+        self.taxonomy_ = tax
+        self._check_params()
         s, _ = as_score_tensor(X, tax, name="X", probabilities=self._requires_probabilities)
         if y is not None:
             enc = HierarchicalLabelEncoder(tax)
@@ -151,7 +160,8 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
         return self
 
     def _check_params(self):
-        check_taxonomy(self.taxonomy, allow_dag=self._allow_dag, what=type(self).__name__)
+        tax = self.taxonomy if self.taxonomy is not None else getattr(self, "taxonomy_", None)
+        check_taxonomy(tax, allow_dag=self._allow_dag, what=type(self).__name__)
         if self.decision not in DECISIONS:
             raise ValueError(f"decision must be one of {DECISIONS}, got {self.decision!r}")
         _check_threshold(self.threshold)

@@ -70,7 +70,9 @@ def diffusion_operator(taxonomy: Taxonomy, alpha: float, root: str = "node") -> 
 
     Parameters
     ----------
-    taxonomy : Taxonomy
+    taxonomy : Taxonomy, default=None
+        The taxonomy of the node scores; ``None`` takes the one the scores carry (the
+        :class:`~skhier.base.NodeScores` of the step before it in a Pipeline).
     alpha : float in [0, 1)
     root : {"node", "exclude"}, default="node"
         The root's role in the graph (see :class:`DiffusionRefiner`).
@@ -219,7 +221,9 @@ def diffuse(scores, taxonomy: Taxonomy, alpha: float, *, method="closed_form", s
     Parameters
     ----------
     scores : tensor of shape (n_samples, n_nodes)
-    taxonomy : Taxonomy
+    taxonomy : Taxonomy, default=None
+        The taxonomy of the node scores; ``None`` takes the one the scores carry (the
+        :class:`~skhier.base.NodeScores` of the step before it in a Pipeline).
     alpha : float in [0, 1)
         Probability of spreading to a neighbour at each step (0 keeps the scores).
     method : {"closed_form", "iterative"}, default="closed_form"
@@ -286,7 +290,9 @@ class DiffusionRefiner(BaseRefiner):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
+    taxonomy : Taxonomy, default=None
+        The taxonomy of the node scores; ``None`` takes the one the scores carry (the
+        :class:`~skhier.base.NodeScores` of the step before it in a Pipeline).
     alpha : float in [0, 1), default=0.5
     method : {"closed_form", "iterative"}, default="closed_form"
         The exact limit, or iterating eq. 4 until the change is at most ``tol``.
@@ -349,7 +355,7 @@ class DiffusionRefiner(BaseRefiner):
 
     def __init__(
         self,
-        taxonomy,
+        taxonomy=None,
         *,
         alpha=0.5,
         method="closed_form",

@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._tree import check_taxonomy
 from ..base import HierarchicalClassifierMixin
-from ..labels import HierarchicalLabelEncoder, decode_labels
+from ..labels import HierarchicalLabelEncoder, decode_labels, infer_taxonomy
 
 __all__ = ["FlatClassifier"]
 
@@ -28,8 +28,10 @@ class FlatClassifier(HierarchicalClassifierMixin, ClassifierMixin, TransformerMi
     estimator : classifier with ``predict_proba``
         Any scikit-learn classifier; cloned at ``fit``. For one without
         ``predict_proba`` (``LinearSVC``), wrap it in ``CalibratedClassifierCV``.
-    taxonomy : Taxonomy
-        The labels' taxonomy.
+    taxonomy : Taxonomy, default=None
+        The labels' taxonomy; ``None`` infers it from ``y`` at ``fit``
+        (:func:`skhier.labels.infer_taxonomy`: 2-D paths define a tree, 1-D labels are
+        flat classes under a root).
 
     Attributes
     ----------
@@ -64,7 +66,7 @@ class FlatClassifier(HierarchicalClassifierMixin, ClassifierMixin, TransformerMi
     (3,)
     """
 
-    def __init__(self, estimator, taxonomy):
+    def __init__(self, estimator, taxonomy=None):
         self.estimator = estimator
         self.taxonomy = taxonomy
 
@@ -83,9 +85,9 @@ class FlatClassifier(HierarchicalClassifierMixin, ClassifierMixin, TransformerMi
         -------
         self : FlatClassifier
         """
-        tax = check_taxonomy(self.taxonomy)
         if y is None:
             raise ValueError("FlatClassifier requires y to be passed, but the target y is None")
+        tax = check_taxonomy(infer_taxonomy(y) if self.taxonomy is None else self.taxonomy)
         if not hasattr(self.estimator, "predict_proba"):
             raise TypeError(
                 f"estimator {type(self.estimator).__name__} has no predict_proba, which FlatClassifier "

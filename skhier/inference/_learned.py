@@ -144,7 +144,9 @@ class DifferentiableDiffusionRefiner(BaseRefiner):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
+    taxonomy : Taxonomy, default=None
+        The taxonomy of the node scores; ``None`` takes the one the scores carry (the
+        :class:`~skhier.base.NodeScores` of the step before it in a Pipeline).
     alpha : float in [0, 1), default=0.5
         Diffusion strength of the initial map.
     reg : float, default=1e-3
@@ -200,7 +202,7 @@ class DifferentiableDiffusionRefiner(BaseRefiner):
 
     def __init__(
         self,
-        taxonomy,
+        taxonomy=None,
         *,
         alpha=0.5,
         reg=1e-3,
@@ -243,10 +245,11 @@ class DifferentiableDiffusionRefiner(BaseRefiner):
         if self.n_steps is not None:
             check_number(self.n_steps, "n_steps", low=1, integer=True)
         check_number(self.max_nodes, "max_nodes", low=1, integer=True)
-        if self.operator == "dense" and self.taxonomy.n_nodes > self.max_nodes:
+        n = (self.taxonomy if self.taxonomy is not None else self.taxonomy_).n_nodes
+        if self.operator == "dense" and n > self.max_nodes:
             raise ValueError(
-                f"the taxonomy has {self.taxonomy.n_nodes} nodes, more than max_nodes="
-                f"{self.max_nodes}: the dense learned map would hold {self.taxonomy.n_nodes ** 2:,} "
+                f"the taxonomy has {n} nodes, more than max_nodes="
+                f"{self.max_nodes}: the dense learned map would hold {n ** 2:,} "
                 "parameters; use operator='edges' (or 'auto'), or raise max_nodes"
             )
         if not 0 <= self.validation_fraction < 1:

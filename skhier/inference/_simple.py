@@ -21,7 +21,9 @@ class BottomUpRefiner(BaseRefiner):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
+    taxonomy : Taxonomy, default=None
+        The taxonomy of the node scores; ``None`` takes the one the scores carry (the
+        :class:`~skhier.base.NodeScores` of the step before it in a Pipeline).
     decision : {"leaf", "top_down", "majority", "threshold"}, default="leaf"
         How ``predict`` picks a node; see :func:`skhier.inference.decide`.
     threshold : float, default=0.5
@@ -45,7 +47,7 @@ class BottomUpRefiner(BaseRefiner):
     _requires_probabilities = True
     _allow_dag = True
 
-    def __init__(self, taxonomy, *, decision="leaf", threshold=0.5):
+    def __init__(self, taxonomy=None, *, decision="leaf", threshold=0.5):
         self.taxonomy = taxonomy
         self.decision = decision
         self.threshold = threshold
@@ -66,7 +68,9 @@ class TopDownRefiner(BaseRefiner):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
+    taxonomy : Taxonomy, default=None
+        The taxonomy of the node scores; ``None`` takes the one the scores carry (the
+        :class:`~skhier.base.NodeScores` of the step before it in a Pipeline).
     normalize : bool, default=False
         Normalise siblings to sum to one before multiplying.
     decision : {"leaf", "top_down", "majority", "threshold"}, default="leaf"
@@ -88,7 +92,7 @@ class TopDownRefiner(BaseRefiner):
 
     _requires_probabilities = True
 
-    def __init__(self, taxonomy, *, normalize=False, decision="leaf", threshold=0.5):
+    def __init__(self, taxonomy=None, *, normalize=False, decision="leaf", threshold=0.5):
         self.taxonomy = taxonomy
         self.normalize = normalize
         self.decision = decision
@@ -121,7 +125,9 @@ class CoherenceRefiner(BaseRefiner):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
+    taxonomy : Taxonomy, default=None
+        The taxonomy of the node scores; ``None`` takes the one the scores carry (the
+        :class:`~skhier.base.NodeScores` of the step before it in a Pipeline).
     decision : {"leaf", "top_down", "majority", "threshold"}, default="threshold"
         Single-label decisions; see :func:`skhier.inference.decide`.
     threshold : float, default=0.5
@@ -151,7 +157,7 @@ class CoherenceRefiner(BaseRefiner):
 
     _allow_dag = True
 
-    def __init__(self, taxonomy, *, decision="threshold", threshold=0.5, device=None):
+    def __init__(self, taxonomy=None, *, decision="threshold", threshold=0.5, device=None):
         self.taxonomy = taxonomy
         self.decision = decision
         self.threshold = threshold

@@ -16,7 +16,7 @@ from .._parallel import _Constant, fit_local_tasks  # noqa: F401 (_Constant: old
 from .._taxonomy import Taxonomy, check_taxonomy, top_down_product
 from .._validation import check_number
 from ..base import HierarchicalClassifierMixin, NodeScores
-from ..labels import HierarchicalLabelEncoder, decode_labels
+from ..labels import HierarchicalLabelEncoder, decode_labels, infer_taxonomy
 
 __all__ = ["LocalClassifierPerNode", "LocalClassifierPerParentNode", "LocalClassifierPerLevel"]
 
@@ -43,15 +43,6 @@ def _normalised(raw, stop_raw, can_stop):
     ok = total > 0
     safe = np.where(ok, total, 1.0)
     return np.where(ok[:, None], raw / safe[:, None], 1.0 / raw.shape[1]), np.where(ok, st / safe, 0.0)
-
-
-def _flat_taxonomy(labels) -> Taxonomy:
-    """Root above the sorted distinct labels: the taxonomy of plain 1-D targets."""
-    uniq = np.unique(labels).tolist()
-    root = "<root>"
-    while root in uniq:
-        root = f"<{root}>"
-    return Taxonomy([root, *uniq], [None] + [root] * len(uniq))
 
 
 class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, TransformerMixin, BaseEstimator):
@@ -147,7 +138,7 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
             if y_arr.dtype.kind == "f" and np.all(np.mod(y_arr, 1) == 0):
                 y_arr = y_arr.astype(np.int64)
         if self.taxonomy is None:
-            tax = Taxonomy.from_paths(y_arr) if is_paths else _flat_taxonomy(y_arr)
+            tax = Taxonomy.from_paths(y_arr) if is_paths else infer_taxonomy(y_arr)
         else:
             tax = check_taxonomy(self.taxonomy, what=type(self).__name__)
         enc = HierarchicalLabelEncoder(tax)

@@ -35,7 +35,7 @@ from skorch.utils import to_device
 from .._tree import check_taxonomy, greedy_descent, with_all_ancestors
 from .._validation import check_number
 from ..base import HierarchicalClassifierMixin, NodeScores, NodeScoresMixin
-from ..labels import HierarchicalLabelEncoder, decode_labels
+from ..labels import HierarchicalLabelEncoder, decode_labels, infer_taxonomy
 from ..metrics import HierarchicalMetricAccumulator
 from .backbones import MLP, SmallCNN, feature_shape
 from ._data import HierarchicalValidSplit, NodeDataset, TensorBatchIterator, _base_and_indices, as_float_tensor
@@ -357,8 +357,12 @@ class _HierarchicalNetBase(NeuralNet):
 
         Returns the training dataset.
         """
-        tax = check_taxonomy(self.taxonomy if reset else self.taxonomy_, allow_dag=self._multilabel,
-                             what=type(self).__name__)
+        tax = self.taxonomy if reset else self.taxonomy_
+        if tax is None:
+            if y is None:
+                raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+            tax = infer_taxonomy(y)  # taxonomy=None: the tree the paths (or flat labels) define
+        tax = check_taxonomy(tax, allow_dag=self._multilabel, what=type(self).__name__)
         if self.mixed_precision not in (None, "bf16"):
             raise ValueError(f"mixed_precision must be None or 'bf16', got {self.mixed_precision!r}")
         if y is None:
@@ -527,8 +531,9 @@ class HierarchicalNet(HierarchicalClassifierMixin, ClassifierMixin, TransformerM
 
     Parameters
     ----------
-    taxonomy : Taxonomy
-        Labels' taxonomy; fixes the output sizes before any data is seen.
+    taxonomy : Taxonomy or None
+        Labels' taxonomy; fixes the output sizes. ``None`` infers it from ``y`` at ``fit``
+        (:func:`skhier.labels.infer_taxonomy`).
     module, criterion : torch module classes
         As in skorch; ``module__*`` and ``criterion__*`` parameters reach them.
     backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"

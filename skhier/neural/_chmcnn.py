@@ -156,8 +156,9 @@ class CHMCNNClassifier(MultiLabelNodeClassifier):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
-        A tree or a DAG.
+    taxonomy : Taxonomy, default=None
+        A tree or a DAG; ``None`` infers a tree from path labels at ``fit``
+        (:func:`skhier.labels.infer_taxonomy`; node sets need it given).
     criterion : loss class or module, default=MaxConstraintLoss
         ``criterion__skip`` leaves classes out of the loss.
     module : class, default=CHMCNNModule
@@ -206,7 +207,7 @@ class CHMCNNClassifier(MultiLabelNodeClassifier):
     True
     """
 
-    def __init__(self, taxonomy, *, criterion=MaxConstraintLoss, module=CHMCNNModule, backbone="identity",
+    def __init__(self, taxonomy=None, *, criterion=MaxConstraintLoss, module=CHMCNNModule, backbone="identity",
                  optimizer=torch.optim.Adam, lr=1e-4, batch_size=4, **kwargs):
         kwargs.setdefault("optimizer__weight_decay", 1e-5)
         # the fused kernel: the same Adam, one pass over the parameters (on 5M parameters

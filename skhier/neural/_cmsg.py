@@ -455,7 +455,10 @@ class MultiLabelNodeClassifier(MultiLabelHierarchicalNet):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
+    taxonomy : Taxonomy, default=None
+        The labels' taxonomy; ``None`` infers it from ``y`` at ``fit``
+        (:func:`skhier.labels.infer_taxonomy`: 2-D paths define a tree, 1-D labels are
+        flat classes; node sets need it given).
     criterion : {"bce", "asl"}, loss class or module, default="bce"
         A class gets the ``criterion__*`` parameters (``criterion__gamma_neg``, ...).
     backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"
@@ -491,7 +494,7 @@ class MultiLabelNodeClassifier(MultiLabelHierarchicalNet):
     (2, 6)
     """
 
-    def __init__(self, taxonomy, *, criterion="bce", module=MultiLabelHeadModule, backbone="auto", **kwargs):
+    def __init__(self, taxonomy=None, *, criterion="bce", module=MultiLabelHeadModule, backbone="auto", **kwargs):
         super().__init__(taxonomy, module, criterion, backbone=backbone, **kwargs)
 
     def initialize_criterion(self):
@@ -526,7 +529,10 @@ class CMSGClassifier(MultiLabelNodeClassifier):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
+    taxonomy : Taxonomy, default=None
+        The labels' taxonomy; ``None`` infers it from ``y`` at ``fit``
+        (:func:`skhier.labels.infer_taxonomy`: 2-D paths define a tree, 1-D labels are
+        flat classes; node sets need it given).
     correlation : {"embedding", "cooccurrence"}, array-like or None, default="embedding"
         The raw label correlation before :func:`reweight_correlation`:
         ``"embedding"`` (the paper's semantic correlation, §3.1), the cosine similarity
@@ -605,7 +611,7 @@ class CMSGClassifier(MultiLabelNodeClassifier):
     ((3, 6), (5, 5))
     """
 
-    def __init__(self, taxonomy, *, correlation="embedding", tau=0.4, p=0.25, attention="mask",
+    def __init__(self, taxonomy=None, *, correlation="embedding", tau=0.4, p=0.25, attention="mask",
                  criterion="asl", module=CMSGModule, backbone="auto", **kwargs):
         super().__init__(taxonomy, criterion=criterion, module=module, backbone=backbone, **kwargs)
         self.correlation = correlation

@@ -85,7 +85,10 @@ class HierarchicalLossClassifier(HierarchicalNet):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
+    taxonomy : Taxonomy, default=None
+        The labels' taxonomy; ``None`` infers it from ``y`` at ``fit``
+        (:func:`skhier.labels.infer_taxonomy`: 2-D paths define a tree, 1-D labels are
+        flat classes; node sets need it given).
     criterion : str, HierarchicalLoss subclass or instance, default="flat_softmax"
         A name of :data:`skhier.neural.losses.LOSSES`, a loss class (built with the
         taxonomy and the ``criterion__*`` parameters) or a built loss (used as is; it
@@ -124,7 +127,7 @@ class HierarchicalLossClassifier(HierarchicalNet):
     ((2, 7), (2, 7))
     """
 
-    def __init__(self, taxonomy, *, criterion="flat_softmax", module=HierarchicalHeadModule, backbone="auto", **kwargs):
+    def __init__(self, taxonomy=None, *, criterion="flat_softmax", module=HierarchicalHeadModule, backbone="auto", **kwargs):
         super().__init__(taxonomy, module, criterion, backbone=backbone, **kwargs)
 
     def _criterion_defaults(self):
@@ -186,7 +189,10 @@ class FlatSoftmaxClassifier(HierarchicalLossClassifier):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
+    taxonomy : Taxonomy, default=None
+        The labels' taxonomy; ``None`` infers it from ``y`` at ``fit``
+        (:func:`skhier.labels.infer_taxonomy`: 2-D paths define a tree, 1-D labels are
+        flat classes; node sets need it given).
     criterion : str, HierarchicalLoss subclass or instance, default="flat_softmax"
     backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"
     **kwargs
@@ -240,7 +246,10 @@ class KFRClassifier(HierarchicalLossClassifier):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
+    taxonomy : Taxonomy, default=None
+        The labels' taxonomy; ``None`` infers it from ``y`` at ``fit``
+        (:func:`skhier.labels.infer_taxonomy`: 2-D paths define a tree, 1-D labels are
+        flat classes; node sets need it given).
     alpha : float, default=1.0
         Weight of the quantitative-relativity term (≥ 0; 0 is plain cross-entropy).
     ce_epochs : int, default=0
@@ -269,7 +278,7 @@ class KFRClassifier(HierarchicalLossClassifier):
     (2, 256)
     """
 
-    def __init__(self, taxonomy, *, alpha=1.0, ce_epochs=0, criterion=QuantitativeRelativityLoss, **kwargs):
+    def __init__(self, taxonomy=None, *, alpha=1.0, ce_epochs=0, criterion=QuantitativeRelativityLoss, **kwargs):
         super().__init__(taxonomy, criterion=criterion, **kwargs)
         self.alpha = alpha
         self.ce_epochs = ce_epochs

@@ -358,7 +358,10 @@ class HCAMCLClassifier(HierarchicalNet):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
+    taxonomy : Taxonomy, default=None
+        The labels' taxonomy; ``None`` infers it from ``y`` at ``fit``
+        (:func:`skhier.labels.infer_taxonomy`: 2-D paths define a tree, 1-D labels are
+        flat classes; node sets need it given).
     backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"
     **kwargs
         Every parameter of :class:`~skhier.neural.HierarchicalNet` and skorch, and the
@@ -395,7 +398,7 @@ class HCAMCLClassifier(HierarchicalNet):
     ((3,), (3, 4), (3, 7))
     """
 
-    def __init__(self, taxonomy, *, module=HCAMCLModule, criterion=PathNLLLoss, backbone="auto", **kwargs):
+    def __init__(self, taxonomy=None, *, module=HCAMCLModule, criterion=PathNLLLoss, backbone="auto", **kwargs):
         super().__init__(taxonomy, module, criterion, backbone=backbone, **kwargs)
 
     def _fit_labels(self, nodes):

@@ -37,6 +37,7 @@ def extended_levels(taxonomy) -> list[np.ndarray]:
     Parameters
     ----------
     taxonomy : Taxonomy
+        A tree.
 
     Returns
     -------
@@ -177,6 +178,7 @@ class HCCFLoss(HierarchicalLoss):
     Parameters
     ----------
     taxonomy : Taxonomy
+        The labels' taxonomy (a tree).
     levels : list of int
         Trained depths, 1-based.
     negatives : {"batch", "nodes"}, default="batch"
@@ -260,7 +262,10 @@ class HCCFClassifier(HierarchicalNet):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
+    taxonomy : Taxonomy, default=None
+        The labels' taxonomy; ``None`` infers it from ``y`` at ``fit``
+        (:func:`skhier.labels.infer_taxonomy`: 2-D paths define a tree, 1-D labels are
+        flat classes; node sets need it given).
     levels : "all" or list of int, default="all"
         Depths to train (1 = the root's children; negative counts from the finest:
         ``[-2, -1]`` is L67 on a 7-level tree). Must include the finest level, which
@@ -318,7 +323,7 @@ class HCCFClassifier(HierarchicalNet):
     (3,)
     """
 
-    def __init__(self, taxonomy, *, levels="all", label_texts=None, text_encoder="minilm", temperature=0.07,
+    def __init__(self, taxonomy=None, *, levels="all", label_texts=None, text_encoder="minilm", temperature=0.07,
                  learn_temperature=False, freeze_text=False, negatives="batch", embed_dim=128, module=HCCFModule,
                  criterion=HCCFLoss, backbone="auto", **kwargs):
         super().__init__(taxonomy, module, criterion, backbone=backbone, **kwargs)

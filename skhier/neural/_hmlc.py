@@ -241,7 +241,10 @@ class HMLCEncoder(HierarchicalEncoderNet):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
+    taxonomy : Taxonomy, default=None
+        The labels' taxonomy; ``None`` infers it from ``y`` at ``fit``
+        (:func:`skhier.labels.infer_taxonomy`: 2-D paths define a tree, 1-D labels are
+        flat classes; node sets need it given).
     loss : {"hmce", "a-hmlc", "g-hmlc", "supcon"}, default="hmce"
         ``"hmce"``: HMCE, the published loss with public equations and code (Zhang et
         al., the default); ``"supcon"``: SupCon on the labels (the flat baseline);
@@ -303,7 +306,7 @@ class HMLCEncoder(HierarchicalEncoderNet):
     (2,)
     """
 
-    def __init__(self, taxonomy, *, loss="hmce", temperature=0.07, layer_penalty="exp", embed_dim=128, n_views=2,
+    def __init__(self, taxonomy=None, *, loss="hmce", temperature=0.07, layer_penalty="exp", embed_dim=128, n_views=2,
                  mask_refresh=1, module=HMLCModule, criterion=None, backbone="auto", train_transform="auto",
                  iterator_train=HierarchicalBatchIterator, **kwargs):
         super().__init__(taxonomy, module, criterion, backbone=backbone, train_transform=train_transform,
