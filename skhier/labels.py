@@ -163,7 +163,18 @@ def _as_array(y, name="y"):
         y = y.detach().cpu().numpy()
     if hasattr(y, "to_numpy"):  # pandas
         y = y.to_numpy()
+    if isinstance(y, (list, tuple)) and _mixes_str_and_numbers(y):
+        # numpy would turn 1 into "1": a taxonomy may hold both, as distinct nodes
+        out = np.empty((len(y), len(y[0])) if isinstance(y[0], (list, tuple, np.ndarray)) else len(y), dtype=object)
+        out[...] = [list(r) for r in y] if out.ndim == 2 else list(y)
+        return out
     return np.asarray(y)
+
+
+def _mixes_str_and_numbers(rows) -> bool:
+    flat = [v for r in rows for v in r] if rows and isinstance(rows[0], (list, tuple, np.ndarray)) else rows
+    kinds = {isinstance(v, str) for v in flat if v is not None}
+    return len(kinds) == 2 and any(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in flat)
 
 
 def type_of_hierarchical_target(y, taxonomy: Taxonomy) -> str:

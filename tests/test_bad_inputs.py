@@ -185,6 +185,12 @@ LABELS = [
 ]
 
 METRICS = [
+    ("empty labels", lambda: hierarchical_f1_score([], [], taxonomy=T), ValueError,
+     "y_true and y_pred hold no samples: a metric needs at least one"),
+    ("empty scores", lambda: hierarchical_average_precision([], np.zeros((0, 6)), taxonomy=T), ValueError,
+     "y_true and y_score hold no samples"),
+    ("empty path accuracy", lambda: path_accuracy_score(np.empty(0), np.empty(0), taxonomy=T), ValueError,
+     "hold no samples"),
     ("curve scorer min_correct str", lambda: OperatingCurveScorer(T, min_correct="0.9"), TypeError,
      r"min_correct must be a number in \[0, 1\] or a sequence of them, got '0.9'"),
     ("curve scorer min_correct range", lambda: OperatingCurveScorer(T, min_correct=1.5), ValueError,
@@ -305,6 +311,15 @@ LATENT = [
 ]
 
 NEURAL_CASES = [
+    ("sample_weight", lambda: FlatSoftmaxClassifier(T, **NEURAL).fit(np.ones((6, 3), np.float32), ["A1", "B1"] * 3,
+                                                                     sample_weight=np.ones(6)),
+     TypeError, "FlatSoftmaxClassifier.fit does not take sample_weight: its training losses average"),
+    ("input below the receptive field", _fit(FlatSoftmaxClassifier(T, max_epochs=1, device="cpu", backbone="cnn"),
+                                             X=np.zeros((6, 1, 2, 2), np.float32)),
+     ValueError, r"samples of shape \(1, 2, 2\) are too small for the backbone SmallCNN"),
+    ("one training sample", lambda: FlatSoftmaxClassifier(T, **NEURAL).fit(np.ones((1, 3), np.float32), ["A1"]),
+     ValueError, "the validation split .* of the 1 training sample\\(s\\), which leaves no training sample.*"
+                 "train_split=None"),
     ("predict before fit", lambda: HCCFClassifier(T, text_encoder="learned").predict(X4), NotFittedError,
      r"^This HCCFClassifier instance is not fitted yet\. Call 'fit'"),
     ("transform before fit", lambda: HMLCEncoder(T).transform(X4), NotFittedError,
@@ -467,6 +482,14 @@ def test_edge_inputs_that_must_work():
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame({"l1": [1, 2], "l2": pd.array([10, pd.NA], dtype="Int64")})
     assert encode_labels(frame, tax)[0].tolist() == [2, 4]
+    # '1' and 1 are two nodes; a list holding both keeps them apart (numpy would make both '1')
+    t2 = Taxonomy.from_parent_mapping({"1": "A", 1: "A", "A": "root", 2: "root"})
+    assert encode_labels(["1", 1, 2], t2)[0].tolist() == [t2.index("1"), t2.index(1), t2.index(2)]
+    assert encode_labels([["A", "1"], ["A", 1]], t2)[0].tolist() == [t2.index("1"), t2.index(1)]
+    # a ragged Python list of paths is padded (issue 26)
+    X6 = np.random.default_rng(0).normal(size=(6, 3))
+    flat = FlatClassifier(LogisticRegression(), T).fit(X6, [["A", "A1"], ["B"], ["B", "B1"]] * 2)
+    assert flat.predict(X6).shape == (6, 2)
     # a 10,000-deep chain builds without recursion
     deep = current = {}
     for i in range(10_000):

@@ -126,7 +126,10 @@ def check_lengths(**arrays) -> int:
     lengths = {k: (v.shape[0] if hasattr(v, "shape") else len(v)) for k, v in arrays.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"inconsistent numbers of samples: {lengths}")
-    return next(iter(lengths.values()))
+    n = next(iter(lengths.values()))
+    if n == 0:
+        raise ValueError(f"{' and '.join(lengths)} hold no samples: a metric needs at least one")
+    return n
 
 
 def weighted_mean(values: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:

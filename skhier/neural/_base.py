@@ -402,12 +402,14 @@ class _HierarchicalNetBase(NeuralNet):
         y : array-like
             Labels in a format of :mod:`skhier.labels`.
         **fit_params : dict
-            Passed to skorch's ``fit``.
+            Passed to skorch's ``fit``. ``sample_weight`` is refused with a message: the
+            training losses average over each batch without per-sample weights.
 
         Returns
         -------
         self : object
         """
+        self._refuse_sample_weight(fit_params)
         dataset = self._prepare(X, y, reset=not (self.warm_start and self.initialized_))
         if self.random_state is not None:
             torch.manual_seed(int(self.random_state))
@@ -429,9 +431,19 @@ class _HierarchicalNetBase(NeuralNet):
         -------
         self : object
         """
+        self._refuse_sample_weight(fit_params)
         if not isinstance(X, torch.utils.data.Dataset):
             X = self._prepare(X, y, reset=not self.initialized_)
         return super().partial_fit(X, None, **fit_params)
+
+    def _refuse_sample_weight(self, fit_params):
+        if fit_params.get("sample_weight") is not None:
+            raise TypeError(
+                f"{type(self).__name__}.fit does not take sample_weight: its training losses average over "
+                "each batch without per-sample weights. Resample the training set in proportion to the "
+                "weights instead (e.g. numpy.random.Generator.choice(n, size=n, p=w / w.sum()))"
+            )
+        fit_params.pop("sample_weight", None)
 
     def get_split_datasets(self, X, y=None, **fit_params):
         split = self.train_split

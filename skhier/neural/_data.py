@@ -237,6 +237,13 @@ class HierarchicalValidSplit(ValidSplit):
             strata = strata[idx.numpy()]
         if not isinstance(self.cv, float) or not 0 < self.cv < 1:
             raise ValueError(f"cv must be a float in (0, 1), got {self.cv!r}")
+        n_valid = int(np.ceil(self.cv * n))
+        if n_valid < 1 or n - n_valid < 1:
+            raise ValueError(
+                f"the validation split ({self!r}) holds out {self.cv:g} of the {n} training sample(s), which leaves "
+                f"{'no training' if n - n_valid < 1 else 'no validation'} sample; give more samples, or pass "
+                "train_split=None to train on every sample without validation"
+            )
         stratify = None
         if self.stratified and strata is not None:
             _, counts = np.unique(strata, return_counts=True)

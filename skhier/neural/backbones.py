@@ -120,6 +120,14 @@ def feature_shape(backbone: nn.Module, input_shape) -> tuple:
     backbone.eval()
     try:
         out = backbone(torch.zeros(2, *input_shape))
+    except RuntimeError as exc:
+        if "output size" not in str(exc).lower() and "kernel size" not in str(exc).lower():
+            raise
+        raise ValueError(
+            f"samples of shape {tuple(input_shape)} are too small for the backbone {type(backbone).__name__} "
+            f"({exc}); give larger inputs, fewer pooling blocks (backbone__n_blocks for the CNN) or "
+            "backbone='mlp'"
+        ) from None
     finally:
         backbone.train(was_training)
     if not isinstance(out, torch.Tensor) or out.ndim not in (2, 4):
