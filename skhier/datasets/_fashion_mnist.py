@@ -105,7 +105,11 @@ def load_fashion_mnist(
     n_samples : int, default=None
         Keep only the first ``n_samples`` images (for quick runs).
     return_X_y : bool, default=False
-        Return ``(data, target, taxonomy)`` instead of a Bunch.
+        Return ``(data, target, taxonomy)`` instead of a Bunch. **Three values, not
+        scikit-learn's two**: the labels are only half the answer without their taxonomy
+        (``X, y, tax = load_fashion_mnist(return_X_y=True)``; ``X, y = ...`` raises
+        "too many values to unpack"). Every skhier loader and generator that returns
+        ``X, y`` returns the taxonomy third, the same way.
 
     Returns
     -------
@@ -113,7 +117,7 @@ def load_fashion_mnist(
         ``data`` (n, 1, 28, 28) float32 in [0, 1], ``target`` in ``label_format``,
         ``taxonomy``, ``class_names`` and ``original_target`` (the integer labels 0-9).
     (data, target, taxonomy) : tuple
-        If ``return_X_y`` is True.
+        If ``return_X_y`` is True: three values (the taxonomy third).
 
     Raises
     ------
