@@ -128,6 +128,7 @@ def fit_local_tasks(estimators, X, tasks, sample_weight=None, *, n_jobs=None, ve
     n_jobs : int, default=None
         joblib's ``n_jobs``; inside ``joblib.parallel_backend(...)`` the backend's.
     verbose : int, default=0
+        1: a progress bar (tqdm) over the local fits; 2 and more: joblib's messages too.
     owner : str
         Named in the error message.
 
@@ -162,7 +163,12 @@ def fit_local_tasks(estimators, X, tasks, sample_weight=None, *, n_jobs=None, ve
             # on); Dask's own futures raise KilledWorker instead.
             return _fit_on_dask(client, estimators, X, tasks, sample_weight)
         jobs = (delayed(_fit_one)(est, X, tuple(task), sample_weight) for est, task in zip(estimators, tasks))
-        return Parallel(n_jobs=n_jobs, verbose=verbose)(jobs)
+        if not verbose:
+            return Parallel(n_jobs=n_jobs)(jobs)
+        from tqdm.auto import tqdm
+
+        results = Parallel(n_jobs=n_jobs, verbose=max(0, verbose - 1), return_as="generator")(jobs)
+        return list(tqdm(results, total=len(tasks), desc=f"{owner}: local classifiers", unit="fit"))
     except Exception as err:
         if not _is_engine_error(err, on_dask=client is not None):
             raise

@@ -288,3 +288,19 @@ def test_local_classifiers_never_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_verbose_shows_a_progress_bar_over_the_local_fits(capsys):
+    # issue 26: long local fits report progress with verbose=1, and stay silent by default
+    from sklearn.linear_model import LogisticRegression
+
+    from skhier import LocalClassifierPerNode
+    from skhier.datasets import make_hierarchical_classification
+
+    X, y, tax = make_hierarchical_classification(120, 4, n_levels=2, branching=2, random_state=0)
+    quiet = LocalClassifierPerNode(LogisticRegression(), taxonomy=tax).fit(X, y)
+    assert capsys.readouterr().err == ""
+    loud = LocalClassifierPerNode(LogisticRegression(), taxonomy=tax, verbose=1).fit(X, y)
+    err = capsys.readouterr().err
+    assert "LocalClassifierPerNode: local classifiers" in err and "6/6" in err
+    np.testing.assert_array_equal(loud.predict_proba(X), quiet.predict_proba(X))

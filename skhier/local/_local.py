@@ -365,7 +365,7 @@ _DOC_PARAMS = """
     n_jobs : int, default=None
         Local classifiers fitted in parallel with joblib.
     verbose : int, default=0
-        joblib's verbosity.
+        1: a progress bar (tqdm) over the local fits; 2 and more: joblib's messages too.
 
     Attributes
     ----------

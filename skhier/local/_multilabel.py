@@ -43,6 +43,7 @@ class MultiLabelLocalClassifierPerNode(NodeScoresMixin, ClassifierMixin, Transfo
     n_jobs : int, default=None
         joblib's ``n_jobs`` for fitting the local classifiers.
     verbose : int, default=0
+        1: a progress bar (tqdm) over the local fits; 2 and more: joblib's messages too.
 
     Attributes
     ----------
