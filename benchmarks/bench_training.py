@@ -13,7 +13,6 @@ and their ratio (goal >= 0.95), for a plain fp32 setting and, on CUDA, a fast se
 from __future__ import annotations
 
 import argparse
-import copy
 import sys
 import time
 from pathlib import Path

@@ -15,7 +15,6 @@ from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
 from skhier.datasets import OUTFITS, make_fashion_mosaics
 from skhier.datasets._fashion_mnist import CLASS_NAMES
-from skhier.labels import fill_ancestors
 from skhier.metrics import get_hierarchical_scorer, multilabel_precision_recall_f1
 from skhier.neural import (
     CMSGClassifier,

@@ -6,7 +6,6 @@ a DAG with a message naming itself.
 """
 
 import pickle
-import random
 
 import networkx as nx
 import numpy as np

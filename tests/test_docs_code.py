@@ -17,7 +17,6 @@ import re
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
 from sklearn.exceptions import FitFailedWarning
 

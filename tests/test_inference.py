@@ -200,7 +200,6 @@ def test_flat_classifier(synth):
 
 def test_differentiable_diffusion_learns(synth):
     X, y, tax = synth
-    rng = np.random.default_rng(0)
     # confuse the scores systematically: leaf j's mass goes to leaf (j+1) mod L
     L = tax.n_leaves
     t = np.array([tax.leaf_position[tax.index(v)] for v in y])
