@@ -202,3 +202,52 @@ def test_backbone_is_built_once_per_initialisation(data, monkeypatch):
     monkeypatch.setattr(type(clf), "_build_backbone", counted)
     clf.fit(X, y)
     assert len(calls) == 1
+
+
+def test_thread_budget_uses_the_free_cores_per_epoch_and_restores(monkeypatch):
+    # issue 25: on a busy machine the epoch runs on the cores other processes leave free
+    import skhier.neural._base as base
+    from skorch.callbacks import Callback
+
+    from skhier.datasets import make_hierarchical_classification
+    from skhier.neural import FlatSoftmaxClassifier, ThreadBudget
+
+    seen = []
+
+    class Spy(Callback):
+        def on_batch_begin(self, net, **kwargs):
+            seen.append(torch.get_num_threads())
+
+    X, y, tax = make_hierarchical_classification(40, 4, n_levels=2, branching=2, random_state=0)
+    before = torch.get_num_threads()
+    free = iter([1, 2, 1])
+    monkeypatch.setattr(base, "free_cpus", lambda: next(free))
+    torch.set_num_threads(2)
+    try:
+        FlatSoftmaxClassifier(tax, max_epochs=3, device="cpu", batch_size=40, train_split=None,
+                              callbacks=[("spy", Spy())]).fit(X, y)
+        assert seen == [1, 2, 1] and torch.get_num_threads() == 2  # per epoch, then restored
+        seen.clear()
+        monkeypatch.setattr(base, "free_cpus", lambda: 8)  # never more than torch had
+        FlatSoftmaxClassifier(tax, max_epochs=1, device="cpu", batch_size=40, train_split=None,
+                              callbacks=[("spy", Spy())]).fit(X, y)
+        assert seen == [2]
+        seen.clear()
+        FlatSoftmaxClassifier(tax, max_epochs=1, device="cpu", batch_size=40, train_split=None,
+                              callbacks=[("spy", Spy())], callbacks__thread_budget=ThreadBudget(max_threads=1)).fit(X, y)
+        assert seen == [1]
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_import_sets_passive_waiting_unless_the_user_chose(tmp_path):
+    import subprocess
+    import sys
+
+    code = "import os, skhier; print(os.environ.get('OMP_WAIT_POLICY'))"
+    env = {k: v for k, v in __import__("os").environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "PASSIVE"
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ACTIVE"

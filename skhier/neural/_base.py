@@ -32,6 +32,7 @@ from skorch.callbacks import Callback, ProgressBar
 from skorch.exceptions import NotInitializedError
 from skorch.utils import to_device
 
+from .._threads import free_cpus
 from .._tree import check_taxonomy, greedy_descent, with_all_ancestors
 from .._validation import check_number
 from ..base import HierarchicalClassifierMixin, NodeScores, NodeScoresMixin
@@ -125,6 +126,46 @@ class HierarchicalValidScoring(Callback):
             if best:
                 self.best_[name] = value
             net.history.record(name + "_best", bool(best))
+
+
+class ThreadBudget(Callback):
+    """Use the cores other processes leave free: torch's intra-op threads, set per epoch.
+
+    At the start of every epoch, torch's intra-op threads become the CPUs that no other
+    runnable process is using (:func:`skhier._threads.free_cpus`), never more than torch
+    had when training began; they are restored when training ends. On a quiet machine
+    nothing changes; beside busy processes an epoch no longer waits at every operator
+    for a thread the OS gave away (skhier's thread policy: ``docs/scaling.md``). A
+    default callback of every skhier neural estimator; ``callbacks__thread_budget=None``
+    turns it off.
+
+    Parameters
+    ----------
+    max_threads : int, default=None
+        An upper bound besides torch's own setting.
+
+    Examples
+    --------
+    >>> from skhier.neural import ThreadBudget
+    >>> ThreadBudget(max_threads=4).max_threads
+    4
+    """
+
+    def __init__(self, max_threads=None):
+        self.max_threads = max_threads
+
+    def on_train_begin(self, net, **kwargs):
+        self.threads_before_ = torch.get_num_threads()
+
+    def on_epoch_begin(self, net, **kwargs):
+        cap = self.threads_before_ if self.max_threads is None else min(self.threads_before_, int(self.max_threads))
+        want = max(1, min(cap, free_cpus()))
+        if want != torch.get_num_threads():
+            torch.set_num_threads(want)
+
+    def on_train_end(self, net, **kwargs):
+        if torch.get_num_threads() != self.threads_before_:
+            torch.set_num_threads(self.threads_before_)
 
 
 class _HierarchicalNetBase(NeuralNet):
@@ -311,6 +352,7 @@ class _HierarchicalNetBase(NeuralNet):
         # after the losses, before the printed log
         at = next((i for i, (name, _) in enumerate(callbacks) if name == "print_log"), len(callbacks))
         callbacks.insert(at, ("valid_hierarchical", HierarchicalValidScoring()))
+        callbacks.insert(0, ("thread_budget", ThreadBudget()))
         if self.verbose and self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks

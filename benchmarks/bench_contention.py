@@ -1,0 +1,131 @@
+"""Contention: each workload alone and beside k CPU-bound processes, with and without
+skhier's thread policy, against its fair share of the machine.
+
+Workloads (each in a fresh Python process, so the policy's environment applies):
+
+* ``neural``: ``FlatSoftmaxClassifier`` (the small CNN), 2 epochs on 3,000 Fashion-MNIST
+  images;
+* ``neural+grid``: the same fit, then in the same process a ``GridSearchCV`` (4
+  candidates × 3 folds, ``n_jobs=2``) over ``FlatClassifier(LogisticRegression) →
+  DiffusionRefiner`` on 3,000 PCA-reduced images: the "grid search after a neural fit"
+  case of the speed issue.
+
+``policy on`` is skhier's default (``OMP_WAIT_POLICY=PASSIVE`` set at ``import skhier``,
+the ``ThreadBudget`` callback); ``policy off`` is ``OMP_WAIT_POLICY=ACTIVE`` and
+``callbacks__thread_budget=None`` (torch's own behaviour). The load is k busy-looping
+processes. Fair share: with k other runnable threads beside the workload's t threads
+(t = the machine's CPUs) the scheduler owes it t / (k + t) of the machine, a fair
+slowdown of (k + t) / t; the table gives the measured slowdown over the fair one (goal:
+≤ 2 at k = 8). Runs interleave on/off per load; ``--repeat`` takes the min.
+
+    python benchmarks/bench_contention.py --loads 0,2,8 --out docs/results/bench_contention.log
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine  # noqa: E402
+
+WORKLOAD = r'''
+import os, sys, time
+import skhier  # the policy (when on) is set here, before torch loads
+import numpy as np
+from skhier.datasets import load_fashion_mnist
+from skhier.neural import FlatSoftmaxClassifier
+off = sys.argv[1] == "off"
+X, y, tax = load_fashion_mnist(n_samples=3000, return_X_y=True)
+t0 = time.perf_counter()
+kw = {"callbacks__thread_budget": None} if off else {}
+FlatSoftmaxClassifier(tax, max_epochs=2, device="cpu", random_state=0, batch_size=128, **kw).fit(X, y)
+if sys.argv[2] == "neural+grid":
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from skhier import DiffusionRefiner, FlatClassifier
+    from skhier.metrics import get_hierarchical_scorer
+    Z = PCA(30, random_state=0).fit_transform(X.reshape(len(X), -1))
+    pipe = make_pipeline(FlatClassifier(LogisticRegression(max_iter=300), tax), DiffusionRefiner(tax))
+    GridSearchCV(pipe, {"diffusionrefiner__alpha": [0.1, 0.3], "flatclassifier__estimator__C": [0.1, 1.0]},
+                 scoring=get_hierarchical_scorer("hierarchical_f1", tax), cv=3, n_jobs=2).fit(Z, y)
+print(f"{time.perf_counter() - t0:.3f}")
+'''
+
+
+def _spin(stop):
+    x = 0
+    while not stop.is_set():
+        x += 1
+
+
+def run_once(policy, workload, timeout):
+    env = dict(os.environ)
+    if policy == "off":
+        env["OMP_WAIT_POLICY"] = "ACTIVE"
+    else:
+        env.pop("OMP_WAIT_POLICY", None)  # skhier sets PASSIVE at import
+    try:
+        out = subprocess.run([sys.executable, "-c", WORKLOAD, policy, workload], env=env, capture_output=True,
+                             text=True, timeout=timeout, check=True)
+    except subprocess.TimeoutExpired:
+        return float("inf")
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--loads", default="0,2,8")
+    p.add_argument("--workloads", default="neural,neural+grid")
+    p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--timeout", type=float, default=600)
+    p.add_argument("--out", default=None)
+    args = p.parse_args(argv)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    header = machine() + f" | {cpus} CPUs | load before: {os.getloadavg()[0]:.2f}"
+    print(header, flush=True)
+    loads = [int(k) for k in args.loads.split(",")]
+    times = {}
+    for k in loads:
+        stop = mp.Event()
+        hogs = [mp.Process(target=_spin, args=(stop,), daemon=True) for _ in range(k)]
+        for h in hogs:
+            h.start()
+        time.sleep(1.0 if k else 0.0)
+        try:
+            for workload in args.workloads.split(","):
+                for policy in ("on", "off"):
+                    best = min(run_once(policy, workload, args.timeout) for _ in range(args.repeat))
+                    times[workload, policy, k] = best
+                    print(f"{workload} | policy {policy} | load {k} | {best:.1f} s", flush=True)
+        finally:
+            stop.set()
+            for h in hogs:
+                h.join()
+    lines = [header, "",
+             "| workload | policy | load k | time s | slowdown vs alone | fair slowdown (k+t)/t | over fair |",
+             "|---|---|---|---|---|---|---|"]
+    for workload in args.workloads.split(","):
+        for policy in ("on", "off"):
+            alone = times.get((workload, policy, 0))
+            for k in loads:
+                t = times[workload, policy, k]
+                fair = (k + cpus) / cpus
+                slow = t / alone if alone else float("nan")
+                lines.append(f"| {workload} | {policy} | {k} | {t:.1f} | {slow:.2f}x | {fair:.1f}x | "
+                             f"{slow / fair:.2f} |")
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
