@@ -317,6 +317,9 @@ NEURAL_CASES = [
     ("input below the receptive field", _fit(FlatSoftmaxClassifier(T, max_epochs=1, device="cpu", backbone="cnn"),
                                              X=np.zeros((6, 1, 2, 2), np.float32)),
      ValueError, r"samples of shape \(1, 2, 2\) are too small for the backbone SmallCNN"),
+    ("predict on no samples", lambda: FlatSoftmaxClassifier(T, **NEURAL).fit(
+        np.ones((6, 3), np.float32), ["A1", "B1"] * 3).predict(np.ones((0, 3), np.float32)), ValueError,
+     r"Found array with 0 sample\(s\) \(shape=\(0, 3\)\) while a minimum of 1 is required by FlatSoftmaxClassifier"),
     ("one training sample", lambda: FlatSoftmaxClassifier(T, **NEURAL).fit(np.ones((1, 3), np.float32), ["A1"]),
      ValueError, "the validation split .* of the 1 training sample\\(s\\), which leaves no training sample.*"
                  "train_split=None"),

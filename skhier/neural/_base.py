@@ -374,6 +374,11 @@ class _HierarchicalNetBase(NeuralNet):
                 "(or reduce it first, e.g. with TruncatedSVD)"
             )
         t = as_float_tensor(X)
+        if t.ndim == 0 or t.shape[0] == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={tuple(t.shape)}) while a minimum of 1 is required by "
+                f"{type(self).__name__}."
+            )
         shape = getattr(self, "input_shape_", None) if check_shape else None
         if shape is not None and tuple(t.shape[1:]) != tuple(shape):
             raise ValueError(
