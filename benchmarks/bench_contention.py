@@ -10,13 +10,12 @@ Workloads (each in a fresh Python process, so the policy's environment applies):
   DiffusionRefiner`` on 3,000 PCA-reduced images: the "grid search after a neural fit"
   case of the speed issue.
 
-``policy on`` is skhier's default (``OMP_WAIT_POLICY=PASSIVE`` set at ``import skhier``,
-the ``ThreadBudget`` callback); ``policy off`` is ``OMP_WAIT_POLICY=ACTIVE`` and
-``callbacks__thread_budget=None`` (torch's own behaviour). The load is k busy-looping
-processes. Fair share: with k other runnable threads beside the workload's t threads
-(t = the machine's CPUs) the scheduler owes it t / (k + t) of the machine, a fair
-slowdown of (k + t) / t; the table gives the measured slowdown over the fair one (goal:
-≤ 2 at k = 8). Runs interleave on/off per load; ``--repeat`` takes the min.
+Policies: ``budget`` is skhier's default (the ``ThreadBudget`` callback, OpenMP's default
+waiting); ``budget+passive`` adds ``OMP_WAIT_POLICY=PASSIVE``; ``off`` is torch's own
+behaviour (``callbacks__thread_budget=None``). The load is k busy-looping processes.
+Fair share: with k other runnable threads beside the workload's t threads (t = the
+machine's CPUs) the scheduler owes it t / (k + t) of the machine, a fair slowdown of
+(k + t) / t; the table gives the measured slowdown over the fair one (goal: ≤ 2 at k = 8).
 
     python benchmarks/bench_contention.py --loads 0,2,8 --out docs/results/bench_contention.log
 """
@@ -36,7 +35,7 @@ from _common import machine  # noqa: E402
 
 WORKLOAD = r'''
 import os, sys, time
-import skhier  # the policy (when on) is set here, before torch loads
+import skhier
 import numpy as np
 from skhier.datasets import load_fashion_mnist
 from skhier.neural import FlatSoftmaxClassifier
@@ -67,11 +66,9 @@ def _spin(stop):
 
 
 def run_once(policy, workload, timeout):
-    env = dict(os.environ)
-    if policy == "off":
-        env["OMP_WAIT_POLICY"] = "ACTIVE"
-    else:
-        env.pop("OMP_WAIT_POLICY", None)  # skhier sets PASSIVE at import
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if policy == "budget+passive":
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
     try:
         out = subprocess.run([sys.executable, "-c", WORKLOAD, policy, workload], env=env, capture_output=True,
                              text=True, timeout=timeout, check=True)
@@ -84,6 +81,7 @@ def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--loads", default="0,2,8")
     p.add_argument("--workloads", default="neural,neural+grid")
+    p.add_argument("--policies", default="budget,budget+passive,off")
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--timeout", type=float, default=600)
     p.add_argument("--out", default=None)
@@ -101,7 +99,7 @@ def main(argv=None):
         time.sleep(1.0 if k else 0.0)
         try:
             for workload in args.workloads.split(","):
-                for policy in ("on", "off"):
+                for policy in args.policies.split(","):
                     best = min(run_once(policy, workload, args.timeout) for _ in range(args.repeat))
                     times[workload, policy, k] = best
                     print(f"{workload} | policy {policy} | load {k} | {best:.1f} s", flush=True)
@@ -113,7 +111,7 @@ def main(argv=None):
              "| workload | policy | load k | time s | slowdown vs alone | fair slowdown (k+t)/t | over fair |",
              "|---|---|---|---|---|---|---|"]
     for workload in args.workloads.split(","):
-        for policy in ("on", "off"):
+        for policy in args.policies.split(","):
             alone = times.get((workload, policy, 0))
             for k in loads:
                 t = times[workload, policy, k]

@@ -9,12 +9,8 @@ that unpickles a local-classifier task) does not import torch.
 
 import importlib
 
-from ._threads import set_passive_wait_policy
-
-set_passive_wait_policy()  # before torch's OpenMP runtime loads: waiting threads sleep, not spin
-
-from ._taxonomy import Taxonomy  # noqa: E402
-from .exceptions import ParallelFitError, TaxonomyError  # noqa: E402
+from ._taxonomy import Taxonomy
+from .exceptions import ParallelFitError, TaxonomyError
 
 __version__ = "0.1.0"
 

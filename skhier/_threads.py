@@ -1,19 +1,19 @@
 """skhier's thread policy: degrade in proportion on a busy machine, not in cliffs.
 
-Two measured causes of the cliffs (``docs/benchmarks.md``, "Contention"): torch's
-intra-op pool uses every core, so each parallel operator waits at a barrier for a thread
-the OS has given to another process; and OpenMP's default wait policy spins those waiting
-threads, burning the share the machine has left. The policy:
+Measured causes of the cliffs (``docs/benchmarks.md``, "Contention"): torch's intra-op
+pool uses every core, so each parallel operator waits at a barrier for a thread the OS
+has given to another process, and OpenMP spins the waiting threads, burning the share
+the machine has left. The policy:
 
-* **Passive waiting.** ``import skhier`` sets ``OMP_WAIT_POLICY=PASSIVE`` unless the
-  variable is already set (so a user's choice wins). OpenMP reads it when its runtime
-  loads, so it holds when skhier is imported before torch (and in every worker process
-  started afterwards, which inherit the environment); import torch first and it has no
-  effect in this process.
 * **Threads for the cores that are free.** :class:`~skhier.neural.ThreadBudget`, a
   default callback of every neural estimator, sets torch's intra-op threads at the start
-  of every epoch to the cores not taken by other runnable processes
-  (:func:`free_cpus`), never more than torch had, and restores them after training.
+  of every epoch to the cores not taken by other runnable processes (:func:`free_cpus`),
+  never more than torch had, and restores them after training. Beside busy processes a
+  fit then runs on the cores it can have, without barriers waiting for the others.
+* **Waiting threads** keep OpenMP's default (a short spin, then sleep): passive waiting
+  (``OMP_WAIT_POLICY=PASSIVE``, set before torch is imported) helps when the machine's
+  load changes within an epoch but cost 25 % on a quiet machine, so it is documented as
+  an option (``docs/scaling.md``), not set by skhier.
 * **BLAS in workers**: joblib's loky workers already cap their BLAS/OpenMP threads to
   ``cpu_count // n_jobs``; skhier adds nothing there.
 """
@@ -22,12 +22,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["free_cpus", "set_passive_wait_policy"]
-
-
-def set_passive_wait_policy() -> None:
-    """``OMP_WAIT_POLICY=PASSIVE`` unless set (effective before the OpenMP runtime loads)."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+__all__ = ["free_cpus"]
 
 
 def _available_cpus() -> int:
@@ -37,13 +32,36 @@ def _available_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def _running_threads_of_this_process() -> int:
+    """Threads of this process in state R (its own OpenMP workers may still be spinning)."""
+    count = 0
+    try:
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{tid}/stat") as f:
+                    count += f.read().rsplit(")", 1)[1].split()[0] == "R"
+            except (OSError, IndexError):
+                continue
+    except OSError:
+        return 1
+    return max(count, 1)
+
+
+def _others(loadavg: str, own_running: int) -> int:
+    """Runnable threads outside this process, from a /proc/loadavg line ("0.5 0.4 0.3 3/79 1234").
+
+    >>> _others("0.50 0.40 0.30 3/79 1234", own_running=2)
+    1
+    """
+    return max(int(loadavg.split()[3].split("/")[0]) - own_running, 0)
+
+
 def _runnable_others() -> float:
-    """Runnable threads of the machine other than the caller: /proc/loadavg's instantaneous
-    count where there is one (Linux), else the 1-minute load average."""
+    """Runnable threads of the machine outside this process: /proc/loadavg's instantaneous
+    count minus this process's own running threads (Linux), else the 1-minute load average."""
     try:
         with open("/proc/loadavg") as f:
-            running = int(f.read().split()[3].split("/")[0])
-        return max(running - 1, 0)  # the reader itself is running
+            return _others(f.read(), _running_threads_of_this_process())
     except (OSError, ValueError, IndexError):
         try:
             return os.getloadavg()[0]
