@@ -7,6 +7,7 @@ import os
 import platform
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -109,3 +110,12 @@ def verdict(a, b) -> str:
     if len(a) < 3 or abs(diff) <= spread:
         return f"within noise: {text}"
     return f"holds: {text}" if diff > 0 else f"does not hold: {text}"
+
+
+def report(lines, out=None) -> str:
+    """Print the report and, with ``out``, write it there (the raw log beside the docs)."""
+    text = "\n".join(lines)
+    print(text)
+    if out:
+        Path(out).write_text(text + "\n")
+    return text

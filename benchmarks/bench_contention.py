@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine  # noqa: E402
+from _common import machine, report  # noqa: E402
 
 WORKLOAD = r'''
 import os, sys, time
@@ -119,10 +119,7 @@ def main(argv=None):
                 slow = t / alone if alone else float("nan")
                 lines.append(f"| {workload} | {policy} | {k} | {t:.1f} | {slow:.2f}x | {fair:.1f}x | "
                              f"{slow / fair:.2f} |")
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    report(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import interleaved, machine  # noqa: E402
+from _common import interleaved, machine, report  # noqa: E402
 
 from skhier import Taxonomy  # noqa: E402
 from skhier._tree import max_over_descendants  # noqa: E402
@@ -85,10 +85,7 @@ def main(argv=None):
                     f"{t['sparse'][1]:.5f} | {t['dense'][1] / t['sparse'][1]:.0f}x |")
             lines.append(line)
             print(line, flush=True)
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    report(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from pathlib import Path
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, mean_range_table, per_seed_lines, verdict  # noqa: E402
+from _common import machine, mean_range_table, per_seed_lines, report, verdict  # noqa: E402
 
 from skhier.datasets import make_fashion_mosaics  # noqa: E402
 from skhier.metrics import hierarchical_f1_score, mean_average_precision, multilabel_precision_recall_f1  # noqa: E402
@@ -98,10 +98,7 @@ def main(argv=None):
                         ("semantic beats co-occurrence", "CMSG (ASL + SGA + SAA)",
                          "CMSG, co-occurrence correlation")]:
         lines.append(f"* {claim}: {verdict(mAP[a], mAP[b])}")
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    report(lines, args.out)
 
 
 if __name__ == "__main__":

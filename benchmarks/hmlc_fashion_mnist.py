@@ -26,7 +26,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, mean_range_table, per_seed_lines, verdict  # noqa: E402
+from _common import machine, mean_range_table, per_seed_lines, report, verdict  # noqa: E402
 from fashion_mnist import evaluate  # noqa: E402
 
 from skhier import FlatClassifier  # noqa: E402
@@ -96,10 +96,7 @@ def main(argv=None):
         for a in ("hmce", "g-hmlc", "a-hmlc"):
             if a in results and "supcon" in results:
                 lines.append(f"* {a} shapes the embedding ({k} over SupCon): {verdict(col[k][a], col[k]['supcon'])}")
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    report(lines, args.out)
 
 
 if __name__ == "__main__":
