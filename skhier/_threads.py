@@ -5,11 +5,13 @@ pool uses every core, so each parallel operator waits at a barrier for a thread 
 has given to another process, and OpenMP spins the waiting threads, burning the share
 the machine has left. The policy:
 
-* **Threads for the cores that are free.** :class:`~skhier.neural.ThreadBudget`, a
-  default callback of every neural estimator, sets torch's intra-op threads at the start
-  of every epoch to the cores not taken by other runnable processes (:func:`free_cpus`),
-  never more than torch had, and restores them after training. Beside busy processes a
-  fit then runs on the cores it can have, without barriers waiting for the others.
+* **Threads for the cores that are free.** :class:`~skhier.neural.ThreadBudget` (opt in:
+  ``callbacks=[ThreadBudget()]``) sets torch's intra-op threads at the start of every
+  epoch to the cores not taken by other runnable processes (:func:`free_cpus`), never
+  more than torch had, and restores them after training. Beside busy processes a fit
+  then runs on the cores it can have, without barriers waiting for the others. Not a
+  default: the thread count changes float rounding, and a fixed ``random_state`` must
+  give the same model whatever the load.
 * **Waiting threads** keep OpenMP's default (a short spin, then sleep): passive waiting
   (``OMP_WAIT_POLICY=PASSIVE``, set before torch is imported) helps when the machine's
   load changes within an epoch but cost 25 % on a quiet machine, so it is documented as

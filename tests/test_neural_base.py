@@ -205,7 +205,7 @@ def test_backbone_is_built_once_per_initialisation(data, monkeypatch):
 
 
 def test_thread_budget_uses_the_free_cores_per_epoch_and_restores(monkeypatch):
-    # issue 25: on a busy machine the epoch runs on the cores other processes leave free
+    # issue 25: with the budget, on a busy machine the epoch runs on the cores other processes leave free
     import skhier.neural._base as base
     from skorch.callbacks import Callback
 
@@ -225,16 +225,20 @@ def test_thread_budget_uses_the_free_cores_per_epoch_and_restores(monkeypatch):
     torch.set_num_threads(2)
     try:
         FlatSoftmaxClassifier(tax, max_epochs=3, device="cpu", batch_size=40, train_split=None,
-                              callbacks=[("spy", Spy())]).fit(X, y)
+                              callbacks=[("thread_budget", ThreadBudget()), ("spy", Spy())]).fit(X, y)
         assert seen == [1, 2, 1] and torch.get_num_threads() == 2  # per epoch, then restored
         seen.clear()
         monkeypatch.setattr(base, "free_cpus", lambda: 8)  # never more than torch had
         FlatSoftmaxClassifier(tax, max_epochs=1, device="cpu", batch_size=40, train_split=None,
-                              callbacks=[("spy", Spy())]).fit(X, y)
+                              callbacks=[("thread_budget", ThreadBudget()), ("spy", Spy())]).fit(X, y)
         assert seen == [2]
         seen.clear()
         FlatSoftmaxClassifier(tax, max_epochs=1, device="cpu", batch_size=40, train_split=None,
-                              callbacks=[("spy", Spy())], callbacks__thread_budget=ThreadBudget(max_threads=1)).fit(X, y)
+                              callbacks=[("spy", Spy())]).fit(X, y)  # not a default: torch's threads stay
+        assert seen == [2]
+        seen.clear()
+        FlatSoftmaxClassifier(tax, max_epochs=1, device="cpu", batch_size=40, train_split=None,
+                              callbacks=[("thread_budget", ThreadBudget(max_threads=1)), ("spy", Spy())]).fit(X, y)
         assert seen == [1]
     finally:
         torch.set_num_threads(before)

@@ -135,9 +135,10 @@ class ThreadBudget(Callback):
     runnable process is using (:func:`skhier._threads.free_cpus`), never more than torch
     had when training began; they are restored when training ends. On a quiet machine
     nothing changes; beside busy processes an epoch no longer waits at every operator
-    for a thread the OS gave away (skhier's thread policy: ``docs/scaling.md``). A
-    default callback of every skhier neural estimator; ``callbacks__thread_budget=None``
-    turns it off.
+    for a thread the OS gave away (skhier's thread policy: ``docs/scaling.md``). Opt in
+    with ``callbacks=[ThreadBudget()]`` on shared machines: it is not a default because
+    torch's results depend on the thread count at float rounding, so a fixed
+    ``random_state`` would no longer give the same model whatever the machine's load.
 
     Parameters
     ----------
@@ -352,7 +353,6 @@ class _HierarchicalNetBase(NeuralNet):
         # after the losses, before the printed log
         at = next((i for i, (name, _) in enumerate(callbacks) if name == "print_log"), len(callbacks))
         callbacks.insert(at, ("valid_hierarchical", HierarchicalValidScoring()))
-        callbacks.insert(0, ("thread_budget", ThreadBudget()))
         if self.verbose and self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks
