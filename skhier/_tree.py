@@ -343,20 +343,26 @@ def _ancestor_pairs(taxonomy: Taxonomy, device: str) -> tuple:
             torch.as_tensor(m.col.astype(np.int64), device=device))
 
 
-@lru_cache(maxsize=32)
-def _edges_by_parent_depth(taxonomy: Taxonomy, device: str) -> tuple:
-    """(child, parent) index tensors of the edges into the parents of each depth, deepest first.
+def edge_levels(taxonomy: Taxonomy) -> list:
+    """(child, parent) index arrays of the edges into the parents of each depth, deepest first.
 
     With depth the longest path from the root, a child is always deeper than each of its
-    parents, so when the edges into depth ``d`` are read, every child below is final.
+    parents, so when the edges into depth ``d`` are read, every child below is final: the
+    order of every bottom-up pass (the MCM, the plot layout).
     """
     child, parent = taxonomy.edges
     pdepth = np.asarray(taxonomy.depth)[parent]
     order = np.argsort(-pdepth, kind="stable")
     child, parent, pdepth = child[order], parent[order], pdepth[order]
     cuts = np.flatnonzero(np.diff(pdepth)) + 1
+    return [(c, q) for c, q in zip(np.split(child, cuts), np.split(parent, cuts)) if len(c)]
+
+
+@lru_cache(maxsize=32)
+def _edges_by_parent_depth(taxonomy: Taxonomy, device: str) -> tuple:
+    """:func:`edge_levels` as tensors on ``device``, derived once per taxonomy."""
     return tuple((torch.as_tensor(c, device=device), torch.as_tensor(q, device=device))
-                 for c, q in zip(np.split(child, cuts), np.split(parent, cuts)) if len(c))
+                 for c, q in edge_levels(taxonomy))
 
 
 def _argmax_over_descendants(x: torch.Tensor, taxonomy: Taxonomy) -> torch.Tensor:

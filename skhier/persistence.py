@@ -32,6 +32,7 @@ import io
 import json
 import math
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -323,7 +324,7 @@ def load_model(path, *, device="cpu"):
             members = {name: z.read(name) for name in meta.get("sha256", {})}
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, EOFError, OSError, zlib_error()) as exc:
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, EOFError, OSError, zlib.error) as exc:
         raise ValueError(f"{path} is not a readable skhier model file (truncated or damaged?): {exc}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not a skhier model file of format {FORMAT!r} (got {meta.get('format')!r})")
@@ -348,8 +349,3 @@ def load_model(path, *, device="cpu"):
         est.history_.extend(meta.get("history", []))
     return est
 
-
-def zlib_error():
-    import zlib
-
-    return zlib.error

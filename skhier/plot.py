@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._taxonomy import Taxonomy
-from ._tree import check_taxonomy
+from ._tree import check_taxonomy, edge_levels
 from .labels import encode_labels
 
 __all__ = ["taxonomy_layout", "plot_taxonomy", "subtree_confusion_matrix", "plot_subtree_confusion"]
@@ -56,17 +56,13 @@ def taxonomy_layout(taxonomy: Taxonomy) -> np.ndarray:
     x = np.full(n, np.nan)
     leaves = np.flatnonzero(tax.is_leaf)
     x[leaves] = np.arange(leaves.size, dtype=float)
-    child, parent = tax.edges
-    depth = np.asarray(tax.depth)
     lo, hi = np.full(n, np.inf), np.full(n, -np.inf)
-    order = np.argsort(-depth[parent], kind="stable")
-    child, parent = child[order], parent[order]
-    cuts = np.flatnonzero(np.diff(depth[parent])) + 1
-    for c, p in zip(np.split(child, cuts), np.split(parent, cuts)):  # children are final before parents
+    for c, p in edge_levels(tax):  # children are final before their parents
         np.minimum.at(lo, p, x[c])
         np.maximum.at(hi, p, x[c])
-        x[np.unique(p)] = (lo[np.unique(p)] + hi[np.unique(p)]) / 2
-    return np.column_stack([x, (-depth).astype(float)])
+        parents = np.unique(p)
+        x[parents] = (lo[parents] + hi[parents]) / 2
+    return np.column_stack([x, (-np.asarray(tax.depth)).astype(float)])
 
 
 def _node_values(node_values, tax: Taxonomy):
