@@ -101,6 +101,8 @@ def _valid_split(name):
 
 
 SEARCH_EPOCHS = {"max": 100}
+#: skhier's recipe may cap the paper's width for the CPU budget (``--max-hidden``; seq GO's 9,000).
+MAX_HIDDEN = {"value": None}
 
 
 def choose_epochs(name, hidden, max_epochs=None, every=5):
@@ -145,6 +147,8 @@ def run(name, method, seed, epochs_scale):
         epochs = max(1, int(round(epochs * epochs_scale)))
         kw = dict(max_epochs=epochs, lr=lr, device="cpu", random_state=seed, train_split=None, verbose=0)
         if method in ("skhier", "skhier-ens5"):
+            if MAX_HIDDEN["value"]:
+                hidden = min(hidden, MAX_HIDDEN["value"])
             epochs, _ = choose_epochs(name, hidden)  # once per dataset, logged with its own time
             kw = dict(kw, max_epochs=epochs, **BEST)
             t0 = time.perf_counter()  # the final fit's time
@@ -172,8 +176,11 @@ def main(argv=None):
     p.add_argument("--out", default=None)
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     p.add_argument("--search-epochs", type=int, default=100, help="skhier's epoch search: up to this many")
+    p.add_argument("--max-hidden", type=int, default=None,
+                   help="skhier's recipe: cap the paper's hidden width (CPU budget; seq GO's is 9,000)")
     args = p.parse_args(argv)
     SEARCH_EPOCHS["max"] = args.search_epochs
+    MAX_HIDDEN["value"] = args.max_hidden
     if args.threads:
         import torch
 

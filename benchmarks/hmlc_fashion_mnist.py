@@ -68,7 +68,7 @@ def main(argv=None):
     for seed in seeds:
         for loss in args.losses.split(","):
             t0 = time.perf_counter()
-            enc = HMLCEncoder(tax, loss=loss, backbone=args.backbone, max_epochs=args.epochs, lr=args.lr,
+            enc = HMLCEncoder(tax, criterion=loss, backbone=args.backbone, max_epochs=args.epochs, lr=args.lr,
                               batch_size=args.batch_size, random_state=seed, train_split=None).fit(X, y)
             secs = time.perf_counter() - t0
             Z, Zt = enc.transform(X), enc.transform(Xt)

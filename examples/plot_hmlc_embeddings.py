@@ -32,7 +32,7 @@ except FileNotFoundError:  # no Fashion-MNIST here: a synthetic stand-in with th
     X, y, taxonomy = make_hierarchical_classification(3000, 64, n_levels=3, branching=(2, 3, 2), random_state=0)
 X_train, y_train, X_test, y_test = X[:2400], y[:2400], X[2400:], y[2400:]
 
-encoder = HMLCEncoder(taxonomy, loss="a-hmlc", backbone="mlp", max_epochs=6, lr=2e-3, device="cpu",
+encoder = HMLCEncoder(taxonomy, criterion="a-hmlc", backbone="mlp", max_epochs=6, lr=2e-3, device="cpu",
                       random_state=0, embed_dim=64)
 models = {
     "raw pixels + LR": make_pipeline(StandardScaler(), LogisticRegression(max_iter=300)),

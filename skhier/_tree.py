@@ -107,23 +107,22 @@ def _chain_end(taxonomy: Taxonomy) -> int:
     return node
 
 
-def as_score_tensor(scores, taxonomy: Taxonomy, *, name="scores", probabilities=False, device=None):
-    """Validate a (n_samples, n_nodes) score matrix once; return ``(tensor, was_tensor)``.
+def as_score_tensor(scores, taxonomy: Taxonomy, *, name="scores", probabilities=False, device=None,
+                    dtype=None):
+    """The one score adapter: validate a (n_samples, n_nodes) score matrix once
+    (:func:`skhier.labels.check_node_scores`: shape, leaf-only columns, another taxonomy's
+    node scores, NaN, range) and return ``(tensor, was_tensor)``.
 
-    Scores that remember another taxonomy (:class:`~skhier.base.NodeScores`) are refused.
-    A tensor is checked with a single host synchronisation.
+    Numpy (or sparse) input becomes a tensor of ``dtype`` (its own float dtype when None);
+    a tensor keeps its dtype and is checked with a single host synchronisation.
     """
     from .labels import check_node_scores  # labels sits above the taxonomy, beside this layer
 
-    src = getattr(scores, "taxonomy", None)
-    if src is not None and src != taxonomy:
-        raise ValueError(
-            f"{name} holds node scores of another taxonomy ({src!r}) than this step's "
-            f"({taxonomy!r}); build every step of the pipeline on the same Taxonomy"
-        )
     was_tensor = isinstance(scores, torch.Tensor)
     checked = check_node_scores(scores, taxonomy, name=name, probabilities=probabilities)
     t = checked if was_tensor else torch.from_numpy(np.ascontiguousarray(checked))
+    if dtype is not None and not was_tensor:
+        t = t.to(dtype)
     if device is not None:
         t = t.to(device)
     return t, was_tensor

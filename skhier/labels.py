@@ -880,6 +880,12 @@ def check_node_scores(scores, taxonomy: Taxonomy, *, name="node scores", probabi
     >>> check_node_scores([[1, 0.5, 0.5]], tax).shape
     (1, 3)
     """
+    src = getattr(scores, "taxonomy", None)  # NodeScores remember theirs
+    if src is not None and src != taxonomy:
+        raise ValueError(
+            f"{name} holds node scores of another taxonomy ({src!r}) than this step's "
+            f"({taxonomy!r}); build every step of the pipeline on the same Taxonomy"
+        )
     is_torch = is_tensor(scores)
     if is_torch:
         import torch
@@ -911,6 +917,12 @@ def check_node_scores(scores, taxonomy: Taxonomy, *, name="node scores", probabi
             lo, hi = float(scores.min()), float(scores.max())
         else:
             lo, hi = 0.0, 0.0
+    if scores.shape[1] != taxonomy.n_nodes and scores.shape[1] == taxonomy.n_leaves:
+        raise ValueError(  # leaf scores are never guessed into node scores
+            f"{name} has {scores.shape[1]} columns, one per leaf, but this takes one column per taxonomy "
+            f"node ({taxonomy.n_nodes}); sum leaf probabilities into node scores first, e.g. "
+            "BottomUpRefiner(taxonomy).fit_transform(scores in node columns)"
+        )
     if scores.shape[1] != taxonomy.n_nodes:
         raise ValueError(
             f"{name} have {scores.shape[1]} columns but the taxonomy has {taxonomy.n_nodes} "

@@ -69,8 +69,8 @@ PAIRS = [
     (AccKFR, KFRClassifier, {}),
     (AccNodeSigmoid, MultiLabelNodeClassifier, {}),
     (AccCMSG, CMSGClassifier, {"correlation": "cooccurrence"}),
-    (AccHMLC, HMLCEncoder, {"loss": "g-hmlc"}),  # multi-view step and a GMM callback
-    (AccHMLC, HMLCEncoder, {"loss": "a-hmlc"}),
+    (AccHMLC, HMLCEncoder, {"criterion": "g-hmlc"}),  # multi-view step and a GMM callback
+    (AccHMLC, HMLCEncoder, {"criterion": "a-hmlc"}),
 ]
 
 

@@ -269,7 +269,7 @@ def test_multi_label_contract(est, sparse, data):
 @pytest.mark.parametrize("loss", ["supcon", "hmce", "g-hmlc", "a-hmlc"])
 def test_encoder_contract(loss, data):
     X, y = data
-    enc = HMLCEncoder(TAX, loss=loss, embed_dim=8, batch_size=20, lr=1e-2, **TINY)
+    enc = HMLCEncoder(TAX, criterion=loss, embed_dim=8, batch_size=20, lr=1e-2, **TINY)
     fitted = clone(enc).fit(X, y)
     Z = fitted.transform(X)
     assert Z.shape == (len(X), 16) and np.isfinite(Z).all()  # the backbone's width

@@ -192,7 +192,7 @@ def test_hmlc_losses_and_encoder_on_cuda(data):
     for loss, args in ((HMCELoss(tax), (z, nodes)), (SupConLoss(), (z[:, :, 0], nodes))):
         cpu = loss(*args).item()
         assert loss(*(a.cuda() for a in args)).item() == pytest.approx(cpu, rel=1e-9)
-    enc = HMLCEncoder(tax, loss="g-hmlc", device="cuda", mixed_precision="bf16", max_epochs=2, random_state=0,
+    enc = HMLCEncoder(tax, criterion="g-hmlc", device="cuda", mixed_precision="bf16", max_epochs=2, random_state=0,
                       embed_dim=16).fit(X, y)
     assert enc.module_.level_masks.is_cuda and enc.history[-1]["level_mask_dims"]
     Z = enc.transform(X[:20])

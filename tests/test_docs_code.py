@@ -33,7 +33,7 @@ SHRINK = {
     ],
     "user_guide.md": [
         ("HMLCEncoder(tax, max_epochs=20)", "HMLCEncoder(tax, max_epochs=1, batch_size=64)"),
-        ('{"hmlcencoder__loss": ["supcon", "hmce", "g-hmlc", "a-hmlc"]}', '{"hmlcencoder__loss": ["hmce", "a-hmlc"]}'),
+        ('{"hmlcencoder__criterion": ["supcon", "hmce", "g-hmlc", "a-hmlc"]}', '{"hmlcencoder__criterion": ["hmce", "a-hmlc"]}'),
         ('scoring=get_hierarchical_scorer("hierarchical_f1", tax)).fit(X, y)',
          'scoring=get_hierarchical_scorer("hierarchical_f1", tax), cv=2).fit(X, y)'),
         ("make_fashion_mosaics(5000,", "make_fashion_mosaics(48,"),

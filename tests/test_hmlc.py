@@ -245,7 +245,7 @@ def data():
 @pytest.mark.parametrize("loss", ["supcon", "hmce", "g-hmlc", "a-hmlc"])
 def test_encoder_transform_and_linear_evaluation(loss, data):
     X, y, tax = data
-    enc = HMLCEncoder(tax, loss=loss, **KW).fit(X, y)
+    enc = HMLCEncoder(tax, criterion=loss, **KW).fit(X, y)
     Z = enc.transform(X)
     assert Z.shape == (len(X), 32) and np.isfinite(Z).all()
     assert list(enc.get_feature_names_out()[:2]) == ["embedding0", "embedding1"]
@@ -258,27 +258,27 @@ def test_encoder_transform_and_linear_evaluation(loss, data):
         masks = enc.module_.level_masks
         assert len(dims) == tax.max_depth and min(dims) >= 1 and masks.sum() < masks.numel()
         assert (masks.sum(0) >= 1).all()
-    pipe = make_pipeline(HMLCEncoder(tax, loss=loss, **KW), LogisticRegression(max_iter=500)).fit(X, y)
+    pipe = make_pipeline(HMLCEncoder(tax, criterion=loss, **KW), LogisticRegression(max_iter=500)).fit(X, y)
     assert pipe.score(X, y) > 0.5  # 8 leaves: chance is 0.125
 
 
 def test_encoder_in_cross_val_grid_search_clone_and_pickle(data):
     X, y, tax = data
-    pipe = make_pipeline(HMLCEncoder(tax, loss="hmce", **KW), LogisticRegression(max_iter=500))
+    pipe = make_pipeline(HMLCEncoder(tax, criterion="hmce", **KW), LogisticRegression(max_iter=500))
     scorer = get_hierarchical_scorer("hierarchical_f1", tax)
     scores = cross_val_score(pipe, X, y, cv=KFold(2, shuffle=True, random_state=0), scoring=scorer)
     assert scores.shape == (2,) and (scores > 0.3).all()
-    gs = GridSearchCV(pipe, {"hmlcencoder__loss": ["supcon", "a-hmlc"]}, scoring=scorer, cv=2).fit(X, y)
-    assert set(gs.cv_results_["param_hmlcencoder__loss"]) == {"supcon", "a-hmlc"}
-    enc = HMLCEncoder(tax, loss="g-hmlc", layer_penalty="pow2", criterion__base_temperature=0.1, **KW).fit(X, y)
+    gs = GridSearchCV(pipe, {"hmlcencoder__criterion": ["supcon", "a-hmlc"]}, scoring=scorer, cv=2).fit(X, y)
+    assert set(gs.cv_results_["param_hmlcencoder__criterion"]) == {"supcon", "a-hmlc"}
+    enc = HMLCEncoder(tax, criterion="g-hmlc", layer_penalty="pow2", criterion__base_temperature=0.1, **KW).fit(X, y)
     assert enc.criterion_.layer_penalty == "pow2" and enc.criterion_.base_temperature == 0.1
     back = pickle.loads(pickle.dumps(enc))
     np.testing.assert_allclose(back.transform(X[:10]), enc.transform(X[:10]))
     torch.testing.assert_close(back.module_.level_masks, enc.module_.level_masks)
     params = clone(enc).get_params()
-    assert params["loss"] == "g-hmlc" and params["taxonomy"] is tax and params["embed_dim"] == 16
+    assert params["criterion"] == "g-hmlc" and params["taxonomy"] is tax and params["embed_dim"] == 16
     # plain random batches are one parameter away
-    plain = HMLCEncoder(tax, loss="hmce", iterator_train=TensorBatchIterator, **KW).fit(X, y)
+    plain = HMLCEncoder(tax, criterion="hmce", iterator_train=TensorBatchIterator, **KW).fit(X, y)
     assert np.isfinite(plain.history[-1]["train_loss"])
 
 
@@ -286,7 +286,7 @@ def test_hierarchical_linear_evaluation_on_path_labels(data):
     # issue 26/27: the user guide's recipe; a bare LogisticRegression fails on 2-D paths
     X, y, tax = data
     paths = node_indices_to_paths(to_node_indices(y, tax), tax)
-    pipe = make_pipeline(HMLCEncoder(tax, loss="hmce", **KW), FlatClassifier(LogisticRegression(max_iter=500), tax))
+    pipe = make_pipeline(HMLCEncoder(tax, criterion="hmce", **KW), FlatClassifier(LogisticRegression(max_iter=500), tax))
     pipe.fit(X, paths)
     pred = pipe.predict(X)
     assert pred.shape == paths.shape and pred.dtype == paths.dtype
@@ -301,15 +301,15 @@ def test_encoder_trains_on_images_with_two_views():
     tax = Taxonomy.from_paths([["A", "a1"], ["A", "a2"], ["B", "b1"], ["B", "b2"]])
     y = np.tile(["a1", "a2", "b1", "b2"], 20)
     X = rng.normal(size=(80, 1, 8, 8)).astype(np.float32)
-    enc = HMLCEncoder(tax, loss="a-hmlc", max_epochs=1, device="cpu", random_state=0, embed_dim=8,
+    enc = HMLCEncoder(tax, criterion="a-hmlc", max_epochs=1, device="cpu", random_state=0, embed_dim=8,
                       backbone__width=4, backbone__n_blocks=2, batch_size=16).fit(X, y)
     assert enc.transform(X).shape == (80, 8)
     assert type(enc.train_transform_).__name__ == "RandomCropFlip"
 
 
 @pytest.mark.parametrize("params, match", [
-    (dict(loss="simclr"), r"loss must be one of \['a-hmlc', 'g-hmlc', 'hmce', 'supcon'\], got 'simclr'"),
-    (dict(loss="g-hmlc", embed_dim=2), "embed_dim=2 < 3 levels"),
+    (dict(criterion="simclr"), r"criterion must be one of \['a-hmlc', 'g-hmlc', 'hmce', 'supcon'\], a loss class or module, got 'simclr'"),
+    (dict(criterion="g-hmlc", embed_dim=2), "embed_dim=2 < 3 levels"),
     (dict(batch_size=4), "batch_size=4 is too small for positives: hierarchical batches need depth \\+ 2 = 5"),
     (dict(batch_size=1, iterator_train=TensorBatchIterator), "a contrastive batch needs at least 2 samples"),
     (dict(n_views=0), "n_views must be"),
@@ -320,3 +320,15 @@ def test_encoder_bad_inputs(params, match, data):
     X, y, tax = data
     with pytest.raises(ValueError, match=match):
         HMLCEncoder(tax, **{**KW, "max_epochs": 1, **params}).fit(X, y)
+
+
+def test_deprecated_loss_still_names_the_criterion_with_a_warning(data):
+    X, y, tax = data
+    with pytest.warns(FutureWarning, match=r"HMLCEncoder\(loss='supcon'\) is deprecated.*use criterion='supcon'"):
+        old = HMLCEncoder(tax, loss="supcon", **KW).fit(X, y)
+    new = HMLCEncoder(tax, criterion="supcon", **KW).fit(X, y)
+    assert isinstance(old.criterion_, SupConLoss) and old.module_.masks is None
+    np.testing.assert_array_equal(old.transform(X[:8]), new.transform(X[:8]))
+    with pytest.warns(FutureWarning):
+        g = HMLCEncoder(tax, loss="g-hmlc", **dict(KW, max_epochs=1)).fit(X, y)
+    assert isinstance(g.criterion_, HMCELoss) and g.module_.masks == "hard"

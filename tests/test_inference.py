@@ -312,3 +312,46 @@ def test_root_roles_by_hand():
     assert DiffusionRefiner(tax).root == "node"
     np.testing.assert_allclose(DiffusionRefiner(tax, alpha=0.5).fit(f0).transform(f0), [[0.902, 0.819, 0.319]],
                                atol=5e-4)
+
+
+@pytest.mark.parametrize("make", [
+    lambda tax: TopDownRefiner(tax),
+    lambda tax: BottomUpRefiner(tax),
+    lambda tax: DiffusionRefiner(tax, alpha=0.5),
+])
+@pytest.mark.parametrize("multilabel", [False, True])
+def test_refiner_predict_validates_its_scores_once(monkeypatch, make, multilabel):
+    """predict = one check of X, then private kernels on the checked tensor (a spy counts)."""
+    import skhier.labels
+
+    tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+    rng = np.random.default_rng(0)
+    s = rng.random((6, tax.n_nodes))
+    s[:, 0] = 1.0
+    y = sp.csr_matrix((s > 0.5).astype(float)) if multilabel else np.array(["A1", "A2", "B1"] * 2)
+    ref = make(tax).fit(s, y)
+    expected = ref.predict(s)
+    calls = []
+    real = skhier.labels.check_node_scores
+    monkeypatch.setattr(skhier.labels, "check_node_scores", lambda *a, **k: calls.append(k.get("name")) or real(*a, **k))
+    got = ref.predict(s)
+    assert calls == ["X"]
+    if multilabel:
+        assert (got != expected).nnz == 0
+    else:
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_one_score_adapter_gives_one_message_for_leaf_scores():
+    """Metrics and refiners refuse leaf-only scores with the same words (one adapter)."""
+    from skhier.metrics import operating_curve
+
+    tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+    leaf = np.full((2, tax.n_leaves), 1 / 3)
+    msgs = []
+    for call in (lambda: operating_curve(np.array(["A1", "B1"]), leaf, taxonomy=tax),
+                 lambda: BottomUpRefiner(tax).fit_transform(leaf)):
+        with pytest.raises(ValueError, match="one per leaf") as err:
+            call()
+        msgs.append(str(err.value).split(" has ")[1])
+    assert msgs[0] == msgs[1]

@@ -30,6 +30,7 @@ from skhier.neural.losses import (
     SoftLabelsLoss,
     SoftMaxDescendantLoss,
     SoftMaxMarginLoss,
+    get_criterion,
     get_loss,
     sample_triplets,
 )
@@ -310,8 +311,10 @@ def test_kfr_triplets_and_degenerate_batches():
 @pytest.mark.parametrize(
     "make, exc, match",
     [
-        (lambda: get_loss("softmax"), ValueError, "criterion must be one of"),
-        (lambda: get_loss(torch.nn.CrossEntropyLoss), TypeError, "criterion must be a loss name"),
+        (lambda: get_criterion("softmax"), ValueError, "criterion must be one of"),
+        (lambda: get_criterion("bce"), ValueError, "'bce' is a criterion of 'multilabel' estimators"),
+        (lambda: get_criterion("hmce", kind="flat"), ValueError, "kind must be one of"),
+        (lambda: get_criterion(3), TypeError, "criterion must be a loss name"),
         (lambda: QuantitativeRelativityLoss(TAX, alpha=-1), ValueError, "alpha must be"),
         (lambda: QuantitativeRelativityLoss(TAX, normalize="layer"), ValueError, "normalize must be one of"),
         (lambda: QuantitativeRelativityLoss(TAX, distance="cosine"), ValueError, "distance must be one of"),
@@ -465,3 +468,10 @@ def test_latent_distance_correlation_matches_scipy():
     sampled = latent_distance_correlation(y, Z, taxonomy=TAX, max_pairs=200, random_state=0)
     assert -1 <= sampled <= 1 and sampled != latent_distance_correlation(y, Z, taxonomy=TAX)
     assert math.isnan(latent_distance_correlation(["B"] * 5, Z[:5], taxonomy=TAX))
+
+
+def test_get_loss_is_a_deprecated_alias_of_get_criterion():
+    with pytest.warns(FutureWarning, match="use get_criterion"):
+        assert get_loss("hxe") is get_criterion("hxe") is HierarchicalCrossEntropyLoss
+    with pytest.warns(FutureWarning), pytest.raises(TypeError, match="a HierarchicalLoss subclass or instance"):
+        get_loss(torch.nn.CrossEntropyLoss)  # as before: hierarchical losses only

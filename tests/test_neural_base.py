@@ -16,6 +16,7 @@ from sklearn.pipeline import make_pipeline
 from torch import nn
 
 from skhier import Taxonomy
+from skhier.labels import to_node_indices
 from skhier.neural import (
     EncoderModule,
     EndDistributionModule,
@@ -260,3 +261,118 @@ def test_free_cpus_does_not_count_this_process_own_threads(monkeypatch):
     monkeypatch.setattr(th, "_runnable_others", lambda: 9)
     assert th.free_cpus() == 1
     assert th._running_threads_of_this_process() >= 1  # the caller itself is running
+
+
+# ---------------------------------------------------------------- a thin skorch wing
+def _skorch_members_overridden(cls):
+    """Names defined by ``cls`` and its bases below skorch's NeuralNet that NeuralNet (or
+    its own bases) also defines: the skorch members the class overrides. ``device`` is
+    an instance attribute in skorch, not a class member, so it is not counted: our
+    property over it is the one documented extra."""
+    from skorch import NeuralNet
+
+    ours = [k for k in cls.__mro__ if issubclass(k, NeuralNet) and k is not NeuralNet and k.__module__.startswith("skhier")]
+    names = {n for k in ours for n in vars(k)} - {"__module__", "__doc__", "__dict__", "__weakref__"}
+    return sorted(n for n in names if hasattr(NeuralNet, n))
+
+
+def test_the_base_overrides_at_most_ten_skorch_members():
+    from skhier.neural._base import _HierarchicalNetBase
+
+    overridden = _skorch_members_overridden(_HierarchicalNetBase)
+    assert overridden == sorted([
+        "__init__", "prefixes_", "get_params", "initialize_module", "initialize_criterion", "get_params_for",
+        "get_default_callbacks", "infer", "fit", "partial_fit",
+    ])
+    # the kind bases add only their predictions (as skorch's NeuralNetClassifier does)
+    assert set(_skorch_members_overridden(HierarchicalNet)) - set(overridden) == {"predict"}
+    assert set(_skorch_members_overridden(MultiLabelHierarchicalNet)) - set(overridden) == {"predict", "predict_proba"}
+
+
+def test_no_copy_of_skorch_step_bodies():
+    from skorch import NeuralNet
+
+    from skhier.neural import FlatSoftmaxClassifier, HCAMCLClassifier, CMSGClassifier, CHMCNNClassifier
+
+    for cls in (EndNet, NodeNet, EncNet, FlatSoftmaxClassifier, HCAMCLClassifier, CMSGClassifier, CHMCNNClassifier):
+        for name in ("train_step_single", "validation_step", "evaluation_step", "get_dataset", "get_split_datasets"):
+            assert getattr(cls, name) is getattr(NeuralNet, name), (cls.__name__, name)
+    for cls in (EndNet, NodeNet, EncNet):  # a method may read more in get_loss; the bases do not
+        assert cls.get_loss is NeuralNet.get_loss
+
+
+class NoReadOut(nn.Module):
+    def __init__(self, backbone, width, n_nodes):
+        super().__init__()
+        self.backbone, self.head = backbone, nn.Linear(width, n_nodes)
+
+    def forward(self, x, targets=None):
+        return self.head(self.backbone(x))
+
+
+class NoTargets(TinyNodes):
+    def forward(self, X):
+        return self.head(self.backbone(X))
+
+
+@pytest.mark.parametrize("module, match", [
+    (NoReadOut, r"NodeNet needs a module with forward\(x, targets=None\) and node_logits\(x\) \(the "
+                r"NodeProbabilityModule protocol.*NoReadOut has no node_logits"),
+    (NoTargets, r"forward\(<inputs>, targets=<targets>\).*NoTargets.forward\(X\) takes no 'targets'"),
+])
+def test_module_without_its_protocol_fails_at_initialisation_naming_it(data, module, match):
+    X, y = data
+    with pytest.raises(TypeError, match=match):
+        NodeNet(TAX, module=module, **KW).fit(X, y)
+
+
+class Recorder(TinyEnd):
+    """TinyEnd that records the targets forward receives and the inputs it sees."""
+
+    seen = []
+
+    def forward(self, X, targets=None):
+        Recorder.seen.append((self.training, None if targets is None else targets.clone(), X.detach().clone()))
+        return super().forward(X, targets)
+
+
+def test_targets_reach_forward_in_training_and_validation_only(data):
+    X, y = data
+    Recorder.seen.clear()
+    shift = lambda x: x + 100.0  # noqa: E731  (a visible train_transform)
+    clf = EndNet(TAX, module=Recorder, train_transform=shift, **dict(KW, max_epochs=1)).fit(X, y)
+    train = [s for s in Recorder.seen if s[0]]
+    valid = [s for s in Recorder.seen if not s[0] and s[1] is not None]
+    assert train and valid
+    # training batches: node indices of their samples, transformed inputs
+    enc = to_node_indices(y, clf.taxonomy_)
+    for _, t, xb in train:
+        assert t.dtype == torch.long and set(t.tolist()) <= set(enc.tolist())
+        assert float(xb.mean()) > 50  # the transform ran (inputs are ~N(0, 3))
+    for _, t, xb in valid:  # validation: targets, no transform
+        assert float(xb.abs().mean()) < 20
+    Recorder.seen.clear()
+    clf.predict_proba(X[:7])  # predictions use end_log_probs, never forward with targets
+    assert all(t is None and not training for training, t, _ in Recorder.seen)
+
+
+def test_validation_split_is_seeded_by_random_state_across_partial_fit(data):
+    X, y = data
+    a = EndNet(TAX, **dict(KW, max_epochs=1)).fit(X, y)
+    b = EndNet(TAX, **dict(KW, max_epochs=1)).fit(X, y)
+    np.testing.assert_array_equal(a.history[:, "valid_loss"], b.history[:, "valid_loss"])
+    ds = a._prepare(X, y, reset=False)
+    first = a.train_split(ds)[1].indices
+    second = a.train_split(ds)[1].indices
+    np.testing.assert_array_equal(first, second)  # same held-out samples at every partial_fit
+
+
+def test_device_auto_is_kept_by_get_params_and_resolved_for_skorch():
+    net = EndNet(TAX, device="auto")
+    assert net.get_params()["device"] == "auto"
+    assert net.device == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert clone(net).get_params()["device"] == "auto"
+    net.set_params(device="cpu")
+    assert net.get_params()["device"] == net.device == "cpu"
+    back = pickle.loads(pickle.dumps(EndNet(TAX, device="auto")))
+    assert back.get_params()["device"] == "auto" and back.device in ("cpu", "cuda")

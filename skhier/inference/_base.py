@@ -65,6 +65,12 @@ def decide(scores, taxonomy: Taxonomy, decision="leaf", *, threshold=0.5):
         raise ValueError(f"decision must be one of {DECISIONS}, got {decision!r}")
     _check_threshold(threshold)
     s, was_tensor = as_score_tensor(scores, taxonomy, name="scores")
+    out = _decide(s, taxonomy, decision, threshold)
+    return out if was_tensor else out.cpu().numpy()
+
+
+def _decide(s: torch.Tensor, taxonomy: Taxonomy, decision: str, threshold: float) -> torch.Tensor:
+    """:func:`decide`'s kernel on checked scores and parameters."""
     tt = taxonomy_tensors(taxonomy, str(s.device))
     if decision == "leaf":
         out = best_leaf(s, taxonomy)
@@ -79,7 +85,7 @@ def decide(scores, taxonomy: Taxonomy, decision="leaf", *, threshold=0.5):
         out = torch.where(cand, s, torch.full_like(s, -float("inf"))).argmax(dim=1)
     else:
         out = greedy_descent(s, taxonomy)
-    return out if was_tensor else out.cpu().numpy()
+    return out
 
 
 def _check_threshold(threshold):
@@ -187,14 +193,18 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
         scores : NodeScores of shape (n_samples, n_nodes), or a tensor for tensor input
             Columns in taxonomy order.
         """
+        out, was_tensor = self._refined(X)
+        if was_tensor:
+            return out.to(X.device)
+        return NodeScores.wrap(out.cpu().numpy(), self.taxonomy_)
+
+    def _refined(self, X):
+        """``X`` validated once, refined: ``(tensor, X was a tensor)``."""
         check_is_fitted(self, "taxonomy_")
         s, was_tensor = as_score_tensor(
             X, self.taxonomy_, name="X", probabilities=self._requires_probabilities, device=self._device()
         )
-        out = self._refine(s)
-        if was_tensor:
-            return out.to(X.device)
-        return NodeScores.wrap(out.cpu().numpy(), self.taxonomy_)
+        return self._refine(s), was_tensor
 
     def decision_function(self, X):
         """Refined node scores with columns in ``classes_`` order.
@@ -227,16 +237,15 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
         y : ndarray or sparse matrix
         """
         check_is_fitted(self, "taxonomy_")
+        if not self.label_format_.multilabel:
+            self.taxonomy_._require_tree(f"{type(self).__name__}.predict with single-label y (one node per sample)")
+        self._check_params()  # set_params after fit
+        refined, _ = self._refined(X)  # X is validated here, once
         if self.label_format_.multilabel:
-            refined = self.transform(X)
-            hit = np.asarray(refined.cpu() if isinstance(refined, torch.Tensor) else refined) >= self.threshold
+            hit = (refined >= self.threshold).cpu().numpy()
             hit[:, 0] = True
             return decode_labels(sp.csr_matrix(hit), self.taxonomy_, self.label_format_)
-        self.taxonomy_._require_tree(f"{type(self).__name__}.predict with single-label y (one node per sample)")
-        refined = self.transform(X)
-        nodes = decide(refined, self.taxonomy_, self.decision, threshold=self.threshold)
-        if isinstance(nodes, torch.Tensor):
-            nodes = nodes.cpu().numpy()
+        nodes = _decide(refined, self.taxonomy_, self.decision, self.threshold).cpu().numpy()
         return decode_labels(nodes, self.taxonomy_, self.label_format_)
 
     def __sklearn_tags__(self):

@@ -12,12 +12,12 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 
 from .._taxonomy import Taxonomy
+from .._tree import as_score_tensor
 from .._validation import is_tensor
-from ..labels import check_node_scores, encode_labels
+from ..labels import encode_labels
 
 
 @lru_cache(maxsize=32)
@@ -86,26 +86,9 @@ def check_index_tensor(t, taxonomy: Taxonomy, name: str) -> torch.Tensor:
 
 
 def node_score_tensor(y_score, taxonomy: Taxonomy, device, *, name="y_score") -> torch.Tensor:
-    """(n_samples, n_nodes) scores as a float tensor, validated (one column per node).
-
-    Leaf-only scores are refused rather than guessed: sum them into nodes first with
-    :class:`~skhier.inference.BottomUpRefiner`.
-    """
-    width = y_score.shape[1] if (hasattr(y_score, "shape") and len(y_score.shape) == 2) else None
-    if width is None and not is_tensor(y_score) and not sp.issparse(y_score):
-        arr = np.asarray(y_score)
-        width = arr.shape[1] if arr.ndim == 2 else None
-    if width is not None and width != taxonomy.n_nodes and width == taxonomy.n_leaves:
-        raise ValueError(
-            f"{name} has {width} columns, one per leaf, but metrics take one column per taxonomy "
-            f"node ({taxonomy.n_nodes}); sum leaf probabilities into node scores first, e.g. "
-            "BottomUpRefiner(taxonomy).fit_transform(scores in node columns)"
-        )
-    if not is_tensor(y_score):
-        arr = y_score.toarray() if sp.issparse(y_score) else np.asarray(y_score)
-        arr = check_node_scores(arr, taxonomy, name=name)
-        return torch.as_tensor(arr, dtype=torch.float64, device=device)
-    return check_node_scores(y_score, taxonomy, name=name).to(device)
+    """(n_samples, n_nodes) scores as a tensor on ``device`` (float64 from numpy): the
+    metrics' call of the one score adapter, :func:`skhier._tree.as_score_tensor`."""
+    return as_score_tensor(y_score, taxonomy, name=name, device=device, dtype=torch.float64)[0]
 
 
 def sample_weights(sample_weight, n: int, device, dtype=torch.float64) -> torch.Tensor | None:

@@ -1,17 +1,17 @@
 """Multi-process and multi-GPU training through Hugging Face ``accelerate``.
 
-skorch's :class:`skorch.hf.AccelerateMixin` replaces the training step with its own
-(``infer``, ``get_loss``, ``accelerator.backward``) and gathers every evaluation batch
-across processes. For a skhier estimator that would silently drop what its own step
-does (teacher forcing in HCAM-CL, the on-device ``train_transform``, HMLC's multi-view
-step) and duplicate predictions, since skhier's tensor batch iterators are not
-``DataLoader`` objects accelerate could shard. :class:`AccelerateMixin` keeps skorch's
-mixin (the accelerator prepares module and optimizer, DDP-wraps them, unwraps after
-training, prints on the main process only, saves and loads parameters) and changes
-what it must:
+skorch's :class:`skorch.hf.AccelerateMixin` runs skorch's training step under
+``accelerator.autocast()`` with ``accelerator.backward``, and gathers every evaluation
+batch across processes. skhier's estimators keep skorch's step bodies (targets and
+``train_transform`` come with the batches), so that step serves them as it is; but
+skhier's tensor batch iterators are not ``DataLoader`` objects accelerate could shard,
+and gathering every evaluation batch would duplicate predictions.
+:class:`AccelerateMixin` keeps skorch's mixin (the accelerator prepares module and
+optimizer, DDP-wraps them, unwraps after training, prints on the main process only,
+saves and loads parameters) and changes what it must:
 
-* the estimator's own ``train_step_single`` runs, with ``accelerator.backward`` in
-  place of ``loss.backward()`` and ``accelerator.autocast()`` for mixed precision;
+* steps of the estimator's own (HMLC's multi-view step) back-propagate with
+  ``accelerator.backward`` and autocast with ``accelerator.autocast()``;
 * the training iterator is sharded: every process takes its own batches of one shared
   permutation (a seed broadcast from the main process when ``random_state`` is None),
   so ``n`` processes with ``batch_size=b`` step like one process with batch ``n * b``;
@@ -28,7 +28,10 @@ what it must:
 from __future__ import annotations
 
 import torch
+from skorch import NeuralNet
 from skorch.hf import AccelerateMixin as _SkorchAccelerateMixin  # imports accelerate only when used
+
+from ._data import _base_and_indices
 
 __all__ = ["AccelerateMixin"]
 
@@ -69,7 +72,7 @@ class AccelerateMixin(_SkorchAccelerateMixin):
 
     Notes
     -----
-    With ``loss="g-hmlc"``, :class:`~skhier.neural.HMLCEncoder` refits its GMM masks in
+    With ``criterion="g-hmlc"``, :class:`~skhier.neural.HMLCEncoder` refits its GMM masks in
     every process from the same rows; set ``random_state`` so that they agree.
 
     Examples
@@ -92,16 +95,16 @@ class AccelerateMixin(_SkorchAccelerateMixin):
         super().__init__(*args, accelerator=accelerator, device=device, unwrap_after_train=unwrap_after_train, **kwargs)
 
     # ------------------------------------------------------------ set-up
+    # device="auto" and the user's value are the base's; None means the accelerator's
     @property
     def device(self):
-        raw = self.__dict__.get("device")
-        if raw is None and "accelerator" in self.__dict__:
+        if self.__dict__.get("_device_param") is None and "accelerator" in self.__dict__:
             return self.accelerator.device
-        return super().device
+        return self.__dict__["device"]
 
     @device.setter
     def device(self, value):
-        self.__dict__["device"] = value
+        super(AccelerateMixin, type(self)).device.__set__(self, value)
 
     def _initialize_callbacks(self):
         # skorch's "auto" sink, accelerator.print, prints whatever the verbosity; with
@@ -112,9 +115,9 @@ class AccelerateMixin(_SkorchAccelerateMixin):
 
     def _validate_params(self):
         super(_SkorchAccelerateMixin, self)._validate_params()
-        if self.accelerator.device_placement and self.__dict__.get("device") is not None:
+        if self.accelerator.device_placement and self.__dict__.get("_device_param") is not None:
             raise ValueError(
-                f"device={self.__dict__['device']!r}: when the accelerator places tensors, set device=None"
+                f"device={self.__dict__['_device_param']!r}: when the accelerator places tensors, set device=None"
             )
         if self.mixed_precision is not None:
             raise ValueError(
@@ -137,13 +140,19 @@ class AccelerateMixin(_SkorchAccelerateMixin):
         finally:
             for name, crit in kept.items():
                 setattr(self, name + "_", crit)
+        if self.__dict__.get("_device_param") is None:  # skorch pickles the attribute: a real device
+            self.__dict__["device"] = self.accelerator.device
         return self
 
     # ------------------------------------------------------------ training
     def train_step_single(self, batch, **fit_params):
-        # skip skorch's generic step: the estimator's own step (teacher forcing,
-        # train_transform, several views) runs, backward and autocast go through the hooks
-        return super(_SkorchAccelerateMixin, self).train_step_single(batch, **fit_params)
+        # skorch's accelerate step (autocast, accelerator.backward) serves every estimator
+        # that keeps skorch's step; one with a step of its own (HMLC's views) runs that,
+        # which back-propagates through _backward below
+        own = super(_SkorchAccelerateMixin, self).train_step_single
+        if getattr(own, "__func__", None) is not NeuralNet.train_step_single:
+            return own(batch, **fit_params)
+        return super().train_step_single(batch, **fit_params)
 
     def _backward(self, loss):
         self.accelerator.backward(loss)
@@ -189,7 +198,8 @@ class AccelerateMixin(_SkorchAccelerateMixin):
         n, rank = len(dataset_valid), self.accelerator.process_index
         per = -(-n // k)
         rows = torch.arange(rank, rank + per * k, k) % n  # equal shares: the last rows wrap round
-        shard = torch.utils.data.Subset(dataset_valid, rows.tolist())
-        out = self.forward(shard, training=False, device=self.device)
+        base, idx = _base_and_indices(dataset_valid)
+        rows = rows if idx is None else idx[rows]
+        out = self.forward(base.inputs(rows), training=False, device=self.device)
         gathered = self.accelerator.gather(out.contiguous())  # (k * per, ...), process-major
         return gathered.view(k, per, *out.shape[1:]).transpose(0, 1).reshape(k * per, *out.shape[1:])[:n]

@@ -6,12 +6,17 @@ One base per kind of output (see :mod:`skhier.neural._protocols`):
 :class:`HierarchicalEncoderNet` (embeddings). They share everything else through
 ``_HierarchicalNetBase``, a thin subclass of ``skorch.NeuralNet``: it reads ``y`` in every
 label format, builds the backbone and the module once per initialisation from the
-taxonomy and the input shape, feeds whole tensors to the device, and validates with
-hierarchical scores. We override only documented skorch extension points
-(``initialize_module``, ``get_params_for``, ``infer``, ``train_step_single``,
-``validation_step``, ``evaluation_step``, ``get_loss``, ``get_dataset``,
-``get_split_datasets``) and wrap ``fit`` to encode ``y`` before skorch sees it, as
-skorch's own classifier wraps it. A new method subclasses one base and writes its module,
+taxonomy and the input shape (checking the module against its kind's protocol), feeds
+whole tensors to the device, and validates with hierarchical scores. skorch's own step
+bodies run unchanged: the batch iterators put the targets in ``X`` as skorch's dict
+``{"x": ..., "targets": ...}`` (merged into ``forward(x, targets)`` by skorch's
+``infer``) and apply ``train_transform``. We override ten skorch members (counted by
+``tests/test_neural_base.py``): ``__init__``, ``prefixes_``, ``get_params`` (``device="auto"``),
+``initialize_module`` (the backbone, then the module, checked against its kind's protocol),
+``initialize_criterion`` (the one registry of named criteria), ``get_params_for``,
+``get_default_callbacks``, ``infer`` (autocast; inputs alone go to the read-out method),
+and ``fit`` / ``partial_fit``, which encode ``y`` before skorch sees it, as skorch's own
+classifier wraps ``fit``. A new method subclasses one base and writes its module,
 its criterion and two hooks; ``docs/contributing.md`` walks through it.
 """
 
@@ -19,8 +24,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 import math
 import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -39,7 +47,9 @@ from ..base import HierarchicalClassifierMixin, NodeScores, NodeScoresMixin
 from ..labels import HierarchicalLabelEncoder, decode_labels, infer_taxonomy
 from ..metrics import HierarchicalMetricAccumulator
 from .backbones import MLP, SmallCNN, feature_shape
+from .losses import get_criterion
 from ._data import HierarchicalValidSplit, NodeDataset, TensorBatchIterator, _base_and_indices, as_float_tensor
+from ._protocols import EncoderModule, EndDistributionModule, NodeProbabilityModule
 
 __all__ = [
     "HierarchicalNet",
@@ -49,6 +59,41 @@ __all__ = [
     "resolve_device",
     "auto_batch_size",
 ]
+
+
+@dataclass(frozen=True)
+class _OutputKind:
+    """What a kind base reads from its module: the protocol, the read-out method, and
+    whether labels may be sets of paths (multi-label, DAG taxonomies)."""
+
+    name: str  # the kind's criteria in skhier.neural.losses.CRITERIA
+    protocol: type
+    read_out: str
+    multilabel: bool = False
+
+    def check(self, module, owner: str) -> None:
+        """Refuse a module that lacks the read-out or a ``forward(x, targets)``, naming it."""
+        if not isinstance(module, self.protocol):
+            missing = [m for m in ("forward", self.read_out) if not callable(getattr(module, m, None))]
+            raise TypeError(
+                f"{owner} needs a module with forward(x, targets=None) and {self.read_out}(x) (the "
+                f"{self.protocol.__name__} protocol of skhier.neural); {type(module).__name__} has no "
+                + " and no ".join(missing)
+            )
+        self.input_name(module, owner)
+
+    @staticmethod
+    def input_name(module, owner: str = "the estimator") -> str:
+        """The name of ``forward``'s inputs parameter: the batch dict's key for them."""
+        params = inspect.signature(module.forward).parameters
+        named = [n for n, p in params.items() if p.kind == p.POSITIONAL_OR_KEYWORD]
+        if not named or not ("targets" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())):
+            raise TypeError(
+                f"{owner} calls its module as forward(<inputs>, targets=<targets>) (skorch merges the batch "
+                f"dict into keywords); {type(module).__name__}.forward{inspect.signature(module.forward)} "
+                "takes no " + ("inputs" if not named else "'targets'")
+            )
+        return named[0]
 
 
 def resolve_device(device) -> str:
@@ -180,8 +225,7 @@ class _HierarchicalNetBase(NeuralNet):
 
     # "train_transform" may hold an nn.Module (skorch only lets known prefixes do that)
     prefixes_ = NeuralNet.prefixes_ + ["backbone", "train_transform"]
-    _output_method = "end_log_probs"
-    _multilabel = False
+    _kind = None  # an _OutputKind, set by each of the three kind bases
 
     def __init__(
         self,
@@ -230,31 +274,22 @@ class _HierarchicalNetBase(NeuralNet):
     # ------------------------------------------------------------ device="auto"
     # skorch reads ``self.device`` wherever it places tensors, so the property answers
     # with a real device, while get_params, clone and pickling keep the user's "auto".
+    # skorch reads ``self.device`` (an instance attribute) wherever it places tensors and
+    # pickles it with the weights, so the attribute holds a real device, resolved when set;
+    # get_params (hence clone) gives back what the user set.
     @property
     def device(self):
-        return resolve_device(self.__dict__.get("device", "auto"))
+        return self.__dict__["device"]
 
     @device.setter
     def device(self, value):
-        self.__dict__["device"] = value
+        self.__dict__["_device_param"] = value
+        self.__dict__["device"] = resolve_device(value)
 
     def get_params(self, deep=True, **kwargs):
         params = super().get_params(deep=deep, **kwargs)
-        params["device"] = self.__dict__.get("device", "auto")
+        params["device"] = self.__dict__.get("_device_param", params.get("device"))
         return params
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state["_device_param"] = state.get("device")
-        state["device"] = self.device
-        return state
-
-    def __setstate__(self, state):
-        has_raw = "_device_param" in state
-        raw = state.pop("_device_param", None)
-        super().__setstate__(state)
-        if has_raw and (raw is None or raw == "auto"):  # None: an accelerator places tensors
-            self.__dict__["device"] = raw
 
     # ------------------------------------------------------------ subclass hooks
     def _targets(self, encoded) -> torch.Tensor:
@@ -313,15 +348,36 @@ class _HierarchicalNetBase(NeuralNet):
         backbone = self._build_backbone()
         kwargs = {**self._module_defaults(backbone, feature_shape(backbone, self.input_shape_)), **kwargs}
         self.module_ = self.initialized_instance(self.module, kwargs)
+        self._kind.check(self.module_, type(self).__name__)
         if self.channels_last and self._on_cuda():
             self.module_.to(memory_format=torch.channels_last)
         return self
 
-    def check_is_fitted(self, attributes=None, *args, **kwargs):
+    def initialize_criterion(self):
+        """The criterion from ``criterion`` and ``criterion__*`` (see ``_make_criterion``)."""
+        self.criterion_ = self._make_criterion()
+        return self
+
+    def _make_criterion(self) -> torch.nn.Module:
+        """A name of the one registry (:data:`skhier.neural.losses.CRITERIA`, this kind's
+        part) or a class, built with ``_criterion_defaults`` and the ``criterion__*``
+        parameters; a module instance as it is (one built on another taxonomy is refused)."""
+        spec = get_criterion(self.criterion, self._kind.name)
+        if not isinstance(spec, torch.nn.Module):
+            return spec(**self.get_params_for("criterion"))
+        other = getattr(spec, "taxonomy", None)
+        if other is not None and other != self.taxonomy_:
+            raise ValueError(
+                f"criterion {type(spec).__name__} was built on another taxonomy ({other!r}) than the "
+                f"estimator's ({self.taxonomy_!r})"
+            )
+        return spec
+
+    def _check_fitted(self):
         """Raise scikit-learn's ``NotFittedError`` (skorch's ``NotInitializedError`` is one)
         in scikit-learn's words when the estimator is used before ``fit``."""
         try:
-            super().check_is_fitted(attributes, *args, **kwargs)
+            self.check_is_fitted()
         except NotInitializedError:
             raise NotInitializedError(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with appropriate arguments "
@@ -330,14 +386,18 @@ class _HierarchicalNetBase(NeuralNet):
 
     def get_params_for(self, prefix):
         params = super().get_params_for(prefix)
-        if prefix == "criterion":
+        if prefix == "criterion" and not isinstance(self.criterion, torch.nn.Module):
             params = {**self._criterion_defaults(), **params}
         elif prefix in ("iterator_train", "iterator_valid"):
             params.setdefault("device", self.device)
             params.setdefault("channels_last", bool(self.channels_last) and self._on_cuda())
             params.setdefault("batch_size", getattr(self, "batch_size_", None) or self._resolve_batch_size(256))
-            if prefix == "iterator_train" and self.random_state is not None:
-                params.setdefault("seed", int(self.random_state))
+            if getattr(self, "module_", None) is not None:  # forward(x, targets): skorch merges the dict
+                params.setdefault("x_key", self._kind.input_name(self._plain_module()))
+            if prefix == "iterator_train":
+                params.setdefault("transform", self.train_transform)
+                if self.random_state is not None:
+                    params.setdefault("seed", int(self.random_state))
         return params
 
     def _resolve_batch_size(self, n_samples: int) -> int:
@@ -393,11 +453,6 @@ class _HierarchicalNetBase(NeuralNet):
             return X
         return NodeDataset(self._as_input(X)).place(self.device)
 
-    def get_dataset(self, X, y=None):
-        if y is not None and not isinstance(X, torch.utils.data.Dataset):
-            raise TypeError(f"{type(self).__name__} builds its own dataset; call fit(X, y)")
-        return self._dataset(X)
-
     # ------------------------------------------------------------ training
     def _prepare(self, X, y, *, reset):
         """Encode ``y``; with ``reset``, learn the taxonomy, label format and input shape anew.
@@ -409,7 +464,7 @@ class _HierarchicalNetBase(NeuralNet):
             if y is None:
                 raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
             tax = infer_taxonomy(y)  # taxonomy=None: the tree the paths (or flat labels) define
-        tax = check_taxonomy(tax, allow_dag=self._multilabel, what=type(self).__name__)
+        tax = check_taxonomy(tax, allow_dag=self._kind.multilabel, what=type(self).__name__)
         if self.mixed_precision not in (None, "bf16"):
             raise ValueError(f"mixed_precision must be None or 'bf16', got {self.mixed_precision!r}")
         if y is None:
@@ -419,7 +474,7 @@ class _HierarchicalNetBase(NeuralNet):
         if not sp.issparse(encoded):  # one path per sample needs a tree
             tax._require_tree(f"{type(self).__name__} with single-label y (one path per sample)")
         self._check_encoded(y, encoded, enc.format_)
-        if enc.format_.multilabel and not self._multilabel:
+        if enc.format_.multilabel and not self._kind.multilabel:
             raise ValueError(
                 f"{type(self).__name__} predicts one path per sample; got an indicator matrix "
                 "(several paths per sample): use a multi-label estimator"
@@ -437,7 +492,8 @@ class _HierarchicalNetBase(NeuralNet):
             self.batch_size_ = self._resolve_batch_size(int(t.shape[0] * split))
             self._fit_labels(encoded)
         strata = None if sp.issparse(encoded) else encoded
-        return NodeDataset(t, self._targets(encoded), strata).place(self.device)
+        seed = None if self.random_state is None else int(self.random_state)
+        return NodeDataset(t, self._targets(encoded), strata, split_seed=seed).place(self.device)
 
     def fit(self, X, y, **fit_params):
         """Fit the module on ``X`` and labels ``y`` in any label format it takes.
@@ -492,70 +548,40 @@ class _HierarchicalNetBase(NeuralNet):
             )
         fit_params.pop("sample_weight", None)
 
-    def get_split_datasets(self, X, y=None, **fit_params):
-        split = self.train_split
-        if not split:
-            return self.get_dataset(X), None
-        if isinstance(split, HierarchicalValidSplit) and split.random_state is None and self.random_state is not None:
-            split = copy.copy(split)
-            split.random_state = int(self.random_state)
-        return split(self.get_dataset(X), **fit_params)
-
     def infer(self, x, **fit_params):
+        """skorch's ``infer`` under autocast; inputs alone (no targets, not training) go to
+        the kind's read-out method instead of ``forward``, so that skorch's ``forward`` /
+        ``predict`` loops give what predictions read. Floating outputs come back as float32.
+        """
         with self._autocast():
-            return super().infer(x, **fit_params)
-
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, yi = batch
-        if self.train_transform is not None:
-            Xi = self.train_transform(Xi)
-        y_pred = self.infer(Xi, targets=yi, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        self._backward(loss)
-        return {"loss": loss, "y_pred": y_pred}
+            if isinstance(x, Mapping) or self.module_.training:
+                out = super().infer(x, **fit_params)
+            else:
+                out = getattr(self._plain_module(), self._kind.read_out)(to_device(x, self.device), **fit_params)
+        return out.float() if isinstance(out, torch.Tensor) and out.is_floating_point() else out
 
     def _backward(self, loss) -> None:
-        """Back-propagate ``loss`` (accelerate's mixin scales it for mixed precision)."""
+        """Back-propagate ``loss`` in a step of our own (HMLC's; accelerate's mixin scales it)."""
         loss.backward()
 
-    def validation_step(self, batch, **fit_params):
-        self._set_training(False)
-        Xi, yi = batch
-        with torch.no_grad():
-            y_pred = self.infer(Xi, targets=yi, **fit_params)
-            loss = self.get_loss(y_pred, yi, X=Xi, training=False)
-        return {"loss": loss, "y_pred": y_pred}
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        y_pred = y_pred.float() if isinstance(y_pred, torch.Tensor) else y_pred
-        return super().get_loss(y_pred, y_true, X=X, training=training)
-
     # ------------------------------------------------------------ inference
-    def evaluation_step(self, batch, training=False):
-        self.check_is_fitted()
-        Xi = batch[0] if isinstance(batch, (tuple, list)) else batch
-        with torch.set_grad_enabled(training):
-            self._set_training(training)
-            with self._autocast():
-                return getattr(self._plain_module(), self._output_method)(to_device(Xi, self.device)).float()
-
     def _plain_module(self) -> torch.nn.Module:
         """``module_`` itself, for calling its methods (a data-parallel wrapper has none)."""
         return self.module_
 
     def _valid_outputs(self, dataset_valid) -> torch.Tensor:
-        """The module's outputs on the validation split, in its order, for scoring."""
-        return self.forward(dataset_valid, training=False, device=self.device)
+        """The module's read-out on the validation split, in its order, for scoring."""
+        base, idx = _base_and_indices(dataset_valid)
+        return self.forward(base.inputs(idx), training=False, device=self.device)
 
     def _outputs(self, X) -> torch.Tensor:
-        """The module's ``_output_method`` over all of ``X``, on the device."""
-        self.check_is_fitted()
+        """The module's read-out over all of ``X``, on the device."""
+        self._check_fitted()
         return self.forward(self._dataset(X), training=False, device=self.device)
 
     def _collect(self, X, method: str) -> torch.Tensor:
         """``module_.<method>`` over all of ``X`` in evaluation batches, concatenated (float)."""
-        self.check_is_fitted()
+        self._check_fitted()
         self._set_training(False)
         fn = getattr(self._plain_module(), method)
         out = []
@@ -569,11 +595,6 @@ class _HierarchicalNetBase(NeuralNet):
         base, idx = _base_and_indices(dataset_valid)
         y = base.y if idx is None else base.y[idx.to(base.y.device)]
         return base, idx, y
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = self.random_state is None
-        return tags
 
 
 class HierarchicalNet(HierarchicalClassifierMixin, ClassifierMixin, TransformerMixin, _HierarchicalNetBase):
@@ -651,7 +672,7 @@ class HierarchicalNet(HierarchicalClassifierMixin, ClassifierMixin, TransformerM
     True
     """
 
-    _output_method = "end_log_probs"
+    _kind = _OutputKind("end", EndDistributionModule, "end_log_probs")
 
     def _end_nodes(self) -> np.ndarray:
         """Nodes where the fitted module's paths can end (default: the leaves)."""
@@ -732,12 +753,11 @@ class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMix
     Examples
     --------
     >>> from skhier.neural import MultiLabelHierarchicalNet
-    >>> MultiLabelHierarchicalNet._output_method
+    >>> MultiLabelHierarchicalNet._kind.read_out
     'node_logits'
     """
 
-    _output_method = "node_logits"
-    _multilabel = True
+    _kind = _OutputKind("multilabel", NodeProbabilityModule, "node_logits", multilabel=True)
 
     def __init__(self, taxonomy, module, criterion, *, threshold=0.5, consistency="fill", **kwargs):
         super().__init__(taxonomy, module, criterion, **kwargs)
@@ -871,11 +891,11 @@ class HierarchicalEncoderNet(TransformerMixin, _HierarchicalNetBase):
     Examples
     --------
     >>> from skhier.neural import HierarchicalEncoderNet
-    >>> HierarchicalEncoderNet._output_method
+    >>> HierarchicalEncoderNet._kind.read_out
     'embed'
     """
 
-    _output_method = "embed"
+    _kind = _OutputKind("encoder", EncoderModule, "embed")
     # an encoder predicts nothing: hide skorch's predict / predict_proba
     predict = available_if(lambda self: False)(NeuralNet.predict)
     predict_proba = available_if(lambda self: False)(NeuralNet.predict_proba)
@@ -921,7 +941,7 @@ class HierarchicalEncoderNet(TransformerMixin, _HierarchicalNetBase):
         -------
         names : ndarray of str objects
         """
-        self.check_is_fitted()
+        self._check_fitted()
         width = getattr(self, "n_features_out_", None)
         if width is None:
             width = self._outputs(torch.zeros((1, *self.input_shape_))).shape[1]

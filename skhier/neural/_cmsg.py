@@ -24,7 +24,6 @@ from torch import nn
 from .._chunks import row_blocks
 from .._validation import check_number
 from ._base import MultiLabelHierarchicalNet
-from .losses import AsymmetricLoss
 
 __all__ = [
     "CMSGClassifier",
@@ -37,7 +36,6 @@ __all__ = [
 ]
 
 #: Losses of the multi-label estimators, by the name ``criterion=`` takes.
-MULTILABEL_LOSSES = {"asl": AsymmetricLoss, "bce": nn.BCEWithLogitsLoss}
 
 #: Largest (rows x labels) block of similarities :func:`embedding_correlation` holds at once.
 _BLOCK_CELLS = 1 << 22
@@ -496,18 +494,6 @@ class MultiLabelNodeClassifier(MultiLabelHierarchicalNet):
 
     def __init__(self, taxonomy=None, *, criterion="bce", module=MultiLabelHeadModule, backbone="auto", **kwargs):
         super().__init__(taxonomy, module, criterion, backbone=backbone, **kwargs)
-
-    def initialize_criterion(self):
-        """Build the loss named by ``criterion`` (skorch's extension point)."""
-        spec = self.criterion
-        if isinstance(spec, str):
-            if spec not in MULTILABEL_LOSSES:
-                raise ValueError(f"criterion must be one of {sorted(MULTILABEL_LOSSES)}, a loss class or module, got {spec!r}")
-            spec = MULTILABEL_LOSSES[spec]
-        self.criterion_ = spec if isinstance(spec, nn.Module) else self.initialized_instance(
-            spec, self.get_params_for("criterion")
-        )
-        return self
 
     def _module_defaults(self, backbone, feat_shape):
         return {"backbone": backbone, "feature_shape": feat_shape, "n_labels": self.taxonomy_.n_nodes - 1}

@@ -49,6 +49,10 @@ class NodeDataset(torch.utils.data.Dataset):
         Targets in the form the module's loss wants.
     strata : ndarray of shape (n_samples,) or None
         Node index of every sample: stratifies the validation split and scores it.
+    split_seed : int or None, default=None
+        Seeds a :class:`HierarchicalValidSplit` that has no ``random_state`` of its own
+        (estimators pass their ``random_state``, so every ``fit`` and ``partial_fit``
+        holds out the same samples).
 
     Examples
     --------
@@ -59,10 +63,15 @@ class NodeDataset(torch.utils.data.Dataset):
     (4, 2)
     """
 
-    def __init__(self, X, y=None, strata=None):
+    def __init__(self, X, y=None, strata=None, split_seed=None):
         self.X = X
         self.y = y
         self.strata = strata
+        self.split_seed = split_seed
+
+    def inputs(self, indices=None) -> NodeDataset:
+        """The inputs alone (rows ``indices``, a tensor, or all): a prediction dataset."""
+        return NodeDataset(self.X if indices is None else self.X.index_select(0, indices.to(self.X.device)))
 
     def __len__(self):
         return self.X.shape[0]
@@ -118,6 +127,15 @@ class TensorBatchIterator:
         Give 4-D batches the channels-last memory format.
     seed : int, default=None
         Seeds the shuffling permutation (advanced once per epoch).
+    transform : callable, default=None
+        Applied to every input batch on the device (the estimators' ``train_transform``
+        reaches their training iterator this way).
+    x_key : str, default=None
+        When set, batches of a dataset with targets come as
+        ``({x_key: X, "targets": y}, y)``: skorch merges that dict into the module's
+        ``forward(x, targets=None)`` (teacher forcing and target-aware losses), its step
+        bodies unchanged; ``x_key`` is the name of ``forward``'s inputs parameter.
+        Datasets without targets (predictions) still give ``(X, zeros)``.
     num_shards, shard : int, default=1, 0
         Data-parallel training: of the batches of one permutation (the same ``seed`` in
         every process), this iterator yields numbers ``shard, shard + num_shards, ...``.
@@ -135,7 +153,8 @@ class TensorBatchIterator:
     """
 
     def __init__(self, dataset, batch_size=128, shuffle=False, drop_last=False, device=None,
-                 channels_last=False, seed=None, num_shards=1, shard=0, **loader_kwargs):
+                 channels_last=False, seed=None, transform=None, x_key=None, num_shards=1, shard=0,
+                 **loader_kwargs):
         if not 0 <= shard < num_shards:
             raise ValueError(f"shard must be in [0, num_shards={num_shards}), got {shard!r}")
         self.num_shards = num_shards
@@ -147,6 +166,8 @@ class TensorBatchIterator:
         self.device = device
         self.channels_last = channels_last
         self.seed = seed
+        self.transform = transform
+        self.x_key = x_key
         self.loader_kwargs = loader_kwargs
         self._epoch = 0
 
@@ -162,6 +183,18 @@ class TensorBatchIterator:
         for j in range(-(-n_batches // k)):
             b = (j * k + self.shard) % n_batches
             yield b * size, min((b + 1) * size, n)
+
+    def _batch(self, xb, yb, dev):
+        """One batch on ``dev``: channels-last and ``transform`` applied, targets in X if asked."""
+        xb = xb.to(dev, non_blocking=True)
+        if self.channels_last and xb.ndim == 4:
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        if self.transform is not None:
+            xb = self.transform(xb)
+        if yb is None:
+            return xb, torch.zeros(xb.shape[0], device=dev)
+        yb = yb.to(dev, non_blocking=True)
+        return ({self.x_key: xb, "targets": yb} if self.x_key else xb), yb
 
     def __iter__(self):
         base, idx = _base_and_indices(self.dataset)
@@ -194,11 +227,7 @@ class TensorBatchIterator:
                 sel = idx[start:stop]
                 xb = X.index_select(0, sel)
                 yb = None if y is None else y.index_select(0, sel.to(y.device))
-            xb = xb.to(dev, non_blocking=True)
-            if self.channels_last and xb.ndim == 4:
-                xb = xb.contiguous(memory_format=torch.channels_last)
-            yb = torch.zeros(stop - start, device=dev) if yb is None else yb.to(dev, non_blocking=True)
-            yield xb, yb
+            yield self._batch(xb, yb, dev)
 
 
 class HierarchicalValidSplit(ValidSplit):
@@ -215,6 +244,7 @@ class HierarchicalValidSplit(ValidSplit):
         Fraction of the samples held out for validation.
     stratified : bool, default=True
     random_state : int or None, default=None
+        None takes the dataset's ``split_seed`` (the estimator's ``random_state``).
 
     Examples
     --------
@@ -231,6 +261,7 @@ class HierarchicalValidSplit(ValidSplit):
 
     def __call__(self, dataset, y=None, groups=None):
         base, idx = _base_and_indices(dataset)
+        seed = self.random_state if self.random_state is not None else getattr(base, "split_seed", None)
         n = len(dataset)
         strata = getattr(base, "strata", None)
         if strata is not None and idx is not None:
@@ -250,7 +281,7 @@ class HierarchicalValidSplit(ValidSplit):
             if counts.min() >= 2 and int(np.floor(self.cv * n)) >= counts.size and n - int(np.ceil(self.cv * n)) >= counts.size:
                 stratify = strata
         idx_train, idx_valid = train_test_split(
-            np.arange(n), test_size=self.cv, random_state=self.random_state, stratify=stratify
+            np.arange(n), test_size=self.cv, random_state=seed, stratify=stratify
         )
         return torch.utils.data.Subset(dataset, idx_train), torch.utils.data.Subset(dataset, idx_valid)
 
@@ -386,8 +417,4 @@ class HierarchicalBatchIterator(TensorBatchIterator):
         for start, stop in self._spans(groups.shape[0], per_batch):
             pos = torch.as_tensor(groups[start:stop].reshape(-1))
             sel = pos if self._idx is None else self._idx[pos]
-            xb = X.index_select(0, sel.to(X.device)).to(dev, non_blocking=True)
-            if self.channels_last and xb.ndim == 4:
-                xb = xb.contiguous(memory_format=torch.channels_last)
-            yb = y.index_select(0, sel.to(y.device)).to(dev, non_blocking=True)
-            yield xb, yb
+            yield self._batch(X.index_select(0, sel.to(X.device)), y.index_select(0, sel.to(y.device)), dev)

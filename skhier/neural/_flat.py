@@ -15,7 +15,7 @@ from torch import nn
 
 from .._validation import check_number
 from ._base import HierarchicalNet
-from .losses import HierarchicalLoss, QuantitativeRelativityLoss, get_loss
+from .losses import LOSSES, HierarchicalLoss, QuantitativeRelativityLoss, get_criterion
 
 __all__ = ["HierarchicalHeadModule", "HierarchicalLossClassifier", "FlatSoftmaxClassifier", "KFRClassifier"]
 
@@ -136,21 +136,15 @@ class HierarchicalLossClassifier(HierarchicalNet):
         return {"taxonomy": self.taxonomy_}
 
     def _build_loss(self) -> HierarchicalLoss:
-        """A loss instance of ``criterion`` and the ``criterion__*`` parameters."""
-        spec = get_loss(self.criterion)
-        if isinstance(spec, HierarchicalLoss):
-            if spec.taxonomy != self.taxonomy_:
-                raise ValueError(
-                    f"criterion {type(spec).__name__} was built on another taxonomy ({spec.taxonomy!r}) "
-                    f"than the estimator's ({self.taxonomy_!r})"
-                )
-            return spec
-        return spec(**self.get_params_for("criterion"))
-
-    def initialize_criterion(self):
-        """Build the loss named by ``criterion`` (skorch's extension point)."""
-        self.criterion_ = self._build_loss()
-        return self
+        """A loss instance of ``criterion`` and the ``criterion__*`` parameters (the module's
+        read-out and the end nodes come from it)."""
+        spec = get_criterion(self.criterion, "end")
+        if not isinstance(spec, HierarchicalLoss) and not (isinstance(spec, type) and issubclass(spec, HierarchicalLoss)):
+            raise TypeError(
+                f"{type(self).__name__} reads its head out through the loss: criterion must be a loss name "
+                f"({sorted(LOSSES)}), a HierarchicalLoss subclass or instance, got {self.criterion!r}"
+            )
+        return self._make_criterion()
 
     def _module_defaults(self, backbone, feat_shape):
         return {"backbone": backbone, "feature_shape": feat_shape, "readout": self._build_loss()}
@@ -294,7 +288,7 @@ class KFRClassifier(HierarchicalLossClassifier):
     def _criterion_defaults(self):
         check_number(self.ce_epochs, "ce_epochs", low=0, integer=True)
         defaults = super()._criterion_defaults()
-        spec = get_loss(self.criterion)
+        spec = get_criterion(self.criterion, "end")
         if defaults and issubclass(spec, QuantitativeRelativityLoss):
             defaults["alpha"] = self.alpha
         return defaults

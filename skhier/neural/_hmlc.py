@@ -19,6 +19,8 @@ the masks are computed and applied here is therefore ours, stated in
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
@@ -29,7 +31,7 @@ from .._validation import check_number
 from ._base import HierarchicalEncoderNet
 from ._data import HierarchicalBatchIterator, _base_and_indices
 from .augment import RandomCropFlip, RandomFeatureNoise
-from .losses import HMCELoss, SupConLoss
+from .losses import HMCELoss, SupConLoss, get_criterion
 
 __all__ = ["HMLCEncoder", "HMLCModule", "GMMFeatureMasks", "gmm_level_masks", "HMLC_LOSSES"]
 
@@ -245,12 +247,17 @@ class HMLCEncoder(HierarchicalEncoderNet):
         The labels' taxonomy; ``None`` infers it from ``y`` at ``fit``
         (:func:`skhier.labels.infer_taxonomy`: 2-D paths define a tree, 1-D labels are
         flat classes; node sets need it given).
-    loss : {"hmce", "a-hmlc", "g-hmlc", "supcon"}, default="hmce"
+    criterion : {"hmce", "a-hmlc", "g-hmlc", "supcon"}, loss class or module, default="hmce"
         ``"hmce"``: HMCE, the published loss with public equations and code (Zhang et
         al., the default); ``"supcon"``: SupCon on the labels (the flat baseline);
         ``"g-hmlc"`` / ``"a-hmlc"``: HMCE on per-level hard (Gaussian-mixture) or soft
         (attention) feature masks (see :class:`HMLCModule`) — our construction from Ott
-        et al.'s abstract, whose equations are not public.
+        et al.'s abstract, whose equations are not public. The names are the
+        ``"encoder"`` part of :data:`skhier.neural.losses.CRITERIA`; a class or module of
+        your own trains without feature masks.
+    loss : str, default="deprecated"
+        Deprecated (0.1) name of ``criterion``, removed in 0.3: ``criterion="g-hmlc"`` still
+        works, with a ``FutureWarning``.
     temperature : float, default=0.07
     layer_penalty : {"exp", "pow2"} or callable, default="exp"
         HMCE's level weights λ_l (ignored by ``"supcon"``).
@@ -300,14 +307,14 @@ class HMLCEncoder(HierarchicalEncoderNet):
     >>> from skhier.datasets import make_hierarchical_classification
     >>> from skhier.neural import HMLCEncoder
     >>> X, y, tax = make_hierarchical_classification(200, 8, n_levels=2, branching=2, random_state=0)
-    >>> pipe = make_pipeline(HMLCEncoder(tax, loss="hmce", max_epochs=2, device="cpu", random_state=0,
+    >>> pipe = make_pipeline(HMLCEncoder(tax, criterion="hmce", max_epochs=2, device="cpu", random_state=0,
     ...                                  backbone__hidden=(32,)), LogisticRegression())
     >>> pipe.fit(X, y).predict(X[:2]).shape
     (2,)
     """
 
-    def __init__(self, taxonomy=None, *, loss="hmce", temperature=0.07, layer_penalty="exp", embed_dim=128, n_views=2,
-                 mask_refresh=1, module=HMLCModule, criterion=None, backbone="auto", train_transform="auto",
+    def __init__(self, taxonomy=None, *, criterion="hmce", temperature=0.07, layer_penalty="exp", embed_dim=128,
+                 n_views=2, mask_refresh=1, loss="deprecated", module=HMLCModule, backbone="auto", train_transform="auto",
                  iterator_train=HierarchicalBatchIterator, **kwargs):
         super().__init__(taxonomy, module, criterion, backbone=backbone, train_transform=train_transform,
                          iterator_train=iterator_train, **kwargs)
@@ -319,17 +326,27 @@ class HMLCEncoder(HierarchicalEncoderNet):
         self.mask_refresh = mask_refresh
 
     # ------------------------------------------------------------ checks and construction
+    def _variant(self):
+        """The HMLC variant named by ``criterion`` (or the deprecated ``loss``); None for a
+        criterion class or module of the user's."""
+        name = self.criterion if isinstance(self.loss, str) and self.loss == "deprecated" else self.loss
+        return name if isinstance(name, str) else None
+
     def _prepare(self, X, y, *, reset):
-        if self.loss not in HMLC_LOSSES:
-            raise ValueError(f"loss must be one of {sorted(HMLC_LOSSES)}, got {self.loss!r}")
+        if not (isinstance(self.loss, str) and self.loss == "deprecated"):
+            warnings.warn(f"HMLCEncoder(loss={self.loss!r}) is deprecated and will be removed in 0.3: use "
+                          f"criterion={self.loss!r}", FutureWarning, stacklevel=3)
+            if self.loss not in HMLC_LOSSES:
+                raise ValueError(f"loss must be one of {sorted(HMLC_LOSSES)}, got {self.loss!r}")
+        get_criterion(self._variant() or self.criterion, "encoder")  # a bad name fails before any work
         check_number(self.n_views, "n_views", low=1, integer=True)
         check_number(self.embed_dim, "embed_dim", low=1, integer=True)
         check_number(self.mask_refresh, "mask_refresh", low=1, integer=True)
         dataset = super()._prepare(X, y, reset=reset)
         depth = int(self.taxonomy_.max_depth)
-        if self.loss == "g-hmlc" and self.embed_dim < depth:
+        if self._variant() == "g-hmlc" and self.embed_dim < depth:
             raise ValueError(
-                f"loss='g-hmlc' needs at least one embedding dimension per level: embed_dim={self.embed_dim} "
+                f"criterion='g-hmlc' needs at least one embedding dimension per level: embed_dim={self.embed_dim} "
                 f"< {depth} levels"
             )
         if reset:
@@ -351,30 +368,33 @@ class HMLCEncoder(HierarchicalEncoderNet):
 
     def get_params_for(self, prefix):
         params = super().get_params_for(prefix)
-        if prefix == "iterator_train" and isinstance(self.iterator_train, type) and issubclass(
-                self.iterator_train, HierarchicalBatchIterator):
-            params.setdefault("taxonomy", self.taxonomy_)
+        if prefix == "iterator_train":
+            # the multi-view step below augments and stacks the views itself
+            params.update(transform=None, x_key=None)
+            if isinstance(self.iterator_train, type) and issubclass(self.iterator_train, HierarchicalBatchIterator):
+                params.setdefault("taxonomy", self.taxonomy_)
         return params
 
     def _module_defaults(self, backbone, feat_shape):
         return {"backbone": backbone, "feature_shape": feat_shape, "n_levels": int(self.taxonomy_.max_depth),
-                "embed_dim": int(self.embed_dim), "masks": HMLC_LOSSES[self.loss]}
+                "embed_dim": int(self.embed_dim), "masks": HMLC_LOSSES.get(self._variant())}
 
-    def initialize_criterion(self):
-        """SupCon or HMCE from ``loss`` (skorch's extension point)."""
-        if isinstance(self.criterion, nn.Module):
-            self.criterion_ = self.criterion
-            return self
-        kwargs = {"temperature": self.temperature, **self.get_params_for("criterion")}
-        if self.loss == "supcon":
-            self.criterion_ = SupConLoss(**kwargs)
-        else:
-            self.criterion_ = HMCELoss(self.taxonomy_, **{"layer_penalty": self.layer_penalty, **kwargs})
-        return self
+    def _make_criterion(self):
+        # the deprecated loss= names the criterion while it lasts
+        if self._variant() is not None and self._variant() != self.criterion:
+            return get_criterion(self._variant(), "encoder")(**self.get_params_for("criterion"))
+        return super()._make_criterion()
+
+    def _criterion_defaults(self):
+        spec = get_criterion(self._variant() or self.criterion, "encoder")
+        defaults = {"temperature": self.temperature}
+        if isinstance(spec, type) and issubclass(spec, HMCELoss):
+            defaults.update(taxonomy=self.taxonomy_, layer_penalty=self.layer_penalty)
+        return defaults
 
     def get_default_callbacks(self):
         callbacks = list(super().get_default_callbacks())
-        if self.loss == "g-hmlc":
+        if self._variant() == "g-hmlc":
             callbacks.append(("gmm_masks", GMMFeatureMasks(every=self.mask_refresh)))
         return callbacks
 
@@ -384,7 +404,8 @@ class HMLCEncoder(HierarchicalEncoderNet):
         return Xi if t is None else t(Xi)
 
     def train_step_single(self, batch, **fit_params):
-        """One step on ``n_views`` augmented views of the batch, stacked view-major."""
+        """One step on ``n_views`` augmented views of the batch, stacked view-major (the one
+        step body of our own: skorch's takes one view)."""
         self._set_training(True)
         Xi, yi = batch
         views = torch.cat([self._augment(Xi) for _ in range(int(self.n_views))])

@@ -2,9 +2,11 @@
 
 A skhier neural module is a plain ``torch.nn.Module`` that knows the taxonomy only
 through the sizes and index arrays its estimator passes to ``__init__``. Its
-``forward(X, targets=None)`` returns whatever its criterion reads (``targets`` lets a
-decoder use teacher forcing), and one more method gives the output that predictions are
-read from. Which method depends on the kind of method, and picks the estimator base
+``forward(x, targets=None)`` returns whatever its criterion reads (``targets`` lets a
+decoder use teacher forcing; the training and validation batches reach it as skorch's
+dict ``{<inputs>: ..., "targets": ...}``, keyed by the name of ``forward``'s first
+parameter, so the second must be called ``targets``), and one
+more method gives the output that predictions are read from. Which method depends on the kind of method, and picks the estimator base
 class that does all the prediction and validation plumbing:
 
 ================================  ============================  =============================
@@ -19,7 +21,8 @@ module method                     estimator base                what users get
 ================================  ============================  =============================
 
 N is the number of taxonomy nodes, columns in taxonomy order. The Protocols below are
-``runtime_checkable``, so ``isinstance(module, EndDistributionModule)`` checks a module.
+``runtime_checkable``, so ``isinstance(module, EndDistributionModule)`` checks a module;
+each estimator base checks its module so at initialisation and names what is missing.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ class EndDistributionModule(Protocol):
     True
     """
 
-    def forward(self, X: torch.Tensor, targets: Any = None) -> Any: ...
+    def forward(self, x: torch.Tensor, targets: Any = None) -> Any: ...
 
     def end_log_probs(self, X: torch.Tensor) -> torch.Tensor: ...
 
@@ -73,7 +76,7 @@ class NodeProbabilityModule(Protocol):
     True
     """
 
-    def forward(self, X: torch.Tensor, targets: Any = None) -> Any: ...
+    def forward(self, x: torch.Tensor, targets: Any = None) -> Any: ...
 
     def node_logits(self, X: torch.Tensor) -> torch.Tensor: ...
 
@@ -90,6 +93,6 @@ class EncoderModule(Protocol):
     False
     """
 
-    def forward(self, X: torch.Tensor, targets: Any = None) -> Any: ...
+    def forward(self, x: torch.Tensor, targets: Any = None) -> Any: ...
 
     def embed(self, X: torch.Tensor) -> torch.Tensor: ...

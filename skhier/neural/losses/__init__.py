@@ -28,6 +28,10 @@ Losses of other shapes, reusable the same way: :class:`AsymmetricLoss` (Ridnik e
 features of several views (HMLC's losses).
 """
 
+import warnings
+
+import torch
+
 from ._base import HierarchicalLoss
 from ._bertinetto import HierarchicalCrossEntropyLoss, SoftLabelsLoss
 from ._contrastive import LAYER_PENALTIES, HMCELoss, SupConLoss
@@ -43,7 +47,7 @@ from ._valmadre import (
     SoftMaxMarginLoss,
 )
 
-#: Every loss by the name estimators accept in ``criterion=``.
+#: The single-label hierarchical losses by the name estimators accept in ``criterion=``.
 LOSSES = {
     "flat_softmax": FlatSoftmaxLoss,
     "ps_softmax": ParameterSharingSoftmaxLoss,
@@ -57,9 +61,56 @@ LOSSES = {
     "quantitative_relativity": QuantitativeRelativityLoss,
 }
 
+#: The one registry of named criteria, by the kind of estimator that takes them:
+#: ``"end"`` (single-label, an end-node distribution: :data:`LOSSES`), ``"multilabel"``
+#: (per-node logits against 0/1 targets) and ``"encoder"`` (contrastive, several views;
+#: ``"g-hmlc"`` and ``"a-hmlc"`` are HMCE with HMLC's hard or attention feature masks).
+CRITERIA = {
+    "end": LOSSES,
+    "multilabel": {"bce": torch.nn.BCEWithLogitsLoss, "asl": AsymmetricLoss},
+    "encoder": {"supcon": SupConLoss, "hmce": HMCELoss, "g-hmlc": HMCELoss, "a-hmlc": HMCELoss},
+}
+
+
+def get_criterion(criterion, kind="end"):
+    """The loss class named ``criterion`` for estimators of ``kind`` (or ``criterion``
+    itself when it is a class or a module already).
+
+    Parameters
+    ----------
+    criterion : str, loss class or ``torch.nn.Module`` instance
+    kind : {"end", "multilabel", "encoder"}, default="end"
+        Which estimators will use it (see :data:`CRITERIA`).
+
+    Returns
+    -------
+    loss : class or module
+
+    Examples
+    --------
+    >>> from skhier.neural.losses import get_criterion
+    >>> get_criterion("soft_max_margin").__name__
+    'SoftMaxMarginLoss'
+    >>> get_criterion("asl", kind="multilabel").__name__
+    'AsymmetricLoss'
+    """
+    if kind not in CRITERIA:
+        raise ValueError(f"kind must be one of {sorted(CRITERIA)}, got {kind!r}")
+    names = CRITERIA[kind]
+    if isinstance(criterion, str):
+        if criterion in names:
+            return names[criterion]
+        other = [k for k, v in CRITERIA.items() if criterion in v]
+        hint = f" ({criterion!r} is a criterion of {other[0]!r} estimators)" if other else ""
+        raise ValueError(f"criterion must be one of {sorted(names)}, a loss class or module, got {criterion!r}{hint}")
+    if isinstance(criterion, torch.nn.Module) or (isinstance(criterion, type) and issubclass(criterion, torch.nn.Module)):
+        return criterion
+    raise TypeError(f"criterion must be a loss name ({sorted(names)}), a loss class or module, got {criterion!r}")
+
 
 def get_loss(criterion):
-    """The loss class named ``criterion`` (or ``criterion`` itself when it is one).
+    """Deprecated alias of :func:`get_criterion` (its name shadowed skorch's
+    ``NeuralNet.get_loss``); takes only single-label hierarchical losses.
 
     Parameters
     ----------
@@ -71,25 +122,26 @@ def get_loss(criterion):
 
     Examples
     --------
+    >>> import warnings
     >>> from skhier.neural.losses import get_loss
-    >>> get_loss("soft_max_margin").__name__
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", FutureWarning)
+    ...     get_loss("soft_max_margin").__name__
     'SoftMaxMarginLoss'
     """
-    if isinstance(criterion, str):
-        try:
-            return LOSSES[criterion]
-        except KeyError:
-            raise ValueError(f"criterion must be one of {sorted(LOSSES)} or a HierarchicalLoss, got {criterion!r}") from None
-    if isinstance(criterion, HierarchicalLoss) or (isinstance(criterion, type) and issubclass(criterion, HierarchicalLoss)):
-        return criterion
-    raise TypeError(
-        f"criterion must be a loss name ({sorted(LOSSES)}), a HierarchicalLoss subclass or instance, "
-        f"got {criterion!r}"
-    )
+    warnings.warn("skhier.neural.losses.get_loss is deprecated: use get_criterion", FutureWarning, stacklevel=2)
+    if not isinstance(criterion, str) and not (
+            isinstance(criterion, HierarchicalLoss) or (isinstance(criterion, type) and issubclass(criterion, HierarchicalLoss))):
+        raise TypeError(
+            f"criterion must be a loss name ({sorted(LOSSES)}), a HierarchicalLoss subclass or instance, got {criterion!r}"
+        )
+    return get_criterion(criterion, "end")
 
 
 __all__ = [
     "LOSSES",
+    "CRITERIA",
+    "get_criterion",
     "LAYER_PENALTIES",
     "AsymmetricLoss",
     "HMCELoss",
