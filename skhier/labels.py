@@ -338,7 +338,16 @@ def infer_taxonomy(y, *, name: str = "y") -> Taxonomy:
     missing = [i for i, v in enumerate(arr.tolist()) if is_missing_label(v)]
     if missing:
         raise ValueError(f"{name}[{missing[0]}] is missing ({arr[missing[0]]!r}): every sample needs a label")
-    if arr.dtype.kind == "f" and np.all(np.mod(arr, 1) == 0):
+    if arr.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {arr.dtype}")
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise ValueError(f"Input {name} contains NaN or infinity: every sample needs a class label")
+        if not np.all(np.mod(arr, 1) == 0):
+            raise ValueError(
+                f"Unknown label type: continuous. {name} holds non-integral floats (e.g. {arr[np.mod(arr, 1) != 0][0]!r}); "
+                "a classifier's labels are classes: nodes of a taxonomy, strings or integers"
+            )
         arr = arr.astype(np.int64)
     return _flat_taxonomy(arr)
 

@@ -289,7 +289,8 @@ class _HierarchicalNetBase(NeuralNet):
     def get_params(self, deep=True, **kwargs):
         params = super().get_params(deep=deep, **kwargs)
         params["device"] = self.__dict__.get("_device_param", params.get("device"))
-        return params
+        # skorch lists every attribute not ending in "_": keep its (and our) private ones out
+        return {k: v for k, v in params.items() if not k.startswith("_")}
 
     # ------------------------------------------------------------ subclass hooks
     def _targets(self, encoded) -> torch.Tensor:
@@ -439,7 +440,16 @@ class _HierarchicalNetBase(NeuralNet):
                 f"Found array with 0 sample(s) (shape={tuple(t.shape)}) while a minimum of 1 is required by "
                 f"{type(self).__name__}."
             )
+        if t.ndim == 2 and t.shape[1] == 0:
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={tuple(t.shape)}) while a minimum of 1 is required by "
+                f"{type(self).__name__}."
+            )
         shape = getattr(self, "input_shape_", None) if check_shape else None
+        if shape is not None and t.ndim == 2 and len(shape) == 1 and t.shape[1] != shape[0]:
+            raise ValueError(
+                f"X has {t.shape[1]} features, but {type(self).__name__} is expecting {shape[0]} features as input."
+            )
         if shape is not None and tuple(t.shape[1:]) != tuple(shape):
             raise ValueError(
                 f"X has samples of shape {tuple(t.shape[1:])}, but {type(self).__name__} was "
@@ -459,6 +469,7 @@ class _HierarchicalNetBase(NeuralNet):
 
         Returns the training dataset.
         """
+        t = self._as_input(X, check_shape=not reset)  # X first: its errors do not depend on y
         tax = self.taxonomy if reset else self.taxonomy_
         if tax is None:
             if y is None:
@@ -479,7 +490,6 @@ class _HierarchicalNetBase(NeuralNet):
                 f"{type(self).__name__} predicts one path per sample; got an indicator matrix "
                 "(several paths per sample): use a multi-label estimator"
             )
-        t = self._as_input(X, check_shape=not reset)
         if t.shape[0] != encoded.shape[0]:
             raise ValueError(f"X has {t.shape[0]} samples but y has {encoded.shape[0]}")
         if reset:
@@ -911,9 +921,13 @@ class HierarchicalEncoderNet(TransformerMixin, _HierarchicalNetBase):
         -------
         Z : ndarray of shape (n_samples, n_features_out_)
         """
-        z = self._outputs(X).double().cpu().numpy()
-        self.n_features_out_ = z.shape[1]
-        return z
+        return self._outputs(X).double().cpu().numpy()
+
+    @property
+    def n_features_out_(self) -> int:
+        """Width of the embeddings (one forward pass of a zero sample)."""
+        self._check_fitted()
+        return int(self._outputs(torch.zeros((1, *self.input_shape_))).shape[1])
 
     def fit_transform(self, X, y=None, **fit_params):
         """Fit, then return the embeddings of ``X``.
@@ -941,8 +955,4 @@ class HierarchicalEncoderNet(TransformerMixin, _HierarchicalNetBase):
         -------
         names : ndarray of str objects
         """
-        self._check_fitted()
-        width = getattr(self, "n_features_out_", None)
-        if width is None:
-            width = self._outputs(torch.zeros((1, *self.input_shape_))).shape[1]
-        return np.array([f"embedding{i}" for i in range(width)], dtype=object)
+        return np.array([f"embedding{i}" for i in range(self.n_features_out_)], dtype=object)

@@ -25,15 +25,28 @@ def as_float_tensor(X, name="X") -> torch.Tensor:
         if hasattr(X, "to_numpy"):
             X = X.to_numpy()
         arr = np.asarray(X)
+        if arr.dtype.kind == "c":
+            raise ValueError(f"Complex data not supported: {name} has dtype {arr.dtype}")
+        if arr.dtype.kind == "O":  # numbers held as objects (pandas, lists of mixed types)
+            try:
+                arr = arr.astype(np.float64)
+            except (TypeError, ValueError) as err:
+                raise TypeError(f"{name} must be numeric: {err}") from None
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
         t = torch.from_numpy(np.ascontiguousarray(arr))
+    if t.is_complex():
+        raise ValueError(f"Complex data not supported: {name} has dtype {t.dtype}")
     if not t.is_floating_point():
         t = t.float()
     elif t.dtype != torch.float32:
         t = t.to(torch.float32)
     if t.ndim < 2:
-        raise ValueError(f"{name} must have a sample axis and features, got shape {tuple(t.shape)}")
+        raise ValueError(
+            f"{name} must have a sample axis and features, got shape {tuple(t.shape)}. Reshape your data either "
+            "using array.reshape(-1, 1) if your data has a single feature or array.reshape(1, -1) if it contains "
+            "a single sample."
+        )
     if t.numel() and not torch.isfinite(t).all():
         raise ValueError(f"{name} contains NaN or infinity")
     return t
@@ -271,7 +284,7 @@ class HierarchicalValidSplit(ValidSplit):
         n_valid = int(np.ceil(self.cv * n))
         if n_valid < 1 or n - n_valid < 1:
             raise ValueError(
-                f"the validation split ({self!r}) holds out {self.cv:g} of the {n} training sample(s), which leaves "
+                f"the validation split ({self!r}) holds out {self.cv:g} of {n} sample(s), which leaves "
                 f"{'no training' if n - n_valid < 1 else 'no validation'} sample; give more samples, or pass "
                 "train_split=None to train on every sample without validation"
             )

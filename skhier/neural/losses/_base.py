@@ -62,8 +62,8 @@ class HierarchicalLoss(nn.Module):
         tax = check_taxonomy(taxonomy)
         if tax.n_leaves < 2:
             raise ValueError(
-                f"taxonomy has {tax.n_leaves} leaf ({list(tax.leaf_names)!r}): a classifier needs at least "
-                "two leaves to choose between"
+                f"taxonomy has {tax.n_leaves} leaf ({list(tax.leaf_names)!r}), one class: a classifier needs at "
+                "least two leaves to choose between"
             )
         self.taxonomy = tax
 
