@@ -26,9 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
-
 import warnings
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -69,7 +68,9 @@ def local_classifiers(workers, n_samples):
     with joblib.parallel_backend("dask"):
         for label in ("first", "second"):
             t, clf = _timed(lambda: make(-1).fit(X, y))
-            rows.append((f"Dask LocalCluster, {workers} workers ({label})", t, bool((clf.predict(X[:2000]) == pred).all())))
+            rows.append(
+                (f"Dask LocalCluster, {workers} workers ({label})", t, bool((clf.predict(X[:2000]) == pred).all()))
+            )
     _table(rows, t_serial)
 
 
@@ -151,8 +152,13 @@ def training(n_samples, epochs, use_torchrun):
 
         args = [str(n_samples), str(epochs)]
         plain = run([sys.executable, str(script), "plain", *args, "128"], 2)
-        rows = [("plain estimator, 1 process x 2 threads", plain["samples_per_s"]),
-                ("AccelerateMixin, 1 process x 2 threads", run([sys.executable, str(script), "acc", *args, "128"], 2)["samples_per_s"])]
+        rows = [
+            ("plain estimator, 1 process x 2 threads", plain["samples_per_s"]),
+            (
+                "AccelerateMixin, 1 process x 2 threads",
+                run([sys.executable, str(script), "acc", *args, "128"], 2)["samples_per_s"],
+            ),
+        ]
         if use_torchrun:
             torchrun = str(Path(sys.executable).with_name("torchrun"))
             two = run([torchrun, "--standalone", "--nproc_per_node", "2", str(script), "acc", *args, "64"], 1)

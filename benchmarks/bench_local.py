@@ -46,7 +46,9 @@ def main(argv=None):
     F, Ft = pca.transform(X.reshape(len(X), -1)), pca.transform(Xt.reshape(len(Xt), -1))
     Y, Yt = Y.astype(str), Yt.astype(str)
     lr = LogisticRegression(max_iter=args.max_iter)
-    print(f"{len(F)} train / {len(Ft)} test, PCA-100, LogisticRegression(max_iter={args.max_iter}), n_jobs={args.n_jobs}")
+    print(
+        f"{len(F)} train / {len(Ft)} test, PCA-100, LogisticRegression(max_iter={args.max_iter}), n_jobs={args.n_jobs}"
+    )
     head = f"{'model':<30s} {'library':<8s} {'coarse':>7s} {'medium':>7s} {'fine':>7s} {'hF1':>7s} {'fit s':>8s}"
     print(head)
     for name in ("LocalClassifierPerNode", "LocalClassifierPerParentNode", "LocalClassifierPerLevel"):
@@ -64,7 +66,11 @@ def main(argv=None):
                 pred = np.asarray(clf.predict(Ft)).astype(str)
             lv = level_accuracy_score(Yt, pred, taxonomy=tax)
             hf1 = hierarchical_f1_score(Yt, pred, taxonomy=tax)
-            print(f"{name:<30s} {lib:<8s} " + " ".join(f"{100 * v:7.2f}" for v in lv) + f" {100 * hf1:7.2f} {times[lib]:8.1f}")
+            print(
+                f"{name:<30s} {lib:<8s} "
+                + " ".join(f"{100 * v:7.2f}" for v in lv)
+                + f" {100 * hf1:7.2f} {times[lib]:8.1f}"
+            )
         print(f"{'':<30s} fit-time ratio skhier / hiclass: {times['skhier'] / times['hiclass']:.3f}")
 
 

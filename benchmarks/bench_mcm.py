@@ -56,9 +56,14 @@ def main(argv=None):
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
     tax, source = go_taxonomy()
-    lines = [machine(), f"taxonomy: {source}, {tax.n_nodes} nodes, {tax.ancestor_matrix.nnz} (node, ancestor) pairs, "
-             f"DAG: {not tax.is_tree}", "",
-             "| batch | what | dense min / median s | sparse min / median s | ratio (median) |", "|---|---|---|---|---|"]
+    lines = [
+        machine(),
+        f"taxonomy: {source}, {tax.n_nodes} nodes, {tax.ancestor_matrix.nnz} (node, ancestor) pairs, "
+        f"DAG: {not tax.is_tree}",
+        "",
+        "| batch | what | dense min / median s | sparse min / median s | ratio (median) |",
+        "|---|---|---|---|---|",
+    ]
     R = torch.as_tensor(tax.ancestor_matrix.toarray().T, dtype=torch.float32)  # R[k, d]
     loss = MaxConstraintLoss(tax)
     for b in [int(v) for v in args.batch.split(",")]:

@@ -43,7 +43,7 @@ def run(n_samples, n_levels, branching, device, alpha=0.5, dense_max=20000, repe
     big_on_cpu = N > 4096 and not sync  # a dense N x N product takes minutes on a laptop CPU
     reps, warm = (1, 0) if big_on_cpu else (repeat, 1)
     if N <= dense_max:
-        t_mm = timeit(lambda: scores @ op, repeat=reps, warmup=warm, sync=sync)
+        t_mm = timeit(lambda op=op: scores @ op, repeat=reps, warmup=warm, sync=sync)
         rows["bare matmul (n x N) @ (N x N)"] = t_mm
         if not big_on_cpu:  # inverting I - a W_n densely is itself minutes of CPU there
             dense = DiffusionRefiner(tax, alpha=alpha, solver="dense").fit(scores[:2])

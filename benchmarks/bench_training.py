@@ -25,8 +25,8 @@ from _common import machine  # noqa: E402
 
 from skhier.datasets import load_fashion_mnist  # noqa: E402
 from skhier.neural import FlatSoftmaxClassifier, HierarchicalHeadModule  # noqa: E402
-from skhier.neural.losses import FlatSoftmaxLoss  # noqa: E402
 from skhier.neural.backbones import SmallCNN, feature_shape  # noqa: E402
+from skhier.neural.losses import FlatSoftmaxLoss  # noqa: E402
 
 
 def data(n, data_home=None):
@@ -34,8 +34,8 @@ def data(n, data_home=None):
         X, y, tax = load_fashion_mnist(return_X_y=True, label_format="leaf", data_home=data_home)
     except FileNotFoundError:
         rng = np.random.default_rng(0)
-        from skhier.datasets._fashion_mnist import FASHION_MNIST_HIERARCHIES
         from skhier import Taxonomy
+        from skhier.datasets._fashion_mnist import FASHION_MNIST_HIERARCHIES
 
         tax = Taxonomy.from_nested_dict(FASHION_MNIST_HIERARCHIES["hcnn"])
         X = rng.random((60000, 1, 28, 28), dtype=np.float32)

@@ -23,7 +23,6 @@ import sys
 import time
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, mean_range_table, per_seed_lines, report, verdict  # noqa: E402
 

@@ -89,9 +89,18 @@ def main(argv=None):
     )
     specs = {
         "flat": ("FlatSoftmaxClassifier", lambda: FlatSoftmaxClassifier(tax, module__dropout=0.3, **common)),
-        "hcam0": ("HCAMCLClassifier, 0 attention layers", lambda: HCAMCLClassifier(tax, module__n_attention_layers=0, **common)),
-        "hcam1": ("HCAMCLClassifier, 1 attention layer", lambda: HCAMCLClassifier(tax, module__n_attention_layers=1, **common)),
-        "hcam2": ("HCAMCLClassifier, 2 attention layers", lambda: HCAMCLClassifier(tax, module__n_attention_layers=2, **common)),
+        "hcam0": (
+            "HCAMCLClassifier, 0 attention layers",
+            lambda: HCAMCLClassifier(tax, module__n_attention_layers=0, **common),
+        ),
+        "hcam1": (
+            "HCAMCLClassifier, 1 attention layer",
+            lambda: HCAMCLClassifier(tax, module__n_attention_layers=1, **common),
+        ),
+        "hcam2": (
+            "HCAMCLClassifier, 2 attention layers",
+            lambda: HCAMCLClassifier(tax, module__n_attention_layers=2, **common),
+        ),
     }
     lines = [f"Machine: {header}", "",
              f"Training: {len(X)} images, {args.epochs} epochs, batch {args.batch_size}, AdamW lr {args.lr} cosine, "

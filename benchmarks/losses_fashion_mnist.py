@@ -92,7 +92,15 @@ def main(argv=None):
                 f"{np.mean(times):.0f} |")
         lines.append(line)
         print(line, flush=True)
-    lines += ["", "Per seed:", "", *raw, "", "Verdicts (against the flat softmax; AP and exact, percentage points):", ""]
+    lines += [
+        "",
+        "Per seed:",
+        "",
+        *raw,
+        "",
+        "Verdicts (against the flat softmax; AP and exact, percentage points):",
+        "",
+    ]
     base = per_row.get("flat softmax")
     for name, r in per_row.items():
         if base is not None and name != "flat softmax":

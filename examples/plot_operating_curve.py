@@ -27,7 +27,9 @@ X, y, taxonomy = make_hierarchical_classification(1500, 20, n_levels=3, branchin
 X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
 flat = FlatClassifier(LogisticRegression(max_iter=1000), taxonomy).fit(X_train, y_train)
 scores = {"bottom-up": flat.transform(X_test)}
-scores["diffusion α=0.3"] = DiffusionRefiner(taxonomy, alpha=0.3).fit(scores["bottom-up"]).transform(scores["bottom-up"])
+scores["diffusion α=0.3"] = (
+    DiffusionRefiner(taxonomy, alpha=0.3).fit(scores["bottom-up"]).transform(scores["bottom-up"])
+)
 
 for name, s in scores.items():
     kw = dict(taxonomy=taxonomy)

@@ -27,7 +27,22 @@ _LAZY = {
     "MultiLabelLocalClassifierPerNode": "local",
 }
 
-__all__ = sorted([*_LAZY, "ParallelFitError", "Taxonomy", "TaxonomyError", "__version__"])
+__all__ = [  # the lazy names, then the eager ones
+    "BottomUpRefiner",
+    "CoherenceRefiner",
+    "DifferentiableDiffusionRefiner",
+    "DiffusionRefiner",
+    "FlatClassifier",
+    "TopDownRefiner",
+    "LocalClassifierPerLevel",
+    "LocalClassifierPerNode",
+    "LocalClassifierPerParentNode",
+    "MultiLabelLocalClassifierPerNode",
+    "ParallelFitError",
+    "Taxonomy",
+    "TaxonomyError",
+    "__version__",
+]
 
 
 def __getattr__(name):

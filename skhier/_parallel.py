@@ -125,6 +125,7 @@ def fit_local_tasks(estimators, X, tasks, sample_weight=None, *, n_jobs=None, ve
     tasks : list of (indices, y_local)
         The rows of ``X`` and the local targets of every problem.
     sample_weight : ndarray of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
     n_jobs : int, default=None
         joblib's ``n_jobs``; inside ``joblib.parallel_backend(...)`` the backend's.
     verbose : int, default=0

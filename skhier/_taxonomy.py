@@ -112,7 +112,9 @@ def check_node_indices(indices, taxonomy: Taxonomy, *, name="indices") -> np.nda
     Parameters
     ----------
     indices : array-like of int
+        Node indices: positions in ``taxonomy.nodes``.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     name : str, default="indices"
         What error messages call ``indices``.
 
@@ -948,6 +950,7 @@ class Taxonomy:
         Parameters
         ----------
         node : str, int or tuple
+            A node name (or its index in ``taxonomy.nodes``).
 
         Returns
         -------
@@ -1072,6 +1075,7 @@ class Taxonomy:
         Parameters
         ----------
         node : str, int or tuple
+            A node name (or its index in ``taxonomy.nodes``).
 
         Returns
         -------
@@ -1230,6 +1234,7 @@ class Taxonomy:
         Parameters
         ----------
         node : str, int or tuple
+            A node name (or its index in ``taxonomy.nodes``).
 
         Returns
         -------

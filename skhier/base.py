@@ -68,6 +68,15 @@ class NodeScores(np.ndarray):
 def feature_names(taxonomy: Taxonomy) -> np.ndarray:
     """Node names as strings, for ``get_feature_names_out`` (tuple paths joined by "/").
 
+    Parameters
+    ----------
+    taxonomy : Taxonomy
+        The taxonomy whose nodes name the columns.
+
+    Returns
+    -------
+    names : ndarray of str objects
+
     Examples
     --------
     >>> from skhier import Taxonomy
@@ -98,6 +107,7 @@ class NodeScoresMixin:
         Parameters
         ----------
         input_features : ignored
+            The columns are the taxonomy's nodes whatever the input.
 
         Returns
         -------
@@ -112,8 +122,11 @@ class NodeScoresMixin:
         Parameters
         ----------
         X : array-like
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
         y : array-like
+            Labels in any label format of :mod:`skhier.labels`.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples; ``None`` weighs every sample equally.
 
         Returns
         -------
@@ -161,6 +174,7 @@ class HierarchicalClassifierMixin(NodeScoresMixin):
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
 
         Returns
         -------
@@ -183,6 +197,7 @@ class HierarchicalClassifierMixin(NodeScoresMixin):
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
 
         Returns
         -------
@@ -197,6 +212,7 @@ class HierarchicalClassifierMixin(NodeScoresMixin):
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
 
         Returns
         -------

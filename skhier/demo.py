@@ -91,7 +91,9 @@ def main(argv=None):
     flat2d_t = Xt.reshape(len(Xt), -1)
 
     t0 = time.perf_counter()
-    flat = make_pipeline(PCA(50, whiten=True, random_state=args.seed), FlatClassifier(LogisticRegression(max_iter=500), tax))
+    flat = make_pipeline(
+        PCA(50, whiten=True, random_state=args.seed), FlatClassifier(LogisticRegression(max_iter=500), tax)
+    )
     flat.fit(flat2d, y)
     s = flat.transform(flat2d_t)
     rows.append(_row("PCA+LogReg (bottom-up)", yt, flat.predict(flat2d_t), s, tax, time.perf_counter() - t0))

@@ -183,7 +183,9 @@ def type_of_hierarchical_target(y, taxonomy: Taxonomy) -> str:
     Parameters
     ----------
     y : array-like or sparse matrix
+        Labels in any label format of :mod:`skhier.labels`.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
 
     Returns
     -------
@@ -208,6 +210,7 @@ def encode_labels(y, taxonomy: Taxonomy, *, format: str = "auto", name: str = "y
     y : array-like or sparse matrix
         Labels in one of the formats of :mod:`skhier.labels`.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     format : {"auto", "leaf", "node", "path", "indicator"}, default="auto"
         Force a format; ``"auto"`` guesses (a 0/1 matrix with one column per node is an
         indicator, another 2-D array a path array, a 1-D array leaf or node labels).
@@ -345,7 +348,8 @@ def infer_taxonomy(y, *, name: str = "y") -> Taxonomy:
             raise ValueError(f"Input {name} contains NaN or infinity: every sample needs a class label")
         if not np.all(np.mod(arr, 1) == 0):
             raise ValueError(
-                f"Unknown label type: continuous. {name} holds non-integral floats (e.g. {arr[np.mod(arr, 1) != 0][0]!r}); "
+                f"Unknown label type: continuous. {name} holds non-integral floats "
+                f"(e.g. {arr[np.mod(arr, 1) != 0][0]!r}); "
                 "a classifier's labels are classes: nodes of a taxonomy, strings or integers"
             )
         arr = arr.astype(np.int64)
@@ -360,6 +364,7 @@ def to_node_indices(y, taxonomy: Taxonomy, *, name: str = "y") -> np.ndarray:
     y : array-like of shape (n_samples,)
         Node identifiers (or display names that name one node).
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     name : str, default="y"
         What error messages call ``y``.
 
@@ -535,7 +540,9 @@ def fill_ancestors(indicator, taxonomy: Taxonomy) -> sp.csr_matrix:
     Parameters
     ----------
     indicator : array-like or sparse matrix of shape (n_samples, n_nodes)
+        Node-indicator matrix, one column per taxonomy node.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
 
     Returns
     -------
@@ -573,6 +580,7 @@ def indicator_to_node_indices(indicator, taxonomy: Taxonomy) -> np.ndarray:
     indicator : array-like or sparse matrix of shape (n_samples, n_nodes)
         Each row sets the nodes of one root-first path (ancestors may be left out).
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
 
     Returns
     -------
@@ -613,7 +621,9 @@ def node_indices_to_labels(indices, taxonomy: Taxonomy) -> np.ndarray:
     Parameters
     ----------
     indices : array-like of int
+        Node indices: positions in ``taxonomy.nodes``.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
 
     Returns
     -------
@@ -650,7 +660,9 @@ def node_indices_to_paths(
     Parameters
     ----------
     indices : array-like of int
+        Node indices: positions in ``taxonomy.nodes``.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     n_levels : int, default=None
         Number of columns; defaults to the taxonomy's depth (plus one with the root).
     fill : object, default=""
@@ -691,7 +703,9 @@ def node_indices_to_indicator(indices, taxonomy: Taxonomy, *, sparse: bool = Tru
     Parameters
     ----------
     indices : array-like of int
+        Node indices: positions in ``taxonomy.nodes``.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     sparse : bool, default=True
         Return a CSR matrix, else a dense int8 array.
 
@@ -720,7 +734,9 @@ def decode_labels(encoded, taxonomy: Taxonomy, label_format: LabelFormat):
     encoded : ndarray of int or sparse matrix
         What :func:`encode_labels` returns, or predictions in the same form.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     label_format : LabelFormat
+        The label format to answer in (``HierarchicalLabelEncoder.format_``).
 
     Returns
     -------
@@ -809,6 +825,7 @@ class HierarchicalLabelEncoder(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         y : array-like or sparse matrix
+            Labels in any label format of :mod:`skhier.labels`.
 
         Returns
         -------
@@ -824,6 +841,7 @@ class HierarchicalLabelEncoder(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         y : array-like or sparse matrix
+            Labels in any label format of :mod:`skhier.labels`.
 
         Returns
         -------
@@ -839,6 +857,7 @@ class HierarchicalLabelEncoder(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         y : array-like or sparse matrix
+            Labels in any label format of :mod:`skhier.labels`.
 
         Returns
         -------
@@ -855,6 +874,7 @@ class HierarchicalLabelEncoder(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         encoded : array-like of int or sparse matrix
+            Encoded labels, as ``transform`` returns them.
 
         Returns
         -------
@@ -870,7 +890,9 @@ def check_node_scores(scores, taxonomy: Taxonomy, *, name="node scores", probabi
     Parameters
     ----------
     scores : array-like or torch.Tensor of shape (n_samples, n_nodes)
+        Node scores, one column per taxonomy node in taxonomy order.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     name : str, default="node scores"
         How the error messages call the matrix.
     probabilities : bool, default=False

@@ -131,7 +131,7 @@ def _decode(value):
     if tag == "__ndarray__":
         fields = dict(rest)
         dtype = np.dtype(fields["dtype"])
-        if dtype == object:
+        if dtype.kind == "O":
             out = np.empty(len(body), dtype=object)
             out[:] = [_decode(v) for v in body]
             return out.reshape(fields["shape"])
@@ -299,6 +299,7 @@ def load_model(path, *, device="cpu"):
     Parameters
     ----------
     path : str or path-like
+        The model file.
     device : str, default="cpu"
         Where a neural estimator's weights go (``"cuda"`` to use a GPU; a model saved on
         one loads on a machine without).

@@ -101,6 +101,7 @@ def plot_taxonomy(taxonomy, node_values=None, *, ax=None, cmap="viridis", vmin=N
     ax : matplotlib Axes, default=None
         Where to draw; a new figure sized to the taxonomy by default.
     cmap : str or Colormap, default="viridis"
+        A matplotlib colormap name.
     vmin, vmax : float, default=None
         The colour range (the values' range by default).
     labels : "auto", bool, default="auto"
@@ -110,6 +111,7 @@ def plot_taxonomy(taxonomy, node_values=None, *, ax=None, cmap="viridis", vmin=N
     node_size : float, default=None
         Marker area; by default smaller as the taxonomy grows.
     title : str, default=None
+        Axes title.
 
     Returns
     -------
@@ -234,12 +236,17 @@ def plot_subtree_confusion(y_true, y_pred, *, taxonomy, depth=1, normalize="true
     Parameters
     ----------
     y_true, y_pred : array-like
+        True and predicted labels, in any label format of :mod:`skhier.labels`.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     depth : int, default=1
+        The level whose subtrees are the confusion matrix's classes.
     normalize : {None, "true", "pred", "all"}, default="true"
         Rows sum to one by default: the share of each true subtree sent to each subtree.
     ax : matplotlib Axes, default=None
+        Axes to draw on; ``None`` makes a new figure.
     cmap : str, default="Blues"
+        A matplotlib colormap name.
 
     Returns
     -------

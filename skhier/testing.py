@@ -87,7 +87,9 @@ def leaf_labels(draw, taxonomy: Taxonomy, *, min_size=1, max_size=30):
     Parameters
     ----------
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     min_size, max_size : int
+        Bounds on the number of labels drawn.
 
     Returns
     -------
@@ -117,8 +119,11 @@ def node_labels(draw, taxonomy: Taxonomy, *, min_size=1, max_size=30, include_ro
     Parameters
     ----------
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     min_size, max_size : int
+        Bounds on the number of labels drawn.
     include_root : bool, default=False
+        Whether the root may be drawn (a label that says nothing).
 
     Returns
     -------
@@ -147,7 +152,9 @@ def leaf_probabilities(draw, taxonomy: Taxonomy, n_samples: int):
     Parameters
     ----------
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     n_samples : int
+        Number of samples.
 
     Returns
     -------
@@ -184,7 +191,9 @@ def node_scores(draw, taxonomy: Taxonomy, n_samples: int):
     Parameters
     ----------
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     n_samples : int
+        Number of samples.
 
     Returns
     -------

@@ -87,15 +87,29 @@ def checks(tax, n_samples=32):
     N = neural
     out = [
         ("FlatSoftmaxClassifier", lambda: single(N.FlatSoftmaxClassifier(tax, **tiny))),
-        ("HierarchicalLossClassifier", lambda: single(
-            N.HierarchicalLossClassifier(tax, criterion="conditional_softmax", **tiny))),
+        (
+            "HierarchicalLossClassifier",
+            lambda: single(N.HierarchicalLossClassifier(tax, criterion="conditional_softmax", **tiny)),
+        ),
         ("KFRClassifier", lambda: single(N.KFRClassifier(tax, **tiny))),
         ("HCCFClassifier", lambda: single(N.HCCFClassifier(tax, embed_dim=8, text_encoder="learned", **tiny))),
-        ("HCAMCLClassifier", lambda: single(N.HCAMCLClassifier(
-            tax, module__d_model=8, module__hidden_size=8, module__fc_hidden=8, module__n_heads=2, **tiny))),
+        (
+            "HCAMCLClassifier",
+            lambda: single(
+                N.HCAMCLClassifier(
+                    tax, module__d_model=8, module__hidden_size=8, module__fc_hidden=8, module__n_heads=2, **tiny
+                )
+            ),
+        ),
         ("MultiLabelNodeClassifier", lambda: multi(N.MultiLabelNodeClassifier(tax, **tiny))),
-        ("CMSGClassifier", lambda: multi(N.CMSGClassifier(tax, correlation="cooccurrence", module__dim=4, module__heads=2,
-                                                          **{**tiny, "batch_size": 4}))),
+        (
+            "CMSGClassifier",
+            lambda: multi(
+                N.CMSGClassifier(
+                    tax, correlation="cooccurrence", module__dim=4, module__heads=2, **{**tiny, "batch_size": 4}
+                )
+            ),
+        ),
         ("HMLCEncoder", lambda: N.HMLCEncoder(tax, **tiny).fit(X, y).transform(X)),
         ("LocalClassifierPerNode", lambda: local(LocalClassifierPerNode)),
         ("LocalClassifierPerParentNode", lambda: local(LocalClassifierPerParentNode)),
@@ -104,8 +118,14 @@ def checks(tax, n_samples=32):
         ("DiffusionRefiner iterative", lambda: pipe(DiffusionRefiner(tax, alpha=0.3, method="iterative"))),
         ("TopDownRefiner", lambda: pipe(TopDownRefiner(tax, normalize=True))),
         ("BottomUpRefiner", lambda: pipe(BottomUpRefiner(tax))),
-        ("DifferentiableDiffusionRefiner", lambda: pipe(DifferentiableDiffusionRefiner(
-            tax, max_epochs=1, n_steps=4, validation_fraction=0, device="cpu", random_state=0))),
+        (
+            "DifferentiableDiffusionRefiner",
+            lambda: pipe(
+                DifferentiableDiffusionRefiner(
+                    tax, max_epochs=1, n_steps=4, validation_fraction=0, device="cpu", random_state=0
+                )
+            ),
+        ),
     ]
     scores = rng.dirichlet(np.ones(tax.n_leaves) * 0.1, n_samples) @ tax.leaf_ancestor_matrix
     y_pred = y[::-1]

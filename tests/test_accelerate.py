@@ -29,7 +29,9 @@ from skhier.neural import (
     TensorBatchIterator,
 )
 
-accelerate = pytest.importorskip("accelerate", reason="needs the skhier[accelerate] extra: pip install 'skhier[accelerate]'")
+accelerate = pytest.importorskip(
+    "accelerate", reason="needs the skhier[accelerate] extra: pip install 'skhier[accelerate]'"
+)
 
 HERE = Path(__file__).resolve().parent
 

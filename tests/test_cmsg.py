@@ -13,6 +13,7 @@ import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
+from skhier import Taxonomy
 from skhier.datasets import OUTFITS, make_fashion_mosaics
 from skhier.datasets._fashion_mnist import CLASS_NAMES
 from skhier.metrics import get_hierarchical_scorer, multilabel_precision_recall_f1
@@ -24,7 +25,6 @@ from skhier.neural import (
     embedding_correlation,
     reweight_correlation,
 )
-from skhier import Taxonomy
 from skhier.neural._cmsg import _edge_attention
 from skhier.neural.backbones import SmallCNN
 from skhier.neural.losses import AsymmetricLoss
@@ -46,7 +46,9 @@ def ref_asl(x, y, gamma_neg, gamma_pos, margin, eps=1e-8):
     return total
 
 
-@pytest.mark.parametrize("gamma_neg, gamma_pos, margin", [(4, 1, 0.05), (2, 0, 0.2), (0, 0, 0), (4, 1, 0), (1.5, 0.5, 0.1)])
+@pytest.mark.parametrize(
+    "gamma_neg, gamma_pos, margin", [(4, 1, 0.05), (2, 0, 0.2), (0, 0, 0), (4, 1, 0), (1.5, 0.5, 0.1)]
+)
 def test_asymmetric_loss_equals_its_formula(gamma_neg, gamma_pos, margin):
     g = torch.Generator().manual_seed(0)
     x = torch.randn(6, 5, generator=g, dtype=torch.float64) * 3
@@ -479,7 +481,10 @@ def test_multilabel_bad_inputs(mosaics):
     empty[[3, 7], 1:] = 0
     with pytest.raises(ValueError, match=r"2 row\(s\) without any label below the root \(rows \[3, 7\]\)"):
         CMSGClassifier(tax, **kw).fit(X, empty)
-    with pytest.raises(ValueError, match="indicator matrix with 18 columns, but an indicator needs one column per taxonomy node \\(19\\)"):
+    with pytest.raises(
+        ValueError,
+        match="indicator matrix with 18 columns, but an indicator needs one column per taxonomy node \\(19\\)",
+    ):
         CMSGClassifier(tax, **kw).fit(X, Y[:, 1:])
     with pytest.raises(ValueError, match=r"correlation must be a \(18, 18\) array"):
         CMSGClassifier(tax, correlation=np.eye(5), **kw).fit(X, Y)

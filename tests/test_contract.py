@@ -15,7 +15,6 @@ from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 
-from skhier.labels import fill_ancestors, node_indices_to_paths, to_node_indices
 from skhier import (
     BottomUpRefiner,
     CoherenceRefiner,
@@ -28,8 +27,10 @@ from skhier import (
     Taxonomy,
     TopDownRefiner,
 )
+from skhier.labels import fill_ancestors, node_indices_to_paths, to_node_indices
 from skhier.local import MultiLabelLocalClassifierPerNode
 from skhier.neural import (
+    AccelerateMixin,
     CHMCNNClassifier,
     CMSGClassifier,
     FlatSoftmaxClassifier,
@@ -40,7 +41,6 @@ from skhier.neural import (
     KFRClassifier,
     MultiLabelNodeClassifier,
 )
-from skhier.neural import AccelerateMixin
 
 try:
     from accelerate import Accelerator
@@ -289,7 +289,9 @@ def _paths(y):
     return node_indices_to_paths(to_node_indices(y, TAX), TAX)
 
 
-@pytest.mark.parametrize("est", [*_single_label(), *_multi_label()[:3]], ids=_ids([*_single_label(), *_multi_label()[:3]]))
+@pytest.mark.parametrize(
+    "est", [*_single_label(), *_multi_label()[:3]], ids=_ids([*_single_label(), *_multi_label()[:3]])
+)
 def test_taxonomy_none_infers_the_same_tree_from_paths(est, data):
     X, y = data
     paths = _paths(y)

@@ -167,17 +167,20 @@ def test_tree_only_members_refuse_a_dag(call, match):
 
 
 def test_tree_only_estimators_refuse_a_dag_at_fit():
+    from sklearn.linear_model import LogisticRegression
+
     from skhier.local import LocalClassifierPerLevel, LocalClassifierPerParentNode
     from skhier.metrics import hierarchical_average_precision
     from skhier.neural import FlatSoftmaxClassifier, HCAMCLClassifier
-    from sklearn.linear_model import LogisticRegression
 
     X = np.zeros((4, 3), dtype=np.float32)
     y = ["e", "f", "e", "f"]
     for est in (HCAMCLClassifier(DAG, max_epochs=1), FlatSoftmaxClassifier(DAG, max_epochs=1),
                 LocalClassifierPerParentNode(LogisticRegression(), taxonomy=DAG),
                 LocalClassifierPerLevel(LogisticRegression(), taxonomy=DAG)):
-        with pytest.raises(TaxonomyError, match=f"{type(est).__name__} needs a tree taxonomy.*MultiLabelNodeClassifier"):
+        with pytest.raises(
+            TaxonomyError, match=f"{type(est).__name__} needs a tree taxonomy.*MultiLabelNodeClassifier"
+        ):
             est.fit(X, y)
     with pytest.raises(TaxonomyError, match="operating curve .* needs a tree taxonomy"):
         hierarchical_average_precision(y, np.ones((4, DAG.n_nodes)), taxonomy=DAG)

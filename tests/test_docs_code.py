@@ -33,15 +33,26 @@ SHRINK = {
     ],
     "user_guide.md": [
         ("HMLCEncoder(tax, max_epochs=20)", "HMLCEncoder(tax, max_epochs=1, batch_size=64)"),
-        ('{"hmlcencoder__criterion": ["supcon", "hmce", "g-hmlc", "a-hmlc"]}', '{"hmlcencoder__criterion": ["hmce", "a-hmlc"]}'),
-        ('scoring=get_hierarchical_scorer("hierarchical_f1", tax)).fit(X, y)',
-         'scoring=get_hierarchical_scorer("hierarchical_f1", tax), cv=2).fit(X, y)'),
+        (
+            '{"hmlcencoder__criterion": ["supcon", "hmce", "g-hmlc", "a-hmlc"]}',
+            '{"hmlcencoder__criterion": ["hmce", "a-hmlc"]}',
+        ),
+        (
+            'scoring=get_hierarchical_scorer("hierarchical_f1", tax)).fit(X, y)',
+            'scoring=get_hierarchical_scorer("hierarchical_f1", tax), cv=2).fit(X, y)',
+        ),
         ("make_fashion_mosaics(5000,", "make_fashion_mosaics(48,"),
-        ('CMSGClassifier(tax), {"threshold": [0.3, 0.5, 0.7],', 'CMSGClassifier(tax, max_epochs=1), {"threshold": [0.5],'),
-        ('scoring=get_hierarchical_scorer("of1", tax)).fit(X, Y)', 'scoring=get_hierarchical_scorer("of1", tax), cv=2).fit(X, Y)'),
+        (
+            'CMSGClassifier(tax), {"threshold": [0.3, 0.5, 0.7],',
+            'CMSGClassifier(tax, max_epochs=1), {"threshold": [0.5],',
+        ),
+        (
+            'scoring=get_hierarchical_scorer("of1", tax)).fit(X, Y)',
+            'scoring=get_hierarchical_scorer("of1", tax), cv=2).fit(X, Y)',
+        ),
     ],
     "scaling.md": [
-        ('Accelerator(mixed_precision="bf16"), batch_size=256)', 'Accelerator(), batch_size=120, max_epochs=1)'),
+        ('Accelerator(mixed_precision="bf16"), batch_size=256)', "Accelerator(), batch_size=120, max_epochs=1)"),
     ],
 }
 

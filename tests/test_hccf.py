@@ -21,7 +21,9 @@ from skhier.neural import HCCFClassifier, HCCFLoss, extended_levels
 from skhier.neural.text import encode_label_texts, label_prompts
 
 # root ─ A ─ A1, A2 ; B (a leaf at depth 1) ; C ─ C1 ─ C11 ; C ─ C2
-TAX = Taxonomy.from_parent_mapping({"A": "r", "A1": "A", "A2": "A", "B": "r", "C": "r", "C1": "C", "C11": "C1", "C2": "C"})
+TAX = Taxonomy.from_parent_mapping(
+    {"A": "r", "A1": "A", "A2": "A", "B": "r", "C": "r", "C1": "C", "C11": "C1", "C2": "C"}
+)
 # text_encoder="learned": these tests run without the text extra (the default needs it)
 TINY = dict(max_epochs=2, device="cpu", random_state=0, backbone__hidden=(16,), embed_dim=8, lr=1e-2,
             text_encoder="learned")
@@ -67,7 +69,9 @@ def test_loss_equals_eq2_reference(negatives, levels):
     scale = torch.tensor(3.0, dtype=torch.float64, requires_grad=True)
     img.requires_grad_()
     value = HCCFLoss(TAX, levels, negatives=negatives)((img, txt, scale), targets)
-    assert value.item() == pytest.approx(ref_eq2(img.detach(), txt, 3.0, targets.tolist(), levels, negatives), rel=1e-10)
+    assert value.item() == pytest.approx(
+        ref_eq2(img.detach(), txt, 3.0, targets.tolist(), levels, negatives), rel=1e-10
+    )
     value.backward()
     assert torch.isfinite(img.grad).all() and scale.grad is not None and torch.isfinite(scale.grad)
     one_way = HCCFLoss(TAX, levels, negatives=negatives, directions="image_to_text")((img, txt, scale), targets)
@@ -137,7 +141,9 @@ def test_pipelines_cross_val_grid_search_clone_pickle():
                     DifferentiableDiffusionRefiner(tax, max_epochs=2, random_state=0)):
         pipe = make_pipeline(HCCFClassifier(tax, **kw), refiner).fit(X, y)
         assert set(pipe.predict(X[:10])) <= set(tax.nodes)
-    scores = cross_val_score(make_pipeline(HCCFClassifier(tax, **kw), DiffusionRefiner(tax)), X, y, cv=2, scoring=scorer)
+    scores = cross_val_score(
+        make_pipeline(HCCFClassifier(tax, **kw), DiffusionRefiner(tax)), X, y, cv=2, scoring=scorer
+    )
     assert np.isfinite(scores).all()
     grid = GridSearchCV(make_pipeline(HCCFClassifier(tax, **kw), DiffusionRefiner(tax)),
                         {"hccfclassifier__levels": ["all", [-1]], "diffusionrefiner__alpha": [0.2, 0.6]},
@@ -174,8 +180,16 @@ def test_text_side_encoders_and_freezing():
     [
         ({"label_texts": {"Z": "zed"}}, ValueError, "label_texts names 'Z', which is not a node"),
         ({"label_texts": ["A"]}, TypeError, "label_texts must be a mapping"),
-        ({"text_encoder": np.ones((3, 4))}, ValueError, r"text_encoder must give one embedding row per taxonomy node, shape \(9, d\), got shape \(3, 4\)"),
-        ({"text_encoder": lambda t: np.ones(len(t))}, ValueError, r"text_encoder\(texts\) must give one embedding row.*got shape \(9,\)"),
+        (
+            {"text_encoder": np.ones((3, 4))},
+            ValueError,
+            r"text_encoder must give one embedding row per taxonomy node, shape \(9, d\), got shape \(3, 4\)",
+        ),
+        (
+            {"text_encoder": lambda t: np.ones(len(t))},
+            ValueError,
+            r"text_encoder\(texts\) must give one embedding row.*got shape \(9,\)",
+        ),
         ({"text_encoder": lambda t: np.ones((len(t) + 1, 4))}, ValueError, r"got shape \(10, 4\)"),
         ({"text_encoder": np.full((9, 2), np.nan)}, ValueError, "NaN"),
         ({"text_encoder": "clip"}, ValueError, "text_encoder must be 'learned', 'minilm'"),

@@ -73,20 +73,41 @@ HEAD = """@RELATION t
 CLASSES = "@ATTRIBUTE class hierarchical 01,01/01,02\n"
 
 
-@pytest.mark.parametrize("text, error, match", [
-    (HEAD + "@DATA\n1.0,red,01\n", ValueError, r"t_FUN.train.arff, line \d+: no hierarchical class attribute"),
-    (HEAD + CLASSES + "@DATA\n1.0,red,01/01@03\n", ValueError, r"line 6: label '03' names no class"),
-    (HEAD + CLASSES + "@DATA\n1.0,red\n", ValueError, r"line 6: 2 values, expected 3"),
-    (HEAD + CLASSES + "@DATA\n1.0,red,01\nabc,blue,02\n", ValueError, r"line 7: feature 'x1' is numeric, got 'abc'"),
-    (HEAD + CLASSES + "@DATA\n1.0,green,01\n", ValueError, r"line 6: feature 'color' takes \{red,blue\}, got 'green'"),
-    (HEAD + CLASSES, ValueError, r"no @DATA section"),
-    (HEAD + "@ATTRIBUTE s string\n" + CLASSES + "@DATA\n1,red,x,01\n", ValueError,
-     r"line 4: attribute 's' has type 'string'"),
-    (HEAD + "@ATTRIBUTE class hierarchical 01,03/01\n@DATA\n1.0,red,01\n", ValueError,
-     r"class '03/01' has no parent '03'"),
-    (HEAD + "@ATTRIBUTE class hierarchical\n@DATA\n1.0,red,01\n", ValueError, r"line 4: the hierarchical attribute lists no class"),
-    (HEAD + CLASSES + CLASSES + "@DATA\n1.0,red,01\n", ValueError, r"line 5: a second hierarchical attribute"),
-])
+@pytest.mark.parametrize(
+    "text, error, match",
+    [
+        (HEAD + "@DATA\n1.0,red,01\n", ValueError, r"t_FUN.train.arff, line \d+: no hierarchical class attribute"),
+        (HEAD + CLASSES + "@DATA\n1.0,red,01/01@03\n", ValueError, r"line 6: label '03' names no class"),
+        (HEAD + CLASSES + "@DATA\n1.0,red\n", ValueError, r"line 6: 2 values, expected 3"),
+        (
+            HEAD + CLASSES + "@DATA\n1.0,red,01\nabc,blue,02\n",
+            ValueError,
+            r"line 7: feature 'x1' is numeric, got 'abc'",
+        ),
+        (
+            HEAD + CLASSES + "@DATA\n1.0,green,01\n",
+            ValueError,
+            r"line 6: feature 'color' takes \{red,blue\}, got 'green'",
+        ),
+        (HEAD + CLASSES, ValueError, r"no @DATA section"),
+        (
+            HEAD + "@ATTRIBUTE s string\n" + CLASSES + "@DATA\n1,red,x,01\n",
+            ValueError,
+            r"line 4: attribute 's' has type 'string'",
+        ),
+        (
+            HEAD + "@ATTRIBUTE class hierarchical 01,03/01\n@DATA\n1.0,red,01\n",
+            ValueError,
+            r"class '03/01' has no parent '03'",
+        ),
+        (
+            HEAD + "@ATTRIBUTE class hierarchical\n@DATA\n1.0,red,01\n",
+            ValueError,
+            r"line 4: the hierarchical attribute lists no class",
+        ),
+        (HEAD + CLASSES + CLASSES + "@DATA\n1.0,red,01\n", ValueError, r"line 5: a second hierarchical attribute"),
+    ],
+)
 def test_malformed_files_name_the_file_line_and_value(tmp_path, text, error, match):
     (tmp_path / "t_FUN.train.arff").write_text(text)
     with pytest.MonkeyPatch.context() as mp:

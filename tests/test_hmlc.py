@@ -147,20 +147,31 @@ def test_hmce_levels_without_positives_and_gradients():
     assert custom.item() == pytest.approx(ref_hmce(z.detach(), nodes, RAGGED, 0.07, 0.07, lambda l: 1.0, True))
 
 
-@pytest.mark.parametrize("call, error, match", [
-    (lambda: HMCELoss(RAGGED, layer_penalty="cube"), ValueError, "layer_penalty must be one of"),
-    (lambda: HMCELoss(RAGGED, layer_penalty=3), TypeError, "layer_penalty must be one of"),
-    (lambda: HMCELoss(RAGGED, temperature=0), ValueError, "temperature must be"),
-    (lambda: HMCELoss(RAGGED)(torch.zeros(3, 2, 2, 4), torch.zeros(3, dtype=torch.long)), ValueError, "must have 3 levels"),
-    (lambda: HMCELoss(RAGGED)(torch.zeros(3, 4), torch.zeros(2, dtype=torch.long)), ValueError, r"targets must have shape \(3,\)"),
-    (lambda: SupConLoss()(torch.zeros(3), None), ValueError, "features must be a"),
-    (lambda: SupConLoss()(torch.zeros(3, 4), torch.zeros(2)), ValueError, r"labels must have shape \(3,\)"),
-    (lambda: SupConLoss()(torch.zeros(3, 4), torch.zeros(3), mask=torch.ones(3, 3)), ValueError, "not both"),
-    (lambda: SupConLoss()(torch.zeros(3, 4), mask=torch.ones(2, 2)), ValueError, r"mask must have shape \(3, 3\)"),
-    (lambda: HMLCModule(MLP(2, 4), (4,), 2, masks="soft"), ValueError, "masks must be None, 'attention' or 'hard'"),
-    (lambda: gmm_level_masks(np.zeros((5, 2)), np.zeros((5, 3))), ValueError, "2 dims < 3 levels"),
-    (lambda: gmm_level_masks(np.zeros((5, 2)), np.zeros((4, 1))), ValueError, "must share n"),
-])
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: HMCELoss(RAGGED, layer_penalty="cube"), ValueError, "layer_penalty must be one of"),
+        (lambda: HMCELoss(RAGGED, layer_penalty=3), TypeError, "layer_penalty must be one of"),
+        (lambda: HMCELoss(RAGGED, temperature=0), ValueError, "temperature must be"),
+        (
+            lambda: HMCELoss(RAGGED)(torch.zeros(3, 2, 2, 4), torch.zeros(3, dtype=torch.long)),
+            ValueError,
+            "must have 3 levels",
+        ),
+        (
+            lambda: HMCELoss(RAGGED)(torch.zeros(3, 4), torch.zeros(2, dtype=torch.long)),
+            ValueError,
+            r"targets must have shape \(3,\)",
+        ),
+        (lambda: SupConLoss()(torch.zeros(3), None), ValueError, "features must be a"),
+        (lambda: SupConLoss()(torch.zeros(3, 4), torch.zeros(2)), ValueError, r"labels must have shape \(3,\)"),
+        (lambda: SupConLoss()(torch.zeros(3, 4), torch.zeros(3), mask=torch.ones(3, 3)), ValueError, "not both"),
+        (lambda: SupConLoss()(torch.zeros(3, 4), mask=torch.ones(2, 2)), ValueError, r"mask must have shape \(3, 3\)"),
+        (lambda: HMLCModule(MLP(2, 4), (4,), 2, masks="soft"), ValueError, "masks must be None, 'attention' or 'hard'"),
+        (lambda: gmm_level_masks(np.zeros((5, 2)), np.zeros((5, 3))), ValueError, "2 dims < 3 levels"),
+        (lambda: gmm_level_masks(np.zeros((5, 2)), np.zeros((4, 1))), ValueError, "must share n"),
+    ],
+)
 def test_loss_bad_inputs(call, error, match):
     with pytest.raises(error, match=match):
         call()
@@ -286,7 +297,9 @@ def test_hierarchical_linear_evaluation_on_path_labels(data):
     # issue 26/27: the user guide's recipe; a bare LogisticRegression fails on 2-D paths
     X, y, tax = data
     paths = node_indices_to_paths(to_node_indices(y, tax), tax)
-    pipe = make_pipeline(HMLCEncoder(tax, criterion="hmce", **KW), FlatClassifier(LogisticRegression(max_iter=500), tax))
+    pipe = make_pipeline(
+        HMLCEncoder(tax, criterion="hmce", **KW), FlatClassifier(LogisticRegression(max_iter=500), tax)
+    )
     pipe.fit(X, paths)
     pred = pipe.predict(X)
     assert pred.shape == paths.shape and pred.dtype == paths.dtype
@@ -307,15 +320,21 @@ def test_encoder_trains_on_images_with_two_views():
     assert type(enc.train_transform_).__name__ == "RandomCropFlip"
 
 
-@pytest.mark.parametrize("params, match", [
-    (dict(criterion="simclr"), r"criterion must be one of \['a-hmlc', 'g-hmlc', 'hmce', 'supcon'\], a loss class or module, got 'simclr'"),
-    (dict(criterion="g-hmlc", embed_dim=2), "embed_dim=2 < 3 levels"),
-    (dict(batch_size=4), "batch_size=4 is too small for positives: hierarchical batches need depth \\+ 2 = 5"),
-    (dict(batch_size=1, iterator_train=TensorBatchIterator), "a contrastive batch needs at least 2 samples"),
-    (dict(n_views=0), "n_views must be"),
-    (dict(layer_penalty="cube"), "layer_penalty must be one of"),
-    (dict(train_transform="flip"), "train_transform must be 'auto', None or a callable, got 'flip'"),
-])
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (
+            dict(criterion="simclr"),
+            r"criterion must be one of \['a-hmlc', 'g-hmlc', 'hmce', 'supcon'\], a loss class or module, got 'simclr'",
+        ),
+        (dict(criterion="g-hmlc", embed_dim=2), "embed_dim=2 < 3 levels"),
+        (dict(batch_size=4), "batch_size=4 is too small for positives: hierarchical batches need depth \\+ 2 = 5"),
+        (dict(batch_size=1, iterator_train=TensorBatchIterator), "a contrastive batch needs at least 2 samples"),
+        (dict(n_views=0), "n_views must be"),
+        (dict(layer_penalty="cube"), "layer_penalty must be one of"),
+        (dict(train_transform="flip"), "train_transform must be 'auto', None or a callable, got 'flip'"),
+    ],
+)
 def test_encoder_bad_inputs(params, match, data):
     X, y, tax = data
     with pytest.raises(ValueError, match=match):

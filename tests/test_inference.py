@@ -1,6 +1,6 @@
 import numpy as np
-import scipy.sparse as sp
 import pytest
+import scipy.sparse as sp
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -333,7 +333,9 @@ def test_refiner_predict_validates_its_scores_once(monkeypatch, make, multilabel
     expected = ref.predict(s)
     calls = []
     real = skhier.labels.check_node_scores
-    monkeypatch.setattr(skhier.labels, "check_node_scores", lambda *a, **k: calls.append(k.get("name")) or real(*a, **k))
+    monkeypatch.setattr(
+        skhier.labels, "check_node_scores", lambda *a, **k: calls.append(k.get("name")) or real(*a, **k)
+    )
     got = ref.predict(s)
     assert calls == ["X"]
     if multilabel:

@@ -4,6 +4,7 @@ import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
+from skhier import Taxonomy
 from skhier.labels import (
     HierarchicalLabelEncoder,
     check_node_scores,
@@ -15,7 +16,6 @@ from skhier.labels import (
     node_indices_to_paths,
     type_of_hierarchical_target,
 )
-from skhier import Taxonomy
 from skhier.testing import node_labels, taxonomies
 
 
@@ -51,7 +51,9 @@ def test_paths_with_root_column(tree):
 def test_unknown_and_contradicting_labels_name_the_sample(tree):
     with pytest.raises(ValueError, match=r"y\[2\]: unknown label 'Z'"):
         encode_labels(["A1", "B1", "Z"], tree)
-    with pytest.raises(ValueError, match=r"y\[1\] = \['A', 'B2'\] contradicts the taxonomy: 'B2' is not a child of 'A'"):
+    with pytest.raises(
+        ValueError, match=r"y\[1\] = \['A', 'B2'\] contradicts the taxonomy: 'B2' is not a child of 'A'"
+    ):
         encode_labels([["A", "A1"], ["A", "B2"]], tree)
     with pytest.raises(ValueError, match=r"y\[0\] = \['A', 'Q'\]: unknown label 'Q'"):
         encode_labels([["A", "Q"]], tree)

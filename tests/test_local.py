@@ -169,14 +169,18 @@ def test_internal_node_labels(cls):
 
 def test_calibrated_local_estimator(synth):
     X, y, tax = synth
-    clf = LocalClassifierPerParentNode(CalibratedClassifierCV(LogisticRegression(max_iter=500), cv=3), taxonomy=tax).fit(X, y)
+    clf = LocalClassifierPerParentNode(
+        CalibratedClassifierCV(LogisticRegression(max_iter=500), cv=3), taxonomy=tax
+    ).fit(X, y)
     check_consistent(clf.transform(X), tax)
     assert clf.score(X, y) > 0.7
 
 
 def test_chains_with_refiners_and_parallel(synth):
     X, y, tax = synth
-    pipe = make_pipeline(LocalClassifierPerParentNode(taxonomy=tax, n_jobs=2), DiffusionRefiner(tax, alpha=0.1)).fit(X, y)
+    pipe = make_pipeline(LocalClassifierPerParentNode(taxonomy=tax, n_jobs=2), DiffusionRefiner(tax, alpha=0.1)).fit(
+        X, y
+    )
     serial = LocalClassifierPerParentNode(taxonomy=tax).fit(X, y)
     np.testing.assert_allclose(pipe[0].transform(X), serial.transform(X))
     assert get_hierarchical_scorer("average_precision", tax)(pipe, X, y) > 0.5

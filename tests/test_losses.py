@@ -26,17 +26,19 @@ from skhier.neural.losses import (
     MultiLabelSigmoidLoss,
     ParameterSharingSoftmaxLoss,
     QuantitativeRelativityLoss,
-    normalized_l1_distance,
     SoftLabelsLoss,
     SoftMaxDescendantLoss,
     SoftMaxMarginLoss,
     get_criterion,
     get_loss,
+    normalized_l1_distance,
     sample_triplets,
 )
 
 # root ─ A ─ A1, A2 ; B (a leaf at depth 1) ; C ─ C1 ─ C11 ; C ─ C2
-TAX = Taxonomy.from_parent_mapping({"A": "r", "A1": "A", "A2": "A", "B": "r", "C": "r", "C1": "C", "C11": "C1", "C2": "C"})
+TAX = Taxonomy.from_parent_mapping(
+    {"A": "r", "A1": "A", "A2": "A", "B": "r", "C": "r", "C1": "C", "C11": "C1", "C2": "C"}
+)
 N = TAX.n_nodes
 LEAVES = [int(v) for v in TAX.leaves]
 PARENT = [int(p) for p in TAX.parent]
@@ -299,7 +301,9 @@ def test_kfr_triplets_and_degenerate_batches():
     # one sample: no triplet, the loss is the cross-entropy alone (a documented no-op)
     logits, z = torch.randn(1, TAX.n_leaves), torch.randn(1, 4)
     kfr = QuantitativeRelativityLoss(TAX, alpha=10.0)
-    assert float(kfr(logits, TARGETS[:1], features=z)) == pytest.approx(float(FlatSoftmaxLoss(TAX)(logits, TARGETS[:1])))
+    assert float(kfr(logits, TARGETS[:1], features=z)) == pytest.approx(
+        float(FlatSoftmaxLoss(TAX)(logits, TARGETS[:1]))
+    )
     # alpha = 0 is the flat softmax whatever the features
     logits, z = torch.randn(6, TAX.n_leaves), torch.randn(6, 4)
     zero = QuantitativeRelativityLoss(TAX, alpha=0.0)(logits, TARGETS, features=z)

@@ -13,14 +13,15 @@ from sklearn.metrics import average_precision_score
 
 from skhier import Taxonomy
 from skhier.metrics import (
+    _mistakes,
     hierarchical_average_correct,
     hierarchical_average_precision,
     hierarchical_correct_score,
     hierarchical_distance_at_k,
     hierarchical_f1_score,
     hierarchical_precision_at_k,
-    hierarchical_set_precision_at_k,
     hierarchical_precision_recall_fscore,
+    hierarchical_set_precision_at_k,
     info_f1_score,
     leaf_f1_score,
     leaf_prediction,
@@ -36,7 +37,6 @@ from skhier.metrics import (
     recall_at_correct,
     specificity_precision_recall_fscore,
 )
-from skhier.metrics import _mistakes
 from skhier.testing import leaf_labels, node_labels, node_scores, taxonomies
 
 # ----------------------------------------------------------------- slow references
@@ -356,7 +356,9 @@ def test_operating_curve_matches_brute_force(data):
     pts = ref_curve_points(tax, t, S)
     kw = dict(taxonomy=tax)
     rec = [q["recall"] for q in pts]
-    assert hierarchical_average_precision(y, S, **kw) == pytest.approx(ref_pareto_area(rec, [q["precision"] for q in pts]))
+    assert hierarchical_average_precision(y, S, **kw) == pytest.approx(
+        ref_pareto_area(rec, [q["precision"] for q in pts])
+    )
     assert hierarchical_average_correct(y, S, **kw) == pytest.approx(ref_pareto_area(rec, [q["correct"] for q in pts]))
     ok = [q["recall"] for q in pts if q["correct"] >= 0.9 - 1e-12]
     assert recall_at_correct(y, S, **kw) == pytest.approx(max(ok) if ok else 0.0)
@@ -368,7 +370,9 @@ def test_operating_curve_matches_brute_force(data):
     # inference rules
     leaf = [int(tax.leaves[np.argmax(S[i][tax.leaves])]) for i in range(n)]
     assert leaf_prediction(S, tax).tolist() == leaf
-    assert leaf_f1_score(y, S, **kw) == pytest.approx(np.mean([ref_example(tax, t[i], leaf[i])["f1"] for i in range(n)]))
+    assert leaf_f1_score(y, S, **kw) == pytest.approx(
+        np.mean([ref_example(tax, t[i], leaf[i])["f1"] for i in range(n)])
+    )
     maj = []
     for i in range(n):
         # Valmadre's majority rule: fewest leaves below, then the higher score; never a
@@ -378,7 +382,9 @@ def test_operating_curve_matches_brute_force(data):
         maj.append(max(cand, key=key) if cand else chain_end(tax))
     got_maj = majority_prediction(S, tax)
     assert [S[i][v] for i, v in enumerate(got_maj)] == [S[i][v] for i, v in enumerate(maj)]
-    assert majority_f1_score(y, S, **kw) == pytest.approx(np.mean([ref_example(tax, t[i], maj[i])["f1"] for i in range(n)]))
+    assert majority_f1_score(y, S, **kw) == pytest.approx(
+        np.mean([ref_example(tax, t[i], maj[i])["f1"] for i in range(n)])
+    )
 
 
 @given(st.data())
@@ -414,7 +420,9 @@ def test_bertinetto_topk_match_reference(data):
     st.integers(2, 12).flatmap(
         lambda n: st.tuples(
             st.lists(st.lists(st.integers(0, 1), min_size=4, max_size=4), min_size=n, max_size=n),
-            st.lists(st.lists(st.sampled_from([0.0, 0.2, 0.5, 0.7, 1.0]), min_size=4, max_size=4), min_size=n, max_size=n),
+            st.lists(
+                st.lists(st.sampled_from([0.0, 0.2, 0.5, 0.7, 1.0]), min_size=4, max_size=4), min_size=n, max_size=n
+            ),
         )
     )
 )
@@ -439,7 +447,9 @@ def test_multilabel_metrics_match_sklearn(data):
 
 
 def test_multilabel_top3_and_taxonomy(tree):
-    out = multilabel_precision_recall_f1([[1, 0, 0, 1], [0, 1, 0, 0]], [[0.9, 0.1, 0.3, 0.2], [0.1, 0.8, 0.7, 0.6]], top_k=1)
+    out = multilabel_precision_recall_f1(
+        [[1, 0, 0, 1], [0, 1, 0, 0]], [[0.9, 0.1, 0.3, 0.2], [0.1, 0.8, 0.7, 0.6]], top_k=1
+    )
     assert out["OP"] == 1.0 and out["OR"] == pytest.approx(2 / 3)
     S = np.asarray(np.array([[0.6, 0.4, 0, 0, 0]]) @ tree.leaf_ancestor_matrix)
     assert mean_average_precision(["A1"], S, taxonomy=tree) == 1.0

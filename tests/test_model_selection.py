@@ -69,11 +69,18 @@ def test_multilabel_indicator(data):
     np.testing.assert_allclose(got, want)
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(estimator=LogisticRegression()), ValueError, "needs an estimator with fit and transform, got LogisticRegression"),
-    (dict(cv=ShuffleSplit(3, test_size=0.2, random_state=0)), ValueError, "test parts partition the 90 samples"),
-    (dict(n_jobs="two"), TypeError, "n_jobs must be an int or None, got 'two'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (
+            dict(estimator=LogisticRegression()),
+            ValueError,
+            "needs an estimator with fit and transform, got LogisticRegression",
+        ),
+        (dict(cv=ShuffleSplit(3, test_size=0.2, random_state=0)), ValueError, "test parts partition the 90 samples"),
+        (dict(n_jobs="two"), TypeError, "n_jobs must be an int or None, got 'two'"),
+    ],
+)
 def test_bad_inputs(data, kwargs, exc, match):
     X, y, tax = data
     kwargs = {"estimator": FlatClassifier(LogisticRegression(), tax), **kwargs}

@@ -226,7 +226,9 @@ def test_partial_fit_and_warm_start(synth):
     warm = FlatSoftmaxClassifier(tax, max_epochs=1, warm_start=True, **CPU).fit(X, y)
     warm.fit(X, y)
     assert len(warm.history) == 2
-    with pytest.raises(ValueError, match="X has 4 features, but FlatSoftmaxClassifier is expecting .* features as input"):
+    with pytest.raises(
+        ValueError, match="X has 4 features, but FlatSoftmaxClassifier is expecting .* features as input"
+    ):
         clf.partial_fit(X[:, :4], y)
     refit = FlatSoftmaxClassifier(tax, max_epochs=1, **CPU).fit(X, y).fit(X, Y)  # cold refit: new format
     assert refit.predict(X[:2]).shape == (2, 2)

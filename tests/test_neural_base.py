@@ -207,9 +207,9 @@ def test_backbone_is_built_once_per_initialisation(data, monkeypatch):
 
 def test_thread_budget_uses_the_free_cores_per_epoch_and_restores(monkeypatch):
     # issue 25: with the budget, on a busy machine the epoch runs on the cores other processes leave free
-    import skhier.neural._base as base
     from skorch.callbacks import Callback
 
+    import skhier.neural._base as base
     from skhier.datasets import make_hierarchical_classification
     from skhier.neural import FlatSoftmaxClassifier, ThreadBudget
 
@@ -271,7 +271,9 @@ def _skorch_members_overridden(cls):
     property over it is the one documented extra."""
     from skorch import NeuralNet
 
-    ours = [k for k in cls.__mro__ if issubclass(k, NeuralNet) and k is not NeuralNet and k.__module__.startswith("skhier")]
+    ours = [
+        k for k in cls.__mro__ if issubclass(k, NeuralNet) and k is not NeuralNet and k.__module__.startswith("skhier")
+    ]
     names = {n for k in ours for n in vars(k)} - {"__module__", "__doc__", "__dict__", "__weakref__"}
     return sorted(n for n in names if hasattr(NeuralNet, n))
 
@@ -292,7 +294,7 @@ def test_the_base_overrides_at_most_ten_skorch_members():
 def test_no_copy_of_skorch_step_bodies():
     from skorch import NeuralNet
 
-    from skhier.neural import FlatSoftmaxClassifier, HCAMCLClassifier, CMSGClassifier, CHMCNNClassifier
+    from skhier.neural import CHMCNNClassifier, CMSGClassifier, FlatSoftmaxClassifier, HCAMCLClassifier
 
     for cls in (EndNet, NodeNet, EncNet, FlatSoftmaxClassifier, HCAMCLClassifier, CMSGClassifier, CHMCNNClassifier):
         for name in ("train_step_single", "validation_step", "evaluation_step", "get_dataset", "get_split_datasets"):

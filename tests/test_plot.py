@@ -92,13 +92,23 @@ def test_subtree_confusion_matches_sklearn_on_the_ancestors():
     plt.close("all")
 
 
-@pytest.mark.parametrize("call, exc, match", [
-    (lambda: subtree_confusion_matrix(["c"], ["d"], taxonomy=DAG), Exception, "needs a tree taxonomy"),
-    (lambda: subtree_confusion_matrix(["A1"], ["A1"], taxonomy=TAX, depth=3), ValueError,
-     r"depth must be an int in \[1, 2\].*got 3"),
-    (lambda: subtree_confusion_matrix(["A1"], ["A1", "B1"], taxonomy=TAX), ValueError, "y_true has 1 samples but y_pred has 2"),
-    (lambda: subtree_confusion_matrix(["Z"], ["A1"], taxonomy=TAX), ValueError, r"y_true\[0\]: unknown label 'Z'"),
-])
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: subtree_confusion_matrix(["c"], ["d"], taxonomy=DAG), Exception, "needs a tree taxonomy"),
+        (
+            lambda: subtree_confusion_matrix(["A1"], ["A1"], taxonomy=TAX, depth=3),
+            ValueError,
+            r"depth must be an int in \[1, 2\].*got 3",
+        ),
+        (
+            lambda: subtree_confusion_matrix(["A1"], ["A1", "B1"], taxonomy=TAX),
+            ValueError,
+            "y_true has 1 samples but y_pred has 2",
+        ),
+        (lambda: subtree_confusion_matrix(["Z"], ["A1"], taxonomy=TAX), ValueError, r"y_true\[0\]: unknown label 'Z'"),
+    ],
+)
 def test_subtree_confusion_bad_inputs(call, exc, match):
     with pytest.raises(exc, match=match):
         call()

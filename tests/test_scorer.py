@@ -49,10 +49,14 @@ def test_every_named_scorer_runs(data):
 def test_cross_val_score_and_cross_validate(data):
     X, y, tax = data
     cv = KFold(3, shuffle=True, random_state=0)
-    scores = cross_val_score(LogisticRegression(max_iter=500), X, y, cv=cv, scoring=get_hierarchical_scorer("hierarchical_f1", tax))
+    scores = cross_val_score(
+        LogisticRegression(max_iter=500), X, y, cv=cv, scoring=get_hierarchical_scorer("hierarchical_f1", tax)
+    )
     assert scores.shape == (3,) and (scores > 0.5).all()
     names = ["hierarchical_f1", "average_precision", "leaf_top1", "level_1_accuracy"]
-    res = cross_validate(LogisticRegression(max_iter=500), X, y, cv=cv, scoring={n: get_hierarchical_scorer(n, tax) for n in names})
+    res = cross_validate(
+        LogisticRegression(max_iter=500), X, y, cv=cv, scoring={n: get_hierarchical_scorer(n, tax) for n in names}
+    )
     for n in names:
         assert res[f"test_{n}"].shape == (3,)
     # coarse levels are easier than the exact leaf
@@ -61,13 +65,18 @@ def test_cross_val_score_and_cross_validate(data):
 
 def test_grid_search_with_refit_and_2d_y(data):
     X, y, tax = data
-    scoring = {"hf1": get_hierarchical_scorer("hierarchical_f1", tax), "ap": get_hierarchical_scorer("average_precision", tax)}
+    scoring = {
+        "hf1": get_hierarchical_scorer("hierarchical_f1", tax),
+        "ap": get_hierarchical_scorer("average_precision", tax),
+    }
     gs = GridSearchCV(DecisionTreeClassifier(random_state=0), {"max_depth": [1, 8]}, scoring=scoring, refit="hf1", cv=3)
     gs.fit(X, y)
     assert gs.best_params_ == {"max_depth": 8}
     # 2-D path targets: a multi-output sklearn classifier predicts paths, scored as paths
     Y = node_indices_to_paths([tax.index(v) for v in y], tax)
-    gs2 = GridSearchCV(DecisionTreeClassifier(random_state=0), {"max_depth": [1, 8]}, scoring=scoring["hf1"], cv=3).fit(X, Y)
+    gs2 = GridSearchCV(DecisionTreeClassifier(random_state=0), {"max_depth": [1, 8]}, scoring=scoring["hf1"], cv=3).fit(
+        X, Y
+    )
     assert gs2.best_params_ == {"max_depth": 8} and 0.5 < gs2.best_score_ <= 1
 
 
@@ -90,7 +99,9 @@ def test_operating_curve_scorer_shares_one_curve_and_equals_the_single_scorers(d
     names = ["average_precision", "average_correct", "recall_at_90_correct", "recall_at_95_correct"]
     cv = KFold(3, shuffle=True, random_state=0)
     grid = {"C": [0.1, 1.0]}
-    one = GridSearchCV(LogisticRegression(max_iter=300), grid, scoring=shared, refit="average_precision", cv=cv).fit(X, y)
+    one = GridSearchCV(LogisticRegression(max_iter=300), grid, scoring=shared, refit="average_precision", cv=cv).fit(
+        X, y
+    )
     single = GridSearchCV(LogisticRegression(max_iter=300), grid, cv=cv, refit="average_precision",
                           scoring={n: get_hierarchical_scorer(n, tax) for n in names}).fit(X, y)
     for n in names:  # exactly the same numbers

@@ -134,7 +134,10 @@ def test_int_and_mixed_names():
     "edges, match",
     [
         ([("a", "b"), ("b", "a")], r"no root.*'a', 'b'"),
-        ([("r", "a"), ("a", "b"), ("b", "c"), ("c", "a")], r"cycle through 'a', 'c', 'b'; the edge \('c', 'a'\) closes it"),
+        (
+            [("r", "a"), ("a", "b"), ("b", "c"), ("c", "a")],
+            r"cycle through 'a', 'c', 'b'; the edge \('c', 'a'\) closes it",
+        ),
         ([("r", "a"), ("s", "b")], r"several roots: 'r', 's'"),
         ([("r", "a"), ("r", "a")], r"duplicate edge: \('r', 'a'\)"),
         ([("r", "r")], r"self edge"),

@@ -11,7 +11,7 @@ from sklearn.utils import Bunch
 
 from .._taxonomy import Taxonomy
 from .._validation import check_number
-from ..labels import decode_labels, LabelFormat
+from ..labels import LabelFormat, decode_labels
 
 __all__ = ["load_fashion_mnist", "FASHION_MNIST_HIERARCHIES"]
 

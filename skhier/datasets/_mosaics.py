@@ -32,13 +32,16 @@ def _templates(co_occurrence):
             raise ValueError(f"co_occurrence must be None, 'outfits' or a mapping of templates, got {co_occurrence!r}")
         co_occurrence = OUTFITS
     if not isinstance(co_occurrence, dict) or not co_occurrence:
-        raise TypeError(f"co_occurrence must be None, 'outfits' or a non-empty dict of templates, got {co_occurrence!r}")
+        raise TypeError(
+            f"co_occurrence must be None, 'outfits' or a non-empty dict of templates, got {co_occurrence!r}"
+        )
     out = []
     for name, classes in co_occurrence.items():
         unknown = [c for c in classes if c not in CLASS_NAMES]
         if not classes or unknown:
             raise ValueError(
-                f"co_occurrence template {name!r} must list Fashion-MNIST class names, got unknown {unknown or classes!r}"
+                f"co_occurrence template {name!r} must list Fashion-MNIST class names, "
+                f"got unknown {unknown or classes!r}"
             )
         out.append(np.array([CLASS_NAMES.index(c) for c in classes]))
     return out
@@ -78,6 +81,7 @@ def make_fashion_mosaics(
     Parameters
     ----------
     n_samples : int, default=1000
+        Number of samples.
     grid : int, default=2
         Cells per side (canvas side ``28 * grid``).
     min_items, max_items : int, default=1 and ``grid**2``

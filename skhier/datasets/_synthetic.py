@@ -24,6 +24,7 @@ def make_taxonomy(n_levels=3, branching=3, *, random_state=None, prefix="n"):
     branching : int or (int, int), default=3
         Children per internal node, or an inclusive (min, max) range drawn per node.
     random_state : int, RandomState instance or None, default=None
+        Seed (or generator) of the randomness, for reproducible results.
     prefix : str, default="n"
         Nodes are named ``prefix`` followed by their path of child positions,
         e.g. ``"n0.2.1"``.
@@ -86,7 +87,9 @@ def make_hierarchical_classification(
     Parameters
     ----------
     n_samples : int, default=1000
+        Number of samples.
     n_features : int, default=20
+        Number of features of every sample.
     taxonomy : Taxonomy, default=None
         Labels are its leaves; ``None`` builds one with :func:`make_taxonomy`.
     n_levels, branching : int
@@ -100,7 +103,9 @@ def make_hierarchical_classification(
     weights : array-like of shape (n_leaves,), default=None
         Leaf proportions; uniform by default.
     label_format : {"leaf", "path", "indicator"}, default="leaf"
+        The label format to answer in (``HierarchicalLabelEncoder.format_``).
     random_state : int, RandomState instance or None, default=None
+        Seed (or generator) of the randomness, for reproducible results.
 
     Returns
     -------

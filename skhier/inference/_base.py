@@ -35,7 +35,9 @@ def decide(scores, taxonomy: Taxonomy, decision="leaf", *, threshold=0.5):
     Parameters
     ----------
     scores : array-like or tensor of shape (n_samples, n_nodes)
+        Node scores, one column per taxonomy node in taxonomy order.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     decision : {"leaf", "top_down", "majority", "threshold"}, default="leaf"
         ``"leaf"``: the best-scored leaf. ``"top_down"``: from the root, step to the
         best-scored child until a leaf. ``"majority"``: the most specific non-root node
@@ -187,6 +189,7 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
         Parameters
         ----------
         X : array-like or tensor of shape (n_samples, n_nodes)
+            Node scores, one column per taxonomy node in taxonomy order.
 
         Returns
         -------
@@ -212,6 +215,7 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
         Parameters
         ----------
         X : array-like or tensor of shape (n_samples, n_nodes)
+            Node scores, one column per taxonomy node in taxonomy order.
 
         Returns
         -------
@@ -231,6 +235,7 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
         Parameters
         ----------
         X : array-like or tensor of shape (n_samples, n_nodes)
+            Node scores, one column per taxonomy node in taxonomy order.
 
         Returns
         -------

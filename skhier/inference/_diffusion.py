@@ -4,9 +4,8 @@ diffusion, §3.3, eq. 3-6): ``f* = (1 - α) (I - α W_n)^-1 f0``.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import warnings
+from functools import lru_cache
 
 import numpy as np
 import scipy.linalg
@@ -221,6 +220,7 @@ def diffuse(scores, taxonomy: Taxonomy, alpha: float, *, method="closed_form", s
     Parameters
     ----------
     scores : tensor of shape (n_samples, n_nodes)
+        Node scores, one column per taxonomy node in taxonomy order.
     taxonomy : Taxonomy, default=None
         The taxonomy of the node scores; ``None`` takes the one the scores carry (the
         :class:`~skhier.base.NodeScores` of the step before it in a Pipeline).
@@ -235,7 +235,9 @@ def diffuse(scores, taxonomy: Taxonomy, alpha: float, *, method="closed_form", s
         up to 256 nodes; above, the tree elimination on a tree and a sparse LU
         factorisation of ``I - α W_n`` on a DAG (the graph of all its edges).
     max_iter : int, default=1000
+        The most iterations of the solver.
     tol : float, default=1e-8
+        The solver stops when an iteration changes the scores by less than ``tol``.
     root : {"node", "exclude"}, default="node"
         The root's role in the graph (see :class:`DiffusionRefiner`).
 
@@ -294,12 +296,15 @@ class DiffusionRefiner(BaseRefiner):
         The taxonomy of the node scores; ``None`` takes the one the scores carry (the
         :class:`~skhier.base.NodeScores` of the step before it in a Pipeline).
     alpha : float in [0, 1), default=0.5
+        Probability of spreading a score to the neighbours (eq. 4): 0 keeps the scores.
     method : {"closed_form", "iterative"}, default="closed_form"
         The exact limit, or iterating eq. 4 until the change is at most ``tol``.
     solver : {"auto", "dense", "tree"}, default="auto"
         How the closed form is computed; see :func:`diffuse`.
     max_iter : int, default=1000
+        The most iterations of the solver.
     tol : float, default=1e-8
+        The solver stops when an iteration changes the scores by less than ``tol``.
     root : {"node", "exclude"}, default="node"
         The root's role in the graph. The paper (§3.3) builds ``W`` from the taxonomy's
         parent–child relations and is silent on the root, whose score is the constant 1

@@ -76,6 +76,7 @@ class FlatClassifier(HierarchicalClassifierMixin, ClassifierMixin, TransformerMi
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
         y : array-like
             Labels in any single-label format of :mod:`skhier.labels`.
         **fit_params : dict
@@ -119,6 +120,7 @@ class FlatClassifier(HierarchicalClassifierMixin, ClassifierMixin, TransformerMi
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
 
         Returns
         -------

@@ -16,8 +16,8 @@ from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 from torch import nn
 
-from ._base import BaseRefiner
 from .._validation import check_number
+from ._base import BaseRefiner
 from ._diffusion import _check_alpha, diffusion_operator
 
 __all__ = ["DifferentiableDiffusionRefiner", "EdgeDiffusionMap", "LinearScoreMap"]
@@ -69,11 +69,15 @@ class EdgeDiffusionMap(nn.Module):
     Parameters
     ----------
     rows, cols : tensor of int of shape (n_edges,)
+        Source and target node of every directed edge.
     init : tensor of shape (n_edges,)
         Initial weights; also kept as the buffer ``init`` that regularisation pulls to.
     n_nodes : int
+        Number of taxonomy nodes.
     alpha : float in [0, 1)
+        Probability of spreading a score to the neighbours at each step.
     n_steps : int
+        Diffusion steps unrolled.
 
     Examples
     --------
@@ -152,8 +156,11 @@ class DifferentiableDiffusionRefiner(BaseRefiner):
     reg : float, default=1e-3
         Weight of the pull towards the initial map.
     lr : float, default=1e-3
+        Learning rate of the optimizer.
     max_epochs : int, default=100
+        Number of training epochs.
     batch_size : int, default=256
+        Samples per training batch.
     validation_fraction : float, default=0.1
         Share of the training samples held out for early stopping (0 disables both).
     patience : int, default=5
@@ -168,6 +175,7 @@ class DifferentiableDiffusionRefiner(BaseRefiner):
         switches to the edge map above it and ``"dense"`` refuses.
     decision : {"leaf", "top_down", "majority", "threshold"}, default="leaf"
     threshold : float, default=0.5
+        A node is predicted when its score is at least ``threshold``.
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
     random_state : int or None, default=None
@@ -273,7 +281,11 @@ class DifferentiableDiffusionRefiner(BaseRefiner):
             if self.validation_fraction > 0
             else None
         )
-        callbacks = [("early_stopping", EarlyStopping(monitor="valid_loss", patience=self.patience, load_best=True))] if split else []
+        callbacks = (
+            [("early_stopping", EarlyStopping(monitor="valid_loss", patience=self.patience, load_best=True))]
+            if split
+            else []
+        )
         alpha = float(self.alpha)
         dense = self.operator == "dense" or (self.operator == "auto" and tax.n_nodes <= self.max_nodes)
         if dense:

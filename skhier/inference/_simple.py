@@ -75,6 +75,7 @@ class TopDownRefiner(BaseRefiner):
         Normalise siblings to sum to one before multiplying.
     decision : {"leaf", "top_down", "majority", "threshold"}, default="leaf"
     threshold : float, default=0.5
+        A node is predicted when its score is at least ``threshold``.
 
     Attributes
     ----------
@@ -131,7 +132,9 @@ class CoherenceRefiner(BaseRefiner):
     decision : {"leaf", "top_down", "majority", "threshold"}, default="threshold"
         Single-label decisions; see :func:`skhier.inference.decide`.
     threshold : float, default=0.5
+        A node is predicted when its score is at least ``threshold``.
     device : str or torch.device, default=None
+        Where tensors go (``"cpu"``, ``"cuda"``); ``"auto"`` picks CUDA when available.
 
     Attributes
     ----------

@@ -5,7 +5,6 @@ weights, non-mandatory leaf prediction and consistent node probabilities.
 
 from __future__ import annotations
 
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.linear_model import LogisticRegression
@@ -153,6 +152,7 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
         y : array-like
             Labels in any single-label format of :mod:`skhier.labels`: 1-D leaf or node
             labels, or 2-D root-first paths. Without ``taxonomy``, 2-D paths define it
@@ -295,6 +295,7 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
 
         Returns
         -------
@@ -311,8 +312,11 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
         y : array-like
+            Labels in any label format of :mod:`skhier.labels`.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples; ``None`` weighs every sample equally.
 
         Returns
         -------
@@ -332,6 +336,7 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
 
         Returns
         -------

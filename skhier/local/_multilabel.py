@@ -87,6 +87,7 @@ class MultiLabelLocalClassifierPerNode(NodeScoresMixin, ClassifierMixin, Transfo
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
         y : array-like or sparse matrix
             Node sets as an indicator (one column per node, root first; ancestors are
             filled in).
@@ -133,6 +134,7 @@ class MultiLabelLocalClassifierPerNode(NodeScoresMixin, ClassifierMixin, Transfo
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
 
         Returns
         -------
@@ -157,6 +159,7 @@ class MultiLabelLocalClassifierPerNode(NodeScoresMixin, ClassifierMixin, Transfo
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
 
         Returns
         -------
@@ -170,6 +173,7 @@ class MultiLabelLocalClassifierPerNode(NodeScoresMixin, ClassifierMixin, Transfo
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
 
         Returns
         -------

@@ -31,6 +31,7 @@ class HierarchicalMetricAccumulator:
     Parameters
     ----------
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
 
     Attributes
     ----------
@@ -80,6 +81,7 @@ class HierarchicalMetricAccumulator:
         y_true, y_pred : array-like or tensor
             Labels in any single-label format, as every metric reads them.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples; ``None`` weighs every sample equally.
         """
         device = pick_device(y_true, y_pred)
         t = node_indices(y_true, self.taxonomy, device, name="y_true")
@@ -97,6 +99,7 @@ class HierarchicalMetricAccumulator:
         y_true, y_pred : tensor of int of shape (n_samples,)
             Node indices (columns of the taxonomy).
         sample_weight : tensor or array-like of shape (n_samples,), default=None
+            Weights of the samples; ``None`` weighs every sample equally.
 
         Examples
         --------

@@ -64,7 +64,9 @@ def path_accuracy_score(y_true, y_pred, *, taxonomy, sample_weight=None):
         Labels in any single-label format of :mod:`skhier.labels` (a torch tensor holds
         node indices).
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------
@@ -94,10 +96,13 @@ def level_accuracy_score(y_true, y_pred, *, taxonomy, level=None, sample_weight=
     Parameters
     ----------
     y_true, y_pred : array-like or tensor
+        True and predicted labels, in any label format of :mod:`skhier.labels`.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     level : int, default=None
         Level in ``1 .. taxonomy.max_depth``; ``None`` returns every level.
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------
@@ -178,6 +183,7 @@ def hierarchical_precision_recall_fscore(
     y_true, y_pred : array-like, sparse matrix or tensor
         Labels in any format of :mod:`skhier.labels`.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     average : {"micro", "macro"}, default="micro"
         ``"micro"`` sums the counts over samples before dividing; ``"macro"`` averages the
         per-sample ratios: macro precision and recall are the means of the per-sample
@@ -188,6 +194,7 @@ def hierarchical_precision_recall_fscore(
     zero_division : float, default=0.0
         Value of a ratio whose denominator is 0 (a root prediction or truth).
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------
@@ -243,10 +250,14 @@ def hierarchical_precision_score(y_true, y_pred, *, taxonomy, average="micro", z
     Parameters
     ----------
     y_true, y_pred : array-like, sparse matrix or tensor
+        True and predicted labels, in any label format of :mod:`skhier.labels`.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     average : {"micro", "macro"}, default="micro"
     zero_division : float, default=0.0
+        The value a ratio takes when its denominator is 0.
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------
@@ -272,10 +283,14 @@ def hierarchical_recall_score(y_true, y_pred, *, taxonomy, average="micro", zero
     Parameters
     ----------
     y_true, y_pred : array-like, sparse matrix or tensor
+        True and predicted labels, in any label format of :mod:`skhier.labels`.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     average : {"micro", "macro"}, default="micro"
     zero_division : float, default=0.0
+        The value a ratio takes when its denominator is 0.
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------
@@ -304,10 +319,14 @@ def hierarchical_f1_score(y_true, y_pred, *, taxonomy, average="micro", zero_div
     Parameters
     ----------
     y_true, y_pred : array-like, sparse matrix or tensor
+        True and predicted labels, in any label format of :mod:`skhier.labels`.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     average : {"micro", "macro"}, default="micro"
     zero_division : float, default=0.0
+        The value a ratio takes when its denominator is 0.
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------
@@ -367,9 +386,12 @@ def specificity_precision_recall_fscore(y_true, y_pred, *, taxonomy, specificity
     Parameters
     ----------
     y_true, y_pred : array-like or tensor
+        True and predicted labels, in any label format of :mod:`skhier.labels`.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     specificity : {"info", "depth"}, default="info"
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------
@@ -402,8 +424,11 @@ def hierarchical_correct_score(y_true, y_pred, *, taxonomy, sample_weight=None):
     Parameters
     ----------
     y_true, y_pred : array-like or tensor
+        True and predicted labels, in any label format of :mod:`skhier.labels`.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------
@@ -442,7 +467,9 @@ def _make_single(spec, which):
     y_true, y_pred : array-like or tensor
         Labels in any single-label format of :mod:`skhier.labels`.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------

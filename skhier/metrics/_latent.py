@@ -18,7 +18,8 @@ _LATENT_METRICS = ("normalized_l1", "euclidean", "cosine")
 def _latent_distance(za, zb, metric):
     if metric == "normalized_l1":  # KFR's d: per-vector standardised, mean |difference|
         za, zb = (
-            (z - z.mean(axis=1, keepdims=True)) / np.maximum(z.std(axis=1, ddof=1, keepdims=True), 1e-12) for z in (za, zb)
+            (z - z.mean(axis=1, keepdims=True)) / np.maximum(z.std(axis=1, ddof=1, keepdims=True), 1e-12)
+            for z in (za, zb)
         )
         return np.abs(za - zb).mean(axis=1)
     if metric == "euclidean":
@@ -46,6 +47,7 @@ def latent_distance_correlation(
     Z : array-like of shape (n_samples, n_features)
         Latent vectors (e.g. :meth:`~skhier.neural.HierarchicalLossClassifier.embed`).
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     latent_metric : {"normalized_l1", "euclidean", "cosine"}, default="normalized_l1"
         ``"normalized_l1"`` is KFR's: each vector standardised by its own mean and
         standard deviation, then the mean absolute difference.
@@ -97,7 +99,9 @@ def latent_distance_correlation(
     if n * (n - 1) // 2 <= max_pairs:
         i, j = np.triu_indices(n, k=1)
     else:
-        rng = np.random.default_rng(random_state) if not isinstance(random_state, np.random.RandomState) else random_state
+        rng = (
+            np.random.default_rng(random_state) if not isinstance(random_state, np.random.RandomState) else random_state
+        )
         i = rng.integers(0, n, max_pairs)
         j = (i + rng.integers(1, n, max_pairs)) % n
     d_lat = _latent_distance(Z[i], Z[j], latent_metric)

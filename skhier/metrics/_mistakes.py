@@ -31,7 +31,9 @@ def mistake_severity(y_true, y_pred, *, taxonomy, sample_weight=None):
     y_true, y_pred : array-like or tensor
         Labels in any single-label format.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------
@@ -95,10 +97,15 @@ def hierarchical_distance_at_k(y_true, y_score, *, taxonomy, k=1, sample_weight=
     Parameters
     ----------
     y_true : array-like or tensor
+        True labels, in any label format of :mod:`skhier.labels`.
     y_score : array-like or tensor of shape (n_samples, n_nodes)
+        Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     k : int, default=1
+        How many of the top-scored classes are considered.
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------
@@ -153,10 +160,15 @@ def hierarchical_precision_at_k(y_true, y_score, *, taxonomy, k=1, sample_weight
     Parameters
     ----------
     y_true : array-like or tensor
+        True labels, in any label format of :mod:`skhier.labels`.
     y_score : array-like or tensor of shape (n_samples, n_nodes)
+        Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     k : int, default=1
+        How many of the top-scored classes are considered.
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------
@@ -200,10 +212,15 @@ def hierarchical_set_precision_at_k(y_true, y_score, *, taxonomy, k=1, sample_we
     Parameters
     ----------
     y_true : array-like or tensor
+        True labels, in any label format of :mod:`skhier.labels`.
     y_score : array-like or tensor of shape (n_samples, n_nodes)
+        Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     k : int, default=1
+        How many of the top-scored classes are considered.
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------

@@ -77,7 +77,9 @@ def mean_average_precision(y_true, y_score, *, taxonomy=None, sample_weight=None
     y_score : array-like or tensor of shape (n_samples, n_classes)
         With ``taxonomy``: node scores (n_samples, n_nodes).
     taxonomy : Taxonomy, default=None
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------
@@ -124,16 +126,20 @@ def multilabel_precision_recall_f1(
     Parameters
     ----------
     y_true : array-like of shape (n_samples, n_classes), or hierarchical labels
+        True labels, in any label format of :mod:`skhier.labels`.
     y_score : array-like or tensor of shape (n_samples, n_classes)
         With ``taxonomy``: node scores (n_samples, n_nodes), or predicted labels in
         any label format (their node sets score 1), e.g. a multi-label ``predict``.
     taxonomy : Taxonomy, default=None
         When given, classes are the non-root nodes (see :func:`mean_average_precision`).
     threshold : float, default=0.5
+        A node is predicted when its score is at least ``threshold``.
     top_k : int, default=None
+        Predict each sample's ``top_k`` best-scored labels instead of thresholding.
     zero_division : float, default=0.0
         Ratio of a class with no prediction (CP) or no positive (CR).
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------
@@ -185,7 +191,9 @@ def hierarchy_violations(y_score, *, taxonomy, threshold=None):
     y_score : array-like, sparse matrix or tensor of shape (n_samples, n_nodes)
         Node scores or a node-indicator matrix, columns in taxonomy order.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     threshold : float, default=None
+        A node is predicted when its score is at least ``threshold``.
 
     Returns
     -------

@@ -42,7 +42,9 @@ __all__ = [
 class OperatingCurve:
     """Mean per-example metrics at every threshold of a node-score matrix.
 
-    Attributes
+    Built by :func:`operating_curve`; its fields are its attributes.
+
+    Parameters
     ----------
     thresholds : ndarray
         Decreasing thresholds; the first is ``inf`` (every example predicts the root).
@@ -110,6 +112,7 @@ class OperatingCurve:
         Parameters
         ----------
         min_correct : float in [0, 1], default=0.9
+            The least fraction of correct predictions (precision of the operating point) to reach.
 
         Returns
         -------
@@ -241,8 +244,10 @@ def operating_curve(y_true, y_score, *, taxonomy, specificity="info", sample_wei
     y_score : array-like or tensor of shape (n_samples, n_nodes)
         Node scores, columns in taxonomy order (leaf-only scores are refused).
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     specificity : {"info", "depth"}, default="info"
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------
@@ -278,10 +283,14 @@ def hierarchical_average_precision(y_true, y_score, *, taxonomy, specificity="in
     Parameters
     ----------
     y_true : array-like or tensor
+        True labels, in any label format of :mod:`skhier.labels`.
     y_score : array-like or tensor of shape (n_samples, n_nodes)
+        Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     specificity : {"info", "depth"}, default="info"
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------
@@ -310,10 +319,14 @@ def hierarchical_average_correct(y_true, y_score, *, taxonomy, specificity="info
     Parameters
     ----------
     y_true : array-like or tensor
+        True labels, in any label format of :mod:`skhier.labels`.
     y_score : array-like or tensor of shape (n_samples, n_nodes)
+        Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     specificity : {"info", "depth"}, default="info"
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------
@@ -341,11 +354,16 @@ def recall_at_correct(y_true, y_score, *, taxonomy, min_correct=0.9, specificity
     Parameters
     ----------
     y_true : array-like or tensor
+        True labels, in any label format of :mod:`skhier.labels`.
     y_score : array-like or tensor of shape (n_samples, n_nodes)
+        Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     min_correct : float, default=0.9
+        The least fraction of correct predictions (precision of the operating point) to reach.
     specificity : {"info", "depth"}, default="info"
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------
@@ -376,7 +394,9 @@ def leaf_prediction(y_score, taxonomy):
     Parameters
     ----------
     y_score : array-like or tensor of shape (n_samples, n_nodes)
+        Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
 
     Returns
     -------
@@ -407,8 +427,11 @@ def majority_prediction(y_score, taxonomy, *, threshold=0.5):
     Parameters
     ----------
     y_score : array-like or tensor of shape (n_samples, n_nodes)
+        Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     threshold : float, default=0.5
+        A node is predicted when its score is at least ``threshold``.
 
     Returns
     -------
@@ -441,9 +464,13 @@ def leaf_f1_score(y_true, y_score, *, taxonomy, sample_weight=None):
     Parameters
     ----------
     y_true : array-like or tensor
+        True labels, in any label format of :mod:`skhier.labels`.
     y_score : array-like or tensor of shape (n_samples, n_nodes)
+        Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------
@@ -466,9 +493,13 @@ def majority_f1_score(y_true, y_score, *, taxonomy, sample_weight=None):
     Parameters
     ----------
     y_true : array-like or tensor
+        True labels, in any label format of :mod:`skhier.labels`.
     y_score : array-like or tensor of shape (n_samples, n_nodes)
+        Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------
@@ -491,9 +522,13 @@ def leaf_top1_accuracy(y_true, y_score, *, taxonomy, sample_weight=None):
     Parameters
     ----------
     y_true : array-like or tensor
+        True labels, in any label format of :mod:`skhier.labels`.
     y_score : array-like or tensor of shape (n_samples, n_nodes)
+        Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; ``None`` weighs every sample equally.
 
     Returns
     -------

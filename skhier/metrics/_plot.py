@@ -17,6 +17,7 @@ def plot_operating_curve(y_true, y_scores, *, taxonomy, specificity="info", axes
     y_scores : array-like of shape (n_samples, n_nodes), or dict of name -> such array
         Node scores of one model, or of several models to compare on one figure.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     specificity : {"info", "depth"}, default="info"
     axes : sequence of two matplotlib Axes, default=None
         Where to draw; a new figure with two panels by default.

@@ -40,7 +40,9 @@ def node_scores(estimator, X, taxonomy: Taxonomy) -> np.ndarray:
         With ``transform`` returning :class:`~skhier.base.NodeScores`, or with
         ``predict_proba`` and ``classes_``.
     X : array-like
+        Input samples: images (n, C, H, W) or feature vectors (n, n_features).
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
 
     Returns
     -------
@@ -102,6 +104,7 @@ class HierarchicalScorer:
     metric : callable
         ``metric(y_true, y_pred_or_scores, *, taxonomy, **kwargs)``.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     response_method : {"predict", "predict_proba"}
         What the metric reads from the estimator; ``"predict_proba"`` gives node scores.
     sign : {1, -1}
@@ -183,10 +186,22 @@ for _k in ("CP", "CR", "CF1", "OP", "OR", "OF1"):
     )
 
 _PATTERNS = [
-    (re.compile(r"level_(\d+)_accuracy"), lambda m: (H.level_accuracy_score, "predict", 1, None, {"level": int(m.group(1))})),
-    (re.compile(r"neg_hierarchical_distance_at_(\d+)"), lambda m: (M.hierarchical_distance_at_k, "predict_proba", -1, None, {"k": int(m.group(1))})),
-    (re.compile(r"hierarchical_precision_at_(\d+)"), lambda m: (M.hierarchical_precision_at_k, "predict_proba", 1, None, {"k": int(m.group(1))})),
-    (re.compile(r"hierarchical_set_precision_at_(\d+)"), lambda m: (M.hierarchical_set_precision_at_k, "predict_proba", 1, None, {"k": int(m.group(1))})),
+    (
+        re.compile(r"level_(\d+)_accuracy"),
+        lambda m: (H.level_accuracy_score, "predict", 1, None, {"level": int(m.group(1))}),
+    ),
+    (
+        re.compile(r"neg_hierarchical_distance_at_(\d+)"),
+        lambda m: (M.hierarchical_distance_at_k, "predict_proba", -1, None, {"k": int(m.group(1))}),
+    ),
+    (
+        re.compile(r"hierarchical_precision_at_(\d+)"),
+        lambda m: (M.hierarchical_precision_at_k, "predict_proba", 1, None, {"k": int(m.group(1))}),
+    ),
+    (
+        re.compile(r"hierarchical_set_precision_at_(\d+)"),
+        lambda m: (M.hierarchical_set_precision_at_k, "predict_proba", 1, None, {"k": int(m.group(1))}),
+    ),
 ]
 
 
@@ -224,6 +239,7 @@ def get_hierarchical_scorer(name, taxonomy):
         One of :func:`get_hierarchical_scorer_names`. Metrics where lower is better are
         negated and named ``neg_*``.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
 
     Returns
     -------
@@ -263,6 +279,7 @@ def make_hierarchical_scorer(metric, taxonomy, *, response_method=None, greater_
         ``metric(y_true, y_pred_or_scores, *, taxonomy, **kwargs)``, or a scorer name
         (then ``kwargs`` override its defaults).
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     response_method : {"predict", "predict_proba"}, default=None
         ``None`` picks ``"predict_proba"`` (node scores) for the score-based metrics of
         skhier and ``"predict"`` otherwise.
@@ -321,6 +338,7 @@ class OperatingCurveScorer:
     Parameters
     ----------
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     min_correct : float or sequence of float, default=(0.9, 0.95)
         One ``recall_at_<100·c>_correct`` entry per value (a single value gives one).
     specificity : {"info", "depth"}, default="info"

@@ -8,20 +8,18 @@ format of ``fit``. Three bases, one per kind of output (:mod:`._protocols`), car
 plumbing; a method is a module, a criterion and two hooks.
 """
 
+from . import losses
 from ._accelerate import AccelerateMixin
 from ._base import (
     HierarchicalEncoderNet,
     HierarchicalNet,
     HierarchicalValidScoring,
-    ThreadBudget,
     MultiLabelHierarchicalNet,
+    ThreadBudget,
     auto_batch_size,
     resolve_device,
 )
-from ._protocols import EncoderModule, EndDistributionModule, NodeProbabilityModule
-from ._data import HierarchicalBatchIterator, HierarchicalValidSplit, NodeDataset, TensorBatchIterator
-from ._flat import FlatSoftmaxClassifier, HierarchicalHeadModule, HierarchicalLossClassifier, KFRClassifier
-from . import losses
+from ._chmcnn import CHMCNNClassifier, CHMCNNModule, MaxConstraintLoss
 from ._cmsg import (
     CMSGClassifier,
     CMSGModule,
@@ -31,10 +29,12 @@ from ._cmsg import (
     embedding_correlation,
     reweight_correlation,
 )
-from ._hmlc import HMLC_LOSSES, GMMFeatureMasks, HMLCEncoder, HMLCModule, gmm_level_masks
-from ._hccf import HCCFClassifier, HCCFLoss, HCCFModule, extended_levels
+from ._data import HierarchicalBatchIterator, HierarchicalValidSplit, NodeDataset, TensorBatchIterator
+from ._flat import FlatSoftmaxClassifier, HierarchicalHeadModule, HierarchicalLossClassifier, KFRClassifier
 from ._hcam import HCAMCLClassifier, HCAMCLModule, PathNLLLoss, path_tokens
-from ._chmcnn import CHMCNNClassifier, CHMCNNModule, MaxConstraintLoss
+from ._hccf import HCCFClassifier, HCCFLoss, HCCFModule, extended_levels
+from ._hmlc import HMLC_LOSSES, GMMFeatureMasks, HMLCEncoder, HMLCModule, gmm_level_masks
+from ._protocols import EncoderModule, EndDistributionModule, NodeProbabilityModule
 
 __all__ = [
     "AccelerateMixin",

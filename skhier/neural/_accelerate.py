@@ -59,6 +59,8 @@ class AccelerateMixin(_SkorchAccelerateMixin):
 
     Parameters
     ----------
+    *args
+        The estimator's own positional parameters (its ``taxonomy``).
     accelerator : accelerate.Accelerator
         Its ``mixed_precision`` ("bf16", "fp16") replaces the estimator's own
         ``mixed_precision``, which must then be None.

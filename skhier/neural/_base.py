@@ -46,10 +46,10 @@ from .._validation import check_number
 from ..base import HierarchicalClassifierMixin, NodeScores, NodeScoresMixin
 from ..labels import HierarchicalLabelEncoder, decode_labels, infer_taxonomy
 from ..metrics import HierarchicalMetricAccumulator
-from .backbones import MLP, SmallCNN, feature_shape
-from .losses import get_criterion
 from ._data import HierarchicalValidSplit, NodeDataset, TensorBatchIterator, _base_and_indices, as_float_tensor
 from ._protocols import EncoderModule, EndDistributionModule, NodeProbabilityModule
+from .backbones import MLP, SmallCNN, feature_shape
+from .losses import get_criterion
 
 __all__ = [
     "HierarchicalNet",
@@ -102,6 +102,7 @@ def resolve_device(device) -> str:
     Parameters
     ----------
     device : str, torch.device or None
+        Where tensors go (``"cpu"``, ``"cuda"``); ``"auto"`` picks CUDA when available.
 
     Returns
     -------
@@ -127,6 +128,7 @@ def auto_batch_size(n_samples: int) -> int:
     Parameters
     ----------
     n_samples : int
+        Number of samples.
 
     Returns
     -------
@@ -534,6 +536,7 @@ class _HierarchicalNetBase(NeuralNet):
         Parameters
         ----------
         X : array-like or tensor of shape (n_samples, ...)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
         y : array-like
             Labels in a format it takes (the same taxonomy).
         classes : ignored
@@ -634,13 +637,19 @@ class HierarchicalNet(HierarchicalClassifierMixin, ClassifierMixin, TransformerM
         initialisation; a callable is called to build one. ``backbone__*`` parameters
         reach the built-in backbones.
     optimizer : torch optimizer class, default=torch.optim.AdamW
+        The torch optimizer class (``optimizer__*`` parameters reach it).
     lr : float, default=1e-3
+        Learning rate of the optimizer.
     max_epochs : int, default=10
+        Number of training epochs.
     batch_size : int or "auto", default="auto"
         ``"auto"`` takes about 64 steps an epoch, from 16 to 256 samples a batch
         (:func:`~skhier.neural.auto_batch_size`), so small data sets still learn.
     train_split : callable or None, default=HierarchicalValidSplit(0.1)
         Internal validation split, stratified by node whatever the label format.
+    iterator_train, iterator_valid : class, default=TensorBatchIterator
+        skorch's batch iterators; skhier's feed whole tensors to the device and bring
+        the targets to ``forward`` (``iterator_train__*`` parameters reach them).
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
         ``"auto"`` trains on CUDA when available.
     mixed_precision : {None, "bf16"}, default=None
@@ -703,6 +712,7 @@ class HierarchicalNet(HierarchicalClassifierMixin, ClassifierMixin, TransformerM
         Parameters
         ----------
         X : array-like or tensor of shape (n_samples, ...)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
 
         Returns
         -------
@@ -821,6 +831,7 @@ class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMix
         Parameters
         ----------
         X : array-like or tensor of shape (n_samples, ...)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
 
         Returns
         -------
@@ -834,6 +845,7 @@ class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMix
         Parameters
         ----------
         X : array-like or tensor of shape (n_samples, ...)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
 
         Returns
         -------
@@ -847,6 +859,7 @@ class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMix
         Parameters
         ----------
         X : array-like or tensor of shape (n_samples, ...)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
 
         Returns
         -------
@@ -886,8 +899,12 @@ class HierarchicalEncoderNet(TransformerMixin, _HierarchicalNetBase):
     ----------
     taxonomy, module, criterion
         As in :class:`HierarchicalNet`.
+    backbone, optimizer, lr, max_epochs, batch_size, train_split, iterator_train, iterator_valid
+        As in :class:`HierarchicalNet`.
+    device, mixed_precision, channels_last, train_transform, random_state, verbose
+        As in :class:`HierarchicalNet`.
     **kwargs
-        Every other parameter of :class:`HierarchicalNet`.
+        Every other skorch parameter.
 
     Attributes
     ----------
@@ -916,6 +933,7 @@ class HierarchicalEncoderNet(TransformerMixin, _HierarchicalNetBase):
         Parameters
         ----------
         X : array-like or tensor of shape (n_samples, ...)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
 
         Returns
         -------
@@ -935,8 +953,11 @@ class HierarchicalEncoderNet(TransformerMixin, _HierarchicalNetBase):
         Parameters
         ----------
         X : array-like or tensor of shape (n_samples, ...)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
         y : array-like
+            Labels in any label format of :mod:`skhier.labels`.
         **fit_params : dict
+            Passed to ``fit``.
 
         Returns
         -------
@@ -950,6 +971,7 @@ class HierarchicalEncoderNet(TransformerMixin, _HierarchicalNetBase):
         Parameters
         ----------
         input_features : ignored
+            Ignored: embeddings have no input counterpart.
 
         Returns
         -------

@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._tree import max_over_descendants
 from .._taxonomy import check_taxonomy
+from .._tree import max_over_descendants
 from ._cmsg import ROOT_LOGIT, MultiLabelNodeClassifier
 from .losses._base import full_precision
 
@@ -69,7 +69,19 @@ class MaxConstraintLoss(nn.Module):
         self.register_buffer("keep", keep, persistent=False)
 
     def forward(self, logits, targets):
-        """The loss of (B, n_nodes - 1) label logits against (B, n_nodes - 1) 0/1 targets."""
+        """MCLoss of the label logits.
+
+        Parameters
+        ----------
+        logits : tensor of shape (B, n_nodes - 1)
+            One logit per non-root node (before the MCM).
+        targets : tensor of shape (B, n_nodes - 1)
+            0/1 node sets, closed under ancestors.
+
+        Returns
+        -------
+        loss : scalar tensor
+        """
         n = self.taxonomy.n_nodes - 1
         if not isinstance(logits, torch.Tensor) or logits.ndim != 2 or logits.shape[1] != n:
             raise ValueError(
@@ -100,12 +112,17 @@ class CHMCNNModule(nn.Module):
     Parameters
     ----------
     backbone : nn.Module
+        The feature extractor: an ``nn.Module`` mapping a batch to features.
     feature_shape : tuple of int
+        Shape of the backbone's output for one sample.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     hidden : int, default=500
+        Width of the hidden layers.
     n_layers : int, default=3
         Linear layers in all (the paper: 3).
     dropout : float, default=0.7
+        Dropout probability.
 
     Examples
     --------
@@ -166,14 +183,17 @@ class CHMCNNClassifier(MultiLabelNodeClassifier):
     backbone : {"identity", "mlp", "cnn", "auto"}, nn.Module or callable, default="identity"
         The features themselves by default, as in the paper.
     optimizer : class, default=torch.optim.Adam
+        The torch optimizer class (``optimizer__*`` parameters reach it).
     lr : float, default=1e-4
+        Learning rate of the optimizer.
     batch_size : int, default=4
-    optimizer__weight_decay : float, default=1e-5
-    optimizer__fused : bool, default=True
-        torch's fused Adam kernel (the same update, ~20× faster steps on CPU at batch 4).
-    threshold : float, default=0.5
+        Samples per training batch.
     **kwargs
-        Every parameter of :class:`~skhier.neural.MultiLabelHierarchicalNet` and skorch.
+        Every parameter of :class:`~skhier.neural.MultiLabelHierarchicalNet` (``threshold``
+        0.5: a node is predicted when its probability is at least that) and skorch. Set
+        by default: ``optimizer__weight_decay=1e-5`` (the paper's) and
+        ``optimizer__fused=True`` (torch's fused Adam kernel: the same update, ~20×
+        faster steps on CPU at batch 4).
 
     Attributes
     ----------

@@ -63,6 +63,7 @@ def cooccurrence_correlation(Y) -> sp.csr_matrix:
     Parameters
     ----------
     Y : array-like or sparse matrix of shape (n_samples, n_labels)
+        Node-indicator rows of the training set, one column per label (non-root node).
 
     Returns
     -------
@@ -93,6 +94,7 @@ def embedding_correlation(embeddings, *, threshold=None):
     Parameters
     ----------
     embeddings : array-like of shape (n_labels, dim)
+        One vector per label (e.g. sentence embeddings of the label names).
     threshold : float or None, default=None
         None gives the dense all-pairs matrix. A float gives a sparse matrix of the
         pairs whose similarity is at least ``threshold`` (the only ones
@@ -280,18 +282,24 @@ class CMSGModule(nn.Module):
     Parameters
     ----------
     backbone : nn.Module
+        The feature extractor: an ``nn.Module`` mapping a batch to features.
     feature_shape : tuple of int
         The backbone's output shape for one sample, (C, H, W) or (D,).
     correlation : array-like or sparse matrix of shape (n_labels, n_labels), or int
         The re-weighted correlation ``Â`` (:func:`reweight_correlation`), non-negative;
         or the number of labels for SGA without a correlation (the ablation).
     dim : int, default=128
+        Width of the label and spatial tokens.
     heads : int, default=4
+        Attention heads of every layer.
     sga_layers, saa_layers : int, default=1
+        Number of SGA (label-correlation) and SAA (spatial) attention layers.
     attention : {"mask", "bias"}, default="mask"
         How SGA uses ``Â`` (ignored without one).
     ffn_mult : int, default=2
+        Width of the feed-forward sublayers, as a multiple of ``dim``.
     dropout : float, default=0.1
+        Dropout probability.
 
     Examples
     --------
@@ -414,9 +422,13 @@ class MultiLabelHeadModule(nn.Module):
     Parameters
     ----------
     backbone : nn.Module
+        The feature extractor: an ``nn.Module`` mapping a batch to features.
     feature_shape : tuple of int
+        Shape of the backbone's output for one sample.
     n_labels : int
+        Number of outputs: the taxonomy's non-root nodes.
     dropout : float, default=0.2
+        Dropout probability.
 
     Examples
     --------
@@ -459,9 +471,16 @@ class MultiLabelNodeClassifier(MultiLabelHierarchicalNet):
         flat classes; node sets need it given).
     criterion : {"bce", "asl"}, loss class or module, default="bce"
         A class gets the ``criterion__*`` parameters (``criterion__gamma_neg``, ...).
+    module : class, default=MultiLabelHeadModule
+        ``module__dropout`` reaches it.
     backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"
+        The feature extractor, built once per initialisation (see
+        :class:`~skhier.neural.HierarchicalNet`); ``backbone__*`` parameters reach it.
     threshold : float, default=0.5
+        A node is predicted when its score is at least ``threshold``.
     consistency : {"fill", "prune"}, default="fill"
+        How predicted node sets are made coherent: ``"fill"`` adds the missing ancestors
+        of every predicted node, ``"prune"`` drops the nodes under an unpredicted one.
     **kwargs
         Every parameter of :class:`~skhier.neural.MultiLabelHierarchicalNet` and skorch.
 
@@ -492,8 +511,10 @@ class MultiLabelNodeClassifier(MultiLabelHierarchicalNet):
     (2, 6)
     """
 
-    def __init__(self, taxonomy=None, *, criterion="bce", module=MultiLabelHeadModule, backbone="auto", **kwargs):
-        super().__init__(taxonomy, module, criterion, backbone=backbone, **kwargs)
+    def __init__(self, taxonomy=None, *, criterion="bce", module=MultiLabelHeadModule, backbone="auto", threshold=0.5,
+                 consistency="fill", **kwargs):
+        super().__init__(taxonomy, module, criterion, backbone=backbone, threshold=threshold, consistency=consistency,
+                         **kwargs)
 
     def _module_defaults(self, backbone, feat_shape):
         return {"backbone": backbone, "feature_shape": feat_shape, "n_labels": self.taxonomy_.n_nodes - 1}
@@ -541,10 +562,15 @@ class CMSGClassifier(MultiLabelNodeClassifier):
     criterion : {"asl", "bce"}, loss class or module, default="asl"
         :class:`~skhier.neural.losses.AsymmetricLoss` with the ASL paper's γ− = 4,
         γ+ = 0, m = 0.05 and detached focusing by default; ``criterion__*`` reach it.
+    module : class, default=CMSGModule
+        ``module__*`` parameters reach it (see below).
     backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"
         Best with a spatial map ((C, H, W) output); ``"auto"`` picks the CNN for images.
     threshold : float, default=0.5
+        A node is predicted when its score is at least ``threshold``.
     consistency : {"fill", "prune"}, default="fill"
+        How predicted node sets are made coherent: ``"fill"`` adds the missing ancestors
+        of every predicted node, ``"prune"`` drops the nodes under an unpredicted one.
     **kwargs
         Every parameter of :class:`~skhier.neural.MultiLabelHierarchicalNet` and skorch:
         ``module__dim``, ``module__heads``, ``module__sga_layers``,
@@ -598,8 +624,9 @@ class CMSGClassifier(MultiLabelNodeClassifier):
     """
 
     def __init__(self, taxonomy=None, *, correlation="embedding", tau=0.4, p=0.25, attention="mask",
-                 criterion="asl", module=CMSGModule, backbone="auto", **kwargs):
-        super().__init__(taxonomy, criterion=criterion, module=module, backbone=backbone, **kwargs)
+                 criterion="asl", module=CMSGModule, backbone="auto", threshold=0.5, consistency="fill", **kwargs):
+        super().__init__(taxonomy, criterion=criterion, module=module, backbone=backbone, threshold=threshold,
+                         consistency=consistency, **kwargs)
         self.correlation = correlation
         self.tau = tau
         self.p = p

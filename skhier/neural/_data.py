@@ -14,7 +14,13 @@ import torch
 from sklearn.model_selection import train_test_split
 from skorch.dataset import ValidSplit
 
-__all__ = ["NodeDataset", "TensorBatchIterator", "HierarchicalBatchIterator", "HierarchicalValidSplit", "as_float_tensor"]
+__all__ = [
+    "NodeDataset",
+    "TensorBatchIterator",
+    "HierarchicalBatchIterator",
+    "HierarchicalValidSplit",
+    "as_float_tensor",
+]
 
 
 def as_float_tensor(X, name="X") -> torch.Tensor:
@@ -58,6 +64,7 @@ class NodeDataset(torch.utils.data.Dataset):
     Parameters
     ----------
     X : tensor of shape (n_samples, ...)
+        Input samples: images (n, C, H, W) or feature vectors (n, n_features).
     y : tensor of shape (n_samples, ...) or None
         Targets in the form the module's loss wants.
     strata : ndarray of shape (n_samples,) or None
@@ -83,7 +90,17 @@ class NodeDataset(torch.utils.data.Dataset):
         self.split_seed = split_seed
 
     def inputs(self, indices=None) -> NodeDataset:
-        """The inputs alone (rows ``indices``, a tensor, or all): a prediction dataset."""
+        """The inputs alone: a prediction dataset.
+
+        Parameters
+        ----------
+        indices : tensor of int, default=None
+            The rows to keep; ``None`` keeps every row.
+
+        Returns
+        -------
+        dataset : NodeDataset
+        """
         return NodeDataset(self.X if indices is None else self.X.index_select(0, indices.to(self.X.device)))
 
     def __len__(self):
@@ -94,7 +111,19 @@ class NodeDataset(torch.utils.data.Dataset):
 
     def place(self, device, *, max_fraction=0.5) -> NodeDataset:
         """Move to ``device`` when the data fit in ``max_fraction`` of its free memory,
-        else pin host memory so batches copy asynchronously."""
+        else pin host memory so batches copy asynchronously.
+
+        Parameters
+        ----------
+        device : str or torch.device
+            Where the data should live (only CUDA devices move anything).
+        max_fraction : float, default=0.5
+            The largest share of the device's free memory the data may take.
+
+        Returns
+        -------
+        self : NodeDataset
+        """
         device = torch.device(device)
         if device.type != "cuda":
             return self
@@ -131,9 +160,13 @@ class TensorBatchIterator:
     Parameters
     ----------
     dataset : NodeDataset or Subset of one
+        The data to iterate over.
     batch_size : int, default=128
+        Samples per training batch.
     shuffle : bool, default=False
+        Draw a new permutation every epoch.
     drop_last : bool, default=False
+        Drop the last batch when it is smaller than ``batch_size``.
     device : str or torch.device, default=None
         Where batches go (skorch's ``device``); ``None`` leaves them where the data are.
     channels_last : bool, default=False
@@ -155,6 +188,8 @@ class TensorBatchIterator:
         Every shard yields the same number of batches, the last ones wrapping round to
         the first batches (as accelerate's ``even_batches``), so that no process waits
         for a gradient step the others never take.
+    **loader_kwargs
+        Passed to the ``DataLoader`` that serves datasets other than NodeDataset.
 
     Examples
     --------
@@ -256,6 +291,7 @@ class HierarchicalValidSplit(ValidSplit):
     cv : float, default=0.1
         Fraction of the samples held out for validation.
     stratified : bool, default=True
+        Stratify by node where every node has enough samples.
     random_state : int or None, default=None
         None takes the dataset's ``split_seed`` (the estimator's ``random_state``).
 
@@ -291,7 +327,11 @@ class HierarchicalValidSplit(ValidSplit):
         stratify = None
         if self.stratified and strata is not None:
             _, counts = np.unique(strata, return_counts=True)
-            if counts.min() >= 2 and int(np.floor(self.cv * n)) >= counts.size and n - int(np.ceil(self.cv * n)) >= counts.size:
+            if (
+                counts.min() >= 2
+                and int(np.floor(self.cv * n)) >= counts.size
+                and n - int(np.ceil(self.cv * n)) >= counts.size
+            ):
                 stratify = strata
         idx_train, idx_valid = train_test_split(
             np.arange(n), test_size=self.cv, random_state=seed, stratify=stratify
@@ -325,10 +365,13 @@ class HierarchicalBatchIterator(TensorBatchIterator):
     batch_size : int, default=128
         Rounded down to whole groups; at least ``L + 2``.
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     shuffle : bool, default=True
         Ignored: batches are always random (kept for skorch's signature).
-    device, channels_last, seed
+    drop_last, device, channels_last, seed
         As in :class:`TensorBatchIterator`.
+    **loader_kwargs
+        As in :class:`TensorBatchIterator` (``transform``, ``x_key``, sharding).
 
     Examples
     --------
@@ -372,7 +415,17 @@ class HierarchicalBatchIterator(TensorBatchIterator):
         return -(-len(self._nodes) // self.group)
 
     def groups(self, rng: np.random.Generator) -> np.ndarray:
-        """(n_anchors, L + 2) positions in the dataset: anchor, same label, cousins, elsewhere."""
+        """Positions in the dataset of every anchor's group: anchor, same label, cousins, elsewhere.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The randomness of this epoch.
+
+        Returns
+        -------
+        groups : ndarray of int of shape (n_anchors, L + 2)
+        """
         nodes, paths = self._nodes, self._paths
         n = nodes.size
         depth = self.taxonomy.max_depth

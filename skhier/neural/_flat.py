@@ -37,6 +37,7 @@ class HierarchicalHeadModule(nn.Module):
     readout : HierarchicalLoss
         Fixes the head's width (``readout.n_outputs``) and reads its logits out.
     dropout : float, default=0.2
+        Dropout probability.
 
     Examples
     --------
@@ -93,7 +94,11 @@ class HierarchicalLossClassifier(HierarchicalNet):
         A name of :data:`skhier.neural.losses.LOSSES`, a loss class (built with the
         taxonomy and the ``criterion__*`` parameters) or a built loss (used as is; it
         must be of the same taxonomy).
+    module : class, default=HierarchicalHeadModule
+        Backbone, pooling and a linear head read out through the loss (``module__*``).
     backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"
+        The feature extractor, built once per initialisation (see
+        :class:`~skhier.neural.HierarchicalNet`); ``backbone__*`` parameters reach it.
     **kwargs
         Every parameter of :class:`~skhier.neural.HierarchicalNet` and skorch
         (``lr``, ``max_epochs``, ``batch_size``, ``device``, ``module__dropout``,
@@ -127,7 +132,9 @@ class HierarchicalLossClassifier(HierarchicalNet):
     ((2, 7), (2, 7))
     """
 
-    def __init__(self, taxonomy=None, *, criterion="flat_softmax", module=HierarchicalHeadModule, backbone="auto", **kwargs):
+    def __init__(
+        self, taxonomy=None, *, criterion="flat_softmax", module=HierarchicalHeadModule, backbone="auto", **kwargs
+    ):
         super().__init__(taxonomy, module, criterion, backbone=backbone, **kwargs)
 
     def _criterion_defaults(self):
@@ -139,7 +146,9 @@ class HierarchicalLossClassifier(HierarchicalNet):
         """A loss instance of ``criterion`` and the ``criterion__*`` parameters (the module's
         read-out and the end nodes come from it)."""
         spec = get_criterion(self.criterion, "end")
-        if not isinstance(spec, HierarchicalLoss) and not (isinstance(spec, type) and issubclass(spec, HierarchicalLoss)):
+        if not isinstance(spec, HierarchicalLoss) and not (
+            isinstance(spec, type) and issubclass(spec, HierarchicalLoss)
+        ):
             raise TypeError(
                 f"{type(self).__name__} reads its head out through the loss: criterion must be a loss name "
                 f"({sorted(LOSSES)}), a HierarchicalLoss subclass or instance, got {self.criterion!r}"
@@ -164,6 +173,7 @@ class HierarchicalLossClassifier(HierarchicalNet):
         Parameters
         ----------
         X : array-like or tensor of shape (n_samples, ...)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
 
         Returns
         -------
@@ -188,7 +198,12 @@ class FlatSoftmaxClassifier(HierarchicalLossClassifier):
         (:func:`skhier.labels.infer_taxonomy`: 2-D paths define a tree, 1-D labels are
         flat classes; node sets need it given).
     criterion : str, HierarchicalLoss subclass or instance, default="flat_softmax"
+        Any loss of :class:`HierarchicalLossClassifier` (the flat softmax by default).
+    module : class, default=HierarchicalHeadModule
+        Backbone, pooling and a linear head read out through the loss (``module__*``).
     backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"
+        The feature extractor, built once per initialisation (see
+        :class:`~skhier.neural.HierarchicalNet`); ``backbone__*`` parameters reach it.
     **kwargs
         Every parameter of :class:`HierarchicalLossClassifier`.
 
@@ -251,6 +266,7 @@ class KFRClassifier(HierarchicalLossClassifier):
         paper's first phase; 0 trains with both from the start). Counted in the net's
         history, so a warm start or ``partial_fit`` carries on where it stopped.
     criterion : loss class or name, default=QuantitativeRelativityLoss
+        KFR's loss; another loss trains without the relativity term (and ``alpha``).
     **kwargs
         Every parameter of :class:`HierarchicalLossClassifier`.
 

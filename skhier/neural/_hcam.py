@@ -60,6 +60,7 @@ class HCAMCLModule(nn.Module):
     Parameters
     ----------
     backbone : nn.Module
+        The feature extractor: an ``nn.Module`` mapping a batch to features.
     feature_shape : tuple of int
         The backbone's output shape for one sample.
     parent : sequence of int
@@ -69,6 +70,7 @@ class HCAMCLModule(nn.Module):
     d_model : int, default=128
         Width of the label embeddings and of the attention.
     n_heads : int, default=4
+        Attention heads of the cross-attention layers.
     n_attention_layers : {0, 1, 2}, default=2
         2 is the paper's model; 1 drops the second layer; 0 replaces attention by the
         globally pooled features (the paper's ablation).
@@ -77,12 +79,15 @@ class HCAMCLModule(nn.Module):
     fc_hidden : int, default=256
         Width of the first of the two output layers.
     dropout : float, default=0.1
+        Dropout probability.
     decoding : {"auto", "exact", "beam"}, default="auto"
         How ``end_log_probs`` turns step distributions into path probabilities: exactly,
         by visiting every internal node once per sample, or by beam search. ``"auto"``
         is exact up to ``exact_max_nodes`` nodes.
     beam_width : int, default=5
+        Paths kept per step by ``decoding="beam"``.
     exact_max_nodes : int, default=512
+        Largest taxonomy decoded exactly by ``decoding="auto"``.
 
     Examples
     --------
@@ -185,7 +190,18 @@ class HCAMCLModule(nn.Module):
 
     # ---------------------------------------------------------------- pieces
     def encode(self, x):
-        """Features as (B, tokens, d_model) and the initial LSTM state."""
+        """Features as (B, tokens, d_model) and the initial LSTM state.
+
+        Parameters
+        ----------
+        x : tensor of shape (B, ...)
+            A batch of inputs.
+
+        Returns
+        -------
+        feats : tensor of shape (B, tokens, d_model)
+        state : tuple of two tensors of shape (B, hidden_size)
+        """
         f = self.backbone(x)
         f = f.flatten(2).transpose(1, 2) if f.ndim == 4 else f[:, None, :]
         f = self.feature_proj(f) + self.position
@@ -193,7 +209,22 @@ class HCAMCLModule(nn.Module):
         return f, (torch.tanh(self.init_h(pooled)), torch.tanh(self.init_c(pooled)))
 
     def step(self, feats, token, state):
-        """One decoding step: masked next-token logits and the new LSTM state."""
+        """One decoding step: masked next-token logits and the new LSTM state.
+
+        Parameters
+        ----------
+        feats : tensor of shape (B, tokens, d_model)
+            The encoded features (:meth:`encode`).
+        token : tensor of int of shape (B,)
+            The previous label of every sample (0, the root, at the start).
+        state : tuple of two tensors of shape (B, hidden_size)
+            The LSTM state.
+
+        Returns
+        -------
+        logits : tensor of shape (B, n_nodes)
+        state : tuple of two tensors
+        """
         h, c = state
         w = self.embed(token)
         q = (w + self.query_from_h(h))[:, None, :]
@@ -239,7 +270,16 @@ class HCAMCLModule(nn.Module):
     def forward(self, x, targets=None):
         """Teacher-forced masked logits (B, max_steps, n_nodes) for the target tokens.
 
-        Without ``targets``, the greedy path is fed back instead.
+        Parameters
+        ----------
+        x : tensor of shape (B, ...)
+            A batch of inputs.
+        targets : tensor of int of shape (B, max_steps), default=None
+            The label path tokens; without them the greedy path is fed back instead.
+
+        Returns
+        -------
+        logits : tensor of shape (B, max_steps, n_nodes)
         """
         feats, state = self.encode(x)
         b = feats.shape[0]
@@ -254,7 +294,17 @@ class HCAMCLModule(nn.Module):
 
     # ---------------------------------------------------------------- path probabilities
     def end_log_probs(self, x):
-        """(B, n_nodes) log-probability that the decoded path ends at each node."""
+        """(B, n_nodes) log-probability that the decoded path ends at each node.
+
+        Parameters
+        ----------
+        x : tensor of shape (B, ...)
+            A batch of inputs.
+
+        Returns
+        -------
+        log_probs : tensor of shape (B, n_nodes)
+        """
         use_exact = self.decoding == "exact" or (self.decoding == "auto" and self.n_nodes <= self.exact_max_nodes)
         return self._exact(x) if use_exact else self._beam(x)
 
@@ -339,6 +389,9 @@ class PathNLLLoss(nn.Module):
     2.1972
     """
 
+    def __init__(self):
+        super().__init__()
+
     def forward(self, logits, targets):
         b, t, v = logits.shape
         nll = nn.functional.cross_entropy(logits.float().reshape(b * t, v), targets.reshape(-1), reduction="none")
@@ -362,7 +415,13 @@ class HCAMCLClassifier(HierarchicalNet):
         The labels' taxonomy; ``None`` infers it from ``y`` at ``fit``
         (:func:`skhier.labels.infer_taxonomy`: 2-D paths define a tree, 1-D labels are
         flat classes; node sets need it given).
+    module : class, default=HCAMCLModule
+        The paper's network (``module__*`` parameters, below, reach it).
+    criterion : class, default=PathNLLLoss
+        The path's negative log-likelihood (eq. 9).
     backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"
+        The feature extractor, built once per initialisation (see
+        :class:`~skhier.neural.HierarchicalNet`); ``backbone__*`` parameters reach it.
     **kwargs
         Every parameter of :class:`~skhier.neural.HierarchicalNet` and skorch, and the
         module's: ``module__n_heads`` (4), ``module__n_attention_layers`` (2; 1 or 0

@@ -82,13 +82,17 @@ class HCCFModule(nn.Module):
     Parameters
     ----------
     backbone : nn.Module
+        The feature extractor: an ``nn.Module`` mapping a batch to features.
     feature_shape : tuple of int
+        Shape of the backbone's output for one sample.
     levels : list of int arrays
         :func:`extended_levels` of the taxonomy.
     n_nodes : int
+        Number of taxonomy nodes.
     text_init : tensor of shape (n_nodes, d_text) or None
         Initial text embeddings; None: a random table of width ``embed_dim``.
     embed_dim : int, default=128
+        Width of the embeddings.
     temperature : float, default=0.07
         Initial τ (CLIP's); the logit scale 1/τ is capped at 100 as in CLIP.
     learn_temperature : bool, default=False
@@ -127,7 +131,17 @@ class HCCFModule(nn.Module):
         self.log_scale = nn.Parameter(torch.tensor(math.log(1.0 / temperature)), requires_grad=learn_temperature)
 
     def level_nodes(self, depth: int) -> torch.Tensor:
-        """Node indices of extended level ``depth`` (1-based)."""
+        """Node indices of extended level ``depth``.
+
+        Parameters
+        ----------
+        depth : int
+            The level, 1-based (1 = the root's children).
+
+        Returns
+        -------
+        nodes : tensor of int
+        """
         return self.level_index[self.level_offsets[depth - 1] : self.level_offsets[depth]]
 
     def text_embeddings(self) -> torch.Tensor:
@@ -140,14 +154,36 @@ class HCCFModule(nn.Module):
 
     def _level_logits(self, x):
         img, txt, scale = self.forward(x)
-        return [scale * img[:, d - 1].float() @ txt[self.level_nodes(d)].float().T for d in range(1, len(self.heads) + 1)]
+        return [
+            scale * img[:, d - 1].float() @ txt[self.level_nodes(d)].float().T for d in range(1, len(self.heads) + 1)
+        ]
 
     def level_probs(self, x):
-        """Every extended level's softmax over its nodes, concatenated in level order."""
+        """Every extended level's softmax over its nodes, concatenated in level order.
+
+        Parameters
+        ----------
+        x : tensor of shape (B, ...)
+            A batch of inputs.
+
+        Returns
+        -------
+        probs : tensor of shape (B, sum of the level sizes)
+        """
         return torch.cat([torch.softmax(s, dim=1) for s in self._level_logits(x)], dim=1)
 
     def end_log_probs(self, x):
-        """The finest level's softmax (it holds every leaf), ``-inf`` at internal nodes."""
+        """The finest level's softmax (it holds every leaf), ``-inf`` at internal nodes.
+
+        Parameters
+        ----------
+        x : tensor of shape (B, ...)
+            A batch of inputs.
+
+        Returns
+        -------
+        log_probs : tensor of shape (B, n_nodes)
+        """
         logp = torch.log_softmax(self._level_logits(x)[-1], dim=1)
         out = logp.new_full((logp.shape[0], self.n_nodes), -torch.inf)
         return out.index_copy(1, self.level_nodes(len(self.heads)), logp)
@@ -266,6 +302,10 @@ class HCCFClassifier(HierarchicalNet):
         The labels' taxonomy; ``None`` infers it from ``y`` at ``fit``
         (:func:`skhier.labels.infer_taxonomy`: 2-D paths define a tree, 1-D labels are
         flat classes; node sets need it given).
+    module : class, default=HCCFModule
+        Image heads and label-text table (``module__*`` parameters reach it).
+    criterion : class, default=HCCFLoss
+        The per-level cross-modal contrastive loss (``criterion__*`` reach it).
     levels : "all" or list of int, default="all"
         Depths to train (1 = the root's children; negative counts from the finest:
         ``[-2, -1]`` is L67 on a 7-level tree). Must include the finest level, which
@@ -293,7 +333,10 @@ class HCCFClassifier(HierarchicalNet):
         Image → text negatives: the batch's label texts (eq. 2), or every node of the
         level (our option, the same classifier as at inference).
     embed_dim : int, default=128
+        Width of the embeddings.
     backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"
+        The feature extractor, built once per initialisation (see
+        :class:`~skhier.neural.HierarchicalNet`); ``backbone__*`` parameters reach it.
     **kwargs
         Every parameter of :class:`~skhier.neural.HierarchicalNet` and skorch.
 
@@ -349,7 +392,11 @@ class HCCFClassifier(HierarchicalNet):
             raise TypeError(f"levels must be 'all' or a list of depths, got {spec!r}") from None
         out = set()
         for d in items:
-            if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not (1 <= d <= depth or -depth <= d <= -1):
+            if (
+                isinstance(d, bool)
+                or not isinstance(d, (int, np.integer))
+                or not (1 <= d <= depth or -depth <= d <= -1)
+            ):
                 raise ValueError(
                     f"levels names level {d!r}, which this taxonomy lacks: its levels are 1..{depth} "
                     f"(or -{depth}..-1 from the finest)"
@@ -393,6 +440,7 @@ class HCCFClassifier(HierarchicalNet):
         Parameters
         ----------
         X : array-like or tensor of shape (n_samples, ...)
+            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
 
         Returns
         -------
@@ -406,6 +454,15 @@ class HCCFClassifier(HierarchicalNet):
         A node takes its own level's probability where that level is trained, else the
         sum over its subtree of the nearest trained level below (bottom-up, O(n ×
         n_nodes)); the root scores 1.
+
+        Parameters
+        ----------
+        level_probs : tensor of shape (n_samples, sum of the level sizes)
+            What ``module_.level_probs`` returns.
+
+        Returns
+        -------
+        scores : tensor of shape (n_samples, n_nodes)
         """
         tax = self.taxonomy_
         dev = str(level_probs.device)
@@ -416,7 +473,9 @@ class HCCFClassifier(HierarchicalNet):
         for d in range(1, tax.max_depth + 1):
             src = next(t for t in self.levels_ if t >= d)
             if src not in marginals:
-                placed = out.new_zeros(out.shape).index_copy(1, levels[src - 1], level_probs[:, offsets[src - 1] : offsets[src]])
+                placed = out.new_zeros(out.shape).index_copy(
+                    1, levels[src - 1], level_probs[:, offsets[src - 1] : offsets[src]]
+                )
                 marginals[src] = bottom_up(placed, tax)  # level src's own nodes keep their value
             out[:, depth_nodes[d]] = marginals[src][:, depth_nodes[d]]
         out[:, 0] = 1.0

@@ -57,7 +57,9 @@ class HMLCModule(nn.Module):
     Parameters
     ----------
     backbone : nn.Module
+        The feature extractor: an ``nn.Module`` mapping a batch to features.
     feature_shape : tuple of int
+        Shape of the backbone's output for one sample.
     n_levels : int
         Depth L of the taxonomy.
     embed_dim : int, default=128
@@ -97,7 +99,17 @@ class HMLCModule(nn.Module):
         return self.head(self.embed(x))
 
     def level_weights(self, z):
-        """(B, L, D) per-level masks of projections ``z`` (B, D)."""
+        """Per-level feature masks of the projections.
+
+        Parameters
+        ----------
+        z : tensor of shape (B, D)
+            Projections (:meth:`project`).
+
+        Returns
+        -------
+        masks : tensor of shape (B, L, D)
+        """
         if self.masks == "attention":
             return torch.sigmoid(self.gates(z)).view(z.shape[0], self.n_levels, -1)
         return self.level_masks.to(z.dtype).expand(z.shape[0], -1, -1)
@@ -200,7 +212,9 @@ class GMMFeatureMasks(Callback):
     Parameters
     ----------
     every : int, default=1
+        Refresh the masks every ``every`` epochs.
     max_samples : int, default=4096
+        The most training samples projected for one refresh.
 
     Examples
     --------
@@ -255,10 +269,13 @@ class HMLCEncoder(HierarchicalEncoderNet):
         et al.'s abstract, whose equations are not public. The names are the
         ``"encoder"`` part of :data:`skhier.neural.losses.CRITERIA`; a class or module of
         your own trains without feature masks.
+    module : class, default=HMLCModule
+        Backbone, projection head and feature masks (``module__*`` reach it).
     loss : str, default="deprecated"
         Deprecated (0.1) name of ``criterion``, removed in 0.3: ``criterion="g-hmlc"`` still
         works, with a ``FutureWarning``.
     temperature : float, default=0.07
+        Softmax temperature of the similarities.
     layer_penalty : {"exp", "pow2"} or callable, default="exp"
         HMCE's level weights λ_l (ignored by ``"supcon"``).
     embed_dim : int, default=128
@@ -269,6 +286,8 @@ class HMLCEncoder(HierarchicalEncoderNet):
     mask_refresh : int, default=1
         G-HMLC: re-assign the hard masks every ``mask_refresh`` epochs.
     backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"
+        The feature extractor, built once per initialisation (see
+        :class:`~skhier.neural.HierarchicalNet`); ``backbone__*`` parameters reach it.
     train_transform : callable, "auto" or None, default="auto"
         The view augmentation: ``"auto"`` takes
         :class:`~skhier.neural.augment.RandomCropFlip` for images and
@@ -313,9 +332,23 @@ class HMLCEncoder(HierarchicalEncoderNet):
     (2,)
     """
 
-    def __init__(self, taxonomy=None, *, criterion="hmce", temperature=0.07, layer_penalty="exp", embed_dim=128,
-                 n_views=2, mask_refresh=1, loss="deprecated", module=HMLCModule, backbone="auto", train_transform="auto",
-                 iterator_train=HierarchicalBatchIterator, **kwargs):
+    def __init__(
+        self,
+        taxonomy=None,
+        *,
+        criterion="hmce",
+        temperature=0.07,
+        layer_penalty="exp",
+        embed_dim=128,
+        n_views=2,
+        mask_refresh=1,
+        loss="deprecated",
+        module=HMLCModule,
+        backbone="auto",
+        train_transform="auto",
+        iterator_train=HierarchicalBatchIterator,
+        **kwargs,
+    ):
         super().__init__(taxonomy, module, criterion, backbone=backbone, train_transform=train_transform,
                          iterator_train=iterator_train, **kwargs)
         self.loss = loss
@@ -356,7 +389,9 @@ class HMLCEncoder(HierarchicalEncoderNet):
             elif isinstance(t, str):
                 raise ValueError(f"train_transform must be 'auto', None or a callable, got {t!r}")
             self.train_transform_ = t
-        hierarchical = isinstance(self.iterator_train, type) and issubclass(self.iterator_train, HierarchicalBatchIterator)
+        hierarchical = isinstance(self.iterator_train, type) and issubclass(
+            self.iterator_train, HierarchicalBatchIterator
+        )
         need = depth + 2 if hierarchical else 2
         if self.batch_size_ < need:
             raise ValueError(
@@ -405,7 +440,20 @@ class HMLCEncoder(HierarchicalEncoderNet):
 
     def train_step_single(self, batch, **fit_params):
         """One step on ``n_views`` augmented views of the batch, stacked view-major (the one
-        step body of our own: skorch's takes one view)."""
+        step body of our own: skorch's takes one view).
+
+        Parameters
+        ----------
+        batch : tuple of (X, y) tensors
+            One training batch.
+        **fit_params : dict
+            Passed to the module.
+
+        Returns
+        -------
+        step : dict
+            ``loss`` and ``y_pred``, as skorch's step returns them.
+        """
         self._set_training(True)
         Xi, yi = batch
         views = torch.cat([self._augment(Xi) for _ in range(int(self.n_views))])

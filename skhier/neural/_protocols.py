@@ -5,9 +5,9 @@ through the sizes and index arrays its estimator passes to ``__init__``. Its
 ``forward(x, targets=None)`` returns whatever its criterion reads (``targets`` lets a
 decoder use teacher forcing; the training and validation batches reach it as skorch's
 dict ``{<inputs>: ..., "targets": ...}``, keyed by the name of ``forward``'s first
-parameter, so the second must be called ``targets``), and one
-more method gives the output that predictions are read from. Which method depends on the kind of method, and picks the estimator base
-class that does all the prediction and validation plumbing:
+parameter, so the second must be called ``targets``), and one more method gives the
+output that predictions are read from. Which method depends on the kind of method, and
+picks the estimator base class that does all the prediction and validation plumbing:
 
 ================================  ============================  =============================
 module method                     estimator base                what users get

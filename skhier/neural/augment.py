@@ -22,7 +22,9 @@ class RandomCropFlip(nn.Module):
     Parameters
     ----------
     padding : int, default=2
+        Largest translation, in pixels.
     flip : bool, default=True
+        Also flip half of the samples horizontally.
 
     Examples
     --------
@@ -67,7 +69,9 @@ class RandomFeatureNoise(nn.Module):
     Parameters
     ----------
     drop : float, default=0.1
+        Probability that a feature is zeroed.
     std : float, default=0.1
+        Noise standard deviation, in units of each feature's batch standard deviation.
 
     Examples
     --------

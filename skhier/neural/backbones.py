@@ -24,9 +24,11 @@ class SmallCNN(nn.Module):
     Parameters
     ----------
     in_channels : int, default=1
+        Channels of the input images.
     width : int, default=32
         Channels of the first block.
     n_blocks : int, default=3
+        Convolution blocks (each halves the spatial size but the first).
     dropout : float, default=0.1
         Spatial dropout after each pooling.
 
@@ -68,9 +70,11 @@ class MLP(nn.Module):
     Parameters
     ----------
     in_features : int
+        Width of the input vectors.
     hidden : int or sequence of int, default=256
         Width of each hidden layer.
     dropout : float, default=0.1
+        Dropout probability.
 
     Examples
     --------
@@ -102,6 +106,7 @@ def feature_shape(backbone: nn.Module, input_shape) -> tuple:
     Parameters
     ----------
     backbone : nn.Module
+        The feature extractor: an ``nn.Module`` mapping a batch to features.
     input_shape : tuple of int
         Shape of one sample, e.g. (1, 28, 28).
 

@@ -29,7 +29,9 @@ def label_prompts(taxonomy: Taxonomy, label_texts=None) -> list[str]:
     Parameters
     ----------
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     label_texts : mapping of node -> str, default=None
+        The user's text for some nodes; the others get a prompt from their name.
 
     Returns
     -------
@@ -73,6 +75,7 @@ def load_minilm(device=None, *, needed_by='text_encoder="minilm"'):
     Parameters
     ----------
     device : str, default=None
+        Where tensors go (``"cpu"``, ``"cuda"``); ``"auto"`` picks CUDA when available.
     needed_by : str, default='text_encoder="minilm"'
         The setting that asked for the encoder, named in the error when the extra is
         missing (with what to use instead, if anything).

@@ -35,8 +35,8 @@ import torch
 from ._base import HierarchicalLoss
 from ._bertinetto import HierarchicalCrossEntropyLoss, SoftLabelsLoss
 from ._contrastive import LAYER_PENALTIES, HMCELoss, SupConLoss
-from ._multilabel import AsymmetricLoss
 from ._kfr import QuantitativeRelativityLoss, normalized_l1_distance, sample_triplets
+from ._multilabel import AsymmetricLoss
 from ._valmadre import (
     ConditionalSigmoidLoss,
     ConditionalSoftmaxLoss,
@@ -79,6 +79,7 @@ def get_criterion(criterion, kind="end"):
     Parameters
     ----------
     criterion : str, loss class or ``torch.nn.Module`` instance
+        A name of :data:`CRITERIA` (under ``kind``), a loss class or a module.
     kind : {"end", "multilabel", "encoder"}, default="end"
         Which estimators will use it (see :data:`CRITERIA`).
 
@@ -103,7 +104,9 @@ def get_criterion(criterion, kind="end"):
         other = [k for k, v in CRITERIA.items() if criterion in v]
         hint = f" ({criterion!r} is a criterion of {other[0]!r} estimators)" if other else ""
         raise ValueError(f"criterion must be one of {sorted(names)}, a loss class or module, got {criterion!r}{hint}")
-    if isinstance(criterion, torch.nn.Module) or (isinstance(criterion, type) and issubclass(criterion, torch.nn.Module)):
+    if isinstance(criterion, torch.nn.Module) or (
+        isinstance(criterion, type) and issubclass(criterion, torch.nn.Module)
+    ):
         return criterion
     raise TypeError(f"criterion must be a loss name ({sorted(names)}), a loss class or module, got {criterion!r}")
 
@@ -115,6 +118,7 @@ def get_loss(criterion):
     Parameters
     ----------
     criterion : str or HierarchicalLoss subclass or instance
+        A name of :data:`LOSSES`, a HierarchicalLoss class or instance.
 
     Returns
     -------
@@ -131,9 +135,12 @@ def get_loss(criterion):
     """
     warnings.warn("skhier.neural.losses.get_loss is deprecated: use get_criterion", FutureWarning, stacklevel=2)
     if not isinstance(criterion, str) and not (
-            isinstance(criterion, HierarchicalLoss) or (isinstance(criterion, type) and issubclass(criterion, HierarchicalLoss))):
+        isinstance(criterion, HierarchicalLoss)
+        or (isinstance(criterion, type) and issubclass(criterion, HierarchicalLoss))
+    ):
         raise TypeError(
-            f"criterion must be a loss name ({sorted(LOSSES)}), a HierarchicalLoss subclass or instance, got {criterion!r}"
+            f"criterion must be a loss name ({sorted(LOSSES)}), a HierarchicalLoss subclass or instance, "
+            f"got {criterion!r}"
         )
     return get_criterion(criterion, "end")
 

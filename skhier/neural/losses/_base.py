@@ -94,7 +94,17 @@ class HierarchicalLoss(nn.Module):
         return full_precision(logits), targets.long()
 
     def leaf_columns(self, leaf_values: torch.Tensor) -> torch.Tensor:
-        """A (B, n_leaves) tensor placed in the leaf columns of a (B, n_nodes) one, ``-inf`` elsewhere."""
+        """A (B, n_leaves) tensor placed in the leaf columns of a (B, n_nodes) one, ``-inf`` elsewhere.
+
+        Parameters
+        ----------
+        leaf_values : tensor of shape (B, n_leaves)
+            One value per leaf, in ``taxonomy.leaves`` order.
+
+        Returns
+        -------
+        values : tensor of shape (B, n_nodes)
+        """
         out = leaf_values.new_full((leaf_values.shape[0], self.taxonomy.n_nodes), -torch.inf)
         return out.index_copy(1, self._tensors(leaf_values.device).leaves, leaf_values)
 
@@ -103,15 +113,44 @@ class HierarchicalLoss(nn.Module):
 
         The default: a softmax over the leaf scores of :meth:`leaf_log_scores`, ``-inf``
         at internal nodes.
+
+        Parameters
+        ----------
+        logits : tensor of shape (B, n_outputs)
+            The head's outputs.
+
+        Returns
+        -------
+        log_probs : tensor of shape (B, n_nodes)
         """
         return self.leaf_columns(torch.log_softmax(self.leaf_log_scores(logits), dim=1))
 
     def leaf_log_scores(self, logits: torch.Tensor) -> torch.Tensor:
-        """Unnormalised log-scores of the leaves: (B, n_leaves) (the logits by default)."""
+        """Unnormalised log-scores of the leaves (the logits by default).
+
+        Parameters
+        ----------
+        logits : tensor of shape (B, n_outputs)
+            The head's outputs.
+
+        Returns
+        -------
+        scores : tensor of shape (B, n_leaves)
+        """
         return logits
 
     def node_log_probs(self, logits: torch.Tensor) -> torch.Tensor:
-        """Log-probability of every node's subtree (bottom-up sums of the end distribution)."""
+        """Log-probability of every node's subtree (bottom-up sums of the end distribution).
+
+        Parameters
+        ----------
+        logits : tensor of shape (B, n_outputs)
+            The head's outputs.
+
+        Returns
+        -------
+        log_probs : tensor of shape (B, n_nodes)
+        """
         return subtree_logsumexp(self.end_log_probs(logits), self.taxonomy)
 
     def extra_repr(self) -> str:

@@ -31,6 +31,7 @@ class HierarchicalCrossEntropyLoss(HierarchicalLoss):
     Parameters
     ----------
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     alpha : float, default=0.1
         ≥ 0.
 
@@ -84,6 +85,7 @@ class SoftLabelsLoss(HierarchicalLoss):
     Parameters
     ----------
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     beta : float, default=10.0
         > 0; larger is closer to one-hot.
 
@@ -105,7 +107,17 @@ class SoftLabelsLoss(HierarchicalLoss):
             raise ValueError(f"beta must be > 0, got {beta!r}")
 
     def soft_targets(self, targets):
-        """The (B, n_leaves) target distributions ``q`` of node indices ``targets``."""
+        """The target distributions ``q`` of the labels.
+
+        Parameters
+        ----------
+        targets : tensor of int of shape (B,)
+            Node indices of the labels.
+
+        Returns
+        -------
+        q : tensor of shape (B, n_leaves)
+        """
         leaves = self._tensors(targets.device).leaves
         lca = lca_with_all(targets, self.taxonomy)[:, leaves]
         height = tree_distance(targets[:, None], leaves[None, :], self.taxonomy, "lca_height", lca_nodes=lca)

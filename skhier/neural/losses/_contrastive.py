@@ -67,7 +67,9 @@ class SupConLoss(nn.Module):
     Parameters
     ----------
     temperature : float, default=0.07
+        Softmax temperature of the similarities.
     base_temperature : float, default=0.07
+        Temperature the loss is rescaled by (SupCon's ``base_temperature``).
 
     Examples
     --------
@@ -90,6 +92,7 @@ class SupConLoss(nn.Module):
         Parameters
         ----------
         features : tensor of shape (n_samples, dim) or (n_samples, n_views, dim)
+            Latent vectors, one row per sample.
         labels : tensor of shape (n_samples,), default=None
             Samples with equal labels are positives.
         mask : tensor of shape (n_samples, n_samples), default=None
@@ -101,7 +104,9 @@ class SupConLoss(nn.Module):
         """
         f = _as_views(features)
         if f.ndim != 3:
-            raise ValueError(f"SupConLoss takes (batch, dim) or (batch, views, dim) features, got {tuple(features.shape)}")
+            raise ValueError(
+                f"SupConLoss takes (batch, dim) or (batch, views, dim) features, got {tuple(features.shape)}"
+            )
         b = f.shape[0]
         if labels is not None and mask is not None:
             raise ValueError("pass labels or mask, not both")
@@ -156,7 +161,9 @@ class HMCELoss(nn.Module):
     taxonomy : Taxonomy
         Gives every node's root path.
     temperature : float, default=0.07
+        Softmax temperature of the similarities.
     base_temperature : float, default=0.07
+        Temperature the loss is rescaled by (SupCon's ``base_temperature``).
     layer_penalty : {"exp", "pow2"} or callable, default="exp"
     constraint : bool, default=True
         Apply the hierarchy constraint (False gives the authors' "HMC" variant).
@@ -179,9 +186,13 @@ class HMCELoss(nn.Module):
         self.temperature = check_number(temperature, "temperature", low=1e-6)
         self.base_temperature = check_number(base_temperature, "base_temperature", low=1e-6)
         if isinstance(layer_penalty, str) and layer_penalty not in LAYER_PENALTIES:
-            raise ValueError(f"layer_penalty must be one of {sorted(LAYER_PENALTIES)} or a callable, got {layer_penalty!r}")
+            raise ValueError(
+                f"layer_penalty must be one of {sorted(LAYER_PENALTIES)} or a callable, got {layer_penalty!r}"
+            )
         if not isinstance(layer_penalty, str) and not callable(layer_penalty):
-            raise TypeError(f"layer_penalty must be one of {sorted(LAYER_PENALTIES)} or a callable, got {layer_penalty!r}")
+            raise TypeError(
+                f"layer_penalty must be one of {sorted(LAYER_PENALTIES)} or a callable, got {layer_penalty!r}"
+            )
         self.layer_penalty = layer_penalty
         self.constraint = bool(constraint)
 
@@ -194,7 +205,17 @@ class HMCELoss(nn.Module):
         return float(fn(l))
 
     def level_labels(self, nodes: torch.Tensor) -> torch.Tensor:
-        """(B, L + 1) level-``h`` ancestor of every sample (column 0 the root), -1 below its depth."""
+        """The level-``h`` ancestor of every sample (column 0 the root), -1 below its depth.
+
+        Parameters
+        ----------
+        nodes : tensor of int of shape (B,)
+            Node indices of the labels.
+
+        Returns
+        -------
+        ancestors : tensor of int of shape (B, L + 1)
+        """
         return taxonomy_tensors(self.taxonomy, str(nodes.device)).paths[nodes]
 
     def forward(self, features, targets):
@@ -203,6 +224,7 @@ class HMCELoss(nn.Module):
         Parameters
         ----------
         features : tensor of shape (B, D), (B, V, D) or (B, V, L, D)
+            Latent vectors, one row per sample.
         targets : tensor of shape (B,)
             Node index of every sample's label (where its path ends).
 

@@ -29,7 +29,9 @@ def normalized_l1_distance(za: torch.Tensor, zb: torch.Tensor, *, p: float = 1.0
     Parameters
     ----------
     za, zb : tensor of shape (n, m)
+        Two batches of ``n`` vectors of width ``m``.
     p : float, default=1.0
+        The exponent of the L-p distance.
     reduce : {"sum", "mean"}, default="sum"
 
     Returns
@@ -57,9 +59,12 @@ def sample_triplets(n: int, *, sampling: str = "all_anchors", generator=None, de
     Parameters
     ----------
     n : int
+        Batch size: triplets index ``0 .. n - 1``.
     sampling : {"all_anchors", "random"}, default="all_anchors"
     generator : torch.Generator, default=None
+        Random generator of ``sampling="random"``.
     device : torch.device, default=None
+        Where tensors go (``"cpu"``, ``"cuda"``); ``"auto"`` picks CUDA when available.
 
     Returns
     -------
@@ -120,6 +125,7 @@ class QuantitativeRelativityLoss(FlatSoftmaxLoss):
     Parameters
     ----------
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     alpha : float, default=1.0
         Weight of the triplet term, ≥ 0, on the paper's scale (it sweeps 0 to 30 in
         Fig. 3 and uses 1 to 100 in §IV).
@@ -166,7 +172,21 @@ class QuantitativeRelativityLoss(FlatSoftmaxLoss):
         self.latent_distance = latent_distance
 
     def relativity(self, features, targets, triplets):
-        """Mean ``ℓ_qtr`` over the given triplets ``(a, b, c)`` of batch positions."""
+        """Mean ``ℓ_qtr`` over the given triplets of batch positions.
+
+        Parameters
+        ----------
+        features : tensor of shape (B, ...)
+            Latent vectors of the batch.
+        targets : tensor of int of shape (B,)
+            Node indices of the labels.
+        triplets : tuple of three int tensors
+            Batch positions ``(a, b, c)`` of every triplet (:func:`sample_triplets`).
+
+        Returns
+        -------
+        loss : scalar tensor
+        """
         a, b, c = triplets
         if a.numel() == 0:
             return features.new_zeros(())
@@ -190,6 +210,7 @@ class QuantitativeRelativityLoss(FlatSoftmaxLoss):
         Parameters
         ----------
         logits : tensor of shape (B, n_leaves)
+            Model outputs, one row per sample.
         targets : long tensor of shape (B,)
             Node indices of the labels.
         features : tensor of shape (B, ...)

@@ -82,6 +82,7 @@ class AsymmetricLoss(nn.Module):
         Parameters
         ----------
         logits : tensor of shape (n_samples, n_labels)
+            Model outputs, one row per sample.
         targets : tensor of shape (n_samples, n_labels)
             0/1 (float or bool).
 

@@ -69,6 +69,7 @@ class FlatSoftmaxLoss(_LeafSoftmax):
     Parameters
     ----------
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
 
     Examples
     --------
@@ -92,6 +93,7 @@ class ParameterSharingSoftmaxLoss(_LeafSoftmax):
     Parameters
     ----------
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
 
     Examples
     --------
@@ -125,6 +127,7 @@ class ConditionalSoftmaxLoss(HierarchicalLoss):
     Parameters
     ----------
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
 
     Examples
     --------
@@ -178,6 +181,7 @@ class ConditionalSigmoidLoss(_SigmoidPath):
     Parameters
     ----------
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
 
     Examples
     --------
@@ -212,6 +216,7 @@ class MultiLabelSigmoidLoss(_SigmoidPath):
     Parameters
     ----------
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
 
     Examples
     --------
@@ -262,6 +267,7 @@ class SoftMaxDescendantLoss(_NodeSoftmax):
     Parameters
     ----------
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     node_weight : {"inverse_leaves", None}, default="inverse_leaves"
 
     Examples
@@ -313,6 +319,7 @@ class SoftMaxMarginLoss(_NodeSoftmax):
     Parameters
     ----------
     taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
     margin : {"incorrect", "edges"}, default="incorrect"
     tau : float, default=5.0
         Scale of the margin (≥ 0); 0 gives the softmax over nodes.
@@ -342,6 +349,8 @@ class SoftMaxMarginLoss(_NodeSoftmax):
         else:
             every = torch.arange(self.taxonomy.n_nodes, device=targets.device)
             lca = lca_with_all(targets, self.taxonomy)
-            delta = tree_distance(targets[:, None], every[None, :], self.taxonomy, "edges", lca_nodes=lca).to(logits.dtype)
+            delta = tree_distance(targets[:, None], every[None, :], self.taxonomy, "edges", lca_nodes=lca).to(
+                logits.dtype
+            )
         z = torch.logsumexp(logits + self.tau * delta, dim=1)
         return (z - logits.gather(1, targets[:, None]).squeeze(1)).mean()
