@@ -1342,6 +1342,26 @@ def check_taxonomy(taxonomy, *, allow_dag: bool = False, what: str | None = None
 
     A DAG (a node with several parents) is refused with a :class:`TaxonomyError` naming
     ``what`` unless ``allow_dag``: everything that needs one path per node checks here.
+
+    Parameters
+    ----------
+    taxonomy : object
+        What should be a :class:`Taxonomy`.
+    allow_dag : bool, default=False
+        Accept a DAG (nodes with several parents).
+    what : str, default=None
+        What needs a tree, for the message.
+
+    Returns
+    -------
+    taxonomy : Taxonomy
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.utils.validation import check_taxonomy
+    >>> check_taxonomy(Taxonomy.from_paths([["A"]])).n_nodes
+    2
     """
     if not isinstance(taxonomy, Taxonomy):
         raise TypeError(

@@ -23,11 +23,13 @@ def check_number(value, name, *, low=None, high=None, high_open=False, integer=F
     Parameters
     ----------
     value : object
+        The parameter's value.
     name : str
         The parameter's name, for the message.
     low, high : float, default=None
         Inclusive lower bound; upper bound (exclusive with ``high_open``).
     high_open : bool, default=False
+        Exclude ``high``.
     integer : bool, default=False
         Require an int.
     allow_none : bool, default=False

@@ -10,6 +10,7 @@ PUBLIC_MODULES = [
     "skhier", "skhier.base", "skhier.labels", "skhier.metrics", "skhier.inference", "skhier.local", "skhier.neural",
     "skhier.neural.losses", "skhier.neural.backbones", "skhier.neural.augment", "skhier.neural.text",
     "skhier.datasets", "skhier.testing", "skhier.exceptions", "skhier.model_selection", "skhier.persistence",
+    "skhier.utils.validation",
     "skhier.plot",
 ]
 NOT_DOCUMENTED = {"__version__", "losses"}  # the version string; the losses subpackage has its own section

@@ -492,7 +492,7 @@ INFERENCE = [
         "root role",
         lambda: DiffusionRefiner(T, root="drop").fit(S),
         ValueError,
-        r"root must be one of \('exclude', 'node'\), got 'drop'",
+        r"root must be one of 'exclude', 'node', got 'drop'",
     ),
     ("solver", lambda: DiffusionRefiner(T, solver="lu").fit(S), ValueError, "solver must be.*'lu'"),
     (
@@ -550,7 +550,7 @@ INFERENCE = [
         "learned operator",
         lambda: DifferentiableDiffusionRefiner(T, operator="sparse").fit(S, ["A1"] * 2),
         ValueError,
-        "operator must be 'auto', 'dense' or 'edges', got 'sparse'",
+        "operator must be one of 'auto', 'dense', 'edges', got 'sparse'",
     ),
     ("learned n_steps", lambda: DifferentiableDiffusionRefiner(T, n_steps=0).fit(S, ["A1"] * 2), ValueError, "n_steps"),
     ("diffuse alpha", lambda: diffuse(TEN(S), T, -0.1), ValueError, "alpha must be a number in"),
@@ -754,7 +754,7 @@ NEURAL_CASES = [
         "mixed precision",
         _fit(FlatSoftmaxClassifier(T, mixed_precision="fp8", **NEURAL)),
         ValueError,
-        "mixed_precision must be None or 'bf16', got 'fp8'",
+        "mixed_precision must be one of None, 'bf16', got 'fp8'",
     ),
     (
         "backbone name",
@@ -1008,7 +1008,7 @@ NEURAL_CASES = [
         "multilabel consistency",
         _fit(MultiLabelNodeClassifier(T, consistency="strict", **NEURAL), y=NODE_SETS),
         ValueError,
-        "consistency must be 'fill' or 'prune', got 'strict'",
+        "consistency must be one of 'fill', 'prune', got 'strict'",
     ),
     (
         "hmlc criterion",

@@ -278,7 +278,7 @@ def test_bad_diffusion_options(tree):
         DiffusionRefiner(tree, solver="lu").fit(s)
     with pytest.raises(TypeError, match="skhier.Taxonomy"):
         DiffusionRefiner({"a": "root"}).fit(s)
-    with pytest.raises(ValueError, match=r"root must be one of \('exclude', 'node'\), got 'drop'"):
+    with pytest.raises(ValueError, match=r"root must be one of 'exclude', 'node', got 'drop'"):
         DiffusionRefiner(tree, root="drop").fit(s)
 
 

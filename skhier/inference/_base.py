@@ -23,6 +23,7 @@ from .._tree import (
 from .._validation import check_number
 from ..base import NodeScores, NodeScoresMixin
 from ..labels import HierarchicalLabelEncoder, LabelFormat, decode_labels
+from ..utils.validation import Interval, Options, validate_params
 
 __all__ = ["NodeScores", "decide", "BaseRefiner", "DECISIONS"]
 
@@ -167,12 +168,13 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
         self.n_features_in_ = tax.n_nodes
         return self
 
+    #: the parameters' rules, checked once per fit, transform and predict (subclasses add theirs)
+    _parameter_rules = {"decision": Options(*DECISIONS), "threshold": Interval()}
+
     def _check_params(self):
         tax = self.taxonomy if self.taxonomy is not None else getattr(self, "taxonomy_", None)
         check_taxonomy(tax, allow_dag=self._allow_dag, what=type(self).__name__)
-        if self.decision not in DECISIONS:
-            raise ValueError(f"decision must be one of {DECISIONS}, got {self.decision!r}")
-        _check_threshold(self.threshold)
+        validate_params(self)
 
     def _fit_refiner(self, scores, y_encoded):
         """Learn from training scores; nothing to learn by default."""
@@ -204,6 +206,7 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
     def _refined(self, X):
         """``X`` validated once, refined: ``(tensor, X was a tensor)``."""
         check_is_fitted(self, "taxonomy_")
+        self._check_params()  # once per call: set_params may follow fit
         s, was_tensor = as_score_tensor(
             X, self.taxonomy_, name="X", probabilities=self._requires_probabilities, device=self._device()
         )
@@ -244,8 +247,7 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
         check_is_fitted(self, "taxonomy_")
         if not self.label_format_.multilabel:
             self.taxonomy_._require_tree(f"{type(self).__name__}.predict with single-label y (one node per sample)")
-        self._check_params()  # set_params after fit
-        refined, _ = self._refined(X)  # X is validated here, once
+        refined, _ = self._refined(X)  # X and the parameters are validated here, once
         if self.label_format_.multilabel:
             hit = (refined >= self.threshold).cpu().numpy()
             hit[:, 0] = True

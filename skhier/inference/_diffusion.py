@@ -15,6 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .._taxonomy import Taxonomy
 from .._validation import check_number
+from ..utils.validation import Interval, Options, check_option
 from ._base import BaseRefiner
 
 __all__ = ["DiffusionRefiner", "diffusion_operator", "diffuse"]
@@ -37,9 +38,7 @@ ROOT_ROLES = ("exclude", "node")
 
 
 def _check_root(root):
-    if root not in ROOT_ROLES:
-        raise ValueError(f"root must be one of {ROOT_ROLES}, got {root!r}")
-    return root
+    return check_option(root, "root", ROOT_ROLES)
 
 
 @lru_cache(maxsize=16)
@@ -383,18 +382,16 @@ class DiffusionRefiner(BaseRefiner):
         self.threshold = threshold
         self.device = device
 
-    def _check_params(self):
-        super()._check_params()
-        _check_alpha(self.alpha)
-        if self.method not in ("closed_form", "iterative"):
-            raise ValueError(f"method must be 'closed_form' or 'iterative', got {self.method!r}")
-        if self.solver not in ("auto", "dense", "tree"):
-            raise ValueError(f"solver must be 'auto', 'dense' or 'tree', got {self.solver!r}")
-        _check_iteration(self.max_iter, self.tol)
-        _check_root(self.root)
+    _parameter_rules = {
+        "alpha": Interval(0, 1, high_open=True),
+        "method": Options("closed_form", "iterative"),
+        "solver": Options("auto", "dense", "tree"),
+        "max_iter": Interval(1, integer=True),
+        "tol": Interval(0),
+        "root": Options(*ROOT_ROLES),
+    }
 
     def _refine(self, s):
-        self._check_params()
         return diffuse(
             s, self.taxonomy_, self.alpha, method=self.method, solver=self.solver,
             max_iter=self.max_iter, tol=self.tol, root=self.root,

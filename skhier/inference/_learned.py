@@ -16,9 +16,9 @@ from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 from torch import nn
 
-from .._validation import check_number
+from ..utils.validation import Interval, Options
 from ._base import BaseRefiner
-from ._diffusion import _check_alpha, diffusion_operator
+from ._diffusion import diffusion_operator
 
 __all__ = ["DifferentiableDiffusionRefiner", "EdgeDiffusionMap", "LinearScoreMap"]
 
@@ -245,14 +245,16 @@ class DifferentiableDiffusionRefiner(BaseRefiner):
         self.random_state = random_state
         self.verbose = verbose
 
+    _parameter_rules = {
+        "alpha": Interval(0, 1, high_open=True),
+        "operator": Options("auto", "dense", "edges"),
+        "n_steps": Interval(1, integer=True, allow_none=True),
+        "max_nodes": Interval(1, integer=True),
+        "validation_fraction": Interval(0, 1, high_open=True),
+    }
+
     def _check_params(self):
         super()._check_params()
-        _check_alpha(self.alpha)
-        if self.operator not in ("auto", "dense", "edges"):
-            raise ValueError(f"operator must be 'auto', 'dense' or 'edges', got {self.operator!r}")
-        if self.n_steps is not None:
-            check_number(self.n_steps, "n_steps", low=1, integer=True)
-        check_number(self.max_nodes, "max_nodes", low=1, integer=True)
         n = (self.taxonomy if self.taxonomy is not None else self.taxonomy_).n_nodes
         if self.operator == "dense" and n > self.max_nodes:
             raise ValueError(
@@ -260,8 +262,6 @@ class DifferentiableDiffusionRefiner(BaseRefiner):
                 f"{self.max_nodes}: the dense learned map would hold {n ** 2:,} "
                 "parameters; use operator='edges' (or 'auto'), or raise max_nodes"
             )
-        if not 0 <= self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
 
     def _fit_refiner(self, scores, y_encoded):
         if y_encoded is None:

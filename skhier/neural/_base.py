@@ -42,10 +42,10 @@ from skorch.utils import to_device
 
 from .._threads import free_cpus
 from .._tree import check_taxonomy, greedy_descent, with_all_ancestors
-from .._validation import check_number
 from ..base import HierarchicalClassifierMixin, NodeScores, NodeScoresMixin
 from ..labels import HierarchicalLabelEncoder, decode_labels, infer_taxonomy
 from ..metrics import HierarchicalMetricAccumulator
+from ..utils.validation import Interval, Options, validate_params
 from ._data import HierarchicalValidSplit, NodeDataset, TensorBatchIterator, _base_and_indices, as_float_tensor
 from ._protocols import EncoderModule, EndDistributionModule, NodeProbabilityModule
 from .backbones import MLP, SmallCNN, feature_shape
@@ -228,6 +228,8 @@ class _HierarchicalNetBase(NeuralNet):
     # "train_transform" may hold an nn.Module (skorch only lets known prefixes do that)
     prefixes_ = NeuralNet.prefixes_ + ["backbone", "train_transform"]
     _kind = None  # an _OutputKind, set by each of the three kind bases
+    #: the parameters' rules (skhier.utils.validation), checked once per fit; methods add theirs
+    _parameter_rules = {"mixed_precision": Options(None, "bf16"), "channels_last": Options(False, True)}
 
     def __init__(
         self,
@@ -478,8 +480,7 @@ class _HierarchicalNetBase(NeuralNet):
                 raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
             tax = infer_taxonomy(y)  # taxonomy=None: the tree the paths (or flat labels) define
         tax = check_taxonomy(tax, allow_dag=self._kind.multilabel, what=type(self).__name__)
-        if self.mixed_precision not in (None, "bf16"):
-            raise ValueError(f"mixed_precision must be None or 'bf16', got {self.mixed_precision!r}")
+        validate_params(self)  # every rule this estimator's classes declare, once per fit
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         enc = HierarchicalLabelEncoder(tax)
@@ -778,6 +779,7 @@ class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMix
     """
 
     _kind = _OutputKind("multilabel", NodeProbabilityModule, "node_logits", multilabel=True)
+    _parameter_rules = {"threshold": Interval(0, 1), "consistency": Options("fill", "prune")}
 
     def __init__(self, taxonomy, module, criterion, *, threshold=0.5, consistency="fill", **kwargs):
         super().__init__(taxonomy, module, criterion, **kwargs)
@@ -816,9 +818,6 @@ class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMix
             )
 
     def _prepare(self, X, y, *, reset):
-        check_number(self.threshold, "threshold", low=0, high=1)
-        if self.consistency not in ("fill", "prune"):
-            raise ValueError(f"consistency must be 'fill' or 'prune', got {self.consistency!r}")
         dataset = super()._prepare(X, y, reset=reset)
         if reset:
             self.classes_ = np.empty(self.taxonomy_.n_nodes, dtype=object)

@@ -27,7 +27,7 @@ from scipy.optimize import linear_sum_assignment
 from skorch.callbacks import Callback
 from torch import nn
 
-from .._validation import check_number
+from ..utils.validation import Interval
 from ._base import HierarchicalEncoderNet
 from ._data import HierarchicalBatchIterator, _base_and_indices
 from .augment import RandomCropFlip, RandomFeatureNoise
@@ -359,6 +359,12 @@ class HMLCEncoder(HierarchicalEncoderNet):
         self.mask_refresh = mask_refresh
 
     # ------------------------------------------------------------ checks and construction
+    _parameter_rules = {
+        "n_views": Interval(1, integer=True),
+        "embed_dim": Interval(1, integer=True),
+        "mask_refresh": Interval(1, integer=True),
+    }
+
     def _variant(self):
         """The HMLC variant named by ``criterion`` (or the deprecated ``loss``); None for a
         criterion class or module of the user's."""
@@ -372,9 +378,6 @@ class HMLCEncoder(HierarchicalEncoderNet):
             if self.loss not in HMLC_LOSSES:
                 raise ValueError(f"loss must be one of {sorted(HMLC_LOSSES)}, got {self.loss!r}")
         get_criterion(self._variant() or self.criterion, "encoder")  # a bad name fails before any work
-        check_number(self.n_views, "n_views", low=1, integer=True)
-        check_number(self.embed_dim, "embed_dim", low=1, integer=True)
-        check_number(self.mask_refresh, "mask_refresh", low=1, integer=True)
         dataset = super()._prepare(X, y, reset=reset)
         depth = int(self.taxonomy_.max_depth)
         if self._variant() == "g-hmlc" and self.embed_dim < depth:

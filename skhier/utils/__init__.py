@@ -1,0 +1,1 @@
+"""Utilities for developers of skhier estimators (and of estimators built on skhier)."""
