@@ -485,3 +485,22 @@ def test_accumulator_over_batches_equals_functions(data):
     np.testing.assert_allclose(got["level_accuracy"], level_accuracy_score(T, P, **kw).numpy(), equal_nan=True)
     with pytest.raises(ValueError, match="no batch"):
         HierarchicalMetricAccumulator(tax).compute()
+
+
+def test_accumulator_update_computes_one_lca_per_batch(monkeypatch):
+    """The accumulator and the functions share the _update/_compute kernels; an update
+    takes the LCA once for every metric (a spy counts)."""
+    import skhier.metrics._hierarchical as H
+    from skhier.metrics import HierarchicalMetricAccumulator
+
+    tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+    calls = []
+    real = H.lca
+    monkeypatch.setattr(H, "lca", lambda *a: calls.append(1) or real(*a))
+    acc = HierarchicalMetricAccumulator(tax)
+    acc.update(["A1", "B1", "A2"], ["A2", "B1", "A"])
+    assert len(calls) == 1
+    out = acc.compute()
+    # T∩P, P, T per sample: (1, 2, 2), (2, 2, 2), (1, 1, 2) -> hP = 4 / 5, hR = 4 / 6
+    assert out["hierarchical_precision"] == pytest.approx(4 / 5) and out["hierarchical_recall"] == pytest.approx(4 / 6)
+    assert out["level_accuracy"] == pytest.approx([1.0, 1 / 3])

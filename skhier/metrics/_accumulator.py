@@ -10,9 +10,16 @@ from __future__ import annotations
 import torch
 
 from .._taxonomy import Taxonomy
-from .._tree import check_taxonomy, lca, taxonomy_tensors
+from .._tree import check_taxonomy, taxonomy_tensors
 from ._base import check_index_tensor, node_indices, pick_device, sample_weights
-from ._hierarchical import per_example_metrics
+from ._hierarchical import (
+    _level_accuracy_compute,
+    _level_hits_update,
+    _per_example_update,
+    _ratio,
+    _set_counts_update,
+    _set_prf_compute,
+)
 
 __all__ = ["HierarchicalMetricAccumulator"]
 
@@ -123,23 +130,20 @@ class HierarchicalMetricAccumulator:
         tt = taxonomy_tensors(tax, str(t.device))
         w = sample_weights(sample_weight, t.shape[0], t.device, tt.depth.dtype)
         w = torch.ones(t.shape[0], dtype=tt.depth.dtype, device=t.device) if w is None else w
-        info = per_example_metrics(t, p, tax, "info")
-        depth = per_example_metrics(t, p, tax, "depth")
-        a = lca(t, p, tt.paths)
+        inter, n_pred, n_true, a = _set_counts_update(t, p, tt)  # one LCA for every metric
+        p2, a2 = torch.where(a == t, t, p), torch.where(a == t, t, a)  # Valmadre's truncation
+        info = _per_example_update(t, p2, a2, tt.info)
+        depth = _per_example_update(t, p2, a2, tt.depth)
         wrong = (a != t).to(w.dtype)
         values = {
             "exact": (t == p).to(w.dtype), "correct": info["correct"],
             "info_precision": info["precision"], "info_recall": info["recall"], "info_f1": info["f1"],
             "depth_precision": depth["precision"], "depth_recall": depth["recall"], "depth_f1": depth["f1"],
-            "inter": tt.depth[a], "n_pred": tt.depth[p], "n_true": tt.depth[t],
+            "inter": inter, "n_pred": n_pred, "n_true": n_true,
             "severity": tt.height[a] * wrong, "mistakes": wrong, "weight": torch.ones_like(w),
         }
         sums = torch.stack([(values[k].to(w.dtype) * w).sum() for k in _SUMS])
-        at_t = tt.paths[t, 1:]
-        at_p = tt.paths[p, 1:]
-        reach = (at_t >= 0).to(w.dtype) * w[:, None]
-        hits = ((at_t == at_p).to(w.dtype) * reach).sum(dim=0)
-        totals = reach.sum(dim=0)
+        hits, totals = _level_hits_update(t, p, tt, w)
         if self._sums is None:
             self._sums, self._level_hits, self._level_totals = sums, hits, totals
         else:
@@ -166,21 +170,20 @@ class HierarchicalMetricAccumulator:
         """
         if self._sums is None:
             raise ValueError("no batch was added: call update(y_true, y_pred) first")
-        s = dict(zip(_SUMS, self._sums.double().cpu().tolist()))
+        s = dict(zip(_SUMS, self._sums.double().cpu()))
         n = s["weight"]
-        prec = s["inter"] / s["n_pred"] if s["n_pred"] > 0 else 0.0
-        rec = s["inter"] / s["n_true"] if s["n_true"] > 0 else 0.0
+        prec, rec, f1 = _set_prf_compute(s["inter"], s["n_pred"], s["n_true"])  # the functions' kernel
         out = {
             "path_accuracy": s["exact"] / n,
             "hierarchical_precision": prec,
             "hierarchical_recall": rec,
-            "hierarchical_f1": 2 * prec * rec / (prec + rec) if prec + rec > 0 else 0.0,
+            "hierarchical_f1": f1,
             "hierarchical_correct": s["correct"] / n,
-            "mistake_severity": s["severity"] / s["mistakes"] if s["mistakes"] > 0 else 0.0,
+            "mistake_severity": _ratio(s["severity"], s["mistakes"], 0.0),
         }
         for k in ("info_precision", "info_recall", "info_f1", "depth_precision", "depth_recall", "depth_f1"):
             out[k] = s[k] / n
-        hits = self._level_hits.double().cpu()
-        totals = self._level_totals.double().cpu()
-        out["level_accuracy"] = [float(h / t) if t > 0 else float("nan") for h, t in zip(hits, totals)]
+        out = {k: float(v) for k, v in out.items()}
+        acc = _level_accuracy_compute(self._level_hits.double().cpu(), self._level_totals.double().cpu())
+        out["level_accuracy"] = acc.tolist()
         return out

@@ -117,21 +117,53 @@ def level_accuracy_score(y_true, y_pred, *, taxonomy, level=None, sample_weight=
     >>> level_accuracy_score(["A1", "B1"], ["A2", "A2"], taxonomy=tax)
     array([0.5, 0. ])
     """
+    if level is not None and not 1 <= level <= taxonomy.max_depth:
+        raise ValueError(f"level must be in 1..{taxonomy.max_depth}, got {level}")
     t, p, w, as_tensor = _pair(y_true, y_pred, taxonomy, sample_weight)
     tt = taxonomy_tensors(taxonomy, str(t.device))
-    levels = range(1, taxonomy.max_depth + 1) if level is None else [level]
-    out = []
-    for d in levels:
-        if not 1 <= d <= taxonomy.max_depth:
-            raise ValueError(f"level must be in 1..{taxonomy.max_depth}, got {d}")
-        at_t, at_p = tt.paths[t, d], tt.paths[p, d]
-        keep = at_t >= 0
-        ok = (at_t == at_p)[keep].double()
-        out.append(weighted_mean(ok, None if w is None else w[keep]))
+    acc = _level_accuracy_compute(*_level_hits_update(t, p, tt, w))
     if level is not None:
-        return finish(out[0], as_tensor)
-    stacked = torch.stack(out) if out else torch.empty(0)
-    return stacked if as_tensor else stacked.cpu().numpy()
+        return finish(acc[level - 1], as_tensor)
+    return acc if as_tensor else acc.cpu().numpy()
+
+
+# ---------------------------------------------------------------- kernels
+# The metric functions and HierarchicalMetricAccumulator share these (torchmetrics'
+# pattern): ``*_update`` turns a batch of node indices into summable statistics,
+# ``*_compute`` turns (summed) statistics into the metric. One rule for a zero
+# denominator lives in ``_ratio``.
+def _ratio(num: torch.Tensor, den: torch.Tensor, zero_division: float) -> torch.Tensor:
+    """``num / den`` elementwise, ``zero_division`` where ``den`` is 0."""
+    num, den = torch.as_tensor(num), torch.as_tensor(den)
+    return torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)),
+                       torch.full_like(num / 1.0, float(zero_division)))
+
+
+def _set_counts_update(t: torch.Tensor, p: torch.Tensor, tt):
+    """Per-sample ``|T ∩ P|``, ``|P|``, ``|T|`` of ancestor sets without the root, and the LCA."""
+    a = lca(t, p, tt.paths)
+    return tt.depth[a], tt.depth[p], tt.depth[t], a
+
+
+def _set_prf_compute(inter, n_pred, n_true, *, beta=1.0, zero_division=0.0):
+    """Kiritchenko's micro ``hP``, ``hR`` and ``F_β`` from summed counts."""
+    prec, rec = _ratio(inter, n_pred, zero_division), _ratio(inter, n_true, zero_division)
+    return prec, rec, _fscore(prec, rec, beta)
+
+
+def _level_hits_update(t: torch.Tensor, p: torch.Tensor, tt, w=None):
+    """Per level (1..depth): the (weighted) number of samples that reach it, and of those
+    whose prediction has the same node there."""
+    at_t, at_p = tt.paths[t, 1:], tt.paths[p, 1:]
+    reach = (at_t >= 0).to(tt.depth.dtype)
+    if w is not None:
+        reach = reach * w.to(reach.dtype)[:, None]
+    return ((at_t == at_p).to(reach.dtype) * reach).sum(dim=0), reach.sum(dim=0)
+
+
+def _level_accuracy_compute(hits, totals) -> torch.Tensor:
+    """Accuracy at every level; NaN at a level no sample reaches."""
+    return _ratio(hits, totals, float("nan"))
 
 
 def _set_counts(y_true, y_pred, taxonomy):
@@ -162,9 +194,8 @@ def _set_counts(y_true, y_pred, taxonomy):
         t = node_indices(y_true, taxonomy, device, name="y_true")
         p = node_indices(y_pred, taxonomy, device, name="y_pred")
     check_lengths(y_true=t, y_pred=p)
-    tt = taxonomy_tensors(taxonomy, str(t.device))
-    a = lca(t, p, tt.paths)
-    return tt.depth[a], tt.depth[p], tt.depth[t], as_tensor
+    inter, n_pred, n_true, _ = _set_counts_update(t, p, taxonomy_tensors(taxonomy, str(t.device)))
+    return inter, n_pred, n_true, as_tensor
 
 
 def hierarchical_precision_recall_fscore(
@@ -224,16 +255,12 @@ def hierarchical_precision_recall_fscore(
     w = sample_weights(sample_weight, inter.shape[0], inter.device, inter.dtype)
     if average == "micro":
         ww = torch.ones_like(inter) if w is None else w
-        i, np_, nt = (ww * inter).sum(), (ww * npred).sum(), (ww * ntrue).sum()
-        prec = i / np_ if np_ > 0 else inter.new_tensor(zero_division)
-        rec = i / nt if nt > 0 else inter.new_tensor(zero_division)
-    else:
-        zd = torch.full_like(inter, float(zero_division))
-        pr = torch.where(npred > 0, inter / npred.clamp(min=1), zd)
-        rc = torch.where(ntrue > 0, inter / ntrue.clamp(min=1), zd)
-        f = weighted_mean(_fscore(pr, rc, beta), w)  # the mean of per-sample F, as HiClass
-        return finish(weighted_mean(pr, w), as_tensor), finish(weighted_mean(rc, w), as_tensor), finish(f, as_tensor)
-    return finish(prec, as_tensor), finish(rec, as_tensor), finish(_fscore(prec, rec, beta), as_tensor)
+        sums = (ww * inter).sum(), (ww * npred).sum(), (ww * ntrue).sum()
+        prec, rec, f = _set_prf_compute(*sums, beta=beta, zero_division=zero_division)
+        return finish(prec, as_tensor), finish(rec, as_tensor), finish(f, as_tensor)
+    pr, rc = _ratio(inter, npred, zero_division), _ratio(inter, ntrue, zero_division)
+    f = weighted_mean(_fscore(pr, rc, beta), w)  # the mean of per-sample F, as HiClass
+    return finish(weighted_mean(pr, w), as_tensor), finish(weighted_mean(rc, w), as_tensor), finish(f, as_tensor)
 
 
 def _fscore(prec: torch.Tensor, rec: torch.Tensor, beta: float) -> torch.Tensor:
@@ -368,6 +395,12 @@ def per_example_metrics(t: torch.Tensor, p: torch.Tensor, taxonomy: Taxonomy, sp
     else:
         raise ValueError(f"specificity must be 'info' or 'depth', got {specificity!r}")
     p2, a = _truncate(t, p, tt.paths)
+    return _per_example_update(t, p2, a, f)
+
+
+def _per_example_update(t, p2, a, f) -> dict:
+    """Valmadre's per-example values from the truncated prediction ``p2``, the LCA ``a``
+    and the node specificities ``f`` (1 where a ratio is 0 / 0, by his definition)."""
     exact = (p2 == t).to(f.dtype)
     correct = ((a == t) | (a == p2)).to(f.dtype)
     prec = safe_ratio(f[a], f[p2])
