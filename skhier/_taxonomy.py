@@ -6,6 +6,7 @@ import json
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
+from types import MappingProxyType
 
 import numpy as np
 import scipy.sparse as sp
@@ -1218,6 +1219,42 @@ class Taxonomy:
         m.sort_indices()
         return _readonly_sparse(m)
 
+    @property
+    def path_lookup(self):
+        """Read-only map from a path of display names (a tuple, root left out) to the index
+        of the node it reaches: how 2-D path labels resolve.
+
+        Returns
+        -------
+        lookup : mapping of tuple to int
+
+        Examples
+        --------
+        >>> from skhier import Taxonomy
+        >>> tax = Taxonomy.from_paths([["A", "x"], ["B", "x"]])
+        >>> tax.path_lookup[("B", "x")], tax.nodes[tax.path_lookup[("B", "x")]]
+        (4, ('B', 'x'))
+        """
+        return MappingProxyType(self._path_lookup)
+
+    @property
+    def name_lookup(self):
+        """Read-only map from a display name to its node index (``-1`` when the name is
+        shared by several nodes, e.g. "x" under two parents).
+
+        Returns
+        -------
+        lookup : mapping of str or int to int
+
+        Examples
+        --------
+        >>> from skhier import Taxonomy
+        >>> tax = Taxonomy.from_paths([["A", "x"], ["B", "x"]])
+        >>> tax.name_lookup["A"], tax.name_lookup["x"]
+        (1, -1)
+        """
+        return MappingProxyType(self._name_index)
+
     @cached_property
     def _path_lookup(self) -> dict:
         """Map a tuple of display names below the root to the node it reaches."""
@@ -1407,8 +1444,12 @@ def top_down_product(cond, taxonomy: Taxonomy):
 
 def bottom_up_sum(end_scores: np.ndarray, taxonomy: Taxonomy) -> np.ndarray:
     """Numpy twin of ``_tree.bottom_up``: every column of a (n, n_nodes) array added into
-    all its ancestors, children first. O(n × n_nodes); not in place."""
+    all its ancestors, children first. O(n × n_nodes) on a tree; on a DAG a node sums
+    every descendant once, O(n × (node, ancestor) pairs). Not in place
+    (``tests/test_tree_faces.py`` holds the twins equal)."""
     out = np.array(end_scores, dtype=np.float64)
+    if not taxonomy.is_tree:
+        return np.asarray(out @ taxonomy.ancestor_matrix)  # row d of the matrix: d and its ancestors
     for nodes in reversed(taxonomy.levels[1:]):
         np.add.at(out, (slice(None), taxonomy.parent[nodes]), out[:, nodes])
     return out

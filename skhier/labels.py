@@ -419,7 +419,7 @@ def _encode_paths(arr: np.ndarray, taxonomy: Taxonomy, name: str):
     if n == 0:
         return np.empty(0, dtype=np.int64), LabelFormat("path", n_levels=width)
     root_name = taxonomy.names[0]
-    lookup = taxonomy._path_lookup
+    lookup = taxonomy.path_lookup
     # Distinct rows first, without a Python object per row: each column's values get
     # integer codes, and np.unique finds the distinct code rows. (A list per row made the
     # garbage collector rescan them all, so encoding grew superlinearly with n.) Rows are
@@ -480,12 +480,12 @@ def _key_or_error(value):
 
 
 def _explain_bad_path(i: int, row, labels, taxonomy: Taxonomy, name: str) -> str:
-    lookup = taxonomy._path_lookup
+    lookup = taxonomy.path_lookup
     for d in range(1, len(labels) + 1):
         if tuple(labels[:d]) not in lookup:
             v = labels[d - 1]
             parent = taxonomy.names[0] if d == 1 else labels[d - 2]
-            if v in taxonomy or v in taxonomy._name_index:
+            if v in taxonomy or v in taxonomy.name_lookup:
                 return (
                     f"{name}[{i}] = {row!r} contradicts the taxonomy: {v!r} is not a child "
                     f"of {parent!r}"

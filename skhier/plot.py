@@ -214,7 +214,7 @@ def subtree_confusion_matrix(y_true, y_pred, *, taxonomy, depth=1, normalize=Non
     from sklearn.metrics import confusion_matrix
 
     tax = check_taxonomy(taxonomy)
-    tax._require_tree("subtree_confusion_matrix (a unique ancestor at each depth)")
+    check_taxonomy(tax, what="subtree_confusion_matrix (a unique ancestor at each depth)")
     if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or not 1 <= depth <= tax.max_depth:
         raise ValueError(f"depth must be an int in [1, {tax.max_depth}] (the taxonomy's depth), got {depth!r}")
     t, ft = encode_labels(y_true, tax, name="y_true")

@@ -246,7 +246,8 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
         """
         check_is_fitted(self, "taxonomy_")
         if not self.label_format_.multilabel:
-            self.taxonomy_._require_tree(f"{type(self).__name__}.predict with single-label y (one node per sample)")
+            what = f"{type(self).__name__}.predict with single-label y (one node per sample)"
+            check_taxonomy(self.taxonomy_, what=what)
         refined, _ = self._refined(X)  # X and the parameters are validated here, once
         if self.label_format_.multilabel:
             hit = (refined >= self.threshold).cpu().numpy()

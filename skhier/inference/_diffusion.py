@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .._taxonomy import Taxonomy
 from .._validation import check_number
-from ..utils.validation import Interval, Options, check_option
+from ..utils.validation import Interval, Options, check_option, check_taxonomy
 from ._base import BaseRefiner
 
 __all__ = ["DiffusionRefiner", "diffusion_operator", "diffuse"]
@@ -269,7 +269,7 @@ def diffuse(scores, taxonomy: Taxonomy, alpha: float, *, method="closed_form", s
         return scores @ _dense_tensor(taxonomy, alpha, str(scores.device), scores.dtype, root)
     if not taxonomy.is_tree:
         if solver == "tree":
-            taxonomy._require_tree("diffuse(solver='tree'), the elimination along the tree")
+            check_taxonomy(taxonomy, what="diffuse(solver='tree'), the elimination along the tree")
         return _sparse_solve(scores, taxonomy, alpha, root)
     return _tree_solve(scores, taxonomy, alpha, root)
 

@@ -186,7 +186,7 @@ def _set_counts(y_true, y_pred, taxonomy):
                 torch.as_tensor(np.asarray(T.sum(axis=1)).ravel(), dtype=torch.float64),
                 False,
             )
-        taxonomy._require_tree("hierarchical P/R/F on single labels (on a DAG pass node-set indicators)")
+        check_taxonomy(taxonomy, what="hierarchical P/R/F on single labels (on a DAG pass node-set indicators)")
         t, p = torch.as_tensor(et), torch.as_tensor(ep)
         as_tensor = False
     else:

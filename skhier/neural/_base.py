@@ -486,7 +486,7 @@ class _HierarchicalNetBase(NeuralNet):
         enc = HierarchicalLabelEncoder(tax)
         encoded = enc.fit_transform(y)
         if not sp.issparse(encoded):  # one path per sample needs a tree
-            tax._require_tree(f"{type(self).__name__} with single-label y (one path per sample)")
+            check_taxonomy(tax, what=f"{type(self).__name__} with single-label y (one path per sample)")
         self._check_encoded(y, encoded, enc.format_)
         if enc.format_.multilabel and not self._kind.multilabel:
             raise ValueError(
