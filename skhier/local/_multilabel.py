@@ -97,6 +97,7 @@ class MultiLabelLocalClassifierPerNode(NodeScoresMixin, ClassifierMixin, Transfo
         self : object
         """
         check_number(self.threshold, "threshold", low=0, high=1)
+        X = validate_data(self, X, accept_sparse="csr", reset=True)  # X first: its errors do not depend on y
         if self.taxonomy is None:
             raise ValueError(f"{type(self).__name__} needs taxonomy=: node sets do not determine one")
         tax = check_taxonomy(self.taxonomy, allow_dag=True, what=type(self).__name__)
@@ -104,7 +105,6 @@ class MultiLabelLocalClassifierPerNode(NodeScoresMixin, ClassifierMixin, Transfo
         if not hasattr(est, "predict_proba"):
             raise TypeError(f"local_classifier ({type(est).__name__}) has no predict_proba, which local "
                             "classifiers need; wrap it in sklearn.calibration.CalibratedClassifierCV")
-        X = validate_data(self, X, accept_sparse="csr", reset=True)
         enc = HierarchicalLabelEncoder(tax)
         encoded = enc.fit_transform(y)
         if not enc.format_.multilabel:
