@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from types import MappingProxyType
@@ -11,6 +10,7 @@ from types import MappingProxyType
 import numpy as np
 import scipy.sparse as sp
 
+from ._keys import _as_key, _scalar_key, check_node_indices, is_missing_label, label_key, node_sort_key  # noqa: F401
 from ._validation import check_number
 from .exceptions import TaxonomyError
 
@@ -27,56 +27,6 @@ def _fmt_nodes(nodes) -> str:
     return shown
 
 
-def _as_key(node):
-    """Normalise a node identifier: numpy scalars become Python ones, lists tuples."""
-    if isinstance(node, np.generic):
-        node = node.item()
-    if isinstance(node, list):
-        node = tuple(node)
-    if isinstance(node, tuple):
-        return tuple(_as_key(n) for n in node)
-    if isinstance(node, bool) or not isinstance(node, (str, numbers.Integral)):
-        raise TypeError(
-            f"taxonomy nodes must be str or int (or a tuple path of them), got {node!r} "
-            f"of type {type(node).__name__}"
-        )
-    return str(node) if isinstance(node, str) else int(node)  # np.str_ / np.int64 -> plain
-
-
-def _scalar_key(name):
-    # ints before strs, each in its natural order: the order sklearn's np.unique gives a
-    # homogeneous array of labels, extended to a total order over mixed ones
-    return (0, name, "") if isinstance(name, int) else (1, 0, name)
-
-
-def node_sort_key(node):
-    """Sort key of a node identifier: what orders siblings and ``classes_`` everywhere.
-
-    Identifiers sort by display name (the last name of a tuple path): ints numerically
-    before strs in code-point order, which is how scikit-learn sorts a homogeneous array
-    of class labels; equal display names (a tuple path and a plain name) sort plain name
-    first, then by path.
-
-    Parameters
-    ----------
-    node : str, int or tuple
-        A normalised node identifier.
-
-    Returns
-    -------
-    key : tuple
-
-    Examples
-    --------
-    >>> from skhier._taxonomy import node_sort_key
-    >>> sorted(["b", ("x", "a"), 2, "a"], key=node_sort_key)
-    [2, 'a', ('x', 'a'), 'b']
-    """
-    if isinstance(node, tuple):
-        return (_scalar_key(node[-1]), 1, tuple(_scalar_key(n) for n in node))
-    return (_scalar_key(node), 0, ())
-
-
 def _readonly(a: np.ndarray) -> np.ndarray:
     a.setflags(write=False)
     return a
@@ -86,63 +36,6 @@ def _readonly_sparse(m: sp.csr_matrix) -> sp.csr_matrix:
     for arr in (m.data, m.indices, m.indptr):
         arr.setflags(write=False)
     return m
-
-
-def is_missing_label(value) -> bool:
-    """Whether ``value`` pads a variable-depth path: ``""``, ``None``, NaN or ``pd.NA``."""
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return value == ""
-    if isinstance(value, (float, np.floating)):
-        return bool(np.isnan(value))
-    return type(value).__name__ in ("NAType", "NaTType")  # pandas' missing values
-
-
-def label_key(value):
-    """A label read from ``y`` as a node key: integral floats (an int column padded with
-    NaN becomes float) turn back into ints; anything else as :func:`_as_key`."""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return int(value)
-    return _as_key(value)
-
-
-def check_node_indices(indices, taxonomy: Taxonomy, *, name="indices") -> np.ndarray:
-    """Node indices as int64, refusing non-integers and indices outside the taxonomy.
-
-    Parameters
-    ----------
-    indices : array-like of int
-        Node indices: positions in ``taxonomy.nodes``.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
-    name : str, default="indices"
-        What error messages call ``indices``.
-
-    Returns
-    -------
-    indices : ndarray of int64
-
-    Examples
-    --------
-    >>> from skhier import Taxonomy
-    >>> from skhier.labels import check_node_indices
-    >>> check_node_indices([1, 0], Taxonomy.from_edges([("r", "a")]))
-    array([1, 0])
-    """
-    arr = np.asarray(indices)
-    if arr.dtype.kind == "f":
-        with np.errstate(invalid="ignore"):
-            fractional = (~np.isfinite(arr) | (np.mod(arr, 1) != 0)).ravel()
-        if fractional.any():
-            raise ValueError(f"{name} must be integer node indices, got {arr.ravel()[fractional][0].item()!r}")
-    elif arr.size and arr.dtype.kind not in "iu":
-        raise ValueError(f"{name} must be integer node indices, got {arr.dtype} values")
-    arr = arr.astype(np.int64)
-    if arr.size and (arr.min() < 0 or arr.max() >= taxonomy.n_nodes):
-        bad = int(arr.ravel()[(arr.ravel() < 0) | (arr.ravel() >= taxonomy.n_nodes)][0])
-        raise ValueError(f"{name} holds node index {bad}, outside [0, {taxonomy.n_nodes})")
-    return arr
 
 
 class Taxonomy:

@@ -36,7 +36,8 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._taxonomy import Taxonomy, check_node_indices, check_taxonomy, is_missing_label, label_key
+from ._keys import check_node_indices, is_missing_label, label_key
+from ._taxonomy import Taxonomy, check_taxonomy
 from ._validation import is_tensor
 
 __all__ = [
