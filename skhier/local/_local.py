@@ -13,9 +13,9 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validat
 
 from .._parallel import _Constant, fit_local_tasks  # noqa: F401 (_Constant: old pickles)
 from .._taxonomy import Taxonomy, check_taxonomy, top_down_product
-from .._validation import check_number
 from ..base import HierarchicalClassifierMixin, NodeScores
 from ..labels import HierarchicalLabelEncoder, decode_labels, infer_taxonomy
+from ..utils.validation import Interval, check_sample_weight, validate_params
 
 __all__ = ["LocalClassifierPerNode", "LocalClassifierPerParentNode", "LocalClassifierPerLevel"]
 
@@ -173,16 +173,13 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
             self.__dict__.update(before)
             raise
 
+    #: the parameters' rules (skhier.utils.validation), checked once per fit
+    _parameter_rules = {"threshold": Interval(0, 1, allow_none=True)}
+
     def _fit(self, X, y, sample_weight):
-        check_number(self.threshold, "threshold", low=0, high=1, allow_none=True)
+        validate_params(self)
         X, nodes, tax, fmt = self._read_y(X, y)
-        w = None
-        if sample_weight is not None:
-            w = np.asarray(sample_weight, dtype=np.float64)
-            if w.ndim != 1 or w.shape[0] != X.shape[0]:
-                raise ValueError(f"sample_weight must have shape ({X.shape[0]},), got {w.shape}")
-            if not np.isfinite(w).all() or (w < 0).any():
-                raise ValueError("sample_weight must be finite and non-negative")
+        w = check_sample_weight(sample_weight, X.shape[0])
         chosen = self._chosen_estimators(tax)
         # internal nodes where some training path ends: paths may stop there
         stop_nodes = np.unique(nodes[~tax.is_leaf[nodes]])

@@ -10,9 +10,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._parallel import fit_local_tasks
 from .._taxonomy import check_taxonomy
-from .._validation import check_number
 from ..base import NodeScores, NodeScoresMixin
 from ..labels import HierarchicalLabelEncoder, decode_labels
+from ..utils.validation import Interval, validate_params
 from ._local import _proba_by_label
 
 __all__ = ["MultiLabelLocalClassifierPerNode"]
@@ -74,6 +74,8 @@ class MultiLabelLocalClassifierPerNode(NodeScoresMixin, ClassifierMixin, Transfo
     True
     """
 
+    _parameter_rules = {"threshold": Interval(0, 1)}
+
     def __init__(self, local_classifier=None, *, taxonomy=None, threshold=0.5, n_jobs=None, verbose=0):
         self.local_classifier = local_classifier
         self.taxonomy = taxonomy
@@ -96,7 +98,7 @@ class MultiLabelLocalClassifierPerNode(NodeScoresMixin, ClassifierMixin, Transfo
         -------
         self : object
         """
-        check_number(self.threshold, "threshold", low=0, high=1)
+        validate_params(self)
         X = validate_data(self, X, accept_sparse="csr", reset=True)  # X first: its errors do not depend on y
         if self.taxonomy is None:
             raise ValueError(f"{type(self).__name__} needs taxonomy=: node sets do not determine one")
