@@ -492,7 +492,7 @@ def test_multilabel_bad_inputs(mosaics):
         CMSGClassifier(tax, correlation="glove", **kw).fit(X, Y)
     with pytest.raises(ValueError, match="criterion must be one of \\['asl', 'bce'\\]"):
         MultiLabelNodeClassifier(tax, criterion="focal", **kw).fit(X, Y)
-    with pytest.raises(ValueError, match="consistency must be 'fill' or 'prune'"):
+    with pytest.raises(ValueError, match="consistency must be one of 'fill', 'prune'"):
         MultiLabelNodeClassifier(tax, consistency="strict", **kw).fit(X, Y)
     with pytest.raises(ValueError, match="threshold must be"):
         MultiLabelNodeClassifier(tax, threshold=1.5, **kw).fit(X, Y)

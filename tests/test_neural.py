@@ -238,7 +238,7 @@ def test_more_bad_input(synth):
     from skhier.neural import HierarchicalValidSplit, NodeDataset
 
     X, y, tax = synth
-    with pytest.raises(ValueError, match="mixed_precision must be None or 'bf16'"):
+    with pytest.raises(ValueError, match="mixed_precision must be one of None, 'bf16'"):
         FlatSoftmaxClassifier(tax, mixed_precision="fp16", **CPU).fit(X, y)  # refused on CPU too
     with pytest.raises(ValueError, match="single node"):
         HCAMCLModule(MLP(3, 4), (4,), parent=[-1])
