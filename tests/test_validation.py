@@ -68,3 +68,11 @@ def test_rules_are_checked_once_per_fit_and_after_set_params():
     for call in (ref.transform, ref.predict):
         with pytest.raises(ValueError, match=r"alpha must be a number in \[0, 1\), got 2.0"):
             call(s)
+
+
+def test_numpy_scalars_from_a_param_grid_meet_options():
+    """GridSearchCV over a numpy array of options hands np.str_ values (regression)."""
+    assert check_option(np.array(["fill", "prune"])[1], "consistency", ("fill", "prune")) == "prune"
+    validate_params(MultiLabelNodeClassifier(TAX, consistency=np.str_("prune")))
+    with pytest.raises(ValueError, match=r"flag must be one of True, False, got np.int64\(1\)"):
+        check_option(np.int64(1), "flag", (True, False))

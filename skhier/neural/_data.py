@@ -89,8 +89,8 @@ class NodeDataset(torch.utils.data.Dataset):
         self.strata = strata
         self.split_seed = split_seed
 
-    def inputs(self, indices=None) -> NodeDataset:
-        """The inputs alone: a prediction dataset.
+    def inputs(self, indices=None):
+        """The inputs alone, sharing ``X`` (no copy): a prediction dataset.
 
         Parameters
         ----------
@@ -99,9 +99,10 @@ class NodeDataset(torch.utils.data.Dataset):
 
         Returns
         -------
-        dataset : NodeDataset
+        dataset : NodeDataset, or a Subset of one
         """
-        return NodeDataset(self.X if indices is None else self.X.index_select(0, indices.to(self.X.device)))
+        alone = NodeDataset(self.X)
+        return alone if indices is None else torch.utils.data.Subset(alone, indices.tolist())
 
     def __len__(self):
         return self.X.shape[0]

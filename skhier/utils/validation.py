@@ -65,8 +65,9 @@ def check_option(value, name, options):
     ValueError: consistency must be one of 'fill', 'prune', got 'drop'
     """
     options = tuple(options)
-    hashable = value is None or isinstance(value, (str, int, float, bool))
-    if not hashable or not any(value is o or (type(value) is type(o) and value == o) for o in options):
+    v = value.item() if isinstance(value, np.generic) else value  # np.str_ from a numpy param grid
+    plain = v is None or isinstance(v, (str, int, float, bool))
+    if not plain or not any(v is o or (type(v) is type(o) and v == o) for o in options):
         raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}, got {value!r}")
     return value
 
