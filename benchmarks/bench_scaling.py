@@ -8,9 +8,11 @@ Two tables, printed as markdown:
    peak resident memory (``ru_maxrss`` above the process's resident size before the
    operation) is its own. The growth exponent is the slope of log(time) against
    log(n_nodes); 1 is linear.
-2. **Label metrics x n_samples** (10k / 100k / 1M, 2-D object path labels, the HiClass
-   format, 1,111-node taxonomy): hierarchical precision, recall and F1 against
-   ``hiclass.metrics`` when HiClass is importable (same values checked), with the ratio.
+2. **Label metrics x n_samples** (10k / 100k / 1M, 1,111-node taxonomy): hierarchical
+   precision, recall and F1, micro and macro, on skhier's three input formats (2-D object
+   paths -- the HiClass format --, 1-D leaf names, a CSR node indicator) against
+   ``hiclass.metrics`` on the paths when HiClass is importable (same values checked), with
+   the ratio.
    Install it where this runs: ``pip install --no-deps --target /tmp/hiclass_pkg
    hiclass`` and ``PYTHONPATH=/tmp/hiclass_pkg``.
 
@@ -161,10 +163,15 @@ def taxonomy_table(ops):
     return lines
 
 
-def metrics_table(sizes, repeat):
+def metrics_table(sizes, repeat, formats=("path", "labels", "indicator"), averages=("micro", "macro")):
+    """hP / hR / hF1 against ``hiclass.metrics`` on the same labels, in each of skhier's input
+    formats: ``path`` (2-D object paths, HiClass's own format), ``labels`` (1-D leaf names)
+    and ``indicator`` (a CSR node indicator). HiClass always reads the paths; every
+    contender of a row runs interleaved with it, and the values must agree."""
     from _common import interleaved
 
     from skhier.datasets import make_taxonomy
+    from skhier.labels import node_indices_to_indicator
     from skhier.metrics import hierarchical_f1_score, hierarchical_precision_score, hierarchical_recall_score
 
     try:
@@ -172,34 +179,43 @@ def metrics_table(sizes, repeat):
     except ImportError:
         hm = None
     tax = make_taxonomy(3, 10)
-    paths = np.array(tax.nodes, dtype=object)[tax.path_indices[tax.leaves][:, 1:]]
+    leaves = np.asarray(tax.leaves)
+    paths = np.array(tax.nodes, dtype=object)[tax.path_indices[leaves][:, 1:]]
+    names = np.array(tax.names, dtype=object)[leaves]
     rng = np.random.default_rng(0)
     hierarchical_f1_score(paths[:2], paths[:2], taxonomy=tax)  # the taxonomy's caches
-    lines = ["| metric | n_samples | skhier s (min / median) | HiClass s (min / median) | speed-up | same value |",
-             "|---|---:|---:|---:|---:|---|"]
+    lines = ["| metric | average | n_samples | input | skhier s (min / median) | HiClass s (min / median) | speed-up "
+             "| same value |", "|---|---|---:|---|---:|---:|---:|---|"]
     print("\n".join(lines), flush=True)
     pairs = [(hierarchical_precision_score, "precision"), (hierarchical_recall_score, "recall"),
              (hierarchical_f1_score, "f1")]
     grow = {}
     for n in sizes:
-        yt = paths[rng.integers(0, len(paths), n)]
-        yp = np.where(rng.random((n, 1)) < 0.5, yt, paths[rng.integers(0, len(paths), n)])
-        for ours, theirs in pairs:
-            fns = {"skhier": lambda f=ours: f(yt, yp, taxonomy=tax)}
-            if hm is not None:
-                fns["hiclass"] = lambda f=getattr(hm, theirs): f(yt, yp)
-            t = interleaved(fns, repeat=repeat if n < 1_000_000 else 1, warmup=0)
-            same = "-" if hm is None else str(bool(np.isclose(fns["skhier"](), fns["hiclass"](), rtol=0, atol=1e-12)))
-            ratio = f"{t['hiclass'][1] / t['skhier'][1]:.0f}x" if hm is not None else "-"
-            theirs_s = f"{t['hiclass'][0]:.3f} / {t['hiclass'][1]:.3f}" if hm is not None else "-"
-            lines.append(f"| {theirs} | {n:,} | {t['skhier'][0]:.3f} / {t['skhier'][1]:.3f} | {theirs_s} | {ratio} "
-                         f"| {same} |")
+        it = rng.integers(0, len(leaves), n)
+        ip = np.where(rng.random(n) < 0.5, it, rng.integers(0, len(leaves), n))
+        inputs = {"path": (paths[it], paths[ip]), "labels": (names[it], names[ip]),
+                  "indicator": (node_indices_to_indicator(leaves[it], tax), node_indices_to_indicator(leaves[ip], tax))}
+        yt, yp = inputs["path"]
+        for average in averages:
+            for ours, theirs in pairs:
+                fns = {fmt: (lambda f=ours, a=inputs[fmt]: f(*a, taxonomy=tax, average=average)) for fmt in formats}
+                if hm is not None:
+                    fns["hiclass"] = lambda f=getattr(hm, theirs): f(yt, yp, average=average)
+                t = interleaved(fns, repeat=repeat if n < 1_000_000 else 1, warmup=0)
+                for fmt in formats:
+                    same = "-" if hm is None else str(bool(np.isclose(fns[fmt](), fns["hiclass"](), rtol=0,
+                                                                      atol=1e-12)))
+                    ratio = f"{t['hiclass'][1] / t[fmt][1]:.0f}x" if hm is not None else "-"
+                    theirs_s = f"{t['hiclass'][0]:.3f} / {t['hiclass'][1]:.3f}" if hm is not None else "-"
+                    lines.append(f"| {theirs} | {average} | {n:,} | {fmt} | {t[fmt][0]:.4f} / {t[fmt][1]:.4f} | "
+                                 f"{theirs_s} | {ratio} | {same} |")
+                    print(lines[-1], flush=True)
+                    grow.setdefault((theirs, average, fmt), []).append((n, t[fmt][1]))
+    for (name, average, fmt), pts in grow.items():
+        if len(pts) > 1:
+            x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
+            lines.append(f"growth exponent of skhier's {name} ({average}, {fmt}): {np.polyfit(x, y, 1)[0]:.2f}")
             print(lines[-1], flush=True)
-            grow.setdefault(theirs, []).append((n, t["skhier"][1]))
-    for name, pts in grow.items():
-        x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
-        lines.append(f"growth exponent of skhier's {name}: {np.polyfit(x, y, 1)[0]:.2f}")
-        print(lines[-1], flush=True)
     return lines
 
 
@@ -209,6 +225,8 @@ def main(argv=None):
     parser.add_argument("--ops", nargs="*", default=None, help="operation names (default: all)")
     parser.add_argument("--samples", nargs="*", type=int, default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--formats", nargs="*", default=["path", "labels", "indicator"])
+    parser.add_argument("--averages", nargs="*", default=["micro", "macro"])
     args = parser.parse_args(argv)
     from _common import machine
 
@@ -216,7 +234,7 @@ def main(argv=None):
     if "taxonomy" not in args.skip:
         taxonomy_table(args.ops or list(_operations()))
     if "metrics" not in args.skip:
-        metrics_table(args.samples, args.repeat)
+        metrics_table(args.samples, args.repeat, args.formats, args.averages)
 
 
 if __name__ == "__main__":

@@ -831,6 +831,25 @@ class Taxonomy:
         return tuple(n[-1] if isinstance(n, tuple) else n for n in self._nodes)
 
     @cached_property
+    def _name_array(self) -> np.ndarray:
+        """:attr:`names` as a read-only object array (vectorised label checks)."""
+        out = np.empty(self.n_nodes, dtype=object)
+        out[:] = list(self.names)
+        return _readonly(out)
+
+    @cached_property
+    def _ancestor_name_arrays(self) -> tuple:
+        """Per path position ``k``: the display name of every node's ancestor at depth ``k``
+        (object arrays; ``None`` below a node's depth); vectorised path checks."""
+        names = np.append(self._name_array, None)  # index -1 (no ancestor) reads None
+        return tuple(_readonly(names[self.path_indices[:, k]]) for k in range(self.path_indices.shape[1]))
+
+    @cached_property
+    def _has_int_names(self) -> bool:
+        """Whether some display name is an int (labels must then refuse bools explicitly)."""
+        return any(isinstance(v, int) for v in self.names)
+
+    @cached_property
     def _name_index(self) -> dict:
         """Map a display name to its node when it is unique, to ``-1`` when ambiguous."""
         out: dict = {}

@@ -28,6 +28,7 @@ remembers the format so that predictions come back as they went in.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,9 +123,9 @@ def _label_sets(y, name="y"):
         rows = y
     else:
         return None
-    is_set = [isinstance(r, _SETS) for r in rows]
-    if not any(is_set):
+    if not any(issubclass(t, _SETS) for t in set(map(type, rows))):  # one pass at C speed
         return None
+    is_set = [isinstance(r, _SETS) for r in rows]
     if not all(is_set):
         bad = is_set.index(False)
         raise ValueError(
@@ -384,21 +385,68 @@ def to_node_indices(y, taxonomy: Taxonomy, *, name: str = "y") -> np.ndarray:
     arr = _as_array(y)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D labels, got shape {arr.shape}")
-    out = np.empty(arr.shape[0], dtype=np.int64)
+    if arr.dtype.kind in "iu":  # numbers: distinct values at C speed
+        distinct, first, inverse = np.unique(arr, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")  # first appearance first: errors name the first bad sample
+        codes = np.empty(distinct.size, dtype=np.int64)
+        codes[order] = _resolve_labels(distinct[order].tolist(), arr, arr.tolist(), taxonomy, name)
+        return codes[inverse.ravel()]
+    values = arr.tolist()
+    if not (taxonomy._has_int_names and {bool, np.bool_} & set(map(type, values))):
+        # node identifiers straight through the index: one lookup per label, at C speed
+        try:
+            codes = np.fromiter(map(taxonomy._index.get, values, itertools.repeat(-1, len(values))), dtype=np.int64,
+                                count=len(values))
+        except TypeError:  # an unhashable label: worded below
+            codes = None
+        if codes is not None and (codes >= 0).all():
+            return codes
+    distinct = dict.fromkeys(values)  # in order of first appearance: errors name the first bad sample
+    if (0 in distinct or 1 in distinct) and any(isinstance(v, (bool, np.bool_)) for v in values):
+        return _resolve_labels(values, arr, values, taxonomy, name)  # True == 1 as a key, but a bool is no label
+    distinct = list(distinct)
+    codes = _resolve_labels(distinct, arr, values, taxonomy, name)
+    if len(codes) == len(values):
+        return codes
+    lookup = dict(zip(distinct, codes.tolist()))
+    return np.fromiter(map(lookup.__getitem__, values), dtype=np.int64, count=len(values))
+
+
+def _resolve_labels(labels: list, arr: np.ndarray, values: list, taxonomy: Taxonomy, name: str) -> np.ndarray:
+    """Node index of each label, or the error naming the first sample (of ``values``, the
+    labels as read) that holds a bad one."""
+    out = np.empty(len(labels), dtype=np.int64)
     cache: dict = {}
-    for i, v in enumerate(arr.tolist()):
-        j = cache.get(v)
+    for u, v in enumerate(labels):
+        try:
+            key = (type(v), v)
+            j = cache.get(key)
+        except TypeError:  # unhashable
+            key, j = None, None
         if j is None:
-            if is_missing_label(v):
-                raise ValueError(f"{name}[{i}] is missing ({v!r}): every sample needs a label")
             try:
+                if is_missing_label(v):
+                    raise LookupError(f"is missing ({v!r}): every sample needs a label")
                 j = taxonomy.index(label_key(v))
-            except (ValueError, TypeError) as exc:
+            except (LookupError, ValueError, TypeError) as exc:
+                i = _first_position(values, v)
+                if isinstance(exc, LookupError):
+                    raise ValueError(f"{name}[{i}] {exc.args[0]}") from None
                 raise ValueError(f"{name}[{i}]: {exc}{_reencoded_hint(arr, taxonomy)}") from None
-            if not isinstance(v, float):
-                cache[v] = j
-        out[i] = j
+            if key is not None:
+                cache[key] = j
+        out[u] = j
     return out
+
+
+def _first_position(values: list, value) -> int:
+    """Where ``value`` first occurs in ``values`` (identity, else equality of the same type;
+    a NaN matches a NaN)."""
+    for i, v in enumerate(values):
+        if v is value or (type(v) is type(value) and (_equals(v, value) or (is_missing_label(v)
+                                                                           and is_missing_label(value)))):
+            return i
+    return 0  # pragma: no cover
 
 
 def _reencoded_hint(arr, taxonomy: Taxonomy) -> str:
@@ -420,7 +468,99 @@ def _encode_paths(arr: np.ndarray, taxonomy: Taxonomy, name: str):
     if n == 0:
         return np.empty(0, dtype=np.int64), LabelFormat("path", n_levels=width)
     root_name = taxonomy.names[0]
+    include_root = False
+    if width > 1 and (root_name,) not in taxonomy.path_lookup and _equals(arr[0, 0], root_name):
+        first = dict.fromkeys(arr[:, 0].tolist())  # distinct values of the first column, at C speed
+        include_root = all(_equals(v, root_name) for v in first)
+    if taxonomy._has_int_names:  # a bool equals 0 or 1, as a key and under ==, but is no label
+        cells = arr.ravel().tolist()
+        if {bool, np.bool_} & set(map(type, cells)):
+            i = next(i for i, v in enumerate(cells) if isinstance(v, (bool, np.bool_)))
+            raise ValueError(f"{name}[{i // width}] = {arr[i // width].tolist()!r}: a label is a str or an int, "
+                             f"got {cells[i]!r} of type bool")
+    skip = 1 if include_root else 0
+    out, fill = _encode_paths_fast(arr[:, skip:], taxonomy)
+    slow = np.flatnonzero(out < 0)
+    if slow.size:  # what the fast path cannot vouch for: resolved exactly, or the error
+        out[slow], slow_fill = _resolve_path_rows(arr, slow, skip, taxonomy, name)
+        fill = slow_fill if slow_fill is not _NO_FILL else fill
+    return out, LabelFormat("path", n_levels=width, fill="" if fill is _NO_FILL else fill, include_root=include_root)
+
+
+_NO_FILL = object()  # no row was padded
+
+
+def _equals(value, name) -> bool:
+    try:
+        return bool(value == name)
+    except (TypeError, ValueError):  # an array-like cell
+        return False
+
+
+def _encode_paths_fast(arr: np.ndarray, taxonomy: Taxonomy):
+    """Node index of every root-free path row, or ``-1`` where the row needs the exact path.
+
+    Resolves a row by its deepest label alone (one dictionary lookup per row, through the
+    unique display names), then checks it vectorised: every label above it equals the
+    name of the node's ancestor at that level, every cell below it is a missing label.
+    A row the check does not pass (an unknown or ambiguous name, a wrong parent, a label
+    after padding) is left ``-1`` for :func:`_resolve_path_rows`, which also words the
+    error, so the result and every message are the exact path lookup's.
+    """
+    n, width = arr.shape
+    out = np.full(n, -1, dtype=np.int64)
+    if width == 0 or not taxonomy.is_tree:
+        return out, _NO_FILL
+    index = taxonomy._name_index
+    level = np.full(n, width - 1, dtype=np.int64)
+    pending = None  # the rows still without a node: all of them at first
+    try:
+        for k in range(width - 1, -1, -1):  # each row's deepest column with a known name
+            values = (arr[:, k] if pending is None else arr[pending, k]).tolist()
+            codes = np.fromiter(map(index.get, values, itertools.repeat(-1, len(values))), dtype=np.int64,
+                                count=len(values))
+            if pending is None:
+                out[:] = codes
+                pending = np.flatnonzero(codes < 0)
+            else:
+                hit = codes >= 0
+                out[pending[hit]], level[pending[hit]] = codes[hit], k
+                pending = pending[~hit]
+            if not pending.size:
+                break
+        ok = out >= 0
+        ok &= taxonomy.depth[out] == level + 1  # the node sits at its column's level (out = -1: the last node)
+        ancestor_names = taxonomy._ancestor_name_arrays
+        full = not pending.size and bool((level == width - 1).all())
+        fill = _NO_FILL
+        for k in range(width - 1 if full else width):
+            if full:  # the common case: every row resolved at the last column
+                ok &= np.asarray(arr[:, k] == ancestor_names[k + 1][out], dtype=bool)
+                continue
+            above = np.flatnonzero(ok & (level > k))  # column k must name the node's ancestor
+            if above.size:
+                ok[above] &= np.asarray(arr[above, k] == ancestor_names[k + 1][out[above]], dtype=bool)
+            below = np.flatnonzero(ok & (level < k))  # column k must be padding
+            if below.size:
+                cells = arr[below, k].tolist()
+                ok[below] &= np.fromiter(map(is_missing_label, cells), dtype=bool, count=len(cells))
+                if fill is _NO_FILL:
+                    first = np.flatnonzero(ok[below])
+                    fill = cells[first[0]] if first.size else _NO_FILL
+    except (TypeError, ValueError):  # an unhashable label, a comparison numpy cannot make
+        return np.full(n, -1, dtype=np.int64), _NO_FILL
+    out[~ok] = -1
+    return out, fill
+
+
+def _resolve_path_rows(arr: np.ndarray, rows: np.ndarray, skip: int, taxonomy: Taxonomy, name: str):
+    """Resolve ``arr[rows]`` through the path lookup: the exact definition, and every error.
+
+    Returns the node indices and the padding value seen (``_NO_FILL`` when no row is padded).
+    """
     lookup = taxonomy.path_lookup
+    sub = arr[rows]
+    n, width = sub.shape
     # Distinct rows first, without a Python object per row: each column's values get
     # integer codes, and np.unique finds the distinct code rows. (A list per row made the
     # garbage collector rescan them all, so encoding grew superlinearly with n.) Rows are
@@ -428,12 +568,10 @@ def _encode_paths(arr: np.ndarray, taxonomy: Taxonomy, name: str):
     codes = np.empty((n, width), dtype=np.int64)
     columns = []  # per column: its distinct values, in code order
     for k in range(width):
-        column = arr[:, k].tolist()
+        column = sub[:, k].tolist()
         distinct = {v: c for c, v in enumerate(dict.fromkeys(column))}  # dict work at C speed
         codes[:, k] = np.fromiter(map(distinct.__getitem__, column), dtype=np.int64, count=n)
         columns.append(list(distinct))
-    include_root = width > 1 and all(v == root_name for v in columns[0]) and (root_name,) not in lookup
-    skip = 1 if include_root else 0
     # every distinct value is keyed once: (is missing, its key or the error it raises)
     keyed = [[_key_or_error(v) for v in values] for values in columns]
     sizes = [len(values) for values in columns]
@@ -441,7 +579,7 @@ def _encode_paths(arr: np.ndarray, taxonomy: Taxonomy, name: str):
         _, first, inverse = np.unique(np.ravel_multi_index(codes.T, sizes), return_index=True, return_inverse=True)
     else:
         _, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
-    fill = ""
+    fill = _NO_FILL
     resolved = np.empty(first.size, dtype=np.int64)
     for u in np.argsort(first, kind="stable"):
         i = int(first[u])
@@ -453,20 +591,20 @@ def _encode_paths(arr: np.ndarray, taxonomy: Taxonomy, name: str):
                 fill = columns[pos][row[pos]]
                 if not all(keyed[q][row[q]][0] for q in range(pos, width)):
                     raise ValueError(
-                        f"{name}[{i}] = {arr[i].tolist()!r} has a label after padding; pad only at the end"
+                        f"{name}[{rows[i]}] = {sub[i].tolist()!r} has a label after padding; pad only at the end"
                     )
                 break
             if isinstance(key, TypeError):
-                raise ValueError(f"{name}[{i}]: {key}") from None
+                raise ValueError(f"{name}[{rows[i]}]: {key}") from None
             labels.append(key)
         if not labels:
             j = 0
         else:
             j = lookup.get(tuple(labels))
             if j is None:
-                raise ValueError(_explain_bad_path(i, arr[i].tolist(), labels, taxonomy, name))
+                raise ValueError(_explain_bad_path(int(rows[i]), sub[i].tolist(), labels, taxonomy, name))
         resolved[u] = j
-    return resolved[inverse.ravel()], LabelFormat("path", n_levels=width, fill=fill, include_root=include_root)
+    return resolved[inverse.ravel()], fill
 
 
 def _key_or_error(value):
@@ -565,9 +703,11 @@ def fill_ancestors(indicator, taxonomy: Taxonomy) -> sp.csr_matrix:
         )
     filled = (m @ taxonomy.ancestor_matrix).tocsr()
     filled.data = (filled.data > 0).astype(np.int8)
-    filled = filled.tolil()
-    filled[:, 0] = 1
-    out = sp.csr_matrix(filled, dtype=np.int8)
+    n = filled.shape[0]
+    root = sp.csr_matrix((np.ones(n, dtype=np.int8), np.zeros(n, dtype=np.int64), np.arange(n + 1)),
+                         shape=filled.shape)
+    out = sp.csr_matrix(filled + root, dtype=np.int8)  # the root in every row, empty rows included
+    out.data = np.minimum(out.data, 1)
     out.eliminate_zeros()
     out.sort_indices()
     return out

@@ -15,6 +15,7 @@ from skhier.labels import (
     node_indices_to_indicator,
     node_indices_to_paths,
     type_of_hierarchical_target,
+    to_node_indices,
 )
 from skhier.testing import node_labels, taxonomies
 
@@ -159,3 +160,107 @@ def test_label_sets_and_ragged_paths():
     idx, fmt = encode_labels([["a", "x"], ["b"], ["a"]], tax)
     assert idx.tolist() == [2, 4, 1] and fmt.kind == "path" and fmt.n_levels == 2
     assert decode_labels(idx, tax, fmt).tolist() == [["a", "x"], ["b", None], ["a", None]]
+
+
+# ------------------------------------------------------------------ fast label encoding
+# 2-D paths resolve by their deepest name and are checked vectorised; 1-D labels through
+# their distinct values. Both must equal the one-row-at-a-time definition: same indices,
+# same format, and for a bad row the same message naming the same first bad sample.
+_POOL = ["a", "b", "c", "d"]
+
+
+def _reference_node_indices(values, tax, name="y"):
+    """1-D labels one at a time (the definition)."""
+    from skhier._keys import is_missing_label, label_key
+
+    out = []
+    for i, v in enumerate(values):
+        if is_missing_label(v):
+            raise ValueError(f"{name}[{i}] is missing")
+        try:
+            out.append(tax.index(label_key(v)))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{name}[{i}]: {exc}") from None
+    return np.asarray(out, dtype=np.int64)
+
+
+@st.composite
+def _named_paths(draw):
+    """A taxonomy whose display names repeat under different parents, and path rows
+    over it with padding, a root column and corrupted cells."""
+    paths = draw(st.lists(st.lists(st.sampled_from(_POOL), min_size=1, max_size=3), min_size=1, max_size=6))
+    longest = max(map(len, paths))
+    tax = Taxonomy.from_paths([p + [""] * (longest - len(p)) for p in paths])
+    width = int(tax.depth.max())
+    fill = draw(st.sampled_from(["", None, np.nan]))
+    root = draw(st.booleans())
+    rows = []
+    for v in draw(st.lists(st.integers(1, tax.n_nodes - 1), min_size=1, max_size=12)):
+        names = [tax.names[j] for j in tax.path_indices[v][1 : tax.depth[v] + 1]]
+        rows.append(([tax.names[0]] if root else []) + names + [fill] * (width - len(names)))
+    arr = np.array(rows, dtype=object)
+    for _ in range(draw(st.integers(0, 2))):  # corrupt cells: unknown, another name, padding inside, a bool
+        i, k = draw(st.integers(0, len(rows) - 1)), draw(st.integers(0, arr.shape[1] - 1))
+        arr[i, k] = draw(st.sampled_from(["zz", *_POOL, fill, True]))
+    return tax, arr
+
+
+def _outcome(fn):
+    try:
+        return fn()
+    except ValueError as exc:
+        return str(exc)
+
+
+@given(_named_paths())
+def test_fast_path_encoding_equals_row_by_row_definition(case):
+    from skhier.labels import _resolve_path_rows
+
+    tax, arr = case
+    got = _outcome(lambda: encode_labels(arr, tax, format="path"))
+    root = arr.shape[1] > 1 and (tax.names[0],) not in tax.path_lookup and all(
+        v == tax.names[0] for v in arr[:, 0].tolist()
+    )
+    want = _outcome(lambda: _resolve_path_rows(arr, np.arange(arr.shape[0]), int(root), tax, "y"))
+    if isinstance(want, str):
+        assert got == want
+    else:
+        assert not isinstance(got, str), got
+        assert got[0].tolist() == want[0].tolist()
+        assert got[1].include_root == root
+
+
+@given(st.lists(st.sampled_from(["a", "b", "zz", "", None, np.nan, 3, 3.0, True]), min_size=1, max_size=20),
+       st.sampled_from([None, object]))
+def test_fast_label_encoding_equals_one_at_a_time(values, dtype):
+    tax = Taxonomy.from_edges([("r", "a"), ("r", "b"), ("a", 3)])
+    arr = np.array(values, dtype=dtype) if dtype is not None else values
+    got = _outcome(lambda: to_node_indices(arr, tax))
+    from skhier.labels import _as_array
+
+    read = _as_array(arr).tolist()  # the labels as every reader of y reads them
+    want = _outcome(lambda: _reference_node_indices(read, tax))
+    if isinstance(want, str):
+        assert isinstance(got, str), got
+        assert got.split(":")[0].split(" is ")[0] == want.split(":")[0].split(" is ")[0]  # the same sample
+    else:
+        assert not isinstance(got, str), got
+        assert got.tolist() == want.tolist()
+
+
+def test_fast_path_encoding_regressions():
+    tax = Taxonomy.from_paths([["A", "x"], ["B", "x"], ["B", "y"]])
+    # an ambiguous deepest name resolves through its parent; a wrong parent is named
+    idx, _ = encode_labels(np.array([["B", "x"], ["A", "x"], ["B", "y"]], dtype=object), tax)
+    assert [tax.nodes[i] for i in idx] == [("B", "x"), ("A", "x"), "y"]
+    with pytest.raises(ValueError, match=r"y\[1\] = \['A', 'y'\] contradicts the taxonomy: 'y' is not a child of 'A'"):
+        encode_labels(np.array([["B", "y"], ["A", "y"]], dtype=object), tax)
+    # a bool where an int name is expected is refused, not read as 1
+    itax = Taxonomy.from_edges([(0, 1), (1, 2)])
+    with pytest.raises(ValueError, match=r"y\[1\]"):
+        encode_labels(np.array([[1, 2], [True, 2]], dtype=object), itax)
+    # 1-D: the first bad sample in sample order, whatever the sort order of the values
+    with pytest.raises(ValueError, match=r"y\[2\]: unknown label 9"):
+        to_node_indices(np.array([2, 1, 9, 7]), itax)
+    with pytest.raises(ValueError, match=r"y\[1\] is missing \(nan\)"):
+        to_node_indices([2, np.nan], itax)

@@ -109,6 +109,75 @@ def test_untrained_hcamcl_always_decodes_valid_paths(tax, internal, n_layers):
             prev = tok
 
 
+def _reference_step(m, feats, token, state):
+    """HCAM-CL's step as the paper writes it (eq. 2-8), each attention layer through its own
+    ``nn.MultiheadAttention.forward`` (keys and values projected anew at every step): the
+    module's shared-memory step must give the same numbers, dropout draws included."""
+    h, c = state
+    w = m.embed(token)
+    q = (w + m.query_from_h(h))[:, None, :]
+    if m.n_attention_layers == 0:
+        v = m.global_proj(feats.mean(dim=1))
+    else:
+        z = m.norm1(m.attn1(q, feats, feats, need_weights=False)[0] + q)
+        if m.n_attention_layers == 2:
+            z = m.norm2(m.attn2(z, feats, feats, need_weights=False)[0] + z)
+        v = z[:, 0, :]
+    logits = m.out(torch.cat([h, v, w], dim=1))
+    h2, c2 = m.lstm(torch.cat([v, w], dim=1), (h, c))
+    return logits.masked_fill(~m.allowed(token), -float("inf")), (h2, c2)
+
+
+def _reference_forward(m, x, targets):
+    feats, state = m.encode(x)
+    token = torch.zeros(x.shape[0], dtype=torch.long)
+    out = []
+    for t in range(m.max_steps):
+        logits, state = _reference_step(m, feats, token, state)
+        out.append(logits)
+        nxt = targets[:, t]
+        token = torch.where(nxt == 0, torch.full_like(nxt, m.n_nodes), nxt)
+    return torch.stack(out, dim=1)
+
+
+@pytest.mark.parametrize("n_layers", [0, 1, 2])
+def test_hcamcl_shared_memory_step_equals_the_per_step_attention(n_layers):
+    # issue 25: keys and values are projected once per batch; training (dropout on, the
+    # same random stream), gradients and both decoders are unchanged
+    parent = [-1, 0, 0, 1, 1, 2, 2, 3, 3]
+    torch.manual_seed(0)
+    m = HCAMCLModule(MLP(6, 12), (12,), parent, d_model=16, n_heads=2, hidden_size=24, fc_hidden=20,
+                     n_attention_layers=n_layers, dropout=0.3)
+    m.position = torch.nn.Parameter(torch.randn(1, 1, 16))
+    x = torch.randn(9, 6)
+    targets = torch.tensor([[1, 3, 7], [2, 5, 0], [1, 4, 0]] * 3)
+    m.train()
+    grads = []
+    outs = []
+    for fn in (lambda: m(x, targets), lambda: _reference_forward(m, x, targets)):
+        torch.manual_seed(1)
+        m.zero_grad()
+        out = fn()
+        torch.nan_to_num(out, neginf=0.0).square().sum().backward()
+        outs.append(out.detach())
+        grads.append([p.grad.clone() for p in m.parameters() if p.grad is not None])
+    assert torch.isinf(outs[0]).equal(torch.isinf(outs[1]))
+    torch.testing.assert_close(outs[0], outs[1], rtol=0, atol=1e-6)
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    # inference: the level-by-level exact decoder and the beam search read the same states
+    m.eval()
+    with torch.no_grad():
+        feats, state = m.encode(x)
+        tok = torch.tensor([0, 1, 2, 3, 4, 0, 1, 2, 9])
+        want, _ = _reference_step(m, feats, tok, state)
+        got, _ = m.step(feats, tok, state)
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-6)
+        exact = m.end_log_probs(x)
+        m.decoding, m.beam_width = "beam", 16
+        torch.testing.assert_close(m.end_log_probs(x), exact, rtol=0, atol=1e-5)
+
+
 @settings(max_examples=25, deadline=None)
 @given(taxonomies(min_nodes=2, max_nodes=15, max_depth=4, min_leaves=1), st.booleans())
 def test_hcamcl_allowed_tokens_match_a_dense_table(tax, internal):

@@ -208,38 +208,83 @@ class HCAMCLModule(nn.Module):
         pooled = f.mean(dim=1)
         return f, (torch.tanh(self.init_h(pooled)), torch.tanh(self.init_c(pooled)))
 
-    def step(self, feats, token, state):
-        """One decoding step: masked next-token logits and the new LSTM state.
+    def memory(self, feats):
+        """The attention layers' keys and values of a feature map, projected once.
+
+        Every decoding step attends to the same feature map, so its key and value
+        projections (the bulk of the attention's cost: tokens x d_model² per layer) are
+        computed once per batch, not once per step.
 
         Parameters
         ----------
         feats : tensor of shape (B, tokens, d_model)
             The encoded features (:meth:`encode`).
-        token : tensor of int of shape (B,)
-            The previous label of every sample (0, the root, at the start).
-        state : tuple of two tensors of shape (B, hidden_size)
+
+        Returns
+        -------
+        memory : tuple
+            ``(feats, ((k1, v1), (k2, v2)))``, keys and values of shape (B, heads, tokens, d_head).
+        """
+        kv = []
+        for attn in self._attentions():
+            d = attn.embed_dim
+            k, v = nn.functional.linear(feats, attn.in_proj_weight[d:], attn.in_proj_bias[d:]).chunk(2, dim=-1)
+            kv.append(tuple(t.unflatten(-1, (attn.num_heads, attn.head_dim)).transpose(1, 2) for t in (k, v)))
+        return feats, tuple(kv)
+
+    def _attentions(self):
+        return [getattr(self, f"attn{i}") for i in range(1, self.n_attention_layers + 1)]
+
+    def _attend(self, attn, q, k, v):
+        """``attn`` (an ``nn.MultiheadAttention``) on queries (B, L, d_model) with projected
+        keys and values: the same computation, weights and dropout as its ``forward``."""
+        d = attn.embed_dim
+        q = nn.functional.linear(q, attn.in_proj_weight[:d], attn.in_proj_bias[:d])
+        q = q.unflatten(-1, (attn.num_heads, attn.head_dim)).transpose(1, 2)
+        o = nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=attn.dropout if self.training else 0.0)
+        return attn.out_proj(o.transpose(1, 2).flatten(2))
+
+    def step(self, feats, token, state):
+        """One decoding step: masked next-token logits and the new LSTM state.
+
+        Parameters
+        ----------
+        feats : tensor of shape (B, tokens, d_model) or tuple
+            The encoded features (:meth:`encode`), or their :meth:`memory` (projected
+            once for all steps).
+        token : tensor of int of shape (B,) or (B, L)
+            The previous label of every sample (0, the root, at the start); (B, L): L
+            decoding states per sample (the nodes of a level, beams) share its features.
+        state : tuple of two tensors of shape (B, hidden_size) or (B, L, hidden_size)
             The LSTM state.
 
         Returns
         -------
-        logits : tensor of shape (B, n_nodes)
+        logits : tensor of shape (B, n_nodes) or (B, L, n_nodes)
         state : tuple of two tensors
         """
+        feats, kv = feats if isinstance(feats, tuple) else self.memory(feats)
+        single = token.ndim == 1
+        if single:
+            token, state = token[:, None], (state[0][:, None], state[1][:, None])
         h, c = state
+        b, L = token.shape
         w = self.embed(token)
-        q = (w + self.query_from_h(h))[:, None, :]
+        q = w + self.query_from_h(h)
         if self.n_attention_layers == 0:
-            v = self.global_proj(feats.mean(dim=1))
+            v = self.global_proj(feats.mean(dim=1))[:, None, :].expand(b, L, -1)
         else:
-            a1, _ = self.attn1(q, feats, feats, need_weights=False)
-            z = self.norm1(a1 + q)
+            z = self.norm1(self._attend(self.attn1, q, *kv[0]) + q)
             if self.n_attention_layers == 2:
-                a2, _ = self.attn2(z, feats, feats, need_weights=False)
-                z = self.norm2(a2 + z)
-            v = z[:, 0, :]
-        logits = self.out(torch.cat([h, v, w], dim=1))
-        h2, c2 = self.lstm(torch.cat([v, w], dim=1), (h, c))
-        return logits.masked_fill(~self.allowed(token), -float("inf")), (h2, c2)
+                z = self.norm2(self._attend(self.attn2, z, *kv[1]) + z)
+            v = z
+        logits = self.out(torch.cat([h, v, w], dim=-1))
+        h2, c2 = self.lstm(torch.cat([v, w], dim=-1).flatten(0, 1), (h.flatten(0, 1), c.flatten(0, 1)))
+        logits = logits.masked_fill(~self.allowed(token.flatten()).view(b, L, -1), -float("inf"))
+        h2, c2 = h2.view(b, L, -1), c2.view(b, L, -1)
+        if single:
+            return logits[:, 0], (h2[:, 0], c2[:, 0])
+        return logits, (h2, c2)
 
     def allowed(self, token):
         """Mask of the tokens the tree allows after each input token, in O(B · n_nodes).
@@ -282,11 +327,12 @@ class HCAMCLModule(nn.Module):
         logits : tensor of shape (B, max_steps, n_nodes)
         """
         feats, state = self.encode(x)
+        memory = self.memory(feats)  # keys and values once for every step
         b = feats.shape[0]
         token = torch.zeros(b, dtype=torch.long, device=feats.device)  # START = the root
         out = []
         for t in range(self.max_steps):
-            logits, state = self.step(feats, token, state)
+            logits, state = self.step(memory, token, state)
             out.append(logits)
             nxt = targets[:, t] if targets is not None else logits.argmax(dim=1)
             token = torch.where(nxt == 0, torch.full_like(nxt, self.n_nodes), nxt)
@@ -310,36 +356,34 @@ class HCAMCLModule(nn.Module):
 
     def _exact(self, x):
         feats, (h0, c0) = self.encode(x)
+        memory = self.memory(feats)
         b, n = feats.shape[0], self.n_nodes
         reach = feats.new_full((b, n), -float("inf"), dtype=torch.float32)
         reach[:, 0] = 0.0
         end = torch.full_like(reach, -float("inf"))
-        h_all = h0.new_zeros((n, b, h0.shape[1]))
+        h_all = h0.new_zeros((b, n, h0.shape[1]))
         c_all = torch.zeros_like(h_all)
-        h_all[0], c_all[0] = h0, c0
+        h_all[:, 0], c_all[:, 0] = h0, c0
         for d in range(self._levels):
             nodes = getattr(self, f"_lvl{d}")
             k = nodes.numel()
             if k == 0:
                 continue
-            f = feats.repeat_interleave(k, dim=0) if k > 1 else feats
-            tok = nodes.repeat(b)
-            state = (h_all[nodes].transpose(0, 1).reshape(b * k, -1), c_all[nodes].transpose(0, 1).reshape(b * k, -1))
-            logits, (h2, c2) = self.step(f, tok, state)
-            logp = torch.log_softmax(logits.float(), dim=1).view(b, k, n)
+            # the level's k internal nodes are k decoding states per sample over one feature map
+            logits, (h2, c2) = self.step(memory, nodes.expand(b, k), (h_all[:, nodes], c_all[:, nodes]))
+            logp = torch.log_softmax(logits.float(), dim=-1)
             base = reach[:, nodes]  # (b, k)
             kids, kk = getattr(self, f"_kids{d}"), getattr(self, f"_kidpos{d}")
             reach[:, kids] = base[:, kk] + logp[:, kk, kids]
             end[:, nodes] = base + logp[:, :, 0]
-            h2 = h2.view(b, k, -1)
-            c2 = c2.view(b, k, -1)
-            h_all[kids] = h2[:, kk].transpose(0, 1).to(h_all.dtype)
-            c_all[kids] = c2[:, kk].transpose(0, 1).to(c_all.dtype)
+            h_all[:, kids] = h2[:, kk].to(h_all.dtype)
+            c_all[:, kids] = c2[:, kk].to(c_all.dtype)
         end[:, self.is_leaf] = reach[:, self.is_leaf]
         return end
 
     def _beam(self, x):
         feats, state = self.encode(x)
+        memory = self.memory(feats)
         b, n, k = feats.shape[0], self.n_nodes, self.beam_width
         dev = feats.device
         end = torch.full((b, n), -float("inf"), device=dev)
@@ -349,9 +393,8 @@ class HCAMCLModule(nn.Module):
         rows = torch.arange(b, device=dev)
         for _ in range(self.max_steps):
             nb = token.shape[1]
-            f = feats.repeat_interleave(nb, dim=0) if nb > 1 else feats
-            logits, (h2, c2) = self.step(f, token.reshape(-1), (h.reshape(b * nb, -1), c.reshape(b * nb, -1)))
-            logp = torch.log_softmax(logits.float(), dim=1).view(b, nb, n) + score[:, :, None]
+            logits, (h2, c2) = self.step(memory, token, (h, c))  # the beams share their sample's features
+            logp = torch.log_softmax(logits.float(), dim=-1) + score[:, :, None]
             # NULL ends a beam at its current node
             stop = logp[:, :, 0]
             end.scatter_(1, token, torch.maximum(end.gather(1, token), stop))
@@ -369,8 +412,8 @@ class HCAMCLModule(nn.Module):
             if not alive.any():
                 break
             beam, tok = idx // n, idx % n
-            h = h2.view(b, nb, -1)[rows[:, None], beam]
-            c = c2.view(b, nb, -1)[rows[:, None], beam]
+            h = h2[rows[:, None], beam]
+            c = c2[rows[:, None], beam]
             token = torch.where(alive, tok, torch.zeros_like(tok))
             score = torch.where(alive, top, torch.full_like(top, -float("inf")))
         return end
