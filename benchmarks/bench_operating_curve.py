@@ -1,7 +1,10 @@
 """Valmadre's operating-curve metrics (AP and AC) against his own reference code, same run.
 
-100,000 samples x a 1,111-node taxonomy (10 x 10 x 10 leaves), node scores summed
-bottom-up from a softmax over the leaves. The reference is ``hier.py``, ``infer.py`` and
+100,000 samples x about 1,000 nodes in three tree shapes (``--shapes``): ``balanced``
+(10 x 10 x 10 leaves, 1,111 nodes), ``uneven`` (fan-out from 4 to 200: 20 top nodes
+with 200 / (i + 1) children each, every tenth of those with 4 more; 1,060 nodes) and
+``chains`` (10 x 10, then a single-child chain of 4 under each of the 100, then 5
+leaves; 1,011 nodes). Node scores are summed bottom-up from a softmax over the leaves. The reference is ``hier.py``, ``infer.py`` and
 ``metrics.py`` of github.com/jvlmdr/hiercls (no licence, so not vendored: pass a folder
 holding those three files), run exactly as his evaluation notebook runs them: a Pareto
 sequence per example (``infer.pareto_optimal_predictions``), the per-step metrics,
@@ -32,6 +35,35 @@ from skhier.metrics import (  # noqa: E402
     hierarchical_average_precision,
     operating_curve,
 )
+
+
+def make_shape(shape):
+    """One of the benchmark's tree shapes (about 1,000 nodes), as a Taxonomy."""
+    from skhier import Taxonomy
+
+    if shape == "balanced":
+        return make_taxonomy(3, 10)
+    edges = []
+    if shape == "uneven":
+        for i in range(20):
+            edges.append(("root", f"a{i}"))
+            for j in range(int(round(200 / (i + 1)))):
+                edges.append((f"a{i}", f"a{i}.{j}"))
+                if j % 10 == 0:
+                    edges += [(f"a{i}.{j}", f"a{i}.{j}.{k}") for k in range(4)]
+    elif shape == "chains":
+        for i in range(10):
+            edges.append(("root", f"c{i}"))
+            for j in range(10):
+                prev = f"c{i}.{j}"
+                edges.append((f"c{i}", prev))
+                for k in range(4):  # a single-child chain
+                    edges.append((prev, f"{prev}-{k}"))
+                    prev = f"{prev}-{k}"
+                edges += [(prev, f"{prev}.{m}") for m in range(5)]
+    else:
+        raise ValueError(f"unknown shape {shape!r}")
+    return Taxonomy.from_edges(edges)
 
 
 def make_scores(tax, n, seed=0):
@@ -76,12 +108,20 @@ def main(argv=None):
     parser.add_argument("--hiercls", type=Path, help="folder with hier.py, infer.py and metrics.py of jvlmdr/hiercls")
     parser.add_argument("--n-samples", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--shapes", default="balanced,uneven,chains")
     args = parser.parse_args(argv)
-    tax = make_taxonomy(3, 10)
+    print(machine())
+    for shape in args.shapes.split(","):
+        run_shape(shape, args)
+
+
+def run_shape(shape, args):
+    tax = make_shape(shape)
     gt, S = make_scores(tax, args.n_samples)
     y = np.array(tax.nodes, dtype=object)[gt]  # skhier reads the node names (encoding included in its time)
-    print(machine())
-    print(f"{args.n_samples:,} samples x {tax.n_nodes:,} nodes")
+    print(f"\n### {shape}: {args.n_samples:,} samples x {tax.n_nodes:,} nodes ({tax.n_leaves:,} leaves, "
+          f"{int((np.bincount(tax.parent[1:], minlength=tax.n_nodes) == 1).sum())} "
+          "single-child nodes)")
 
     def ours_separate():
         return (hierarchical_average_precision(y, S, taxonomy=tax), hierarchical_average_correct(y, S, taxonomy=tax))
@@ -103,11 +143,11 @@ def main(argv=None):
             print(f"max |difference| {name}: {np.abs(np.array(got) - want).max():.2e}")
     times = interleaved(fns, repeat=args.repeat, warmup=0)
     base = times.get("Valmadre reference")
-    print("| run | min s | median s | speed-up (median) |")
-    print("|---|---:|---:|---:|")
+    print("| shape | run | min s | median s | speed-up (median) |")
+    print("|---|---|---:|---:|---:|")
     for name, (lo, med) in times.items():
         ratio = f"{base[1] / med:.1f}x" if base else "-"
-        print(f"| {name} | {lo:.2f} | {med:.2f} | {ratio} |")
+        print(f"| {shape} | {name} | {lo:.2f} | {med:.2f} | {ratio} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,10 @@ class HCAMCLModule(nn.Module):
     (anything but its children, plus NULL after a leaf, or after an internal node when
     internal stops are allowed) are set to ``-inf``, so every decoded path is valid.
 
+    The attention never projects the feature tokens to keys and values: it carries each
+    query back to the token space, the same function at a fraction of the cost
+    (:meth:`memory`).
+
     Feature maps (B, C, H, W) become H·W tokens with a learned position embedding; a
     (B, D) feature vector becomes one token.
 
@@ -209,11 +213,16 @@ class HCAMCLModule(nn.Module):
         return f, (torch.tanh(self.init_h(pooled)), torch.tanh(self.init_c(pooled)))
 
     def memory(self, feats):
-        """The attention layers' keys and values of a feature map, projected once.
+        """What every decoding step attends to, prepared once per batch.
 
-        Every decoding step attends to the same feature map, so its key and value
-        projections (the bulk of the attention's cost: tokens x d_model² per layer) are
-        computed once per batch, not once per step.
+        Every step attends to the same feature map. Its keys ``W_k f + b_k`` and values
+        ``W_v f + b_v`` are never formed (that projection of every token, tokens x
+        d_model² per layer and step, was most of the model's cost): a head's scores
+        ``q_h · (W_k,h f_s + b_k,h)`` equal ``(W_k,hᵀ q_h) · f_s`` up to a constant
+        per query, which the softmax removes, and its output ``Σ_s a_s (W_v,h f_s + b_v,h)``
+        is ``W_v,h (Σ_s a_s f_s) + b_v,h Σ_s a_s``. So the query is carried back to the
+        token space instead: the same attention (eq. 2 and 4), exactly, dropout on the
+        weights included, at tokens x d_model per query.
 
         Parameters
         ----------
@@ -222,36 +231,33 @@ class HCAMCLModule(nn.Module):
 
         Returns
         -------
-        memory : tuple
-            ``(feats, ((k1, v1), (k2, v2)))``, keys and values of shape (B, heads, tokens, d_head).
+        memory : tensor of shape (B, tokens, d_model)
+            The features, contiguous.
         """
-        kv = []
-        for attn in self._attentions():
-            d = attn.embed_dim
-            k, v = nn.functional.linear(feats, attn.in_proj_weight[d:], attn.in_proj_bias[d:]).chunk(2, dim=-1)
-            kv.append(tuple(t.unflatten(-1, (attn.num_heads, attn.head_dim)).transpose(1, 2) for t in (k, v)))
-        return feats, tuple(kv)
+        return feats.contiguous()
 
-    def _attentions(self):
-        return [getattr(self, f"attn{i}") for i in range(1, self.n_attention_layers + 1)]
-
-    def _attend(self, attn, q, k, v):
-        """``attn`` (an ``nn.MultiheadAttention``) on queries (B, L, d_model) with projected
-        keys and values: the same computation, weights and dropout as its ``forward``."""
-        d = attn.embed_dim
-        q = nn.functional.linear(q, attn.in_proj_weight[:d], attn.in_proj_bias[:d])
-        q = q.unflatten(-1, (attn.num_heads, attn.head_dim)).transpose(1, 2)
-        o = nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=attn.dropout if self.training else 0.0)
-        return attn.out_proj(o.transpose(1, 2).flatten(2))
+    def _attend(self, attn, q, feats):
+        """``attn`` (an ``nn.MultiheadAttention``, whose weights it uses) on queries (B, L,
+        d_model) over the feature tokens, without projecting the tokens (:meth:`memory`)."""
+        d, heads, dh = attn.embed_dim, attn.num_heads, attn.head_dim
+        w_q, w_k, w_v = attn.in_proj_weight.split(d)
+        b_q, _, b_v = attn.in_proj_bias.split(d)  # the key bias shifts a query's scores alike: no effect
+        b, L = q.shape[:2]
+        q = nn.functional.linear(q, w_q, b_q).view(b, L, heads, dh)
+        q = torch.einsum("blhe,hed->bhld", q, w_k.view(heads, dh, d)) * dh**-0.5  # W_k,hᵀ q_h / sqrt(d_head)
+        p = attn.dropout if self.training else 0.0
+        context, mass = _TokenAttention.apply(q.reshape(b, heads * L, d), feats, p)
+        out = torch.einsum("bhld,hed->blhe", context.view(b, heads, L, d), w_v.view(heads, dh, d))
+        out = out + b_v.view(heads, dh) * mass.view(b, heads, L).transpose(1, 2)[..., None]
+        return attn.out_proj(out.reshape(b, L, d))
 
     def step(self, feats, token, state):
         """One decoding step: masked next-token logits and the new LSTM state.
 
         Parameters
         ----------
-        feats : tensor of shape (B, tokens, d_model) or tuple
-            The encoded features (:meth:`encode`), or their :meth:`memory` (projected
-            once for all steps).
+        feats : tensor of shape (B, tokens, d_model)
+            The encoded features (:meth:`encode`) or their :meth:`memory`.
         token : tensor of int of shape (B,) or (B, L)
             The previous label of every sample (0, the root, at the start); (B, L): L
             decoding states per sample (the nodes of a level, beams) share its features.
@@ -263,7 +269,7 @@ class HCAMCLModule(nn.Module):
         logits : tensor of shape (B, n_nodes) or (B, L, n_nodes)
         state : tuple of two tensors
         """
-        feats, kv = feats if isinstance(feats, tuple) else self.memory(feats)
+        memory = self.memory(feats)
         single = token.ndim == 1
         if single:
             token, state = token[:, None], (state[0][:, None], state[1][:, None])
@@ -274,9 +280,9 @@ class HCAMCLModule(nn.Module):
         if self.n_attention_layers == 0:
             v = self.global_proj(feats.mean(dim=1))[:, None, :].expand(b, L, -1)
         else:
-            z = self.norm1(self._attend(self.attn1, q, *kv[0]) + q)
+            z = self.norm1(self._attend(self.attn1, q, memory) + q)
             if self.n_attention_layers == 2:
-                z = self.norm2(self._attend(self.attn2, z, *kv[1]) + z)
+                z = self.norm2(self._attend(self.attn2, z, memory) + z)
             v = z
         logits = self.out(torch.cat([h, v, w], dim=-1))
         h2, c2 = self.lstm(torch.cat([v, w], dim=-1).flatten(0, 1), (h.flatten(0, 1), c.flatten(0, 1)))
@@ -327,7 +333,7 @@ class HCAMCLModule(nn.Module):
         logits : tensor of shape (B, max_steps, n_nodes)
         """
         feats, state = self.encode(x)
-        memory = self.memory(feats)  # keys and values once for every step
+        memory = self.memory(feats)  # once for every step
         b = feats.shape[0]
         token = torch.zeros(b, dtype=torch.long, device=feats.device)  # START = the root
         out = []
@@ -417,6 +423,41 @@ class HCAMCLModule(nn.Module):
             token = torch.where(alive, tok, torch.zeros_like(tok))
             score = torch.where(alive, top, torch.full_like(top, -float("inf")))
         return end
+
+
+class _TokenAttention(torch.autograd.Function):
+    """Softmax attention of queries (B, M, d) over tokens (B, S, d), dropout on the weights
+    as ``nn.functional.dropout`` draws it: ``(Σ_s a'_s f_s, Σ_s a'_s)``.
+
+    Autograd's own backward writes two (B, S, d) gradients of the tokens per call (through
+    the scores and through the weighted sum) and adds them; this one writes their sum with
+    one batched product, the call's largest cost when M (heads x queries) is small. Every
+    product reads contiguous operands: MKL's batched GEMM otherwise copies matrix by matrix."""
+
+    @staticmethod
+    def forward(ctx, q, feats, p):
+        q = q.contiguous()
+        weights = torch.bmm(q, feats.transpose(1, 2)).softmax(dim=-1)
+        if p > 0:
+            keep = torch.empty_like(weights).bernoulli_(1 - p).div_(1 - p)  # F.dropout's draws and scaling
+            dropped = weights * keep
+        else:
+            keep, dropped = None, weights
+        ctx.save_for_backward(q, feats, weights, keep)
+        return torch.bmm(dropped, feats), dropped.sum(dim=-1)
+
+    @staticmethod
+    def backward(ctx, d_context, d_mass):
+        q, feats, weights, keep = ctx.saved_tensors
+        d_context = d_context.contiguous()
+        dropped = weights if keep is None else weights * keep
+        d_dropped = torch.bmm(d_context, feats.transpose(1, 2)) + d_mass[..., None]
+        d_weights = d_dropped if keep is None else d_dropped * keep
+        d_scores = weights * (d_weights - (d_weights * weights).sum(dim=-1, keepdim=True))  # softmax's Jacobian
+        d_q = torch.bmm(d_scores, feats)
+        # both paths to the tokens in one product: scoresᵀ q + weightsᵀ d_context
+        d_feats = torch.bmm(torch.cat([d_scores, dropped], dim=1).transpose(1, 2), torch.cat([q, d_context], dim=1))
+        return d_q, d_feats, None
 
 
 class PathNLLLoss(nn.Module):
