@@ -141,15 +141,21 @@ def _reference_forward(m, x, targets):
 
 
 @pytest.mark.parametrize("n_layers", [0, 1, 2])
-def test_hcamcl_shared_memory_step_equals_the_per_step_attention(n_layers):
-    # issue 25: keys and values are projected once per batch; training (dropout on, the
-    # same random stream), gradients and both decoders are unchanged
+@pytest.mark.parametrize("maps", [False, True])
+def test_hcamcl_shared_memory_step_equals_the_per_step_attention(n_layers, maps):
+    # issue 25: the attention never projects the tokens (queries are carried back through
+    # the key, value and feature projections); training (dropout on, the same random
+    # stream), gradients and both decoders are unchanged, on feature vectors and maps
     parent = [-1, 0, 0, 1, 1, 2, 2, 3, 3]
     torch.manual_seed(0)
-    m = HCAMCLModule(MLP(6, 12), (12,), parent, d_model=16, n_heads=2, hidden_size=24, fc_hidden=20,
+    if maps:  # a (6, 2, 2) feature map: 4 tokens with a position embedding each
+        backbone, shape, x = (torch.nn.Sequential(torch.nn.Conv2d(1, 6, 3, padding=1), torch.nn.AdaptiveAvgPool2d(2)),
+                              (6, 2, 2), torch.randn(9, 1, 5, 5))
+    else:
+        backbone, shape, x = MLP(6, 12), (12,), torch.randn(9, 6)
+    m = HCAMCLModule(backbone, shape, parent, d_model=16, n_heads=2, hidden_size=24, fc_hidden=20,
                      n_attention_layers=n_layers, dropout=0.3)
-    m.position = torch.nn.Parameter(torch.randn(1, 1, 16))
-    x = torch.randn(9, 6)
+    m.position = torch.nn.Parameter(torch.randn_like(m.position))
     targets = torch.tensor([[1, 3, 7], [2, 5, 0], [1, 4, 0]] * 3)
     m.train()
     grads = []

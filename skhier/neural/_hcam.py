@@ -4,6 +4,8 @@ the label path as a sequence (HCAM-CL paper, §3), with decoding constrained to 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import torch
 from torch import nn
@@ -206,11 +208,23 @@ class HCAMCLModule(nn.Module):
         feats : tensor of shape (B, tokens, d_model)
         state : tuple of two tensors of shape (B, hidden_size)
         """
-        f = self.backbone(x)
-        f = f.flatten(2).transpose(1, 2) if f.ndim == 4 else f[:, None, :]
+        f = self._backbone_tokens(x)
         f = self.feature_proj(f) + self.position
         pooled = f.mean(dim=1)
         return f, (torch.tanh(self.init_h(pooled)), torch.tanh(self.init_c(pooled)))
+
+    def _backbone_tokens(self, x):
+        f = self.backbone(x)
+        return f.flatten(2).transpose(1, 2) if f.ndim == 4 else f[:, None, :]
+
+    def _encode_memory(self, x):
+        """:meth:`encode`'s features as a :class:`_Tokens` memory, never projected to
+        d_model: the backbone's tokens with ``feature_proj`` and the position embedding
+        beside them (decoding reads them through :meth:`_attend`)."""
+        f = self._backbone_tokens(x).contiguous()
+        pooled = self.feature_proj(f.mean(dim=1)) + self.position.mean(dim=1)  # = encode's features' mean
+        memory = _Tokens(f, self.feature_proj.weight, self.feature_proj.bias, self.position[0], pooled)
+        return memory, (torch.tanh(self.init_h(pooled)), torch.tanh(self.init_c(pooled)))
 
     def memory(self, feats):
         """What every decoding step attends to, prepared once per batch.
@@ -222,7 +236,10 @@ class HCAMCLModule(nn.Module):
         per query, which the softmax removes, and its output ``Σ_s a_s (W_v,h f_s + b_v,h)``
         is ``W_v,h (Σ_s a_s f_s) + b_v,h Σ_s a_s``. So the query is carried back to the
         token space instead: the same attention (eq. 2 and 4), exactly, dropout on the
-        weights included, at tokens x d_model per query.
+        weights included. The training and decoding passes go one step further and never
+        form the features ``f_s = W_f t_s + b_f + p_s`` either: the query is carried back
+        through ``feature_proj`` to the backbone's tokens ``t_s``, with the position
+        embedding's scores ``q · p_s`` beside.
 
         Parameters
         ----------
@@ -231,22 +248,31 @@ class HCAMCLModule(nn.Module):
 
         Returns
         -------
-        memory : tensor of shape (B, tokens, d_model)
-            The features, contiguous.
+        memory : tuple
+            The features as tokens, ready for every step.
         """
-        return feats.contiguous()
+        if isinstance(feats, _Tokens):
+            return feats
+        return _Tokens(feats.contiguous(), None, None, None, feats.mean(dim=1))
 
-    def _attend(self, attn, q, feats):
+    def _attend(self, attn, q, memory):
         """``attn`` (an ``nn.MultiheadAttention``, whose weights it uses) on queries (B, L,
-        d_model) over the feature tokens, without projecting the tokens (:meth:`memory`)."""
+        d_model) over the memory's tokens, without projecting the tokens (:meth:`memory`)."""
         d, heads, dh = attn.embed_dim, attn.num_heads, attn.head_dim
         w_q, w_k, w_v = attn.in_proj_weight.split(d)
         b_q, _, b_v = attn.in_proj_bias.split(d)  # the key bias shifts a query's scores alike: no effect
         b, L = q.shape[:2]
         q = nn.functional.linear(q, w_q, b_q).view(b, L, heads, dh)
         q = torch.einsum("blhe,hed->bhld", q, w_k.view(heads, dh, d)) * dh**-0.5  # W_k,hᵀ q_h / sqrt(d_head)
+        q = q.reshape(b, heads * L, d)
         p = attn.dropout if self.training else 0.0
-        context, mass = _TokenAttention.apply(q.reshape(b, heads * L, d), feats, p)
+        if memory.weight is None:
+            context, dropped = _TokenAttention.apply(q, memory.tokens, None, p)
+        else:  # through feature_proj to the backbone's tokens; b_f shifts the scores alike
+            context, dropped = _TokenAttention.apply(q @ memory.weight, memory.tokens, q @ memory.position.T, p)
+        mass = dropped.sum(dim=-1)  # Σ_s a'_s: 1 without dropout
+        if memory.weight is not None:
+            context = context @ memory.weight.T + memory.bias * mass[..., None] + dropped @ memory.position
         out = torch.einsum("bhld,hed->blhe", context.view(b, heads, L, d), w_v.view(heads, dh, d))
         out = out + b_v.view(heads, dh) * mass.view(b, heads, L).transpose(1, 2)[..., None]
         return attn.out_proj(out.reshape(b, L, d))
@@ -278,7 +304,7 @@ class HCAMCLModule(nn.Module):
         w = self.embed(token)
         q = w + self.query_from_h(h)
         if self.n_attention_layers == 0:
-            v = self.global_proj(feats.mean(dim=1))[:, None, :].expand(b, L, -1)
+            v = self.global_proj(memory.mean)[:, None, :].expand(b, L, -1)
         else:
             z = self.norm1(self._attend(self.attn1, q, memory) + q)
             if self.n_attention_layers == 2:
@@ -332,10 +358,9 @@ class HCAMCLModule(nn.Module):
         -------
         logits : tensor of shape (B, max_steps, n_nodes)
         """
-        feats, state = self.encode(x)
-        memory = self.memory(feats)  # once for every step
-        b = feats.shape[0]
-        token = torch.zeros(b, dtype=torch.long, device=feats.device)  # START = the root
+        memory, state = self._encode_memory(x)  # once for every step
+        b = memory.tokens.shape[0]
+        token = torch.zeros(b, dtype=torch.long, device=memory.tokens.device)  # START = the root
         out = []
         for t in range(self.max_steps):
             logits, state = self.step(memory, token, state)
@@ -361,10 +386,9 @@ class HCAMCLModule(nn.Module):
         return self._exact(x) if use_exact else self._beam(x)
 
     def _exact(self, x):
-        feats, (h0, c0) = self.encode(x)
-        memory = self.memory(feats)
-        b, n = feats.shape[0], self.n_nodes
-        reach = feats.new_full((b, n), -float("inf"), dtype=torch.float32)
+        memory, (h0, c0) = self._encode_memory(x)
+        b, n = memory.tokens.shape[0], self.n_nodes
+        reach = h0.new_full((b, n), -float("inf"), dtype=torch.float32)
         reach[:, 0] = 0.0
         end = torch.full_like(reach, -float("inf"))
         h_all = h0.new_zeros((b, n, h0.shape[1]))
@@ -388,10 +412,9 @@ class HCAMCLModule(nn.Module):
         return end
 
     def _beam(self, x):
-        feats, state = self.encode(x)
-        memory = self.memory(feats)
-        b, n, k = feats.shape[0], self.n_nodes, self.beam_width
-        dev = feats.device
+        memory, state = self._encode_memory(x)
+        b, n, k = memory.tokens.shape[0], self.n_nodes, self.beam_width
+        dev = memory.tokens.device
         end = torch.full((b, n), -float("inf"), device=dev)
         token = torch.zeros(b, 1, dtype=torch.long, device=dev)  # (b, beams)
         score = torch.zeros(b, 1, device=dev)
@@ -425,39 +448,56 @@ class HCAMCLModule(nn.Module):
         return end
 
 
-class _TokenAttention(torch.autograd.Function):
-    """Softmax attention of queries (B, M, d) over tokens (B, S, d), dropout on the weights
-    as ``nn.functional.dropout`` draws it: ``(Σ_s a'_s f_s, Σ_s a'_s)``.
+class _Tokens(NamedTuple):
+    """HCAM-CL's attention memory: features ``f_s = weight t_s + bias + position_s`` kept
+    as their tokens ``t_s`` (``weight`` None: the tokens are the features)."""
 
-    Autograd's own backward writes two (B, S, d) gradients of the tokens per call (through
+    tokens: torch.Tensor  # (B, S, C)
+    weight: torch.Tensor | None  # (d_model, C)
+    bias: torch.Tensor | None  # (d_model,)
+    position: torch.Tensor | None  # (S, d_model)
+    mean: torch.Tensor  # (B, d_model): the features' mean over tokens
+
+
+class _TokenAttention(torch.autograd.Function):
+    """Softmax attention of queries (B, M, C) over tokens (B, S, C), plus optional score
+    offsets (B, M, S), dropout on the weights as ``nn.functional.dropout`` draws it:
+    returns ``Σ_s a'_s t_s`` and the weights ``a'``.
+
+    Autograd's own backward writes two (B, S, C) gradients of the tokens per call (through
     the scores and through the weighted sum) and adds them; this one writes their sum with
     one batched product, the call's largest cost when M (heads x queries) is small. Every
-    product reads contiguous operands: MKL's batched GEMM otherwise copies matrix by matrix."""
+    product reads contiguous operands: MKL's batched GEMM otherwise copies matrix by
+    matrix. Under CUDA autocast it runs in float32."""
 
     @staticmethod
-    def forward(ctx, q, feats, p):
+    @torch.amp.custom_fwd(device_type="cuda", cast_inputs=torch.float32)
+    def forward(ctx, q, tokens, offset, p):
         q = q.contiguous()
-        weights = torch.bmm(q, feats.transpose(1, 2)).softmax(dim=-1)
+        scores = torch.bmm(q, tokens.transpose(1, 2))
+        weights = (scores if offset is None else scores + offset).softmax(dim=-1)
         if p > 0:
             keep = torch.empty_like(weights).bernoulli_(1 - p).div_(1 - p)  # F.dropout's draws and scaling
             dropped = weights * keep
         else:
             keep, dropped = None, weights
-        ctx.save_for_backward(q, feats, weights, keep)
-        return torch.bmm(dropped, feats), dropped.sum(dim=-1)
+        ctx.has_offset = offset is not None
+        ctx.save_for_backward(q, tokens, weights, keep)
+        return torch.bmm(dropped, tokens), dropped
 
     @staticmethod
-    def backward(ctx, d_context, d_mass):
-        q, feats, weights, keep = ctx.saved_tensors
+    @torch.amp.custom_bwd(device_type="cuda")
+    def backward(ctx, d_context, d_dropped):
+        q, tokens, weights, keep = ctx.saved_tensors
         d_context = d_context.contiguous()
         dropped = weights if keep is None else weights * keep
-        d_dropped = torch.bmm(d_context, feats.transpose(1, 2)) + d_mass[..., None]
+        d_dropped = torch.bmm(d_context, tokens.transpose(1, 2)) + d_dropped
         d_weights = d_dropped if keep is None else d_dropped * keep
         d_scores = weights * (d_weights - (d_weights * weights).sum(dim=-1, keepdim=True))  # softmax's Jacobian
-        d_q = torch.bmm(d_scores, feats)
+        d_q = torch.bmm(d_scores, tokens)
         # both paths to the tokens in one product: scoresᵀ q + weightsᵀ d_context
-        d_feats = torch.bmm(torch.cat([d_scores, dropped], dim=1).transpose(1, 2), torch.cat([q, d_context], dim=1))
-        return d_q, d_feats, None
+        d_tokens = torch.bmm(torch.cat([d_scores, dropped], dim=1).transpose(1, 2), torch.cat([q, d_context], dim=1))
+        return d_q, d_tokens, (d_scores if ctx.has_offset else None), None
 
 
 class PathNLLLoss(nn.Module):
