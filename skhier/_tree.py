@@ -120,7 +120,12 @@ def as_score_tensor(scores, taxonomy: Taxonomy, *, name="scores", probabilities=
 
     was_tensor = isinstance(scores, torch.Tensor)
     checked = check_node_scores(scores, taxonomy, name=name, probabilities=probabilities)
-    t = checked if was_tensor else torch.from_numpy(np.ascontiguousarray(checked))
+    if was_tensor:
+        t = checked
+    elif checked.flags.writeable and (checked.flags.c_contiguous or checked.flags.f_contiguous):
+        t = torch.from_numpy(checked)  # no copy: a column-major matrix (a sparse product's) stays one
+    else:
+        t = torch.from_numpy(np.ascontiguousarray(checked))
     if dtype is not None and not was_tensor:
         t = t.to(dtype)
     if device is not None:

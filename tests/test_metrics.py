@@ -504,3 +504,28 @@ def test_accumulator_update_computes_one_lca_per_batch(monkeypatch):
     # T∩P, P, T per sample: (1, 2, 2), (2, 2, 2), (1, 1, 2) -> hP = 4 / 5, hR = 4 / 6
     assert out["hierarchical_precision"] == pytest.approx(4 / 5) and out["hierarchical_recall"] == pytest.approx(4 / 6)
     assert out["level_accuracy"] == pytest.approx([1.0, 1 / 3])
+
+
+def test_column_major_scores_are_read_without_a_copy_and_score_the_same():
+    # a sparse product (scores summed over leaf ancestors) is column-major: the score
+    # adapter reads it in place (no copy of a matrix that can be GBs) with the same values
+    from skhier import DiffusionRefiner
+    from skhier._tree import as_score_tensor
+    from skhier.datasets import make_taxonomy
+    from skhier.metrics import hierarchical_average_precision, operating_curve
+
+    tax = make_taxonomy(2, 3)
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(tax.n_leaves), size=40)
+    S_f = np.asarray(tax.leaf_ancestor_matrix.T @ p.T).T  # Fortran order, as the product gives it
+    S_f = np.asfortranarray(S_f)
+    S_c = np.ascontiguousarray(S_f)
+    assert S_f.flags.f_contiguous and not S_f.flags.c_contiguous
+    t, _ = as_score_tensor(S_f, tax)
+    assert np.shares_memory(t.numpy(), S_f)
+    y = np.array(tax.nodes, dtype=object)[np.asarray(tax.leaves)[rng.integers(0, tax.n_leaves, 40)]]
+    assert hierarchical_average_precision(y, S_f, taxonomy=tax) == hierarchical_average_precision(y, S_c, taxonomy=tax)
+    a, b = operating_curve(y, S_f, taxonomy=tax), operating_curve(y, S_c, taxonomy=tax)
+    np.testing.assert_array_equal(a.precision, b.precision)
+    np.testing.assert_allclose(np.asarray(DiffusionRefiner(tax).fit(S_f, y).transform(S_f)),
+                               np.asarray(DiffusionRefiner(tax).fit(S_c, y).transform(S_c)), rtol=0, atol=1e-12)
