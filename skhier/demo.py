@@ -59,7 +59,7 @@ def main(argv=None):
     Parameters
     ----------
     argv : list of str, default=None
-        Command-line arguments (``--n-train``, ``--epochs``, ``--quick``).
+        Command-line arguments (``--n-train``, ``--epochs``, ``--quick``, ``--no-thread-budget``).
     """
     parser = argparse.ArgumentParser(prog="python -m skhier.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--n-train", type=int, default=60000)
@@ -68,6 +68,8 @@ def main(argv=None):
     parser.add_argument("--backbone", default=None, help="default: 'cnn' on a GPU, 'mlp' on a CPU")
     parser.add_argument("--quick", action="store_true", help="tiny run, for smoke tests")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-thread-budget", action="store_true",
+                        help="train with every core even beside busy processes (see ThreadBudget)")
     args = parser.parse_args(argv)
     if args.quick:
         args.n_train, args.n_test, args.epochs = 1500, 500, 1
@@ -81,7 +83,7 @@ def main(argv=None):
     from sklearn.pipeline import make_pipeline
 
     from .inference import DiffusionRefiner, FlatClassifier
-    from .neural import HCAMCLClassifier
+    from .neural import HCAMCLClassifier, ThreadBudget
 
     name, X, y, Xt, yt, tax = _load(args.n_train, args.n_test, args.seed)
     print(f"data: {name}: {len(X)} train / {len(Xt)} test samples, input {X.shape[1:]}")
@@ -106,7 +108,10 @@ def main(argv=None):
     t0 = time.perf_counter()
     backbone = args.backbone or ("cnn" if X.ndim == 4 and gpu else "mlp")
     Xn, Xnt = (X, Xt) if backbone == "cnn" else (flat2d, flat2d_t)
-    hcam = HCAMCLClassifier(tax, backbone=backbone, max_epochs=epochs, lr=2e-3, random_state=args.seed, verbose=1)
+    # on a shared machine, torch's threads follow the free cores (skhier's thread policy)
+    callbacks = [] if args.no_thread_budget else [("thread_budget", ThreadBudget())]
+    hcam = HCAMCLClassifier(tax, backbone=backbone, max_epochs=epochs, lr=2e-3, random_state=args.seed, verbose=1,
+                            callbacks=callbacks)
     hcam.fit(Xn, y)
     rows.append(_row(f"HCAMCLClassifier ({backbone}, {hcam.device})", yt, hcam.predict(Xnt), hcam.transform(Xnt),
                      tax, time.perf_counter() - t0))
