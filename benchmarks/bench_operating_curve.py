@@ -4,7 +4,8 @@
 (10 x 10 x 10 leaves, 1,111 nodes), ``uneven`` (fan-out from 4 to 200: 20 top nodes
 with 200 / (i + 1) children each, every tenth of those with 4 more; 1,060 nodes) and
 ``chains`` (10 x 10, then a single-child chain of 4 under each of the 100, then 5
-leaves; 1,011 nodes). Node scores are summed bottom-up from a softmax over the leaves. The reference is ``hier.py``, ``infer.py`` and
+leaves; 1,011 nodes). Node scores are summed bottom-up from a softmax over the leaves.
+The reference is ``hier.py``, ``infer.py`` and
 ``metrics.py`` of github.com/jvlmdr/hiercls (no licence, so not vendored: pass a folder
 holding those three files), run exactly as his evaluation notebook runs them: a Pareto
 sequence per example (``infer.pareto_optimal_predictions``), the per-step metrics,

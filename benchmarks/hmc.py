@@ -208,7 +208,8 @@ def main(argv=None):
                 raw.append(f"{name} | {method} | seed {seed} | AP {ap:.4f} | {secs:.1f} s")
                 print(raw[-1], flush=True)
     methods = args.methods.split(",")
-    lines = [header, "", f"epochs: {args.epochs_scale:g} × the paper's; seeds {seeds} (the prior and pernode-lr are deterministic: one run)", "",
+    lines = [header, "", f"epochs: {args.epochs_scale:g} × the paper's; seeds {seeds} "
+             "(the prior and pernode-lr are deterministic: one run)", "",
              "| dataset | " + " | ".join(f"{m} (mean, range)" for m in methods)
              + " | Clus-Ens | HMC-LMLP | HMCN-R | HMCN-F | C-HMCNN |", "|---" * (len(methods) + 6) + "|"]
     for name in args.datasets.split(","):

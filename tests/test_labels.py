@@ -14,8 +14,8 @@ from skhier.labels import (
     indicator_to_node_indices,
     node_indices_to_indicator,
     node_indices_to_paths,
-    type_of_hierarchical_target,
     to_node_indices,
+    type_of_hierarchical_target,
 )
 from skhier.testing import node_labels, taxonomies
 
