@@ -324,3 +324,17 @@ def test_more_bad_input(synth):
     ds = NodeDataset(torch.zeros(10, 2), torch.zeros(10), strata=np.zeros(10, int))
     with pytest.raises(ValueError, match="cv must be a float"):
         HierarchicalValidSplit(cv=3)(ds)
+
+
+def test_token_attention_backward_passes_gradcheck():
+    # the hand-written backward of HCAM-CL's attention (one product for both paths to the
+    # tokens) against finite differences, with and without score offsets (no dropout:
+    # gradcheck re-runs the forward)
+    from skhier.neural._hcam import _TokenAttention
+
+    torch.manual_seed(0)
+    q = torch.randn(2, 3, 4, dtype=torch.float64, requires_grad=True)
+    tokens = torch.randn(2, 5, 4, dtype=torch.float64, requires_grad=True)
+    offset = torch.randn(2, 3, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda a, b: _TokenAttention.apply(a, b, None, 0.0), (q, tokens))
+    assert torch.autograd.gradcheck(lambda a, b, c: _TokenAttention.apply(a, b, c, 0.0), (q, tokens, offset))
