@@ -641,8 +641,8 @@ def _encode_indicator(arr, taxonomy: Taxonomy, name: str):
             f"an indicator {name} needs one column per taxonomy node ({taxonomy.n_nodes}), "
             f"got shape {m.shape}"
         )
-    if m.nnz and not np.isin(m.data, [0, 1]).all():
-        bad = m.data[~np.isin(m.data, [0, 1])][0]
+    if m.nnz and not ((m.data == 0) | (m.data == 1)).all():
+        bad = m.data[(m.data != 0) & (m.data != 1)][0]
         raise ValueError(f"an indicator {name} holds only 0 and 1, found {bad.item()!r}")
     return fill_ancestors(m, taxonomy), LabelFormat("indicator", sparse=is_sparse)
 
@@ -703,14 +703,21 @@ def fill_ancestors(indicator, taxonomy: Taxonomy) -> sp.csr_matrix:
         )
     filled = (m @ taxonomy.ancestor_matrix).tocsr()
     filled.data = (filled.data > 0).astype(np.int8)
-    n = filled.shape[0]
-    root = sp.csr_matrix((np.ones(n, dtype=np.int8), np.zeros(n, dtype=np.int64), np.arange(n + 1)),
-                         shape=filled.shape)
-    out = sp.csr_matrix(filled + root, dtype=np.int8)  # the root in every row, empty rows included
-    out.data = np.minimum(out.data, 1)
-    out.eliminate_zeros()
-    out.sort_indices()
-    return out
+    filled.eliminate_zeros()
+    if filled.nnz:  # a set node brings the root with its ancestors: only rows with none lack it
+        rows = np.repeat(np.arange(filled.shape[0]), np.diff(filled.indptr))
+        has_root = np.zeros(filled.shape[0], dtype=bool)
+        has_root[rows[filled.indices == 0]] = True
+    else:
+        has_root = np.zeros(filled.shape[0], dtype=bool)
+    if not has_root.all():
+        n = filled.shape[0]
+        root = sp.csr_matrix((np.ones(n, dtype=np.int8), np.zeros(n, dtype=np.int64), np.arange(n + 1)),
+                             shape=filled.shape)
+        filled = sp.csr_matrix(filled + root, dtype=np.int8)  # the root in every row, empty rows included
+        filled.data = np.minimum(filled.data, 1)
+    filled.sort_indices()
+    return filled
 
 
 def indicator_to_node_indices(indicator, taxonomy: Taxonomy) -> np.ndarray:

@@ -166,6 +166,16 @@ def _level_accuracy_compute(hits, totals) -> torch.Tensor:
     return _ratio(hits, totals, float("nan"))
 
 
+def _set_sizes(m) -> torch.Tensor:
+    """Per row of a 0/1 CSR node indicator: its number of set nodes, the root not counted
+    (the stored entries; no column slice, no copy)."""
+    m = sp.csr_matrix(m)
+    m.eliminate_zeros()
+    counts = np.diff(m.indptr)
+    rows_with_root = np.repeat(np.arange(m.shape[0]), counts)[m.indices == 0]
+    return torch.as_tensor(counts - np.bincount(rows_with_root, minlength=m.shape[0]), dtype=torch.float64)
+
+
 def _set_counts(y_true, y_pred, taxonomy):
     """Per-sample |T ∩ P|, |P|, |T| over ancestor sets without the root."""
     device = pick_device(y_true, y_pred)
@@ -177,15 +187,8 @@ def _set_counts(y_true, y_pred, taxonomy):
             T = et if ft.multilabel else anc[et]
             P = ep if fp.multilabel else anc[ep]
             check_lengths(y_true=T, y_pred=P)
-            T = sp.csr_matrix(T)[:, 1:]
-            P = sp.csr_matrix(P)[:, 1:]
-            inter = np.asarray(T.multiply(P).sum(axis=1)).ravel()
-            return (
-                torch.as_tensor(inter, dtype=torch.float64),
-                torch.as_tensor(np.asarray(P.sum(axis=1)).ravel(), dtype=torch.float64),
-                torch.as_tensor(np.asarray(T.sum(axis=1)).ravel(), dtype=torch.float64),
-                False,
-            )
+            T, P = sp.csr_matrix(T), sp.csr_matrix(P)
+            return _set_sizes(T.multiply(P)), _set_sizes(P), _set_sizes(T), False
         check_taxonomy(taxonomy, what="hierarchical P/R/F on single labels (on a DAG pass node-set indicators)")
         t, p = torch.as_tensor(et), torch.as_tensor(ep)
         as_tensor = False
