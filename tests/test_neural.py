@@ -156,6 +156,11 @@ def test_hcamcl_shared_memory_step_equals_the_per_step_attention(n_layers, maps)
     m = HCAMCLModule(backbone, shape, parent, d_model=16, n_heads=2, hidden_size=24, fc_hidden=20,
                      n_attention_layers=n_layers, dropout=0.3)
     m.position = torch.nn.Parameter(torch.randn_like(m.position))
+    from skhier.neural._hcam import _KeyValues, _Tokens
+
+    # the cheaper memory for the shape: keys/values once for one token, tokens carried for a map
+    kind = type(m._encode_memory(x)[0])
+    assert kind is (_Tokens if maps or n_layers == 0 else _KeyValues)
     targets = torch.tensor([[1, 3, 7], [2, 5, 0], [1, 4, 0]] * 3)
     m.train()
     grads = []

@@ -219,9 +219,18 @@ class HCAMCLModule(nn.Module):
         return f.flatten(2).transpose(1, 2) if f.ndim == 4 else f[:, None, :]
 
     def _encode_memory(self, x):
-        """:meth:`encode`'s features as a :class:`_Tokens` memory, never projected to
-        d_model: the backbone's tokens with ``feature_proj`` and the position embedding
-        beside them (decoding reads them through :meth:`_attend`)."""
+        """:meth:`encode`'s features as the cheaper of two memories for this shape: a
+        :class:`_Tokens` memory (the backbone's tokens, never projected to d_model, with
+        ``feature_proj`` and the position embedding beside: many tokens, a CNN's map), or
+        the features with their keys and values projected once (:class:`_KeyValues`: few
+        tokens, a feature vector, where carrying every query back costs more than
+        projecting the tokens). Decoding reads either through :meth:`_attend`."""
+        tokens, width = self.position.shape[1], self.position.shape[2]
+        # multiply-adds per sample and layer: projecting the tokens once, against carrying each query back
+        carried = self.max_steps * self._heads() * (self.feature_proj.in_features + tokens)
+        if self.n_attention_layers and tokens * 2 * width < carried:
+            feats, state = self.encode(x)
+            return _KeyValues.of(self, feats), state
         f = self._backbone_tokens(x).contiguous()
         pooled = self.feature_proj(f.mean(dim=1)) + self.position.mean(dim=1)  # = encode's features' mean
         memory = _Tokens(f, self.feature_proj.weight, self.feature_proj.bias, self.position[0], pooled)
@@ -252,9 +261,12 @@ class HCAMCLModule(nn.Module):
         memory : tuple
             The features as tokens, ready for every step.
         """
-        if isinstance(feats, _Tokens):
+        if isinstance(feats, (_Tokens, _KeyValues)):
             return feats
         return _Tokens(feats.contiguous(), None, None, None, feats.mean(dim=1))
+
+    def _heads(self):
+        return self.attn1.num_heads if self.n_attention_layers else 1
 
     def _attend(self, attn, q, memory):
         """``attn`` (an ``nn.MultiheadAttention``, whose weights it uses) on queries (B, L,
@@ -263,10 +275,15 @@ class HCAMCLModule(nn.Module):
         w_q, w_k, w_v = attn.in_proj_weight.split(d)
         b_q, _, b_v = attn.in_proj_bias.split(d)  # the key bias shifts a query's scores alike: no effect
         b, L = q.shape[:2]
+        p = attn.dropout if self.training else 0.0
+        if isinstance(memory, _KeyValues):  # keys and values projected once: nn.MultiheadAttention's own path
+            k, v = memory.kv[0 if attn is self.attn1 else 1]
+            q = nn.functional.linear(q, w_q, b_q).view(b, L, heads, dh).transpose(1, 2)
+            o = nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=p)
+            return attn.out_proj(o.transpose(1, 2).reshape(b, L, d))
         q = nn.functional.linear(q, w_q, b_q).view(b, L, heads, dh)
         q = torch.einsum("blhe,hed->bhld", q, w_k.view(heads, dh, d)) * dh**-0.5  # W_k,hᵀ q_h / sqrt(d_head)
         q = q.reshape(b, heads * L, d)
-        p = attn.dropout if self.training else 0.0
         if memory.weight is None:
             context, dropped = _TokenAttention.apply(q, memory.tokens, None, p)
         else:  # through feature_proj to the backbone's tokens; b_f shifts the scores alike
@@ -360,8 +377,8 @@ class HCAMCLModule(nn.Module):
         logits : tensor of shape (B, max_steps, n_nodes)
         """
         memory, state = self._encode_memory(x)  # once for every step
-        b = memory.tokens.shape[0]
-        token = torch.zeros(b, dtype=torch.long, device=memory.tokens.device)  # START = the root
+        b = state[0].shape[0]
+        token = torch.zeros(b, dtype=torch.long, device=state[0].device)  # START = the root
         out = []
         for t in range(self.max_steps):
             logits, state = self.step(memory, token, state)
@@ -388,7 +405,7 @@ class HCAMCLModule(nn.Module):
 
     def _exact(self, x):
         memory, (h0, c0) = self._encode_memory(x)
-        b, n = memory.tokens.shape[0], self.n_nodes
+        b, n = h0.shape[0], self.n_nodes
         reach = h0.new_full((b, n), -float("inf"), dtype=torch.float32)
         reach[:, 0] = 0.0
         end = torch.full_like(reach, -float("inf"))
@@ -414,8 +431,8 @@ class HCAMCLModule(nn.Module):
 
     def _beam(self, x):
         memory, state = self._encode_memory(x)
-        b, n, k = memory.tokens.shape[0], self.n_nodes, self.beam_width
-        dev = memory.tokens.device
+        b, n, k = state[0].shape[0], self.n_nodes, self.beam_width
+        dev = state[0].device
         end = torch.full((b, n), -float("inf"), device=dev)
         token = torch.zeros(b, 1, dtype=torch.long, device=dev)  # (b, beams)
         score = torch.zeros(b, 1, device=dev)
@@ -458,6 +475,24 @@ class _Tokens(NamedTuple):
     bias: torch.Tensor | None  # (d_model,)
     position: torch.Tensor | None  # (S, d_model)
     mean: torch.Tensor  # (B, d_model): the features' mean over tokens
+
+
+class _KeyValues(NamedTuple):
+    """HCAM-CL's attention memory for few tokens: the features, and every attention
+    layer's keys and values (B, heads, tokens, d_head), projected once per batch."""
+
+    feats: torch.Tensor
+    kv: tuple
+    mean: torch.Tensor
+
+    @classmethod
+    def of(cls, module, feats):
+        kv = []
+        for attn in (module.attn1, getattr(module, "attn2", None))[: module.n_attention_layers]:
+            d = attn.embed_dim
+            k, v = nn.functional.linear(feats, attn.in_proj_weight[d:], attn.in_proj_bias[d:]).chunk(2, dim=-1)
+            kv.append(tuple(t.unflatten(-1, (attn.num_heads, attn.head_dim)).transpose(1, 2) for t in (k, v)))
+        return cls(feats, tuple(kv), feats.mean(dim=1))
 
 
 class _TokenAttention(torch.autograd.Function):
