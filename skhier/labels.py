@@ -392,19 +392,19 @@ def to_node_indices(y, taxonomy: Taxonomy, *, name: str = "y") -> np.ndarray:
         codes[order] = _resolve_labels(distinct[order].tolist(), arr, arr.tolist(), taxonomy, name)
         return codes[inverse.ravel()]
     values = arr.tolist()
-    if not (taxonomy._has_int_names and {bool, np.bool_} & set(map(type, values))):
-        # node identifiers straight through the index: one lookup per label, at C speed
-        try:
-            codes = np.fromiter(map(taxonomy._index.get, values, itertools.repeat(-1, len(values))), dtype=np.int64,
-                                count=len(values))
-        except TypeError:  # an unhashable label: worded below
-            codes = None
-        if codes is not None and (codes >= 0).all():
+    if taxonomy._has_int_names and _holds_bool(values):  # True == 1 as a key, but a bool is no label:
+        return _resolve_labels(values, arr, values, taxonomy, name)  # every value where it stands
+    try:  # node identifiers straight through the index: one lookup per label, at C speed
+        codes = np.fromiter(map(taxonomy._index.get, values, itertools.repeat(-1, len(values))), dtype=np.int64,
+                            count=len(values))
+        if (codes >= 0).all():
             return codes
-    distinct = dict.fromkeys(values)  # in order of first appearance: errors name the first bad sample
-    if (0 in distinct or 1 in distinct) and any(isinstance(v, (bool, np.bool_)) for v in values):
-        return _resolve_labels(values, arr, values, taxonomy, name)  # True == 1 as a key, but a bool is no label
-    distinct = list(distinct)
+    except TypeError:  # an unhashable label: worded below
+        pass
+    try:
+        distinct = list(dict.fromkeys(values))  # in order of first appearance: errors name the first bad sample
+    except TypeError:  # an unhashable label (a dict, an array): resolved where it stands, and refused
+        distinct = values
     codes = _resolve_labels(distinct, arr, values, taxonomy, name)
     if len(codes) == len(values):
         return codes
@@ -437,6 +437,11 @@ def _resolve_labels(labels: list, arr: np.ndarray, values: list, taxonomy: Taxon
                 cache[key] = j
         out[u] = j
     return out
+
+
+def _holds_bool(values: list) -> bool:
+    """Whether some value is a bool (one pass over the types, at C speed)."""
+    return bool({bool, np.bool_} & set(map(type, values)))
 
 
 def _first_position(values: list, value) -> int:
@@ -474,7 +479,7 @@ def _encode_paths(arr: np.ndarray, taxonomy: Taxonomy, name: str):
         include_root = all(_equals(v, root_name) for v in first)
     if taxonomy._has_int_names:  # a bool equals 0 or 1, as a key and under ==, but is no label
         cells = arr.ravel().tolist()
-        if {bool, np.bool_} & set(map(type, cells)):
+        if _holds_bool(cells):
             i = next(i for i, v in enumerate(cells) if isinstance(v, (bool, np.bool_)))
             raise ValueError(f"{name}[{i // width}] = {arr[i // width].tolist()!r}: a label is a str or an int, "
                              f"got {cells[i]!r} of type bool")

@@ -264,3 +264,11 @@ def test_fast_path_encoding_regressions():
         to_node_indices(np.array([2, 1, 9, 7]), itax)
     with pytest.raises(ValueError, match=r"y\[1\] is missing \(nan\)"):
         to_node_indices([2, np.nan], itax)
+
+
+def test_unhashable_one_dimensional_label_is_refused_naming_the_sample():
+    tax = Taxonomy.from_edges([("r", "a"), ("r", "b")])
+    y = np.empty(2, dtype=object)
+    y[0], y[1] = "a", {"b": 1}
+    with pytest.raises(ValueError, match=r"y\[1\]: taxonomy nodes must be str or int"):
+        to_node_indices(y, tax)
