@@ -146,3 +146,45 @@ def test_no_folder_names_the_variable(monkeypatch):
     monkeypatch.delenv("SKHIER_HMC_DATA", raising=False)
     with pytest.raises(FileNotFoundError, match="SKHIER_HMC_DATA"):
         load_hmc("cellcycle_FUN")
+
+
+GO_DATASETS = sorted(name for name in HMC_DATASETS if name.endswith("_GO"))
+
+
+@needs_data
+@pytest.mark.parametrize("name", GO_DATASETS)
+def test_predictions_are_coherent_on_every_go_dataset(name):
+    """C-HMCNN (MCM at inference) and the BCE baseline + CoherenceRefiner score every GO
+    class at most as high as each of its ancestors on the real DAG, and their predicted
+    sets are closed under ancestors, while the BCE net's raw scores are not coherent (so
+    the check can fail). Tiny fits: 300 training genes, one epoch, width 16."""
+    import torch
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skhier.inference import CoherenceRefiner
+    from skhier.metrics import hierarchy_violations
+    from skhier.neural import CHMCNNClassifier, MultiLabelNodeClassifier
+
+    train = load_hmc(name, "train", data_home=HMC_DIR)
+    test = load_hmc(name, "test", data_home=HMC_DIR)
+    tax = train.taxonomy
+    assert not tax.is_tree
+    prep = make_pipeline(SimpleImputer(), StandardScaler()).fit(train.data[:300])
+    X, Xt = (prep.transform(a).astype(np.float32) for a in (train.data[:300], test.data[:200]))
+    kw = dict(max_epochs=1, batch_size=64, lr=1e-3, device="cpu", random_state=0, train_split=None, verbose=0)
+
+    clf = CHMCNNClassifier(tax, module__hidden=16, **kw).fit(X, train.target[:300])
+    P = clf.predict_proba(Xt)
+    assert P.shape == (200, tax.n_nodes) and (hierarchy_violations(P, taxonomy=tax) == 0).all()
+    assert (hierarchy_violations(clf.predict(Xt), taxonomy=tax, threshold=0.5) == 0).all()
+
+    torch.manual_seed(0)
+    net = MultiLabelNodeClassifier(tax, backbone="mlp", backbone__hidden=16, **kw).fit(X, train.target[:300])
+    raw = net.transform(Xt)
+    assert hierarchy_violations(raw, taxonomy=tax).sum() > 0  # an unconstrained net is not coherent
+    refined = np.asarray(CoherenceRefiner(tax).fit(net.transform(X)).transform(raw))
+    assert (hierarchy_violations(refined, taxonomy=tax) == 0).all()
+    assert (hierarchy_violations(refined, taxonomy=tax, threshold=0.5) == 0).all()
+    np.testing.assert_array_less(raw - 1e-7, refined)  # the refiner only raises scores (max over descendants)

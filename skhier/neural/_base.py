@@ -836,7 +836,11 @@ class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMix
         -------
         proba : ndarray of shape (n_samples, n_nodes)
         """
-        return torch.sigmoid(self._outputs(X)).double().cpu().numpy()
+        return self._probabilities(self._outputs(X)).double().cpu().numpy()
+
+    def _probabilities(self, node_logits):
+        """Per-node probabilities from the module's node logits (a hook for subclasses)."""
+        return torch.sigmoid(node_logits)
 
     def transform(self, X):
         """Per-node probabilities as node scores, the input of refiners and metrics.
@@ -864,7 +868,7 @@ class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMix
         -------
         y : ndarray or sparse matrix
         """
-        p = torch.sigmoid(self._outputs(X))
+        p = self._probabilities(self._outputs(X))
         tax = self.taxonomy_
         if self.label_format_.multilabel:
             hit = p >= self.threshold
@@ -878,7 +882,7 @@ class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMix
 
     def _validation_scores(self, dataset_valid):
         _, _, y = self._valid_targets(dataset_valid)
-        p = torch.sigmoid(self._valid_outputs(dataset_valid))
+        p = self._probabilities(self._valid_outputs(dataset_valid))
         hit = (p >= self.threshold)[:, 1:]
         true = y.to(p.device)[:, 1:] > 0.5
         tp = (hit & true).sum()

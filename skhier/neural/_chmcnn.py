@@ -244,3 +244,11 @@ class CHMCNNClassifier(MultiLabelNodeClassifier):
 
     def _module_defaults(self, backbone, feat_shape):
         return {"backbone": backbone, "feature_shape": feat_shape, "taxonomy": self.taxonomy_}
+
+    def _probabilities(self, node_logits):
+        # The MCM once more, on the probabilities (the paper's eq. 2 is on them): the module's
+        # MCM on logits leaves an ancestor's logit equal to its maximising descendant's, but
+        # torch's float32 sigmoid on CPU can round equal inputs 1 ulp apart (its vectorised
+        # and scalar paths differ), which would put a node above its ancestor. The max copies
+        # values, so the probabilities are coherent exactly.
+        return max_over_descendants(torch.sigmoid(node_logits), self.taxonomy_)
