@@ -36,6 +36,8 @@ the mean and range. Needs ``SKHIER_HMC_DATA``.
 
     python benchmarks/hmc.py --methods prior --out docs/results/hmc_prior.md
     python benchmarks/hmc.py --datasets cellcycle_FUN,diatoms --methods chmcnn --seeds 0,1,2
+    python benchmarks/hmc.py --methods mlnode --max-hidden 2000 --threads 1
+    python benchmarks/hmc.py --datasets cellcycle_GO --methods skhier-ens5 --reuse-epochs --threads 1
 """
 
 from __future__ import annotations
