@@ -4,8 +4,9 @@ A feed-forward network gives one sigmoid per class; the **max-constraint module*
 makes every class score at least as high as each of its descendants, and the
 **max-constraint loss** (MCLoss) trains the network through the MCM so that a positive
 class is credited for its positive descendants' evidence only. Both work on trees and on
-DAGs (the Gene Ontology) through the taxonomy's (descendant, ancestor) pairs, a segment
-max: O(batch × pairs), where the reference code builds a dense (batch, n, n) tensor.
+DAGs (the Gene Ontology) as one bottom-up pass over the taxonomy's edges (float32; a
+segment max over the (descendant, ancestor) pairs in float64): O(batch × edges), where
+the reference code builds a dense (batch, n, n) tensor.
 """
 
 from __future__ import annotations
