@@ -158,7 +158,6 @@ def test_predictions_are_coherent_on_every_go_dataset(name):
     class at most as high as each of its ancestors on the real DAG, and their predicted
     sets are closed under ancestors, while the BCE net's raw scores are not coherent (so
     the check can fail). Tiny fits: 300 training genes, one epoch, width 16."""
-    import torch
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -180,7 +179,6 @@ def test_predictions_are_coherent_on_every_go_dataset(name):
     assert P.shape == (200, tax.n_nodes) and (hierarchy_violations(P, taxonomy=tax) == 0).all()
     assert (hierarchy_violations(clf.predict(Xt), taxonomy=tax, threshold=0.5) == 0).all()
 
-    torch.manual_seed(0)
     net = MultiLabelNodeClassifier(tax, backbone="mlp", backbone__hidden=16, **kw).fit(X, train.target[:300])
     raw = net.transform(Xt)
     assert hierarchy_violations(raw, taxonomy=tax).sum() > 0  # an unconstrained net is not coherent
