@@ -1,6 +1,6 @@
 """The HMC benchmark's table in ``docs/benchmarks.md``, from the raw logs of ``hmc.py``.
 
-Reads every ``docs/results/hmc_*`` log (one line per run:
+Reads every ``docs/results/hmc_*`` log and the per-run logs of ``hmc.py --log-dir docs/results/hmc`` (one line per run:
 ``name | method | seed s | AP a | t s``; a run logged twice counts once) and prints one
 markdown row per dataset: the prior, the per-node logistic regression, the
 ``MultiLabelNodeClassifier`` baseline, our C-HMCNN with the paper's recipe, skhier's recipe
@@ -32,7 +32,9 @@ COLUMNS = ("prior", "pernode-lr", "mlnode", "chmcnn", "skhier", "skhier-ens5")
 def read_runs(folder):
     """{(dataset, method): {seed: (AP, seconds)}} over every log in ``folder``."""
     runs = {}
-    for path in sorted(Path(folder).glob("hmc_*")):
+    folder = Path(folder)
+    paths = [p for p in folder.glob("hmc_*") if p.is_file()] + list(folder.glob("hmc/*/*.log"))  # --log-dir runs
+    for path in sorted(paths):
         for line in path.read_text().splitlines():
             m = _RUN.match(line.strip())
             if m:
