@@ -1,11 +1,16 @@
 """save_model / load_model: round trips answer exactly as the saved estimator, and a file
-that is damaged, truncated or edited fails with a message instead of loading."""
+that is damaged, truncated, edited or crafted fails with a message instead of loading, and
+runs nothing (the hostile-file table)."""
 
+import hashlib
 import json
+import tracemalloc
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
+import safetensors.torch
 import torch
 from sklearn.linear_model import LogisticRegression
 
@@ -58,10 +63,10 @@ def test_neural_round_trip_is_exact(data, tmp_path, i):
         np.testing.assert_array_equal(back.classes_, est.classes_)
     assert back.get_params()["lr"] == est.get_params()["lr"]
     assert len(back.history) == len(est.history) and back.history[-1]["epoch"] == 1
-    # the weights load with weights_only=True: the file holds tensors and JSON only
+    # the file holds JSON and safetensors only
     with zipfile.ZipFile(tmp_path / "m.skhier") as z:
-        assert sorted(z.namelist()) == ["criterion.pt", "module.pt", "skhier_model.json"]
-        torch.load(__import__("io").BytesIO(z.read("module.pt")), weights_only=True)
+        assert sorted(z.namelist()) == ["criterion.safetensors", "module.safetensors", HEADER, SHA]
+        assert set(safetensors.torch.load(z.read("module.safetensors"))) == set(est.module_.state_dict())
 
 
 def test_refiners_round_trip(data, tmp_path):
@@ -84,43 +89,271 @@ def test_cuda_model_loads_on_cpu(data, tmp_path):
     np.testing.assert_allclose(back.predict_proba(X), est.predict_proba(X), atol=1e-5)
 
 
-def _rewrite(path, meta=None, member=None):
+HEADER, SHA = "skhier_model.json", "skhier_model.sha256"
+
+
+def _members(path):
     with zipfile.ZipFile(path) as z:
-        files = {n: z.read(n) for n in z.namelist()}
-    if meta is not None:
-        files["skhier_model.json"] = json.dumps(meta(json.loads(files["skhier_model.json"]))).encode()
-    if member is not None:
-        files["module.pt"] = member(files["module.pt"])
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def _write(path, members, *, fix=True):
+    """A crafted archive; ``fix`` recomputes the header's checksum, as a deliberate editor would."""
+    if fix and HEADER in members and SHA in members:
+        members = dict(members, **{SHA: hashlib.sha256(members[HEADER]).hexdigest().encode()})
     with zipfile.ZipFile(path, "w") as z:
-        for n, b in files.items():
+        for n, b in members.items():
             z.writestr(n, b)
 
 
-def _edit(key, value):
+def _meta(edit, *, fix=True, text=None):
+    """A damage that edits the header as JSON (``edit(meta)``) or as text (``text(str)``)."""
+    def damage(path, members):
+        raw = members[HEADER].decode()
+        raw = text(raw) if text else json.dumps(edit(json.loads(raw)))
+        _write(path, dict(members, **{HEADER: raw.encode()}), fix=fix)
+    return damage
+
+
+def _param(value):
+    """The header with one more parameter (a fitted FlatSoftmaxClassifier takes ``**kwargs``)."""
     def edit(meta):
-        meta[key] = value
+        meta["params"]["lr"] = value
+        return meta
+    return _meta(edit)
+
+
+def _member(name, data, *, declare=True):
+    """Replace (or add) a weight member, its header entry made to match."""
+    def damage(path, members):
+        meta = json.loads(members[HEADER])
+        if declare:
+            meta["members"][name] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        _write(path, dict(members, **{name: data, HEADER: json.dumps(meta).encode()}))
+    return damage
+
+
+def _extra(name, data=b"x"):
+    def damage(path, members):
+        _write(path, dict(members, **{name: data}))
+    return damage
+
+
+def _raw(data):
+    def damage(path, members):
+        path.write_bytes(data(path.read_bytes()) if callable(data) else data)
+    return damage
+
+
+def _popen(marker):
+    return {"__object__": "torch.utils.collect_env:subprocess.Popen", "kwargs": {"args": ["touch", str(marker)]}}
+
+
+def _nested(depth):
+    value = 0.1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _bomb(path, members):
+    """A weight member of 64 MiB of zeros (honestly declared): it compresses ~1000-fold."""
+    meta = json.loads(members[HEADER])
+    size = 64 * 2**20
+    meta["members"]["module.safetensors"] = {"size": size, "sha256": "0" * 64}
+    members = dict(members, **{HEADER: json.dumps(meta).encode()})
+    members[SHA] = hashlib.sha256(members[HEADER]).hexdigest().encode()
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for n, b in members.items():
+            if n == "module.safetensors":
+                with z.open(n, "w", force_zip64=True) as f:
+                    chunk = bytes(2**20)
+                    for _ in range(size // len(chunk)):
+                        f.write(chunk)
+            else:
+                z.writestr(n, b)
+
+
+def _renamed_leaf(raw):
+    return raw.replace("n0.0", "z9")  # in the taxonomy and classes_ alike: the sorted class order changes
+
+
+def _swapped_classes(meta):
+    c = meta["fitted"]["classes_"]["__ndarray__"]
+    c[0], c[1] = c[1], c[0]
+    return meta
+
+
+def _safetensors_of(shape):
+    from safetensors.torch import save
+
+    return save({"head.weight": torch.zeros(shape)})
+
+
+def _lying_safetensors():
+    """A safetensors header that declares a 10⁹-element tensor over 16 bytes of data."""
+    header = json.dumps({"w": {"dtype": "F32", "shape": [1000000000], "data_offsets": [0, 4000000000]}}).encode()
+    return len(header).to_bytes(8, "little") + header + bytes(16)
+
+
+def _set(key, value, where="fitted"):
+    def edit(meta):
+        (meta if where is None else meta[where])[key] = value
         return meta
     return edit
 
 
-def test_damaged_truncated_and_edited_files_fail_with_a_message(data, tmp_path):
+def _old_format(meta):
+    meta["format"] = "skhier-model/1"
+    return meta
+
+
+#: The hostile-file table: (id, damage(path, members), message). Every crafted file fails with a
+#: ValueError whose message matches, and runs nothing (the Popen rows would create the marker).
+HOSTILE = [
+    # a class reached through the file's text: never imported, never constructed
+    ("popen via a re-exported module", lambda m: _param(_popen(m)), "refusing class 'torch.utils.collect_env:subp"),
+    ("popen directly", lambda m: _param(dict(_popen(m), __object__="subprocess:Popen")), "refusing class 'subprocess"),
+    ("popen as a nested attribute", lambda m: _param(dict(_popen(m), __object__="skhier:neural.torch.utils."
+                                                                                  "collect_env.subprocess.Popen")),
+     "refusing class 'skhier:neural.torch"),
+    ("a function instead of a class", lambda m: _param({"__object__": "os:system", "kwargs": {"command": "true"}}),
+     "refusing class 'os:system'"),
+    ("a skhier function", lambda m: _param({"__object__": "skhier.datasets._hmc:load_hmc", "kwargs": {}}),
+     "refusing class 'skhier.datasets._hmc:load_hmc'"),
+    ("builtins eval", lambda m: _param({"__object__": "builtins:eval", "kwargs": {"source": "1"}}),
+     "refusing class 'builtins:eval'"),
+    ("a class reference to Popen", lambda m: _param({"__class__": "subprocess:Popen"}), "refusing class 'subprocess"),
+    ("a file-writing skorch callback", lambda m: _param({"__object__": "skorch.callbacks.training:Checkpoint",
+                                                         "kwargs": {"dirname": str(m.parent)}}),
+     "refusing class 'skorch.callbacks.training:Checkpoint'"),
+    ("a tag that is not a string", lambda m: _param({"__object__": ["subprocess", "Popen"], "kwargs": {}}),
+     "refusing class \\['subprocess'"),
+    ("estimator class os.system", lambda m: _meta(_set("class", "os:system", None)), "refusing estimator class"),
+    ("estimator class a torch layer", lambda m: _meta(_set("class", "torch.nn.modules.linear:Linear", None)),
+     "not a skhier estimator"),
+    ("an unknown tag", lambda m: _param({"__import__": "os"}), "unknown tag '__import__'"),
+    ("a fitted attribute that is skorch's module", lambda m: _meta(_set("module_", 1)), "'module_' is not a fitted"),
+    ("a dunder fitted attribute", lambda m: _meta(_set("__class__", 1)), "'__class__' is not a fitted"),
+    # edited headers
+    ("a leaf renamed, checksum not fixed", lambda m: _meta(None, text=_renamed_leaf, fix=False),
+     "checksum of skhier_model.json does not match"),
+    ("a leaf renamed, checksum fixed", lambda m: _meta(None, text=_renamed_leaf), "classes_ do not match its taxonomy"),
+    ("two classes swapped", lambda m: _meta(_swapped_classes), "classes_ do not match its taxonomy"),
+    ("class nodes out of range", lambda m: _meta(_set("class_nodes_", {"__ndarray__": [2, 3, 5, 60], "dtype": "<i8",
+                                                                      "shape": [4]})), "class_nodes_ are not node"),
+    ("an array's shape edited", lambda m: _meta(_set("class_nodes_", {"__ndarray__": [2, 3], "dtype": "<i8",
+                                                                     "shape": [4]})), "declares shape \\[4\\] but"),
+    ("a huge array declared small", lambda m: _meta(_set("class_nodes_", {"__ndarray__": [2], "dtype": "<i8",
+                                                                         "shape": [10**12]})), "declares shape"),
+    ("a dtype edited to datetimes", lambda m: _meta(_set("class_nodes_", {"__ndarray__": [2], "dtype": "<M8[ns]",
+                                                                         "shape": [1]})), "numbers and strings only"),
+    ("a dtype that is not one", lambda m: _meta(_set("class_nodes_", {"__ndarray__": [2], "dtype": "no such",
+                                                                     "shape": [1]})), "dtype is 'no such'"),
+    ("a float that is not nan or inf", lambda m: _param({"__float__": "__import__('os')"}), "not nan, inf or -inf"),
+    ("JSON nested 100 levels", lambda m: _param(_nested(100)), "nested more than 64 levels"),
+    ("JSON nested 100,000 levels", lambda m: _meta(None, text=lambda r: r.replace('"lr": 0.001', '"lr": '
+                                                                                  + "[" * 100000 + "]" * 100000)),
+     "nested too deeply"),
+    ("an older format with pickled weights", lambda m: _meta(_old_format), "re-save them with this version"),
+    ("not JSON", lambda m: _meta(None, text=lambda r: r[:-3]), "is not JSON"),
+    # damaged, truncated and hostile members
+    ("truncated", lambda m: _raw(lambda b: b[: len(b) // 2]), "not a readable skhier model file"),
+    ("empty", lambda m: _raw(b""), "not a readable skhier model file"),
+    ("a pickle, not a zip", lambda m: _raw(b"\x80\x04\x95 a pickle, say"), "not a readable skhier model file"),
+    ("weights corrupted", lambda m: lambda p, mem: _write(p, dict(mem, **{"module.safetensors":
+                                                                           mem["module.safetensors"][:-8] + bytes(8)})),
+     "damaged: the checksum of module.safetensors does not match"),
+    ("weights of another shape", lambda m: _member("module.safetensors", _safetensors_of((3, 3))),
+     "module.safetensors does not fit the estimator"),
+    ("a tensor declared huge over a few bytes", lambda m: _member("module.safetensors", _lying_safetensors()),
+     "not a valid safetensors member"),
+    ("a pickle inside a .pt member", lambda m: _extra("module.pt", b"\x80\x04cos\nsystem\n."),
+     "'module.pt', a pickle: skhier model files never hold a pickle"),
+    ("a pickle as the weights", lambda m: _member("module.safetensors", b"\x80\x04cos\nsystem\n."),
+     "module.safetensors is a pickle, not safetensors: skhier model files never hold a pickle"),
+    ("a nested archive as the weights", lambda m: _member("module.safetensors", b"PK\x03\x04" + bytes(40)),
+     "module.safetensors is an archive"),
+    ("path traversal", lambda m: _extra("../../evil.py"), "a member is named '../../evil.py': model files hold no"),
+    ("an absolute path", lambda m: _extra("/etc/passwd"), "a member is named '/etc/passwd'"),
+    ("a member in a folder", lambda m: _extra("sub/module.safetensors"), "a member is named 'sub/module"),
+    ("an unknown member", lambda m: _extra("notes.txt"), "unknown member 'notes.txt'"),
+    ("a member the header does not list", lambda m: _member("module.safetensors", _safetensors_of(2), declare=False),
+     "module.safetensors declares 80 bytes where the header says"),
+    ("no header checksum", lambda m: lambda p, mem: _write(p, {k: v for k, v in mem.items() if k != SHA}),
+     "no skhier_model.sha256"),
+    ("a zip bomb", lambda m: _bomb, "expands .*-fold \\(a zip bomb\\?\\)"),
+    ("a member larger than its header says", lambda m: _member("criterion.safetensors", bytes(64), declare=False),
+     "declares 64 bytes where the header says 16"),
+]
+
+
+@pytest.fixture(scope="module")
+def saved(data, tmp_path_factory):
     X, y, _, tax = data
-    path = save_model(FlatSoftmaxClassifier(tax, **KW).fit(X, y), tmp_path / "m.skhier")
-    raw = path.read_bytes()
-    cases = [
-        ("truncated", lambda p: p.write_bytes(raw[: len(raw) // 2]), "not a readable skhier model file"),
-        ("not a zip", lambda p: p.write_bytes(b"\x80\x04 a pickle, say"), "not a readable skhier model file"),
-        ("weights edited", lambda p: _rewrite(p, member=lambda b: b[:-8] + b"\0" * 8),
-         "damaged: the checksum of module.pt does not match"),
-        ("foreign class", lambda p: _rewrite(p, meta=_edit("class", "os:system")), "refusing to import 'os:system'"),
-        ("other format", lambda p: _rewrite(p, meta=_edit("format", "joblib")), "not a skhier model file of format"),
-    ]
-    for name, damage, match in cases:
-        p = tmp_path / f"{name}.skhier"
-        p.write_bytes(raw)
-        damage(p)
-        with pytest.raises(ValueError, match=match):
-            load_model(p)
+    path = tmp_path_factory.mktemp("saved") / "m.skhier"
+    return save_model(FlatSoftmaxClassifier(tax, **KW).fit(X, y), path)
+
+
+@pytest.mark.parametrize("name, make, match", HOSTILE, ids=[row[0] for row in HOSTILE])
+def test_hostile_files_fail_with_a_message_and_run_nothing(saved, tmp_path, name, make, match):
+    marker = tmp_path / "marker"
+    path = tmp_path / "hostile.skhier"
+    path.write_bytes(saved.read_bytes())
+    make(marker)(path, _members(saved))
+    with pytest.raises(ValueError, match=match) as info:
+        load_model(path)
+    assert str(info.value).startswith(str(path))  # the message names the file
+    assert not marker.exists()
+
+
+def test_the_hostile_table_is_complete():
+    assert len(HOSTILE) >= 25
+    print(f"hostile-file table: {len(HOSTILE)} crafted files, every one refused with a message")
+
+
+def test_a_zip_bomb_fails_before_memory_grows(saved, tmp_path):
+    path = tmp_path / "bomb.skhier"
+    _bomb(path, _members(saved))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="zip bomb"):
+            load_model(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20, peak  # 64 MiB declared; nothing of it was inflated
+
+
+def test_an_entry_that_lies_about_its_size_is_read_no_further_than_declared(saved, tmp_path):
+    """A member whose zip entry declares 16 bytes but inflates to 64 MiB: at most 17 bytes are held."""
+    path = tmp_path / "liar.skhier"
+    _write(path, _members(saved))
+    big = zlib.compressobj(9, zlib.DEFLATED, -15)
+    payload = big.compress(bytes(64 * 2**20)) + big.flush()
+    members = _members(saved)
+    with zipfile.ZipFile(path, "w") as z:
+        for n, b in members.items():
+            if n != "criterion.safetensors":
+                z.writestr(n, b)
+        zi = zipfile.ZipInfo("criterion.safetensors")
+        zi.compress_type = zipfile.ZIP_DEFLATED
+        z.writestr(zi, members["criterion.safetensors"])
+    # splice the bomb's deflate stream in place of the honest one (the entry keeps its small sizes)
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("criterion.safetensors")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    raw[start:start + info.compress_size] = payload[:info.compress_size]
+    path.write_bytes(bytes(raw))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="Bad CRC-32 for file .criterion|criterion.safetensors holds more"):
+            load_model(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20, peak
 
 
 @pytest.mark.parametrize("make, exc, match", [
