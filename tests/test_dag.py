@@ -281,23 +281,33 @@ def test_chmcnn_on_a_dag_is_coherent_and_learns():
     assert (hierarchy_violations(clf.predict(X), taxonomy=DAG) == 0).all()
 
 
-def test_chmcnn_probabilities_stay_coherent_when_the_sigmoid_rounds_by_position():
-    """Regression: torch's float32 sigmoid on CPU rounds the same logit 1 ulp apart in its
-    vectorised and scalar code paths (σ(0.31840736) is 0.57893604 in a block of 16 and
-    0.57893610 in the tail), so probabilities taken after the MCM on logits had a node above
-    its ancestor (found on cellcycle GO). The MCM is now also applied to the probabilities."""
+def test_chmcnn_probabilities_stay_coherent_when_the_sigmoid_rounds_by_position(monkeypatch):
+    """Regression: torch's float32 sigmoid on some CPUs rounds the same logit 1 ulp apart in
+    its vectorised and scalar code paths (σ(0.31840736) was 0.57893604 in a block of 16 and
+    0.57893610 in the tail on an AVX2 machine), so probabilities taken after the MCM on logits
+    had a node above its ancestor (found on cellcycle GO). The MCM is now also applied to the
+    probabilities. The rounding is built directly here (a sigmoid that rounds the tail columns
+    1 ulp up), so the test holds on every instruction set."""
     chain = Taxonomy.from_edges(["r/n0"] + [f"n{i}/n{i + 1}" for i in range(16)])  # 18 nodes, root first
-    v = 0.3184073567390442
-    s = torch.sigmoid(torch.full((18,), v))
-    assert s[0] != s[17]  # the torch behaviour this guards against (one row: columns 16, 17 in the tail)
     Y = fill_ancestors(np.eye(chain.n_nodes, dtype=int)[np.r_[1:18, 1:18]], chain)
     X = np.random.default_rng(0).normal(size=(Y.shape[0], 3)).astype(np.float32)
     clf = CHMCNNClassifier(chain, max_epochs=1, device="cpu", random_state=0, module__hidden=4,
                            train_split=None).fit(X, Y)
+    v = 0.3184073567390442
     last = clf.module_.net[-1]
     with torch.no_grad():  # every label logit exactly v, so the MCM leaves them equal
         last.weight.zero_()
         last.bias.fill_(v)
+    exact = torch.sigmoid
+
+    def rounds_by_position(x):  # what a vectorised body and a scalar tail can do: the tail 1 ulp up
+        out = exact(x)
+        out[..., -1:] = torch.nextafter(out[..., -1:], torch.ones_like(out[..., -1:]))
+        return out
+
+    monkeypatch.setattr(torch, "sigmoid", rounds_by_position)
+    naive = torch.sigmoid(clf._outputs(X[:1])).double().numpy()  # the probabilities before the fix
+    assert hierarchy_violations(naive, taxonomy=chain).sum() > 0  # the case is built: the deepest node on top
     P = clf.predict_proba(X[:1])
     assert (hierarchy_violations(P, taxonomy=chain) == 0).all()
     assert len(set(P[0, 1:].tolist())) == 1  # equal logits, equal probabilities
