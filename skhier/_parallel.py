@@ -164,7 +164,7 @@ def fit_local_tasks(estimators, X, tasks, sample_weight=None, *, n_jobs=None, ve
             # on); Dask's own futures raise KilledWorker instead.
             return _fit_on_dask(client, estimators, X, tasks, sample_weight)
         jobs = (delayed(_fit_one)(est, X, tuple(task), sample_weight) for est, task in zip(estimators, tasks))
-        if not verbose:
+        if verbose <= 0:  # 0, False or negative: silent
             return Parallel(n_jobs=n_jobs)(jobs)
         from tqdm.auto import tqdm
 

@@ -124,6 +124,11 @@ class Taxonomy:
         parents = list(parents)
         if len(nodes) == 0:
             raise TaxonomyError("the taxonomy is empty: it needs at least a root node")
+        if "" in nodes:
+            raise TaxonomyError(
+                "a node is named '' (the empty string), which path arrays use as padding: a path "
+                "[..., ''] would stop above that node; name it"
+            )
         if len(parents) != len(nodes):
             raise TaxonomyError(
                 f"nodes and parents must have the same length, got {len(nodes)} nodes "
@@ -523,6 +528,8 @@ class Taxonomy:
             text = source.read()
         else:
             text = str(source)
+            if not text.strip():
+                raise ValueError("source is empty: from_obo needs OBO text, a path to an .obo file or an open file")
             if "\n" not in text and "[Term]" not in text:
                 with open(text, encoding="utf-8") as f:
                     text = f.read()
@@ -891,7 +898,9 @@ class Taxonomy:
                 f"label {node!r} names several nodes; identify it by its path: "
                 f"{_fmt_nodes(paths)}"
             )
-        raise ValueError(f"unknown label {node!r}: it is not a node of the taxonomy")
+        hint = (" (a missing value that numpy turned into the string 'nan' among strings? every sample needs "
+                "a label)" if node in ("nan", "None") and node not in self._index else "")
+        raise ValueError(f"unknown label {node!r}: it is not a node of the taxonomy{hint}")
 
     @cached_property
     def children(self) -> tuple:

@@ -288,7 +288,15 @@ def encode_labels(y, taxonomy: Taxonomy, *, format: str = "auto", name: str = "y
 
 def _flat_taxonomy(labels) -> Taxonomy:
     """Root above the sorted distinct labels: the taxonomy of plain 1-D targets."""
-    uniq = np.unique(labels).tolist()
+    try:
+        uniq = np.unique(labels).tolist()
+    except TypeError:  # values that do not compare: a mix of numbers and strings
+        first = {}
+        for v in np.asarray(labels, dtype=object).ravel().tolist():
+            first.setdefault(type(v).__name__, v)
+        kinds = ", ".join(f"{k} ({v!r})" for k, v in first.items())
+        raise TypeError(f"y mixes label types: {kinds}; use one type for every label (e.g. y.astype(str)), "
+                        "as scikit-learn does") from None
     root = "<root>"
     while root in uniq:
         root = f"<{root}>"

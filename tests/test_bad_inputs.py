@@ -511,7 +511,7 @@ INFERENCE = [
         "threshold str",
         lambda: DiffusionRefiner(T, decision="threshold", threshold="x").fit(S),
         ValueError,
-        "threshold must be a finite number, got 'x'",
+        "threshold must be a number in \\[0, 1\\], got 'x'",
     ),
     (
         "threshold nan",
@@ -1120,13 +1120,113 @@ DAGS = [
     ("obo without terms", lambda: Taxonomy.from_obo("format-version: 1.2\n"), TaxonomyError, r"no \[Term\] stanza"),
 ]
 
+#: issue 35: skorch's own parameters, the backbone's widths, refiner thresholds, and messages that pointed
+#: at the wrong thing (each was silent or cryptic before)
+_NET = dict(device="cpu", backbone__hidden=(4,))
+PARAMETERS = [
+    ("max_epochs 0", _fit(FlatSoftmaxClassifier(T, max_epochs=0, **_NET)), ValueError,
+     "max_epochs must be a positive int, got 0"),
+    ("max_epochs -1", _fit(FlatSoftmaxClassifier(T, max_epochs=-1, **_NET)), ValueError,
+     "max_epochs must be a positive int, got -1"),
+    ("max_epochs 1.5", _fit(FlatSoftmaxClassifier(T, max_epochs=1.5, **_NET)), ValueError,
+     "max_epochs must be a positive int, got 1.5"),
+    ("max_epochs None", _fit(FlatSoftmaxClassifier(T, max_epochs=None, **_NET)), ValueError,
+     "max_epochs must be a positive int, got None"),
+    ("batch_size 0", _fit(FlatSoftmaxClassifier(T, batch_size=0, **NEURAL)), ValueError,
+     "batch_size must be one of 'auto', -1, or a positive int, got 0"),
+    ("lr negative", _fit(FlatSoftmaxClassifier(T, lr=-1e-3, **NEURAL)), ValueError,
+     "lr must be a positive number, got -0.001"),
+    ("warm_start str", _fit(FlatSoftmaxClassifier(T, warm_start="yes", **NEURAL)), ValueError,
+     "warm_start must be True or False, got 'yes'"),
+    ("verbose negative (neural)", _fit(FlatSoftmaxClassifier(T, verbose=-1, **NEURAL)), ValueError,
+     "verbose must be True, False or an int >= 0, got -1"),
+    ("random_state float", _fit(FlatSoftmaxClassifier(T, random_state=1.5, **NEURAL)), ValueError,
+     r"random_state must be None, an int in \[0, 2\*\*32 - 1\] or a numpy.random.RandomState, got 1.5"),
+    ("random_state str", _fit(FlatSoftmaxClassifier(T, random_state="abc", **NEURAL)), ValueError,
+     "random_state must be None, .* got 'abc'"),
+    ("random_state negative", _fit(FlatSoftmaxClassifier(T, random_state=-1, **NEURAL)), ValueError,
+     "random_state must be None, .* got -1"),
+    ("backbone width zero", _fit(FlatSoftmaxClassifier(T, max_epochs=1, device="cpu", backbone__hidden=(0,))),
+     ValueError, r"backbone__hidden must be a positive int or a non-empty sequence of them, got \(0,\)"),
+    ("backbone width negative", _fit(FlatSoftmaxClassifier(T, max_epochs=1, device="cpu", backbone__hidden=(-3,))),
+     ValueError, r"backbone__hidden must be a positive int .* got \(-3,\)"),
+    ("backbone dropout 1", _fit(FlatSoftmaxClassifier(T, max_epochs=1, device="cpu", backbone__dropout=1.0)),
+     ValueError, r"backbone__dropout must be a number in \[0, 1\), got 1.0"),
+    ("hmlc temperature zero", _fit(HMLCEncoder(T, temperature=0, **NEURAL)), ValueError,
+     "temperature must be a positive number, got 0"),
+    ("diffusion threshold above 1", lambda: DiffusionRefiner(T, decision="threshold", threshold=2).fit(S),
+     ValueError, r"threshold must be a number in \[0, 1\], got 2"),
+    ("bottom-up threshold above 1", lambda: BottomUpRefiner(T, threshold=5).fit(S), ValueError,
+     r"threshold must be a number in \[0, 1\], got 5"),
+    ("refiner threshold negative", lambda: TopDownRefiner(T, threshold=-0.5).fit(S), ValueError,
+     r"threshold must be a number in \[0, 1\], got -0.5"),
+    ("local verbose float", _fit(LocalClassifierPerNode(taxonomy=T, verbose=0.5)), ValueError,
+     "verbose must be True, False or an int, got 0.5"),
+    ("NaN among the labels (neural)", _fit(FlatSoftmaxClassifier(T, **NEURAL), y=["A1", np.nan, "B1"] * 2),
+     ValueError, r"y\[1\]: unknown label 'nan': .* missing value that numpy turned into the string 'nan'"),
+    ("NaN among float labels (local)", _fit(LocalClassifierPerNode(), y=[1.0, np.nan, 2.0] * 2), ValueError,
+     "Input y contains NaN"),
+    ("X beyond float32", _fit(FlatSoftmaxClassifier(T, **NEURAL), X=np.full((6, 3), 1e300)), ValueError,
+     "X has values beyond float32's range"),
+    ("mixed int and str labels", _fit(FlatSoftmaxClassifier(None, **NEURAL), y=[1, "a", 2] * 2), TypeError,
+     r"y mixes label types: int \(1\), str \('a'\)"),
+    ("obo from an empty string", lambda: Taxonomy.from_obo(""), ValueError, "source is empty"),
+    ("a node named ''", lambda: Taxonomy.from_parent_mapping({"": "root", "a": "root"}), TaxonomyError,
+     "a node is named '' .* padding"),
+]
+
 CASES = [(f"{group}:{row[0]}", *row[1:]) for group, table in [
     ("taxonomy", TAXONOMY), ("labels", LABELS), ("metrics", METRICS), ("latent", LATENT), ("inference", INFERENCE),
-    ("local", LOCAL), ("neural", NEURAL_CASES), ("datasets", DATASETS), ("dag", DAGS)] for row in table]
+    ("local", LOCAL), ("neural", NEURAL_CASES), ("datasets", DATASETS), ("dag", DAGS),
+    ("parameters", PARAMETERS)] for row in table]
+
+
+def _random_state_instance():
+    X6 = np.random.default_rng(0).normal(size=(6, 3))
+    fits = [FlatSoftmaxClassifier(T, random_state=np.random.RandomState(0), **NEURAL).fit(X6, ["A1", "A2", "B1"] * 2)
+            for _ in range(2)]
+    return np.array_equal(fits[0].predict_proba(X6), fits[1].predict_proba(X6))
+
+
+def _silent_local():
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        LocalClassifierPerNode(taxonomy=T, verbose=-1).fit(np.random.default_rng(0).normal(size=(6, 3)),
+                                                          ["A1", "A2", "B1"] * 2)
+    return out.getvalue() == ""
+
+
+#: edge inputs that must give a correct answer (not an error): (name, call returning True when right)
+MUST_WORK = [
+    ("random_state as a numpy RandomState", _random_state_instance),
+    ("local classifiers' verbose=-1 is silent", _silent_local),
+    # threshold 1: only the root scores 1; threshold 0: every node qualifies, the best-scored deepest (A1, .5)
+    ("threshold at the bounds",
+     lambda: DiffusionRefiner(T, alpha=0.0, decision="threshold", threshold=1.0).fit(S).predict(S).tolist()
+     == ["root"] * 2 and BottomUpRefiner(T, threshold=0.0).fit(S).predict(S).tolist() == ["A1"] * 2),
+    ("NaN padding in a path array", lambda: Taxonomy.from_paths([["A", "A1"], ["B", np.nan]]).n_nodes == 4),
+]
+
+
+@pytest.mark.parametrize("call", [c for _, c in MUST_WORK], ids=[n for n, _ in MUST_WORK])
+def test_edge_input_gets_a_correct_answer(call):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert call() is True
 
 
 def test_at_least_a_hundred_cases():
     assert len(CASES) >= 100
+    groups = {}
+    for name, *_ in CASES:
+        groups[name.split(":")[0]] = groups.get(name.split(":")[0], 0) + 1
+    print(f"bad-input table: {len(CASES)} rows, each a clear error ("
+          + ", ".join(f"{g} {n}" for g, n in groups.items())
+          + f"); {len(MUST_WORK)} edge inputs with a correct answer (MUST_WORK), and the further correct answers "
+          "of test_edge_inputs_that_must_work")
 
 
 @pytest.mark.parametrize("call, exc, match", [c[1:] for c in CASES], ids=[c[0] for c in CASES])

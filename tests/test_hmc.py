@@ -5,6 +5,7 @@ The data are not in the repository: the tests read ``SKHIER_HMC_DATA`` or, when 
 unset, ``../shared/data/hmc`` beside the checkout, and skip naming the variable otherwise.
 """
 
+import gzip
 import os
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skhier.datasets import HMC_DATASETS, load_hmc
+from skhier.datasets import HMC_DATASETS, load_hmc, load_hmc_arff
 
 _BESIDE = Path(__file__).resolve().parents[2] / "shared" / "data" / "hmc"
 HMC_DIR = os.environ.get("SKHIER_HMC_DATA") or (str(_BESIDE) if _BESIDE.is_dir() else None)
@@ -186,3 +187,94 @@ def test_predictions_are_coherent_on_every_go_dataset(name):
     assert (hierarchy_violations(refined, taxonomy=tax) == 0).all()
     assert (hierarchy_violations(refined, taxonomy=tax, threshold=0.5) == 0).all()
     np.testing.assert_array_less(raw - 1e-7, refined)  # the refiner only raises scores (max over descendants)
+
+
+# ---------------------------------------------------------------- load_hmc_arff: any user's file
+FUN_TEXT = """% a FunCat-style tree: classes are full paths
+@RELATION mine
+@ATTRIBUTE 'gene length' numeric
+@ATTRIBUTE "GC content" REAL
+@ATTRIBUTE strand {+,-}
+@ATTRIBUTE class hierarchical 01,01/01,01/01/03,01/02,02
+@DATA
+0.5,0.41,+,01/01/03
+?,0.39,-,01/02@02
+1.5,?,?,02
+"""
+GO_TEXT = """@RELATION go
+@ATTRIBUTE f1 numeric
+@ATTRIBUTE class hierarchical root/GO0003674,root/GO0008150,GO0003674/GO1,GO0008150/GO1,GO1/GO2,GO0008150/GO3
+@DATA
+1,GO2
+2,GO3@GO0003674
+"""
+
+
+def test_load_hmc_arff_reads_a_funcat_style_tree_with_quoted_names_nominal_and_missing(tmp_path):
+    path = tmp_path / "mine.arff"
+    path.write_text(FUN_TEXT)
+    data = load_hmc_arff(path)
+    assert data.feature_names == ["gene length", "GC content", "strand=+", "strand=-"]
+    np.testing.assert_array_equal(data.data, [[0.5, 0.41, 1, 0], [np.nan, 0.39, 0, 1], [1.5, np.nan, 0, 0]])
+    tax = data.taxonomy
+    assert tax.is_tree and tax.nodes == ("root", "01", "01/01", "01/01/03", "01/02", "02")
+    # closed under ancestors, by hand: row 0 = 01/01/03 and its two ancestors; row 1 = 01/02, 02 and 01
+    np.testing.assert_array_equal(data.target.toarray(), [[1, 1, 1, 1, 0, 0], [1, 1, 0, 0, 1, 1], [1, 0, 0, 0, 0, 1]])
+    assert data.scored.tolist() == [1, 2, 3, 4, 5] and data.filename == str(path)
+
+
+def test_load_hmc_arff_reads_a_go_style_dag_and_gzip_by_content(tmp_path):
+    path = tmp_path / "go.arff.gz"
+    path.write_bytes(gzip.compress(GO_TEXT.encode()))
+    X, Y, tax = load_hmc_arff(path, return_X_y=True)
+    assert not tax.is_tree and {tax.nodes[p] for p in tax.parents[tax.index("GO1")]} == {"GO0003674", "GO0008150"}
+    want = {0: {"root", "GO0003674", "GO0008150", "GO1", "GO2"}, 1: {"root", "GO0008150", "GO3", "GO0003674"}}
+    for i, nodes in want.items():
+        assert {tax.nodes[j] for j in Y[i].indices} == nodes
+    data = load_hmc_arff(path)
+    assert "GO0003674" not in data.scored_names and "GO0008150" not in data.scored_names  # namespace tops
+
+
+def test_load_hmc_arff_aligns_a_test_file_to_the_train_taxonomy(tmp_path):
+    train, test = tmp_path / "train.arff", tmp_path / "test.arff"
+    train.write_text(FUN_TEXT)
+    # the same classes listed in another order: columns follow the train taxonomy
+    test.write_text(FUN_TEXT.replace("01,01/01,01/01/03,01/02,02", "02,01,01/02,01/01,01/01/03"))
+    tr = load_hmc_arff(train)
+    te = load_hmc_arff(test, taxonomy=tr.taxonomy)
+    assert te.taxonomy is tr.taxonomy
+    assert (te.target != tr.target).nnz == 0
+    other = tmp_path / "other.arff"
+    other.write_text(FUN_TEXT.replace("01/02,02", "01/02,02,03"))
+    with pytest.raises(ValueError, match=r"other.arff declares other classes than taxonomy: '03' is not in taxonomy"):
+        load_hmc_arff(other, taxonomy=tr.taxonomy)
+    fewer = tmp_path / "fewer.arff"
+    fewer.write_text(FUN_TEXT.replace(",01/02,02", ",02").replace("01/02@02", "02"))
+    with pytest.raises(ValueError, match=r"taxonomy's '01/02' is not declared"):
+        load_hmc_arff(fewer, taxonomy=tr.taxonomy)
+
+
+@pytest.mark.parametrize("name, content, error, match", [
+    ("sparse.arff", FUN_TEXT.replace("0.5,0.41,+,01/01/03", "{0 0.5, 4 01/01/03}"), ValueError,
+     r"sparse.arff, line 8: a sparse ARFF row .* sparse ARFF is not read"),
+    ("plain.arff.gz", FUN_TEXT, ValueError, r"plain.arff.gz is named .gz but is not gzip-compressed"),
+    ("broken.arff.gz", gzip.compress(FUN_TEXT.encode())[:40], ValueError, r"broken.arff.gz: a damaged or truncated"),
+    ("unclosed.arff", FUN_TEXT.replace("'gene length'", "'gene length"), ValueError,
+     r"unclosed.arff, line 3: the attribute name's quote ' is not closed"),
+    ("nowhere.arff", None, FileNotFoundError, r"'.*nowhere.arff' does not exist"),
+])
+def test_load_hmc_arff_refuses_bad_files_with_a_message(tmp_path, name, content, error, match):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(error, match=match):
+        load_hmc_arff(path)
+
+
+def test_load_hmc_arff_checks_its_options(tmp_path):
+    path = tmp_path / "mine.arff"
+    path.write_text(FUN_TEXT)
+    with pytest.raises(ValueError, match="hierarchy must be one of 'auto', 'paths', 'edges', got 'dag'"):
+        load_hmc_arff(path, hierarchy="dag")
+    with pytest.raises(TypeError, match="taxonomy"):
+        load_hmc_arff(path, taxonomy="01/01")

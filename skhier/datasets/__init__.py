@@ -2,7 +2,7 @@
 the HMC benchmark (FunCat trees and Gene Ontology DAGs) and a synthetic generator."""
 
 from ._fashion_mnist import FASHION_MNIST_HIERARCHIES, load_fashion_mnist
-from ._hmc import HMC_DATASETS, load_hmc
+from ._hmc import HMC_DATASETS, load_hmc, load_hmc_arff
 from ._mosaics import OUTFITS, make_fashion_mosaics
 from ._synthetic import make_hierarchical_classification, make_taxonomy
 
@@ -12,6 +12,7 @@ __all__ = [
     "OUTFITS",
     "load_fashion_mnist",
     "load_hmc",
+    "load_hmc_arff",
     "make_fashion_mosaics",
     "make_hierarchical_classification",
     "make_taxonomy",

@@ -20,7 +20,7 @@ from sklearn.utils import Bunch
 from .._taxonomy import Taxonomy
 from ..labels import fill_ancestors
 
-__all__ = ["load_hmc", "HMC_DATASETS"]
+__all__ = ["load_hmc", "load_hmc_arff", "HMC_DATASETS"]
 
 ENV_VAR = "SKHIER_HMC_DATA"
 
@@ -53,14 +53,29 @@ def _folder(data_home) -> Path:
     return path
 
 
-def _open(folder: Path, stem: str) -> tuple[Path, list[str]]:
+def _find(folder: Path, stem: str) -> Path:
     for suffix in (".arff.gz", ".arff"):
         path = folder / (stem + suffix)
         if path.exists():
-            opener = gzip.open if suffix.endswith(".gz") else open
-            with opener(path, "rt", encoding="utf-8", errors="replace") as f:
-                return path, f.read().splitlines()
+            return path
     raise FileNotFoundError(f"{stem}.arff(.gz) is not in {str(folder)!r}")
+
+
+def _read_lines(path: Path) -> list[str]:
+    """The file's lines, gunzipped when it is gzip (told by its first bytes, not its name)."""
+    with open(path, "rb") as f:
+        magic = f.read(2)
+    if magic == b"\x1f\x8b":
+        try:
+            with gzip.open(path, "rt", encoding="utf-8", errors="replace") as f:
+                return f.read().splitlines()
+        except (OSError, EOFError) as exc:
+            raise ValueError(f"{path.name}: a damaged or truncated gzip file ({exc})") from None
+    if path.name.endswith(".gz"):
+        raise ValueError(f"{path.name} is named .gz but is not gzip-compressed (it starts with {magic!r}): "
+                         "rename it to .arff, or compress it with gzip")
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.read().splitlines()
 
 
 class _ArffError(ValueError):
@@ -82,10 +97,7 @@ def _read_arff(path: Path, lines: list[str]):
             continue
         low = line.lower()
         if low.startswith("@attribute"):
-            parts = line.split(None, 2)
-            if len(parts) < 3:
-                _fail(path, lineno, f"an attribute needs a name and a type, got {line!r}")
-            name, kind = parts[1], parts[2].strip()
+            name, kind = _attribute(path, lineno, line)
             if kind.lower().startswith("hierarchical"):
                 if hierarchy is not None:
                     _fail(path, lineno, "a second hierarchical attribute")
@@ -113,6 +125,9 @@ def _read_arff(path: Path, lines: list[str]):
         line = lines[lineno - 1].strip()
         if not line or line.startswith("%"):
             continue
+        if line.startswith("{"):
+            _fail(path, lineno, "a sparse ARFF row ({index value, ...}): sparse ARFF is not read; write the "
+                                "file's rows dense (one value per attribute, ? for a missing one)")
         values = line.split(",")
         if len(values) != len(columns) + 1:
             _fail(path, lineno, f"{len(values)} values, expected {len(columns) + 1} "
@@ -144,6 +159,25 @@ def _read_arff(path: Path, lines: list[str]):
                      for n, cats in columns for c in ([None] if cats is None else cats)]
     X = np.vstack(rows) if rows else np.empty((0, width))
     return X, labels, hierarchy, feature_names
+
+
+def _attribute(path, lineno, line):
+    """(name, type) of an ``@attribute`` line; the name may be quoted ('my feature')."""
+    rest = line[len("@attribute"):].strip()
+    if rest[:1] in ("'", '"'):
+        quote = rest[0]
+        end = 1
+        while end < len(rest) and (rest[end] != quote or rest[end - 1] == "\\"):
+            end += 1
+        if end >= len(rest):
+            _fail(path, lineno, f"the attribute name's quote {quote} is not closed: {line!r}")
+        name, kind = rest[1:end].replace("\\" + quote, quote), rest[end + 1:].strip()
+    else:
+        parts = rest.split(None, 1)
+        name, kind = (parts[0], parts[1].strip()) if len(parts) == 2 else (rest, "")
+    if not name or not kind:
+        _fail(path, lineno, f"an attribute needs a name and a type, got {line!r}")
+    return name, kind
 
 
 def _taxonomy(hierarchy: list[str], kind: str) -> tuple[Taxonomy, dict]:
@@ -244,12 +278,96 @@ def load_hmc(name, subset="train", *, data_home=None, hierarchy="auto", return_X
     if subset not in splits:
         raise ValueError(f"subset must be one of {sorted(splits) + (['trainvalid'] if 'valid' in splits else [])} "
                          f"for {key}, got {subset!r}")
-    path, lines = _open(_folder(data_home), splits[subset])
-    X, labels, classes, feature_names = _read_arff(path, lines)
+    return load_hmc_arff(_find(_folder(data_home), splits[subset]), hierarchy=hierarchy, return_X_y=return_X_y)
+
+
+def load_hmc_arff(path, *, hierarchy="auto", taxonomy=None, return_X_y=False):
+    """Read one hierarchical multi-label ARFF file (the Clus HMC format), by path.
+
+    The format of the HMC benchmark and of the Clus HMC collection: numeric and nominal
+    features, then a class attribute of type ``hierarchical`` that lists the classes
+    (full paths ``01/01/03``, or ``parent/child`` edges for a DAG such as GO), and data
+    rows that end with the ``@``-joined labels of the sample. Numeric features keep
+    ``?`` as NaN, nominal ones are one-hot encoded (a missing one is all zeros, as
+    C-HMCNN's reader does), labels are closed under **all** ancestors. The file is data:
+    nothing in it is executed, and a malformed one fails naming its line and value.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.arff`` file, plain or gzip-compressed (told by its first bytes).
+    hierarchy : {"auto", "paths", "edges"}, default="auto"
+        How to read the class list; ``"auto"``: edges when some entry starts with
+        ``root/`` (the GO files), else paths.
+    taxonomy : Taxonomy, default=None
+        The taxonomy of another file of the same dataset (the training file's): the
+        label columns are aligned to it, and a file that declares other classes is
+        refused, naming the first class that differs. ``None``: the file's own.
+    return_X_y : bool, default=False
+        Return ``(X, Y, taxonomy)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : Bunch
+        ``data`` (n_samples, n_features) float with NaN for missing values, ``target``
+        (n_samples, n_nodes) scipy CSR 0/1, ``taxonomy``, ``feature_names``, ``scored``
+        (the node indices the benchmark's metric reads: all but the root and, on GO,
+        the three namespace tops), ``scored_names``, ``filename``.
+    (X, Y, taxonomy) : tuple
+        With ``return_X_y=True``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` does not exist.
+    ValueError
+        For a malformed file (naming the file, the line and the value), a sparse ARFF
+        row, a ``.gz`` name on a file that is not gzip, or classes that differ from
+        ``taxonomy``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from skhier.datasets import load_hmc_arff
+    >>> text = (
+    ...     "@RELATION toy\\n@ATTRIBUTE 'gene length' numeric\\n@ATTRIBUTE strand {+,-}\\n"
+    ...     "@ATTRIBUTE class hierarchical 01,01/01,01/02,02\\n@DATA\\n"
+    ...     "0.5,+,01/01\\n?,-,01/02@02\\n")
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "toy.arff"
+    >>> _ = path.write_text(text)
+    >>> data = load_hmc_arff(path)
+    >>> data.feature_names
+    ['gene length', 'strand=+', 'strand=-']
+    >>> data.target.toarray()  # root, 01, 01/01, 01/02, 02: closed under ancestors
+    array([[1, 1, 1, 0, 0],
+           [1, 1, 0, 1, 1]], dtype=int8)
+    """
+    from ..utils.validation import check_option, check_taxonomy
+
+    check_option(hierarchy, "hierarchy", ("auto", "paths", "edges"))
+    if taxonomy is not None:
+        taxonomy = check_taxonomy(taxonomy, allow_dag=True, what="load_hmc_arff's taxonomy")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"HMC ARFF file {str(path)!r} does not exist")
+    X, labels, classes, feature_names = _read_arff(path, _read_lines(path))
     try:
         tax, lookup = _taxonomy(classes, hierarchy)
     except ValueError as exc:
         raise ValueError(f"{path.name}: {exc}") from None
+    if taxonomy is not None:
+        if tax != taxonomy:
+            mine, theirs = set(tax.nodes), set(taxonomy.nodes)
+            extra = next((n for n in tax.nodes if n not in theirs), None)
+            missing = next((n for n in taxonomy.nodes if n not in mine), None)
+            raise ValueError(
+                f"{path.name} declares other classes than taxonomy: "
+                + (f"{extra!r} is not in taxonomy" if extra is not None else
+                   f"taxonomy's {missing!r} is not declared" if missing is not None else
+                   "the same classes under other parents")
+            )
+        tax = taxonomy
+        lookup = {n: i for i, n in enumerate(tax.nodes)}
     rows, cols = [], []
     for i, (lineno, text) in enumerate(labels):
         for label in text.split("@"):

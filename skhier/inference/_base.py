@@ -169,7 +169,7 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
         return self
 
     #: the parameters' rules, checked once per fit, transform and predict (subclasses add theirs)
-    _parameter_rules = {"decision": Options(*DECISIONS), "threshold": Interval()}
+    _parameter_rules = {"decision": Options(*DECISIONS), "threshold": Interval(0, 1)}
 
     def _check_params(self):
         tax = self.taxonomy if self.taxonomy is not None else getattr(self, "taxonomy_", None)

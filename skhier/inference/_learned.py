@@ -16,7 +16,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 from torch import nn
 
-from ..utils.validation import Interval, Options
+from ..utils.validation import Boolean, Interval, Options, RandomState, seed_from
 from ._base import BaseRefiner
 from ._diffusion import diffusion_operator
 
@@ -251,6 +251,9 @@ class DifferentiableDiffusionRefiner(BaseRefiner):
         "n_steps": Interval(1, integer=True, allow_none=True),
         "max_nodes": Interval(1, integer=True),
         "validation_fraction": Interval(0, 1, high_open=True),
+        "reg": Interval(0), "lr": Interval(0, low_open=True), "max_epochs": Interval(1, integer=True),
+        "batch_size": Interval(1, integer=True), "patience": Interval(1, integer=True),
+        "random_state": RandomState(), "verbose": Boolean(allow_int=True),
     }
 
     def _check_params(self):
@@ -274,10 +277,11 @@ class DifferentiableDiffusionRefiner(BaseRefiner):
         device = self.device
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
-        if self.random_state is not None:
-            torch.manual_seed(self.random_state)
+        seed = seed_from(self.random_state)
+        if seed is not None:
+            torch.manual_seed(seed)
         split = (
-            ValidSplit(self.validation_fraction, stratified=False, random_state=self.random_state)
+            ValidSplit(self.validation_fraction, stratified=False, random_state=seed)
             if self.validation_fraction > 0
             else None
         )

@@ -15,7 +15,7 @@ from .._parallel import _Constant, fit_local_tasks  # noqa: F401 (_Constant: old
 from .._taxonomy import Taxonomy, check_taxonomy, top_down_product
 from ..base import HierarchicalClassifierMixin, NodeScores
 from ..labels import HierarchicalLabelEncoder, decode_labels, infer_taxonomy
-from ..utils.validation import Interval, check_sample_weight, validate_params
+from ..utils.validation import Boolean, Interval, check_sample_weight, validate_params
 
 __all__ = ["LocalClassifierPerNode", "LocalClassifierPerParentNode", "LocalClassifierPerLevel"]
 
@@ -174,7 +174,8 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
             raise
 
     #: the parameters' rules (skhier.utils.validation), checked once per fit
-    _parameter_rules = {"threshold": Interval(0, 1, allow_none=True)}
+    _parameter_rules = {"threshold": Interval(0, 1, allow_none=True), "verbose": Boolean(allow_int="any"),
+                        "n_jobs": Interval(integer=True, allow_none=True)}
 
     def _fit(self, X, y, sample_weight):
         validate_params(self)

@@ -12,7 +12,7 @@ from .._parallel import fit_local_tasks
 from .._taxonomy import check_taxonomy
 from ..base import NodeScores, NodeScoresMixin
 from ..labels import HierarchicalLabelEncoder, decode_labels
-from ..utils.validation import Interval, validate_params
+from ..utils.validation import Boolean, Interval, validate_params
 from ._local import _proba_by_label
 
 __all__ = ["MultiLabelLocalClassifierPerNode"]
@@ -74,7 +74,8 @@ class MultiLabelLocalClassifierPerNode(NodeScoresMixin, ClassifierMixin, Transfo
     True
     """
 
-    _parameter_rules = {"threshold": Interval(0, 1)}
+    _parameter_rules = {"threshold": Interval(0, 1), "verbose": Boolean(allow_int="any"),
+                        "n_jobs": Interval(integer=True, allow_none=True)}
 
     def __init__(self, local_classifier=None, *, taxonomy=None, threshold=0.5, n_jobs=None, verbose=0):
         self.local_classifier = local_classifier

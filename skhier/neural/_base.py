@@ -45,7 +45,7 @@ from .._tree import check_taxonomy, greedy_descent, with_all_ancestors
 from ..base import HierarchicalClassifierMixin, NodeScores, NodeScoresMixin
 from ..labels import HierarchicalLabelEncoder, decode_labels, infer_taxonomy
 from ..metrics import HierarchicalMetricAccumulator
-from ..utils.validation import Interval, Options, validate_params
+from ..utils.validation import Boolean, Interval, OneOf, Options, RandomState, seed_from, validate_params
 from ._data import HierarchicalValidSplit, NodeDataset, TensorBatchIterator, _base_and_indices, as_float_tensor
 from ._protocols import EncoderModule, EndDistributionModule, NodeProbabilityModule
 from .backbones import MLP, SmallCNN, feature_shape
@@ -229,7 +229,13 @@ class _HierarchicalNetBase(NeuralNet):
     prefixes_ = NeuralNet.prefixes_ + ["backbone", "train_transform"]
     _kind = None  # an _OutputKind, set by each of the three kind bases
     #: the parameters' rules (skhier.utils.validation), checked once per fit; methods add theirs
-    _parameter_rules = {"mixed_precision": Options(None, "bf16"), "channels_last": Options(False, True)}
+    _parameter_rules = {
+        "mixed_precision": Options(None, "bf16"), "channels_last": Boolean(),
+        # skorch's own parameters, checked before y is encoded (skorch checks none of them)
+        "lr": Interval(0, low_open=True), "max_epochs": Interval(1, integer=True),
+        "batch_size": OneOf(Options("auto", -1), Interval(1, integer=True)), "warm_start": Boolean(),
+        "verbose": Boolean(allow_int=True), "random_state": RandomState(),
+    }
 
     def __init__(
         self,
@@ -332,12 +338,14 @@ class _HierarchicalNetBase(NeuralNet):
         if isinstance(spec, str):
             if spec == "auto":
                 spec = "cnn" if len(shape) == 3 else "mlp"
-            if spec == "cnn":
-                if len(shape) != 3:
-                    raise ValueError(f"backbone='cnn' needs (C, H, W) images, got samples of shape {shape}")
-                return SmallCNN(in_channels=shape[0], **kwargs)
-            if spec == "mlp":
-                return MLP(int(np.prod(shape)), **kwargs)
+            if spec == "cnn" and len(shape) != 3:
+                raise ValueError(f"backbone='cnn' needs (C, H, W) images, got samples of shape {shape}")
+            if spec in ("cnn", "mlp"):
+                try:
+                    return SmallCNN(in_channels=shape[0], **kwargs) if spec == "cnn" else MLP(int(np.prod(shape)),
+                                                                                            **kwargs)
+                except ValueError as exc:  # "hidden must be ...": the user set backbone__hidden
+                    raise ValueError(f"backbone__{exc}") from None
             if spec == "identity":  # the inputs are the features
                 return torch.nn.Flatten()
         elif callable(spec):
@@ -401,8 +409,8 @@ class _HierarchicalNetBase(NeuralNet):
                 params.setdefault("x_key", self._kind.input_name(self._plain_module()))
             if prefix == "iterator_train":
                 params.setdefault("transform", self.train_transform)
-                if self.random_state is not None:
-                    params.setdefault("seed", int(self.random_state))
+                if self._seed() is not None:
+                    params.setdefault("seed", self._seed())
         return params
 
     def _resolve_batch_size(self, n_samples: int) -> int:
@@ -481,6 +489,7 @@ class _HierarchicalNetBase(NeuralNet):
             tax = infer_taxonomy(y)  # taxonomy=None: the tree the paths (or flat labels) define
         tax = check_taxonomy(tax, allow_dag=self._kind.multilabel, what=type(self).__name__)
         validate_params(self)  # every rule this estimator's classes declare, once per fit
+        self.__dict__["_fit_seed"] = seed_from(self.random_state)  # one draw from a RandomState per fit
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         enc = HierarchicalLabelEncoder(tax)
@@ -505,8 +514,13 @@ class _HierarchicalNetBase(NeuralNet):
             self.batch_size_ = self._resolve_batch_size(int(t.shape[0] * split))
             self._fit_labels(encoded)
         strata = None if sp.issparse(encoded) else encoded
-        seed = None if self.random_state is None else int(self.random_state)
-        return NodeDataset(t, self._targets(encoded), strata, split_seed=seed).place(self.device)
+        return NodeDataset(t, self._targets(encoded), strata, split_seed=self._seed()).place(self.device)
+
+    def _seed(self):
+        """This fit's int seed (``None`` without ``random_state``): drawn once per fit from a RandomState."""
+        if "_fit_seed" in self.__dict__:
+            return self.__dict__["_fit_seed"]
+        return None if isinstance(self.random_state, np.random.RandomState) else seed_from(self.random_state)
 
     def fit(self, X, y, **fit_params):
         """Fit the module on ``X`` and labels ``y`` in any label format it takes.
@@ -527,9 +541,15 @@ class _HierarchicalNetBase(NeuralNet):
         """
         self._refuse_sample_weight(fit_params)
         dataset = self._prepare(X, y, reset=not (self.warm_start and self.initialized_))
-        if self.random_state is not None:
-            torch.manual_seed(int(self.random_state))
-        return super().fit(dataset, None, **fit_params)
+        seed = self._seed()
+        if seed is None:
+            return super().fit(dataset, None, **fit_params)
+        # seeded: the draws come from torch's global generator, restored afterwards, so that the
+        # caller's random stream is the same after fit as before
+        devices = [torch.device(self.device).index or 0] if self._on_cuda() else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            return super().fit(dataset, None, **fit_params)
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train for ``max_epochs`` more epochs without re-initialising the module.

@@ -16,6 +16,7 @@ from torch import nn
 
 from .._taxonomy import check_taxonomy
 from .._tree import max_over_descendants
+from ..utils.validation import Interval
 from ._cmsg import ROOT_LOGIT, MultiLabelNodeClassifier
 from .losses._base import full_precision
 
@@ -227,6 +228,8 @@ class CHMCNNClassifier(MultiLabelNodeClassifier):
     >>> bool((P[:, tax.index("c")] <= P[:, tax.index("a")]).all())
     True
     """
+
+    _parameter_rules = {"optimizer__weight_decay": Interval(0)}
 
     def __init__(self, taxonomy=None, *, criterion=MaxConstraintLoss, module=CHMCNNModule, backbone="identity",
                  optimizer=torch.optim.Adam, lr=1e-4, batch_size=4, **kwargs):

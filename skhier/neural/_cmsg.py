@@ -23,6 +23,7 @@ from torch import nn
 
 from .._chunks import row_blocks
 from .._validation import check_number
+from ..utils.validation import Interval
 from ._base import MultiLabelHierarchicalNet
 
 __all__ = [
@@ -622,6 +623,8 @@ class CMSGClassifier(MultiLabelNodeClassifier):
     >>> clf.predict(X[:3]).shape, clf.correlation_.shape
     ((3, 6), (5, 5))
     """
+
+    _parameter_rules = {"tau": Interval(-1, 1), "p": Interval(0, 1)}
 
     def __init__(self, taxonomy=None, *, correlation="embedding", tau=0.4, p=0.25, attention="mask",
                  criterion="asl", module=CMSGModule, backbone="auto", threshold=0.5, consistency="fill", **kwargs):

@@ -46,6 +46,11 @@ def as_float_tensor(X, name="X") -> torch.Tensor:
     if not t.is_floating_point():
         t = t.float()
     elif t.dtype != torch.float32:
+        if t.dtype == torch.float64 and t.numel():  # finite values beyond float32 would turn into inf
+            big = t.abs().amax()
+            if torch.isfinite(big) and big > torch.finfo(torch.float32).max:
+                raise ValueError(f"{name} has values beyond float32's range (largest magnitude {float(big):.3g}, "
+                                 f"float32 holds up to 3.4e38): rescale {name} (e.g. StandardScaler)")
         t = t.to(torch.float32)
     if t.ndim < 2:
         raise ValueError(

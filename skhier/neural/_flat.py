@@ -14,6 +14,7 @@ import numpy as np
 from torch import nn
 
 from .._validation import check_number
+from ..utils.validation import Interval
 from ._base import HierarchicalNet
 from .losses import LOSSES, HierarchicalLoss, QuantitativeRelativityLoss, get_criterion
 
@@ -287,6 +288,8 @@ class KFRClassifier(HierarchicalLossClassifier):
     >>> clf.embed(X[:2]).shape
     (2, 256)
     """
+
+    _parameter_rules = {"alpha": Interval(0), "ce_epochs": Interval(0, integer=True)}
 
     def __init__(self, taxonomy=None, *, alpha=1.0, ce_epochs=0, criterion=QuantitativeRelativityLoss, **kwargs):
         super().__init__(taxonomy, criterion=criterion, **kwargs)

@@ -19,6 +19,7 @@ from torch import nn
 
 from .._tree import bottom_up, taxonomy_tensors
 from ..base import NodeScores
+from ..utils.validation import Boolean, Interval
 from ._base import HierarchicalNet
 from .losses import HierarchicalLoss
 from .losses._base import full_precision
@@ -366,6 +367,9 @@ class HCCFClassifier(HierarchicalNet):
     (3,)
     """
 
+    _parameter_rules = {"temperature": Interval(0, low_open=True), "embed_dim": Interval(1, integer=True),
+                        "learn_temperature": Boolean(), "freeze_text": Boolean()}
+
     def __init__(self, taxonomy=None, *, levels="all", label_texts=None, text_encoder="minilm", temperature=0.07,
                  learn_temperature=False, freeze_text=False, negatives="batch", embed_dim=128, module=HCCFModule,
                  criterion=HCCFLoss, backbone="auto", **kwargs):
@@ -411,11 +415,6 @@ class HCCFClassifier(HierarchicalNet):
         return sorted(out)
 
     def _fit_labels(self, encoded):
-        from .._validation import check_number
-
-        check_number(self.temperature, "temperature", low=0)
-        if self.temperature == 0:
-            raise ValueError("temperature must be > 0, got 0")
         self.levels_ = self._resolve_levels(self.taxonomy_)
         self.label_texts_ = label_prompts(self.taxonomy_, self.label_texts)
 

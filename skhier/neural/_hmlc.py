@@ -360,6 +360,7 @@ class HMLCEncoder(HierarchicalEncoderNet):
 
     # ------------------------------------------------------------ checks and construction
     _parameter_rules = {
+        "temperature": Interval(0, low_open=True),
         "n_views": Interval(1, integer=True),
         "embed_dim": Interval(1, integer=True),
         "mask_refresh": Interval(1, integer=True),

@@ -7,8 +7,11 @@ or timm model the user already has, with its classifier removed).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
+
+from ..utils.validation import check_number
 
 __all__ = ["SmallCNN", "MLP", "feature_shape"]
 
@@ -42,6 +45,9 @@ class SmallCNN(nn.Module):
 
     def __init__(self, in_channels=1, width=32, n_blocks=3, dropout=0.1):
         super().__init__()
+        for name, value in (("in_channels", in_channels), ("width", width), ("n_blocks", n_blocks)):
+            check_number(value, name, low=1, integer=True)
+        check_number(dropout, "dropout", low=0, high=1, high_open=True)
         layers = []
         c_in = in_channels
         for b in range(n_blocks):
@@ -86,7 +92,11 @@ class MLP(nn.Module):
 
     def __init__(self, in_features, hidden=256, dropout=0.1):
         super().__init__()
-        widths = [hidden] if isinstance(hidden, int) else list(hidden)
+        widths = [hidden] if isinstance(hidden, (int, np.integer)) else list(hidden)
+        if not widths or not all(isinstance(w, (int, np.integer)) and not isinstance(w, bool) and w >= 1
+                                 for w in widths):
+            raise ValueError(f"hidden must be a positive int or a non-empty sequence of them, got {hidden!r}")
+        check_number(dropout, "dropout", low=0, high=1, high_open=True)
         layers = []
         d = in_features
         for w in widths:

@@ -121,13 +121,16 @@ class Interval:
     Parameters
     ----------
     low, high : float, default=None
-        Inclusive lower bound; upper bound (exclusive with ``high_open``). ``None``: no bound.
+        Lower bound (exclusive with ``low_open``); upper bound (exclusive with
+        ``high_open``). ``None``: no bound.
     high_open : bool, default=False
         Exclude ``high``.
     integer : bool, default=False
         Require an int.
     allow_none : bool, default=False
         Let ``None`` through.
+    low_open : bool, default=False
+        Exclude ``low`` (``Interval(0, low_open=True)``: a positive number).
 
     Examples
     --------
@@ -141,6 +144,7 @@ class Interval:
     high_open: bool = False
     integer: bool = False
     allow_none: bool = False
+    low_open: bool = False
 
     def check(self, value, name):
         """Return ``value`` if it meets the rule, else raise a ``ValueError``.
@@ -156,8 +160,8 @@ class Interval:
         -------
         value : int, float or None
         """
-        return check_number(value, name, low=self.low, high=self.high, high_open=self.high_open,
-                            integer=self.integer, allow_none=self.allow_none)
+        return check_number(value, name, low=self.low, high=self.high, low_open=self.low_open,
+                            high_open=self.high_open, integer=self.integer, allow_none=self.allow_none)
 
 
 class Options:
@@ -196,6 +200,173 @@ class Options:
         value : object
         """
         return check_option(value, name, self.values)
+
+
+class Boolean:
+    """A parameter that is ``True`` or ``False`` (numpy booleans too), scikit-learn's ``"boolean"``.
+
+    Parameters
+    ----------
+    allow_int : bool or "any", default=False
+        Also accept a non-negative int (``verbose``: a flag or a level); ``"any"``: any
+        int (a negative level is silent, as 0).
+
+    Examples
+    --------
+    >>> from skhier.utils.validation import Boolean
+    >>> Boolean().check(True, "warm_start")
+    True
+    >>> Boolean().check("yes", "warm_start")
+    Traceback (most recent call last):
+    ...
+    ValueError: warm_start must be True or False, got 'yes'
+    """
+
+    def __init__(self, allow_int=False):
+        self.allow_int = allow_int
+
+    def __repr__(self):
+        return f"Boolean(allow_int={self.allow_int})"
+
+    def check(self, value, name):
+        """Return ``value`` if it is a boolean (or, with ``allow_int``, an int >= 0), else raise.
+
+        Parameters
+        ----------
+        value : object
+            The parameter's value.
+        name : str
+            The parameter's name, for the message.
+
+        Returns
+        -------
+        value : bool or int
+        """
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        if self.allow_int and isinstance(value, (int, np.integer)) and (value >= 0 or self.allow_int == "any"):
+            return int(value)
+        what = ("True, False or an int" + (" >= 0" if self.allow_int != "any" else "")) if self.allow_int \
+            else "True or False"
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+
+
+class RandomState:
+    """scikit-learn's ``random_state``: ``None``, an int in [0, 2**32 - 1], or a ``numpy.random.RandomState``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhier.utils.validation import RandomState
+    >>> RandomState().check(0, "random_state"), RandomState().check(None, "random_state")
+    (0, None)
+    >>> RandomState().check(-1, "random_state")
+    Traceback (most recent call last):
+    ...
+    ValueError: random_state must be None, an int in [0, 2**32 - 1] or a numpy.random.RandomState, got -1
+    """
+
+    def __repr__(self):
+        return "RandomState()"
+
+    def check(self, value, name):
+        """Return ``value`` if it is a valid random state, else raise naming ``name``.
+
+        Parameters
+        ----------
+        value : object
+            The parameter's value.
+        name : str
+            The parameter's name, for the message.
+
+        Returns
+        -------
+        value : None, int or numpy.random.RandomState
+        """
+        if value is None or isinstance(value, np.random.RandomState):
+            return value
+        if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and 0 <= value < 2**32:
+            return int(value)
+        raise ValueError(f"{name} must be None, an int in [0, 2**32 - 1] or a numpy.random.RandomState, "
+                         f"got {value!r}")
+
+
+def seed_from(random_state):
+    """An int seed from a checked ``random_state`` (``None`` stays ``None``).
+
+    A ``numpy.random.RandomState`` gives one draw (and advances), as scikit-learn's
+    estimators do with ``check_random_state``.
+
+    Parameters
+    ----------
+    random_state : None, int or numpy.random.RandomState
+        A value :class:`RandomState` accepts.
+
+    Returns
+    -------
+    seed : int or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhier.utils.validation import seed_from
+    >>> seed_from(7), seed_from(None)
+    (7, None)
+    >>> seed_from(np.random.RandomState(0)) == seed_from(np.random.RandomState(0))
+    True
+    """
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(np.iinfo(np.int32).max))
+    return None if random_state is None else int(random_state)
+
+
+class OneOf:
+    """A parameter that meets any of several rules (``"auto"``, or an int >= 1 ...).
+
+    Parameters
+    ----------
+    *rules : rule
+        :class:`Interval`, :class:`Options`, :class:`Boolean`, ... The message lists what each accepts.
+
+    Examples
+    --------
+    >>> from skhier.utils.validation import Interval, OneOf, Options
+    >>> rule = OneOf(Options("auto", -1), Interval(1, integer=True))
+    >>> rule.check("auto", "batch_size"), rule.check(64, "batch_size")
+    ('auto', 64)
+    >>> rule.check(0, "batch_size")
+    Traceback (most recent call last):
+    ...
+    ValueError: batch_size must be one of 'auto', -1, or a positive int, got 0
+    """
+
+    def __init__(self, *rules):
+        self.rules = rules
+
+    def __repr__(self):
+        return f"OneOf{self.rules!r}"
+
+    def check(self, value, name):
+        """Return ``value`` (as the first rule that accepts it returns it), else raise.
+
+        Parameters
+        ----------
+        value : object
+            The parameter's value.
+        name : str
+            The parameter's name, for the message.
+
+        Returns
+        -------
+        value : object
+        """
+        wants = []
+        for rule in self.rules:
+            try:
+                return rule.check(value, name)
+            except (TypeError, ValueError) as exc:
+                wants.append(str(exc).split(" must be ", 1)[-1].rsplit(", got ", 1)[0])
+        raise ValueError(f"{name} must be {', or '.join(wants)}, got {value!r}")
 
 
 def parameter_rules(estimator_class) -> dict:
@@ -250,4 +421,4 @@ def validate_params(estimator) -> None:
         (rule.check if hasattr(rule, "check") else rule)(value, name)
 
 
-__all__ += ["parameter_rules"]
+__all__ += ["parameter_rules", "Boolean", "RandomState", "OneOf", "seed_from"]
