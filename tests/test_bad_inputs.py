@@ -1133,7 +1133,7 @@ PARAMETERS = [
     ("max_epochs None", _fit(FlatSoftmaxClassifier(T, max_epochs=None, **_NET)), ValueError,
      "max_epochs must be a positive int, got None"),
     ("batch_size 0", _fit(FlatSoftmaxClassifier(T, batch_size=0, **NEURAL)), ValueError,
-     "batch_size must be one of 'auto', -1, or a positive int, got 0"),
+     "batch_size must be a positive int, -1 or 'auto', got 0"),
     ("lr negative", _fit(FlatSoftmaxClassifier(T, lr=-1e-3, **NEURAL)), ValueError,
      "lr must be a positive number, got -0.001"),
     ("warm_start str", _fit(FlatSoftmaxClassifier(T, warm_start="yes", **NEURAL)), ValueError,

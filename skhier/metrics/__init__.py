@@ -46,6 +46,7 @@ from ._plot import plot_operating_curve
 from ._scorer import (
     HierarchicalScorer,
     OperatingCurveScorer,
+    fitted_taxonomy,
     get_hierarchical_scorer,
     get_hierarchical_scorer_names,
     make_hierarchical_scorer,
@@ -88,6 +89,7 @@ __all__ = [
     "multilabel_precision_recall_f1",
     "hierarchy_violations",
     "node_scores",
+    "fitted_taxonomy",
     "operating_curve",
     "path_accuracy_score",
     "plot_operating_curve",

@@ -23,7 +23,61 @@ __all__ = [
     "get_hierarchical_scorer",
     "get_hierarchical_scorer_names",
     "node_scores",
+    "fitted_taxonomy",
 ]
+
+
+def fitted_taxonomy(estimator) -> Taxonomy:
+    """The taxonomy a fitted estimator learned: its ``taxonomy_``, or a Pipeline's (last step first).
+
+    What a scorer built without a taxonomy scores against, so that
+    ``cross_val_score(clf, X, y, scoring=get_hierarchical_scorer("hierarchical_f1"))``
+    needs no taxonomy argument: every fitted skhier estimator and refiner knows it.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        A skhier estimator, a Pipeline with one among its steps, or a fitted search
+        (its ``best_estimator_``).
+
+    Returns
+    -------
+    taxonomy : Taxonomy
+
+    Raises
+    ------
+    ValueError
+        When no step has a fitted ``taxonomy_`` (a plain scikit-learn classifier): give
+        the scorer the taxonomy.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skhier import DiffusionRefiner, FlatClassifier
+    >>> from skhier.datasets import make_hierarchical_classification
+    >>> from skhier.metrics import fitted_taxonomy
+    >>> X, y, tax = make_hierarchical_classification(60, 4, n_levels=2, branching=2, random_state=0)
+    >>> pipe = make_pipeline(FlatClassifier(LogisticRegression(), tax), DiffusionRefiner()).fit(X, y)
+    >>> fitted_taxonomy(pipe) == tax
+    True
+    """
+    seen = estimator
+    if hasattr(estimator, "best_estimator_"):
+        estimator = estimator.best_estimator_
+    steps = [step for _, step in estimator.steps] if hasattr(estimator, "steps") else [estimator]
+    for step in reversed(steps):
+        tax = getattr(step, "taxonomy_", None)
+        if isinstance(tax, Taxonomy):
+            return tax
+    raise ValueError(
+        f"{type(seen).__name__} has no fitted taxonomy_ (it is not a skhier estimator, nor a Pipeline holding one): "
+        "give the scorer the taxonomy, e.g. get_hierarchical_scorer(name, taxonomy)"
+    )
+
+
+def _scorer_taxonomy(taxonomy):
+    return None if taxonomy is None else check_taxonomy(taxonomy, allow_dag=True)
 
 
 def node_scores(estimator, X, taxonomy: Taxonomy) -> np.ndarray:
@@ -103,8 +157,9 @@ class HierarchicalScorer:
     ----------
     metric : callable
         ``metric(y_true, y_pred_or_scores, *, taxonomy, **kwargs)``.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    taxonomy : Taxonomy or None
+        The labels' taxonomy; ``None`` reads it from each fitted estimator scored
+        (:func:`fitted_taxonomy`).
     response_method : {"predict", "predict_proba"}
         What the metric reads from the estimator; ``"predict_proba"`` gives node scores.
     sign : {1, -1}
@@ -132,14 +187,15 @@ class HierarchicalScorer:
         self.kwargs = dict(kwargs or {})
 
     def __call__(self, estimator, X, y_true, sample_weight=None):
+        taxonomy = self.taxonomy if self.taxonomy is not None else fitted_taxonomy(estimator)
         if self.response_method == "predict_proba":
-            y_out = node_scores(estimator, X, self.taxonomy)
+            y_out = node_scores(estimator, X, taxonomy)
         else:
             y_out = estimator.predict(X)
         kw = dict(self.kwargs)
         if sample_weight is not None:
             kw["sample_weight"] = sample_weight
-        value = self.metric(y_true, y_out, taxonomy=self.taxonomy, **kw)
+        value = self.metric(y_true, y_out, taxonomy=taxonomy, **kw)
         if self.key is not None:
             value = value[self.key]
         return self.sign * float(value)
@@ -230,16 +286,23 @@ def get_hierarchical_scorer_names():
     ]
 
 
-def get_hierarchical_scorer(name, taxonomy):
+def get_hierarchical_scorer(name, taxonomy=None):
     """A named hierarchical scorer for ``scoring=`` in model selection.
+
+    scikit-learn resolves ``scoring="<name>"`` only from its own registry (no public way
+    to add names to it), so a hierarchical scorer is one call away instead:
+    ``scoring=get_hierarchical_scorer("hierarchical_f1")`` where scikit-learn users write
+    ``scoring="f1"``; a dict of them is a multi-metric ``scoring=``.
 
     Parameters
     ----------
     name : str
         One of :func:`get_hierarchical_scorer_names`. Metrics where lower is better are
         negated and named ``neg_*``.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    taxonomy : Taxonomy, default=None
+        The labels' taxonomy; ``None`` reads it from each fitted estimator scored (its
+        ``taxonomy_``, or a Pipeline's: :func:`fitted_taxonomy`). Give it to score a
+        plain scikit-learn classifier fitted on node labels.
 
     Returns
     -------
@@ -255,8 +318,12 @@ def get_hierarchical_scorer(name, taxonomy):
     >>> scorer = get_hierarchical_scorer("hierarchical_f1", tax)
     >>> cross_val_score(LogisticRegression(), X, y, scoring=scorer, cv=3).shape
     (3,)
+    >>> from skhier import FlatClassifier  # a skhier estimator knows its taxonomy
+    >>> cross_val_score(FlatClassifier(LogisticRegression()), X, y, cv=3,
+    ...                 scoring=get_hierarchical_scorer("hierarchical_f1")).shape
+    (3,)
     """
-    check_taxonomy(taxonomy, allow_dag=True)
+    taxonomy = _scorer_taxonomy(taxonomy)
     if name in _SCORERS:
         metric, method, sign, key, kwargs = _SCORERS[name]
         return HierarchicalScorer(metric, taxonomy, method, sign, key, kwargs)
@@ -270,7 +337,8 @@ def get_hierarchical_scorer(name, taxonomy):
     )
 
 
-def make_hierarchical_scorer(metric, taxonomy, *, response_method=None, greater_is_better=True, key=None, **kwargs):
+def make_hierarchical_scorer(metric, taxonomy=None, *, response_method=None, greater_is_better=True, key=None,
+                             **kwargs):
     """Turn a hierarchical metric into a scorer, like ``sklearn.metrics.make_scorer``.
 
     Parameters
@@ -278,8 +346,9 @@ def make_hierarchical_scorer(metric, taxonomy, *, response_method=None, greater_
     metric : callable or str
         ``metric(y_true, y_pred_or_scores, *, taxonomy, **kwargs)``, or a scorer name
         (then ``kwargs`` override its defaults).
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    taxonomy : Taxonomy, default=None
+        The labels' taxonomy; ``None`` reads it from each fitted estimator scored
+        (:func:`fitted_taxonomy`).
     response_method : {"predict", "predict_proba"}, default=None
         ``None`` picks ``"predict_proba"`` (node scores) for the score-based metrics of
         skhier and ``"predict"`` otherwise.
@@ -302,7 +371,7 @@ def make_hierarchical_scorer(metric, taxonomy, *, response_method=None, greater_
     >>> make_hierarchical_scorer(hierarchical_f1_score, tax, average="macro")
     make_hierarchical_scorer(hierarchical_f1_score, response_method='predict', average='macro')
     """
-    check_taxonomy(taxonomy, allow_dag=True)
+    taxonomy = _scorer_taxonomy(taxonomy)
     sign = 1 if greater_is_better else -1
     if isinstance(metric, str):
         base = get_hierarchical_scorer(metric, taxonomy)
@@ -337,8 +406,9 @@ class OperatingCurveScorer:
 
     Parameters
     ----------
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    taxonomy : Taxonomy, default=None
+        The labels' taxonomy; ``None`` reads it from each fitted estimator scored
+        (:func:`fitted_taxonomy`).
     min_correct : float or sequence of float, default=(0.9, 0.95)
         One ``recall_at_<100·c>_correct`` entry per value (a single value gives one).
     specificity : {"info", "depth"}, default="info"
@@ -355,8 +425,8 @@ class OperatingCurveScorer:
     ['test_average_correct', 'test_average_precision', 'test_recall_at_90_correct', 'test_recall_at_95_correct']
     """
 
-    def __init__(self, taxonomy, *, min_correct=(0.9, 0.95), specificity="info"):
-        self.taxonomy = check_taxonomy(taxonomy, allow_dag=True)
+    def __init__(self, taxonomy=None, *, min_correct=(0.9, 0.95), specificity="info"):
+        self.taxonomy = _scorer_taxonomy(taxonomy)
         if isinstance(min_correct, numbers.Real):
             min_correct = (min_correct,)
         elif isinstance(min_correct, (str, bytes)) or not isinstance(min_correct, Iterable):
@@ -371,8 +441,9 @@ class OperatingCurveScorer:
         self.specificity = specificity
 
     def __call__(self, estimator, X, y_true, sample_weight=None):
-        scores = node_scores(estimator, X, self.taxonomy)
-        curve = OC.operating_curve(y_true, scores, taxonomy=self.taxonomy, specificity=self.specificity,
+        taxonomy = self.taxonomy if self.taxonomy is not None else fitted_taxonomy(estimator)
+        scores = node_scores(estimator, X, taxonomy)
+        curve = OC.operating_curve(y_true, scores, taxonomy=taxonomy, specificity=self.specificity,
                                    sample_weight=sample_weight)
         out = {"average_precision": curve.average_precision(), "average_correct": curve.average_correct()}
         for c in self.min_correct:

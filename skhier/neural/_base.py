@@ -45,7 +45,7 @@ from .._tree import check_taxonomy, greedy_descent, with_all_ancestors
 from ..base import HierarchicalClassifierMixin, NodeScores, NodeScoresMixin
 from ..labels import HierarchicalLabelEncoder, decode_labels, infer_taxonomy
 from ..metrics import HierarchicalMetricAccumulator
-from ..utils.validation import Boolean, Interval, OneOf, Options, RandomState, seed_from, validate_params
+from ..utils.validation import Boolean, Interval, Options, RandomState, seed_from, validate_params
 from ._data import HierarchicalValidSplit, NodeDataset, TensorBatchIterator, _base_and_indices, as_float_tensor
 from ._protocols import EncoderModule, EndDistributionModule, NodeProbabilityModule
 from .backbones import MLP, SmallCNN, feature_shape
@@ -216,6 +216,15 @@ class ThreadBudget(Callback):
             torch.set_num_threads(self.threads_before_)
 
 
+def _check_batch_size(value, name):
+    """skorch's ``batch_size`` (a positive int, or -1 for the whole set) or our ``"auto"``."""
+    if isinstance(value, str) and value == "auto":
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or (value < 1 and value != -1):
+        raise ValueError(f"{name} must be a positive int, -1 or 'auto', got {value!r}")
+    return value
+
+
 class _HierarchicalNetBase(NeuralNet):
     """What every skhier neural estimator shares, whatever its output (see the module doc).
 
@@ -233,7 +242,7 @@ class _HierarchicalNetBase(NeuralNet):
         "mixed_precision": Options(None, "bf16"), "channels_last": Boolean(),
         # skorch's own parameters, checked before y is encoded (skorch checks none of them)
         "lr": Interval(0, low_open=True), "max_epochs": Interval(1, integer=True),
-        "batch_size": OneOf(Options("auto", -1), Interval(1, integer=True)), "warm_start": Boolean(),
+        "batch_size": _check_batch_size, "warm_start": Boolean(),
         "verbose": Boolean(allow_int=True), "random_state": RandomState(),
     }
 
@@ -414,11 +423,9 @@ class _HierarchicalNetBase(NeuralNet):
         return params
 
     def _resolve_batch_size(self, n_samples: int) -> int:
-        bs = self.batch_size
-        if isinstance(bs, str) and bs == "auto":
+        bs = _check_batch_size(self.batch_size, "batch_size")
+        if isinstance(bs, str):
             return auto_batch_size(n_samples)
-        if isinstance(bs, bool) or not isinstance(bs, (int, np.integer)) or (bs < 1 and bs != -1):
-            raise ValueError(f"batch_size must be a positive int, -1 or 'auto', got {bs!r}")
         return int(bs)
 
     def get_default_callbacks(self):
