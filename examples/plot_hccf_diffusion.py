@@ -34,7 +34,7 @@ try:
     X, y, taxonomy = load_fashion_mnist(subset="train", n_samples=4000, return_X_y=True, label_format="leaf")
     X = X.reshape(len(X), -1)
 except FileNotFoundError:  # no Fashion-MNIST here: a synthetic stand-in with the same shape of problem
-    X, y, taxonomy = make_hierarchical_classification(4000, 64, n_levels=3, branching=(2, 3, 2), random_state=0)
+    X, y, taxonomy = make_hierarchical_classification(4000, 64, n_levels=3, branching=(2, 3), random_state=0)
 X_train, y_train, X_test, y_test = X[:3000], y[:3000], X[3000:], y[3000:]
 common = dict(backbone="mlp", max_epochs=4, lr=2e-3, device="cpu", random_state=0)
 # HCCF trains against the label texts embedded by the bundled MiniLM sentence encoder

@@ -199,7 +199,7 @@ def test_text_side_encoders_and_freezing():
         ({"levels": []}, ValueError, "at least one level"),
         ({"levels": "some"}, ValueError, "levels must be 'all'"),
         ({"negatives": "hard"}, ValueError, "negatives must be 'nodes' or 'batch'"),
-        ({"temperature": 0}, ValueError, "temperature must be > 0"),
+        ({"temperature": 0}, ValueError, "temperature must be a positive number, got 0"),
         ({"temperature": -1.0}, ValueError, "temperature must be"),
     ],
 )

@@ -43,7 +43,10 @@ def make_taxonomy(n_levels=3, branching=3, *, random_state=None, prefix="n"):
     if isinstance(branching, numbers.Integral):
         lo = hi = int(branching)
     else:
-        lo, hi = (int(b) for b in branching)
+        pair = tuple(branching) if isinstance(branching, (tuple, list)) else ()
+        if len(pair) != 2 or not all(isinstance(b, numbers.Integral) for b in pair):
+            raise ValueError(f"branching must be an int or an inclusive (min, max) pair of ints, got {branching!r}")
+        lo, hi = (int(b) for b in pair)
     if lo < 1 or hi < lo:
         raise ValueError(f"branching must be >= 1 (or a range lo <= hi), got {branching!r}")
     rng = check_random_state(random_state)
