@@ -34,6 +34,23 @@ def ragged():
     )
 
 
+#: Refit-heavy suites, run by CI (``python -m pytest``) and left out of the quick suite
+#: (``python -m pytest -m "not slow"``): scikit-learn's estimator checks over every
+#: estimator, subprocess and cluster runs, the gallery, the 10⁵-node scale runs, the
+#: contract's cross-validation of every family, and the real-data HMC passes.
+SLOW_MODULES = {
+    "tests/test_common.py", "tests/test_scale.py", "tests/test_accelerate.py", "tests/test_distributed.py",
+    "tests/test_examples.py", "tests/test_contract.py", "tests/test_contributing.py", "tests/test_parameters.py",
+}
+SLOW_TESTS = (
+    "tests/test_hmc.py::test_predictions_are_coherent_on_every_go_dataset",
+    "tests/test_hmc.py::test_every_dataset_matches_the_benchmark_table",
+    "tests/test_cmsg.py::test_cmsg_clone_pickle_and_ablations",
+    "tests/test_cmsg.py::test_cmsg_embedding_correlation",
+    "tests/test_local.py::test_local_classifiers_never_import_torch",
+)
+
+
 def pytest_collection_modifyitems(config, items):
     try:
         import torch
@@ -50,6 +67,9 @@ def pytest_collection_modifyitems(config, items):
         has_accelerate = False
     skip_accelerate = pytest.mark.skip(reason="needs the skhier[accelerate] extra: pip install 'skhier[accelerate]'")
     for item in items:
+        path = item.nodeid.split("::")[0]
+        if path in SLOW_MODULES or any(item.nodeid.startswith(t) for t in SLOW_TESTS):
+            item.add_marker(pytest.mark.slow)
         if "cuda" in item.keywords and not has_cuda:
             item.add_marker(skip)
         if not has_accelerate and item.nodeid.startswith("skhier/neural/_accelerate.py"):
