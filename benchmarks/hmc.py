@@ -58,18 +58,10 @@ from sklearn.preprocessing import StandardScaler
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
 
-from skhier.datasets import HMC_DATASETS, load_hmc  # noqa: E402
+from skhier.datasets import HMC_DATASETS, hmc_recipe, load_hmc  # noqa: E402
 from skhier.datasets._hmc import GO_NAMESPACES  # noqa: E402
 
-#: C-HMCNN's settings per dataset (README): hidden width FUN / GO / tree, lr, epochs FUN / GO / tree.
-RECIPE = {
-    "cellcycle": ((500, 1000), 1e-4, (106, 62)), "derisi": ((500, 500), 1e-4, (67, 91)),
-    "eisen": ((500, 500), 1e-4, (110, 123)), "expr": ((1250, None), 1e-4, (20, None)),
-    "gasch1": ((1000, 500), 1e-4, (42, 122)), "gasch2": ((500, 500), 1e-4, (123, 177)),
-    "seq": ((2000, 9000), 1e-4, (13, 45)), "spo": ((250, 500), 1e-4, (115, 103)),
-    "diatoms": ((2000,), 1e-5, (474,)), "enron": ((1000,), 1e-5, (133,)),
-    "imclef07a": ((1000,), 1e-5, (592,)), "imclef07d": ((1000,), 1e-5, (588,)),
-}
+#: C-HMCNN's settings per dataset: skhier.datasets.hmc_recipe (the library's one-call recipe).
 #: The published table (README): Clus-Ens, HMC-LMLP, HMCN-R, HMCN-F, C-HMCNN.
 PUBLISHED = {
     "cellcycle_FUN": (.227, .207, .247, .252, .255), "derisi_FUN": (.187, .182, .189, .193, .195),
@@ -86,10 +78,8 @@ PUBLISHED = {
 
 
 def recipe(name):
-    base, _, kind = name.partition("_")
-    hidden, lr, epochs = RECIPE[base]
-    k = 1 if kind == "GO" else 0
-    return hidden[k], lr, epochs[k]
+    r = hmc_recipe(name)
+    return r["module__hidden"], r["lr"], r["max_epochs"]
 
 
 def micro_ap(Y, P, scored):

@@ -229,9 +229,13 @@ class QuantitativeRelativityLoss(FlatSoftmaxLoss):
             )
         if features.shape[0] != logits.shape[0]:
             raise ValueError(f"features has {features.shape[0]} rows but logits has {logits.shape[0]}")
+        nll = self.subtree_nll(logits, targets)
+        if self.alpha == 0 and triplets is None:
+            # plain cross-entropy: no triplet is drawn, so the random stream (dropout, shuffling) is the
+            # flat softmax's and alpha=0 trains exactly as FlatSoftmaxClassifier
+            return nll.mean()
         if triplets is None:
             triplets = sample_triplets(logits.shape[0], sampling=self.sampling, device=logits.device)
-        nll = self.subtree_nll(logits, targets)
         a = triplets[0]
         ce = nll[a].mean() if a.numel() else nll.mean()
         if self.alpha == 0:
