@@ -34,11 +34,11 @@ from skhier.metrics import path_accuracy_score  # noqa: E402
 from skhier.neural import KFRClassifier  # noqa: E402
 
 READINGS = {
-    "l1": {},
+    "l1": {"criterion__latent_distance": "l1"},
     "mean_l1": {"criterion__latent_distance": "mean_l1"},
-    "l1+ce2": {"ce_epochs": 2},
+    "l1+ce2": {"criterion__latent_distance": "l1", "ce_epochs": 2},
     "mean_l1+ce2": {"criterion__latent_distance": "mean_l1", "ce_epochs": 2},
-    "l1+batch": {"criterion__normalize": "batch"},
+    "l1+batch": {"criterion__latent_distance": "l1", "criterion__normalize": "batch"},
 }
 
 
