@@ -791,10 +791,17 @@ NEURAL_CASES = [
         "X must be numeric",
     ),
     (
-        "X sparse",
-        _fit(FlatSoftmaxClassifier(T, **NEURAL), X=sp.csr_matrix(np.ones((6, 3)))),
-        TypeError,
-        "needs dense X",
+        "X sparse with NaN",
+        _fit(FlatSoftmaxClassifier(T, **NEURAL), X=sp.csr_matrix(np.array([[np.nan, 1, 0]] + [[1, 0, 1]] * 5))),
+        ValueError,
+        "X contains NaN or infinity",
+    ),
+    (
+        "X sparse of another width at predict",
+        lambda: FlatSoftmaxClassifier(T, **NEURAL).fit(sp.csr_matrix(np.eye(6, 3)), ["A1", "A2", "B1"] * 2)
+        .predict(sp.csr_matrix(np.eye(2, 4))),
+        ValueError,
+        "X has 4 features, but FlatSoftmaxClassifier is expecting 3 features",
     ),
     (
         "X 1-D",

@@ -27,6 +27,7 @@ from skhier import (
     Taxonomy,
     TopDownRefiner,
 )
+from skhier.datasets import make_hierarchical_classification
 from skhier.labels import fill_ancestors, node_indices_to_paths, to_node_indices
 from skhier.local import MultiLabelLocalClassifierPerNode
 from skhier.neural import (
@@ -216,10 +217,48 @@ def test_flat_classifier_on_sparse_text():
     assert list(pipe.predict(docs[:6])) == y[:6]
 
 
-def test_neural_estimators_reject_sparse_input(data):
-    X, y = data
-    with pytest.raises(TypeError, match="needs dense X, got a scipy sparse matrix"):
-        FlatSoftmaxClassifier(TAX, **TINY).fit(sp.csr_matrix(X), y)
+def test_neural_estimators_take_sparse_x_densified_per_batch(monkeypatch):
+    """Sparse X trains and predicts exactly as its dense copy (same seed), through every neural
+    estimator; the dataset holds the CSR matrix, and no batch is wider than the batch size."""
+    from skhier.neural import _data
+
+    X, y, tax = make_hierarchical_classification(96, 12, n_levels=2, branching=2, random_state=0)
+    X[np.abs(X) < 0.8] = 0
+    S = sp.csr_matrix(X)
+    Y = tax.ancestor_matrix[[tax.index(v) for v in y]].toarray()
+    largest = []
+    real = _data.SparseRows.__getitem__
+
+    def watched(self, key):
+        out = real(self, key)
+        largest.append(out.shape[0] if out.ndim == 2 else 1)
+        return out
+
+    monkeypatch.setattr(_data.SparseRows, "__getitem__", watched)
+    kw = dict(max_epochs=2, device="cpu", random_state=0, batch_size=16)
+    for make, target in [
+        (lambda: FlatSoftmaxClassifier(tax, **kw), y), (lambda: HierarchicalLossClassifier(tax, **kw), y),
+        (lambda: KFRClassifier(tax, **kw), y), (lambda: HCAMCLClassifier(tax, **kw), y),
+        (lambda: HCCFClassifier(tax, text_encoder="learned", **kw), y), (lambda: HMLCEncoder(tax, **kw), y),
+        (lambda: MultiLabelNodeClassifier(tax, **kw), Y), (lambda: CHMCNNClassifier(tax, **kw), Y),
+        (lambda: CMSGClassifier(tax, correlation="cooccurrence", **kw), Y),
+    ]:
+        sparse, dense = make().fit(S, target), make().fit(X, target)
+        np.testing.assert_array_equal(np.asarray(sparse.transform(S)), np.asarray(dense.transform(X)),
+                                      err_msg=type(sparse).__name__)
+    assert largest and max(largest) <= 256  # batches (and the predictions' batches), never the whole set
+
+
+def test_a_tfidf_pipeline_into_a_neural_estimator_with_path_labels():
+    docs = ["red apple pie", "green apple tart", "red cherry pie", "blue whale song", "grey whale calf",
+            "blue shark fin"] * 10
+    paths = [["fruit", "apple"], ["fruit", "apple"], ["fruit", "cherry"], ["sea", "whale"], ["sea", "whale"],
+             ["sea", "shark"]] * 10
+    pipe = make_pipeline(TfidfVectorizer(), FlatSoftmaxClassifier(max_epochs=30, lr=1e-2, device="cpu",
+                                                                  random_state=0, backbone__hidden=(16,)))
+    pipe.fit(docs, paths)
+    assert pipe[-1].taxonomy_.n_nodes == 7  # root, 2 families, 4 species: inferred from the paths
+    assert [list(p) for p in pipe.predict(docs[:6])] == paths[:6]
 
 
 def test_local_classifier_keys_and_estimators_without_proba(data):

@@ -46,7 +46,14 @@ from ..base import HierarchicalClassifierMixin, NodeScores, NodeScoresMixin
 from ..labels import HierarchicalLabelEncoder, decode_labels, infer_taxonomy
 from ..metrics import HierarchicalMetricAccumulator
 from ..utils.validation import Boolean, Interval, Options, RandomState, seed_from, validate_params
-from ._data import HierarchicalValidSplit, NodeDataset, TensorBatchIterator, _base_and_indices, as_float_tensor
+from ._data import (
+    HierarchicalValidSplit,
+    NodeDataset,
+    SparseRows,
+    TensorBatchIterator,
+    _base_and_indices,
+    as_float_tensor,
+)
 from ._protocols import EncoderModule, EndDistributionModule, NodeProbabilityModule
 from .backbones import MLP, SmallCNN, feature_shape
 from .losses import get_criterion
@@ -214,6 +221,20 @@ class ThreadBudget(Callback):
     def on_train_end(self, net, **kwargs):
         if torch.get_num_threads() != self.threads_before_:
             torch.set_num_threads(self.threads_before_)
+
+
+def _sparse_rows(X):
+    """Sparse X (a TfidfVectorizer's) as :class:`SparseRows`: checked here, densified per batch."""
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D, got a sparse matrix of shape {X.shape}")
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"X must be numeric, got a sparse matrix of dtype {X.dtype}")
+    data = X.tocsr().data
+    if data.size and not np.isfinite(data).all():
+        raise ValueError("X contains NaN or infinity")
+    if data.size and np.abs(data).max() > np.finfo(np.float32).max:
+        raise ValueError("X has values beyond float32's range: rescale X (e.g. MaxAbsScaler)")
+    return SparseRows(X)
 
 
 def _check_batch_size(value, name):
@@ -448,12 +469,7 @@ class _HierarchicalNetBase(NeuralNet):
     # ------------------------------------------------------------ data
     def _as_input(self, X, *, check_shape=True) -> torch.Tensor:
         """``X`` as a checked float tensor; with ``check_shape``, of the fitted sample shape."""
-        if sp.issparse(X):
-            raise TypeError(
-                f"{type(self).__name__} needs dense X, got a scipy sparse matrix; pass X.toarray() "
-                "(or reduce it first, e.g. with TruncatedSVD)"
-            )
-        t = as_float_tensor(X)
+        t = _sparse_rows(X) if sp.issparse(X) else as_float_tensor(X)
         if t.ndim == 0 or t.shape[0] == 0:
             raise ValueError(
                 f"Found array with 0 sample(s) (shape={tuple(t.shape)}) while a minimum of 1 is required by "

@@ -63,6 +63,77 @@ def as_float_tensor(X, name="X") -> torch.Tensor:
     return t
 
 
+class SparseRows:
+    """A sparse matrix served by rows as dense float32 tensors: sparse X held once, densified per batch.
+
+    What :class:`NodeDataset` holds for a scipy sparse ``X`` (a ``TfidfVectorizer``'s
+    output): the matrix stays CSR on the host, and every batch the iterators take
+    (``X[start:stop]``, ``X.index_select(0, rows)``) comes back dense, so memory grows
+    with the batch, not with the dataset.
+
+    Parameters
+    ----------
+    matrix : scipy sparse matrix of shape (n_samples, n_features)
+        Finite values.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> from skhier.neural._data import SparseRows
+    >>> rows = SparseRows(sp.csr_matrix([[0, 1.5], [2, 0], [0, 0]]))
+    >>> rows.shape, rows[1:3].tolist()
+    (torch.Size([3, 2]), [[2.0, 0.0], [0.0, 0.0]])
+    """
+
+    ndim = 2
+    device = torch.device("cpu")
+
+    def __init__(self, matrix):
+        import scipy.sparse as sp
+
+        self.matrix = sp.csr_matrix(matrix, dtype=np.float32)
+
+    @property
+    def shape(self):
+        return torch.Size(self.matrix.shape)
+
+    def __len__(self):
+        return self.matrix.shape[0]
+
+    def __getitem__(self, key):
+        if isinstance(key, torch.Tensor):
+            key = key.cpu().numpy()
+        dense = torch.from_numpy(np.asarray(self.matrix[key].todense(), dtype=np.float32))
+        return dense[0] if np.ndim(key) == 0 and not isinstance(key, slice) else dense
+
+    def index_select(self, dim, index):
+        """Rows ``index`` as a dense tensor (``dim`` must be 0).
+
+        Parameters
+        ----------
+        dim : int
+            Must be 0: rows are selected.
+        index : tensor of int
+            The rows.
+
+        Returns
+        -------
+        rows : float32 tensor of shape (len(index), n_features)
+        """
+        if dim != 0:
+            raise ValueError(f"SparseRows selects rows only (dim=0), got dim={dim}")
+        return self[index]
+
+    def numel(self):
+        """The dense size (rows × features).
+
+        Returns
+        -------
+        n : int
+        """
+        return int(np.prod(self.matrix.shape))
+
+
 class NodeDataset(torch.utils.data.Dataset):
     """Inputs, training targets and the node index of every sample, as whole tensors.
 
@@ -131,8 +202,8 @@ class NodeDataset(torch.utils.data.Dataset):
         self : NodeDataset
         """
         device = torch.device(device)
-        if device.type != "cuda":
-            return self
+        if device.type != "cuda" or isinstance(self.X, SparseRows):
+            return self  # sparse X stays on the host: every batch is densified, then moved
         nbytes = self.X.element_size() * self.X.numel()
         if self.y is not None:
             nbytes += self.y.element_size() * self.y.numel()

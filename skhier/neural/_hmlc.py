@@ -233,7 +233,7 @@ class GMMFeatureMasks(Callback):
             return
         base, idx = _base_and_indices(dataset_train)
         rows = np.arange(len(dataset_train)) if idx is None else idx.numpy()
-        rng = np.random.default_rng(None if net.random_state is None else int(net.random_state) + epoch)
+        rng = np.random.default_rng(None if net._seed() is None else net._seed() + epoch)
         if rows.size > self.max_samples:
             rows = rng.choice(rows, self.max_samples, replace=False)
         Z = net._collect(base.X[torch.as_tensor(rows)], "project").double().cpu().numpy()
