@@ -923,7 +923,7 @@ class Taxonomy:
 
     @cached_property
     def leaves(self) -> np.ndarray:
-        """Indices of the leaves, in node order."""
+        """Indices of the leaves, in node order (their identifiers: :attr:`leaf_names`)."""
         return _readonly(np.flatnonzero(self.is_leaf))
 
     @property
@@ -933,7 +933,7 @@ class Taxonomy:
 
     @cached_property
     def leaf_names(self) -> tuple:
-        """Identifiers of the leaves, in node order."""
+        """Identifiers of the leaves, in node order (their indices: :attr:`leaves`)."""
         return tuple(self._nodes[i] for i in self.leaves)
 
     @cached_property
