@@ -69,6 +69,10 @@ _NODE_SETS = {
     "check_methods_subset_invariance": "predictions may mix the root '<root>' with integer labels (CMSG: "
                                        "float32 attention differs in the last bits with the batch's size)",
     "check_fit_idempotent": "predictions may mix the root '<root>' with integer labels",
+    "check_estimator_sparse_array": "sparse X is taken; predict_proba has a column per node, the root included, "
+                                    "not one per integer class as the check expects",
+    "check_estimator_sparse_matrix": "sparse X is taken; predict_proba has a column per node, the root included, "
+                                     "not one per integer class as the check expects",
     "check_estimators_pickle": "predictions may mix the root '<root>' with integer labels",
 }
 _FLOAT32 = {

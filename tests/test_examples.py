@@ -16,8 +16,12 @@ def test_example_runs(path, tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().out  # every example reports something
 
 
-def test_demo_quick_runs(capsys):
+def test_demo_quick_runs(capsys, tmp_path):
     from skhier.demo import main
 
-    rows = main(["--quick"])
+    rows = main(["--quick", "--figure", str(tmp_path / "demo.png")])
     assert len(rows) == 3 and all(0 <= r[1] <= 100 for r in rows)
+    out = capsys.readouterr().out
+    assert "[demo] 3/3 HCAMCLClassifier, backbone" in out and "device" in out  # the backbone and device named
+    if __import__("importlib").util.find_spec("matplotlib"):
+        assert f"written to {tmp_path / 'demo.png'}" in out and (tmp_path / "demo.png").stat().st_size > 1000

@@ -332,6 +332,11 @@ class _HierarchicalNetBase(NeuralNet):
         # skorch lists every attribute not ending in "_": keep its (and our) private ones out
         return {k: v for k, v in params.items() if not k.startswith("_")}
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # CSR X is densified one batch at a time (SparseRows)
+        return tags
+
     # ------------------------------------------------------------ subclass hooks
     def _targets(self, encoded) -> torch.Tensor:
         """Training targets from node indices (or a CSR indicator for multi-label y)."""
