@@ -1,0 +1,50 @@
+"""benchmarks/hmc.py --rule: skhier's best is chosen on the validation splits only; the rule's
+code path never asks for a test split (recorded through a stand-in loader on synthetic data)."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.utils import Bunch
+
+from skhier.datasets import make_hierarchical_classification
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def hmc(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    sys.modules.pop("hmc", None)
+    import hmc
+
+    yield hmc
+    sys.modules.pop("hmc", None)
+
+
+def test_the_rule_reads_no_test_file(hmc, monkeypatch):
+    X, y, tax = make_hierarchical_classification(90, 6, n_levels=2, branching=2, random_state=0)
+    Y = sp.csr_matrix(tax.ancestor_matrix[[tax.index(v) for v in y]].toarray())
+    asked = []
+
+    def stand_in(name, subset="train", **kw):
+        asked.append(subset)
+        rows = {"train": slice(0, 60), "valid": slice(60, 90)}[subset]  # a test split does not exist here
+        return Bunch(data=X[rows], target=Y[rows], taxonomy=tax, scored=np.arange(1, tax.n_nodes))
+
+    def no_file(*a, **k):
+        raise AssertionError("the rule opened an ARFF file")
+
+    monkeypatch.setattr(hmc, "load_hmc", stand_in)
+    monkeypatch.setattr("skhier.datasets._hmc._read_lines", no_file)
+    monkeypatch.setitem(hmc.SEARCH_EPOCHS, "max", 10)
+    lines = []
+    pick, aps = hmc.rule("cellcycle_FUN", ("skhier", "mlnode", "chmcnn"), log=lines.append)
+    assert set(asked) == {"train", "valid"}  # never "test"
+    assert pick in aps and aps[pick] >= max(aps.values()) - hmc.RULE_TIE
+    assert lines[-1] == f"cellcycle_FUN | rule pick | {pick}"
+    # the tie goes to the cheaper family, in RULE_CANDIDATES order
+    first = next(m for m in ("skhier", "mlnode", "chmcnn") if aps[m] >= max(aps.values()) - hmc.RULE_TIE)
+    assert pick == first
