@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-#: What each step took on a quiet 2-core CPU (AMD EPYC, 2026-12-06, the full data, 1 thread):
-#: announced before it runs.
-EXPECTED = {"flat": 8, "diffusion": 1, "hcam_epoch": 16}
+#: What each step took on a quiet 2-core CPU (AMD EPYC, 2026-12-06, the full data, 1 thread;
+#: the whole demo 1 min 47 s): announced before it runs.
+EXPECTED = {"flat": 4, "diffusion": 1, "hcam_epoch": 19}
 
 
 def _load(n_train: int, n_test: int, seed: int):

@@ -253,7 +253,7 @@ class KFRClassifier(HierarchicalLossClassifier):
     (4,000 training images, 3 epochs, MLP, 3 seeds; ``benchmarks/kfr_alpha.py``,
     ``docs/benchmarks.md``): with the paper's L1 (``criterion__latent_distance="l1"``)
     every α in {1, 3, 10, 30} collapses exact-path accuracy to 0.21-0.24 (cross-entropy:
-    0.817, range 0.804-0.830), with the paper's two-phase recipe too (0.49) and with the
+    0.821, range 0.810-0.830), with the paper's two-phase recipe too (0.49) and with the
     batch-wide normalisation (0.21); the term has no margin, so shrinking every latent
     distance towards one point lowers it, and it outweighs the cross-entropy. On the
     mean scale α = 0.3 gives 0.807 (0.785-0.820) and α = 1 0.801 (0.767-0.834): within
