@@ -286,13 +286,9 @@ def load_hmc(name, subset="train", *, data_home=None, hierarchy="auto", return_X
 
     Returns
     -------
-    data : Bunch
-        ``data`` (n_samples, n_features) float with NaN for missing values, ``target``
-        (n_samples, n_nodes) scipy CSR 0/1, ``taxonomy``, ``feature_names``, ``scored``
-        (the node indices the benchmark's metric reads: all but the root and, on GO,
-        the three namespace tops), ``scored_names``, ``filename``.
-    (X, Y, taxonomy) : tuple
-        With ``return_X_y=True``.
+    data : Bunch or tuple
+        What :func:`load_hmc_arff` returns for the subset's file (``filename`` a list of
+        the two files for a ``"trainvalid"`` built from train and valid).
 
     Raises
     ------
