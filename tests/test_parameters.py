@@ -140,7 +140,13 @@ def test_random_state_takes_a_numpy_random_state_like_scikit_learn():
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
 
 
-def test_fit_leaves_the_global_torch_generator_untouched():
+@pytest.mark.parametrize("make, reads", [ESTIMATORS[k] for k in ESTIMATORS if k not in (
+    "LocalClassifierPerNode", "LocalClassifierPerParentNode", "LocalClassifierPerLevel",
+    "MultiLabelLocalClassifierPerNode", "FlatClassifier")], ids=lambda v: getattr(v, "__name__", str(v)))
+def test_fit_leaves_the_global_torch_generator_untouched(make, reads):
     before = torch.get_rng_state()
-    FlatSoftmaxClassifier(TAX, **TINY).fit(X, y)
-    assert torch.equal(before, torch.get_rng_state())
+    est = make()
+    if "random_state" in est.get_params():
+        est.set_params(random_state=0)
+    _fit(est, reads)
+    assert torch.equal(before, torch.get_rng_state()), type(est).__name__

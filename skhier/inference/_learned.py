@@ -278,8 +278,6 @@ class DifferentiableDiffusionRefiner(BaseRefiner):
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         seed = seed_from(self.random_state)
-        if seed is not None:
-            torch.manual_seed(seed)
         split = (
             ValidSplit(self.validation_fraction, stratified=False, random_state=seed)
             if self.validation_fraction > 0
@@ -318,7 +316,12 @@ class DifferentiableDiffusionRefiner(BaseRefiner):
             verbose=self.verbose,
         )
         X = scores.detach().to("cpu", torch.float32).numpy()
-        self.net_.fit(X, target)
+        if seed is None:
+            self.net_.fit(X, target)
+        else:  # seeded draws from torch's global generator, restored afterwards (the caller's stream is kept)
+            with torch.random.fork_rng(devices=[torch.device(device).index or 0] if device.startswith("cuda") else []):
+                torch.manual_seed(seed)
+                self.net_.fit(X, target)
         weight = self.net_.module_.weight.detach().cpu().numpy().astype(np.float64)
         if dense:
             self.operator_ = weight
