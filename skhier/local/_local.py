@@ -55,7 +55,7 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
 
     _key_kind = "node"
 
-    def __init__(self, local_classifier=None, *, taxonomy=None, local_classifiers=None, threshold=None,
+    def __init__(self, local_classifier=None, taxonomy=None, *, local_classifiers=None, threshold=None,
                  n_jobs=None, verbose=0):
         self.local_classifier = local_classifier
         self.taxonomy = taxonomy

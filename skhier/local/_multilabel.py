@@ -77,7 +77,7 @@ class MultiLabelLocalClassifierPerNode(NodeScoresMixin, ClassifierMixin, Transfo
     _parameter_rules = {"threshold": Interval(0, 1), "verbose": Boolean(allow_int="any"),
                         "n_jobs": Interval(integer=True, allow_none=True)}
 
-    def __init__(self, local_classifier=None, *, taxonomy=None, threshold=0.5, n_jobs=None, verbose=0):
+    def __init__(self, local_classifier=None, taxonomy=None, *, threshold=0.5, n_jobs=None, verbose=0):
         self.local_classifier = local_classifier
         self.taxonomy = taxonomy
         self.threshold = threshold
