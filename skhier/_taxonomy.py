@@ -870,7 +870,7 @@ class Taxonomy:
         Parameters
         ----------
         node : str, int or tuple
-            A node name (or its index in ``taxonomy.nodes``).
+            A node identifier (an int is an identifier, not an index: ``nodes[i]`` names index ``i``).
 
         Returns
         -------
@@ -997,7 +997,7 @@ class Taxonomy:
         Parameters
         ----------
         node : str, int or tuple
-            A node name (or its index in ``taxonomy.nodes``).
+            A node identifier (an int is an identifier, not an index: ``nodes[i]`` names index ``i``).
 
         Returns
         -------
@@ -1192,7 +1192,7 @@ class Taxonomy:
         Parameters
         ----------
         node : str, int or tuple
-            A node name (or its index in ``taxonomy.nodes``).
+            A node identifier (an int is an identifier, not an index: ``nodes[i]`` names index ``i``).
 
         Returns
         -------
