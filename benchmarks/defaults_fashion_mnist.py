@@ -57,6 +57,10 @@ def _fit_predict(name, tax, X, y, Y, Xt, epochs, seed):
     return clf.predict(Xt), None
 
 
+def _cell(values):
+    return f"{np.mean(values):.3f} ({min(values):.3f}-{max(values):.3f})" if values else "–"
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--train", type=int, default=4000)
@@ -100,8 +104,7 @@ def main(argv=None):
                 sets = fill_ancestors(np.eye(tax.n_nodes, dtype=np.int8)[pred_nodes], tax)
             hf1.append(hierarchical_precision_recall_fscore(Yt, sets, taxonomy=tax)[2])
         results[name] = (exact, hf1)
-        cell = (lambda v: f"{np.mean(v):.3f} ({min(v):.3f}-{max(v):.3f})" if v else "–")
-        print(f"| {name} | {cell(exact)} | {cell(hf1)} | {np.mean(secs):.0f} |", flush=True)
+        print(f"| {name} | {_cell(exact)} | {_cell(hf1)} | {np.mean(secs):.0f} |", flush=True)
     base = results.get("FlatSoftmaxClassifier")
     if base:
         print("\nagainst FlatSoftmaxClassifier at the same budget (set hF1; beyond both seed ranges, or within noise):")
