@@ -189,7 +189,7 @@ def _encode(value, where):
     if isinstance(value, LabelFormat):
         return {"__labelformat__": {f.name: _encode(getattr(value, f.name), where) for f in dataclasses.fields(value)}}
     if isinstance(value, np.ndarray):
-        if value.dtype.kind in _ARRAY_KINDS and value.dtype.kind not in "OU":
+        if value.dtype.kind in "biuf":
             return {"__ndarray__": value.tolist(), "dtype": value.dtype.str, "shape": list(value.shape)}
         if value.dtype.kind in "OU":
             return {"__ndarray__": [_encode(v, where) for v in value.ravel().tolist()], "dtype": value.dtype.str,

