@@ -36,7 +36,8 @@ from _common import machine  # noqa: E402
 
 from skhier import Taxonomy  # noqa: E402
 from skhier.labels import fill_ancestors  # noqa: E402
-from skhier.neural import CHMCNNClassifier, MaxConstraintLoss  # noqa: E402
+from skhier.neural import CHMCNNClassifier
+from skhier.neural.modules import MaxConstraintLoss  # noqa: E402
 
 
 def _data(n):

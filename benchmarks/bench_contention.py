@@ -42,7 +42,8 @@ import os, sys, time
 import skhier
 import numpy as np
 from skhier.datasets import load_fashion_mnist
-from skhier.neural import FlatSoftmaxClassifier, ThreadBudget
+from skhier.neural import FlatSoftmaxClassifier
+from skhier.neural.callbacks import ThreadBudget
 off = sys.argv[1] == "off"
 workload = sys.argv[2]
 t0 = time.perf_counter()

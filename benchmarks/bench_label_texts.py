@@ -7,7 +7,7 @@ Three measurements, printed as markdown tables:
    encodes every node's prompt), the second fit of a clone (the in-process cache), and
    a 5-fold grid search over 2 candidates (11 fits, one encoding); seconds and peak RSS.
 2. ``--topk``: CMSG's semantic correlation, each label's k = 10 most similar labels, at
-   10⁴ and 10⁵ labels: the exact blocked top-k of :func:`skhier.neural.embedding_correlation`
+   10⁴ and 10⁵ labels: the exact blocked top-k of :func:`skhier.neural.modules.embedding_correlation`
    against the approximate nearest-neighbour libraries that are installed (faiss-cpu's
    HNSW, usearch), time and recall against the exact answer. Embeddings are synthetic
    (a child is its parent's vector plus noise, like root-path prompts), 384-dimensional
@@ -48,7 +48,7 @@ def tree_embeddings(n, dim=384, seed=0):
 
 
 def exact_topk(E, k):
-    from skhier.neural import embedding_correlation
+    from skhier.neural.modules import embedding_correlation
 
     A = embedding_correlation(E, n_neighbors=k)
     return [set(A.indices[A.indptr[i]:A.indptr[i + 1]]) - {i} for i in range(len(E))]

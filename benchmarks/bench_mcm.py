@@ -25,7 +25,7 @@ from _common import interleaved, machine, report  # noqa: E402
 
 from skhier import Taxonomy  # noqa: E402
 from skhier._tree import max_over_descendants  # noqa: E402
-from skhier.neural import MaxConstraintLoss  # noqa: E402
+from skhier.neural.modules import MaxConstraintLoss  # noqa: E402
 
 
 def go_taxonomy():

@@ -24,9 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
 
 from skhier.datasets import load_fashion_mnist  # noqa: E402
-from skhier.neural import FlatSoftmaxClassifier, HierarchicalHeadModule  # noqa: E402
+from skhier.neural import FlatSoftmaxClassifier
 from skhier.neural.backbones import SmallCNN, feature_shape  # noqa: E402
 from skhier.neural.losses import FlatSoftmaxLoss  # noqa: E402
+from skhier.neural.modules import HierarchicalHeadModule  # noqa: E402
 
 
 def data(n, data_home=None):

@@ -1,20 +1,16 @@
 """How a value names a node: node identifiers, label keys and node indices.
 
 Label parsing the :class:`~skhier.Taxonomy` and :mod:`skhier.labels` share, kept out of
-the taxonomy's module (torch-free, numpy only).
+the taxonomy's package (torch-free, numpy only). The lowest layer: it imports nothing from skhier.
 """
 
 from __future__ import annotations
 
 import numbers
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from ._taxonomy import Taxonomy
-
-__all__ = ["node_sort_key", "is_missing_label", "label_key", "check_node_indices"]
+__all__ = ["node_sort_key", "is_missing_label", "label_key"]
 
 
 def _as_key(node):
@@ -84,41 +80,3 @@ def label_key(value):
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return int(value)
     return _as_key(value)
-
-
-def check_node_indices(indices, taxonomy: Taxonomy, *, name="indices") -> np.ndarray:
-    """Node indices as int64, refusing non-integers and indices outside the taxonomy.
-
-    Parameters
-    ----------
-    indices : array-like of int
-        Node indices: positions in ``taxonomy.nodes``.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
-    name : str, default="indices"
-        What error messages call ``indices``.
-
-    Returns
-    -------
-    indices : ndarray of int64
-
-    Examples
-    --------
-    >>> from skhier import Taxonomy
-    >>> from skhier.labels import check_node_indices
-    >>> check_node_indices([1, 0], Taxonomy.from_edges([("r", "a")]))
-    array([1, 0])
-    """
-    arr = np.asarray(indices)
-    if arr.dtype.kind == "f":
-        with np.errstate(invalid="ignore"):
-            fractional = (~np.isfinite(arr) | (np.mod(arr, 1) != 0)).ravel()
-        if fractional.any():
-            raise ValueError(f"{name} must be integer node indices, got {arr.ravel()[fractional][0].item()!r}")
-    elif arr.size and arr.dtype.kind not in "iu":
-        raise ValueError(f"{name} must be integer node indices, got {arr.dtype} values")
-    arr = arr.astype(np.int64)
-    if arr.size and (arr.min() < 0 or arr.max() >= taxonomy.n_nodes):
-        bad = int(arr.ravel()[(arr.ravel() < 0) | (arr.ravel() >= taxonomy.n_nodes)][0])
-        raise ValueError(f"{name} holds node index {bad}, outside [0, {taxonomy.n_nodes})")
-    return arr

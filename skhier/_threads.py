@@ -5,7 +5,7 @@ pool uses every core, so each parallel operator waits at a barrier for a thread 
 has given to another process, and OpenMP spins the waiting threads, burning the share
 the machine has left. The policy:
 
-* **Threads for the cores that are free.** :class:`~skhier.neural.ThreadBudget` (opt in:
+* **Threads for the cores that are free.** :class:`~skhier.neural.callbacks.ThreadBudget` (opt in:
   ``callbacks=[ThreadBudget()]``) sets torch's intra-op threads at the start of every
   epoch to the cores not taken by other runnable processes (:func:`free_cpus`), never
   more than torch had, and restores them after training. Beside busy processes a fit

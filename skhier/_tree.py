@@ -17,12 +17,12 @@ import numpy as np
 import torch
 
 from ._chunks import row_blocks
-from ._taxonomy import Taxonomy, check_taxonomy, node_sort_key, sorted_classes, top_down_product  # noqa: F401
+from ._taxonomy import Taxonomy, sorted_classes, top_down_product  # noqa: F401
+from .utils import validation
 
 __all__ = [
     "TaxonomyTensors",
     "taxonomy_tensors",
-    "check_taxonomy",
     "as_score_tensor",
     "bottom_up",
     "top_down_product",
@@ -110,16 +110,14 @@ def _chain_end(taxonomy: Taxonomy) -> int:
 def as_score_tensor(scores, taxonomy: Taxonomy, *, name="scores", probabilities=False, device=None,
                     dtype=None):
     """The one score adapter: validate a (n_samples, n_nodes) score matrix once
-    (:func:`skhier.labels.check_node_scores`: shape, leaf-only columns, another taxonomy's
+    (:func:`skhier.utils.validation.check_node_scores`: shape, leaf-only columns, another taxonomy's
     node scores, NaN, range) and return ``(tensor, was_tensor)``.
 
     Numpy (or sparse) input becomes a tensor of ``dtype`` (its own float dtype when None);
     a tensor keeps its dtype and is checked with a single host synchronisation.
     """
-    from .labels import check_node_scores  # labels sits above the taxonomy, beside this layer
-
     was_tensor = isinstance(scores, torch.Tensor)
-    checked = check_node_scores(scores, taxonomy, name=name, probabilities=probabilities)
+    checked = validation.check_node_scores(scores, taxonomy, name=name, probabilities=probabilities)
     if was_tensor:
         t = checked
     elif checked.flags.writeable and (checked.flags.c_contiguous or checked.flags.f_contiguous):

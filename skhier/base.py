@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._taxonomy import Taxonomy, bottom_up_sum, sorted_classes
-from ._validation import is_tensor
+from .utils.validation import is_tensor
 
 # torch is imported only where an estimator hands over tensors: the scikit-learn
 # estimators (local classifiers, FlatClassifier, refiners on arrays) never load it.

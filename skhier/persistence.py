@@ -114,7 +114,7 @@ def _allow_list() -> dict:
 
     found = {}
     for ns in ("skhier", "skhier.inference", "skhier.neural", "skhier.neural.losses", "skhier.neural.backbones",
-               "skhier.neural._data", "skhier.neural.text"):
+               "skhier.neural.data", "skhier.neural.callbacks", "skhier.neural.modules", "skhier.neural.text"):
         module = importlib.import_module(ns)
         for name in module.__all__:
             obj = getattr(module, name)
@@ -135,7 +135,20 @@ def _allow_list() -> dict:
     for obj in (skorch.dataset.Dataset, skorch.dataset.ValidSplit,
                 *(getattr(skorch.callbacks, n) for n in _SKORCH_CALLBACKS)):
         found[_key(obj)] = obj
+    for old, new in _MOVED_CLASSES.items():  # files written before the layout by role
+        found[old] = found[new]
     return found
+
+
+# class keys of files written before neural/ was laid out by role -> today's keys
+_MOVED_CLASSES = {
+    "skhier.neural._data:HierarchicalValidSplit": "skhier.neural.data:HierarchicalValidSplit",
+    "skhier.neural._data:NodeDataset": "skhier.neural.data:NodeDataset",
+    "skhier.neural._data:TensorBatchIterator": "skhier.neural.data:TensorBatchIterator",
+    "skhier.neural._data:HierarchicalBatchIterator": "skhier.neural.data:HierarchicalBatchIterator",
+    "skhier.neural._base:HierarchicalValidScoring": "skhier.neural.callbacks:HierarchicalValidScoring",
+    "skhier.neural._base:ThreadBudget": "skhier.neural.callbacks:ThreadBudget",
+}
 
 
 def allowed_classes() -> list[str]:

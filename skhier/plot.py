@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from ._taxonomy import Taxonomy
-from ._tree import check_taxonomy, edge_levels
+from ._tree import edge_levels
 from .labels import encode_labels
+from .utils.validation import check_taxonomy
 
 __all__ = ["taxonomy_layout", "plot_taxonomy", "subtree_confusion_matrix", "plot_subtree_confusion"]
 

@@ -17,7 +17,8 @@ import torch
 from accelerate import Accelerator
 
 from skhier.datasets import make_hierarchical_classification
-from skhier.neural import AccelerateMixin, FlatSoftmaxClassifier, HCAMCLClassifier, HierarchicalValidSplit
+from skhier.neural import AccelerateMixin, FlatSoftmaxClassifier, HCAMCLClassifier
+from skhier.neural.data import HierarchicalValidSplit
 
 
 class AcceleratedFlatSoftmax(AccelerateMixin, FlatSoftmaxClassifier):

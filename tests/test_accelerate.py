@@ -25,9 +25,8 @@ from skhier.neural import (
     HMLCEncoder,
     KFRClassifier,
     MultiLabelNodeClassifier,
-    NodeDataset,
-    TensorBatchIterator,
 )
+from skhier.neural.data import NodeDataset, TensorBatchIterator
 
 accelerate = pytest.importorskip(
     "accelerate", reason="needs the skhier[accelerate] extra: pip install 'skhier[accelerate]'"

@@ -9,6 +9,7 @@ API = Path(__file__).resolve().parents[1] / "docs" / "api.rst"
 PUBLIC_MODULES = [
     "skhier", "skhier.base", "skhier.labels", "skhier.metrics", "skhier.inference", "skhier.local", "skhier.neural",
     "skhier.neural.losses", "skhier.neural.backbones", "skhier.neural.augment", "skhier.neural.text",
+    "skhier.neural.modules", "skhier.neural.data", "skhier.neural.callbacks", "skhier.utils.device",
     "skhier.datasets", "skhier.testing", "skhier.exceptions", "skhier.model_selection", "skhier.persistence",
     "skhier.utils.validation",
     "skhier.plot",

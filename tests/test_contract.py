@@ -220,7 +220,7 @@ def test_flat_classifier_on_sparse_text():
 def test_neural_estimators_take_sparse_x_densified_per_batch(monkeypatch):
     """Sparse X trains and predicts exactly as its dense copy (same seed), through every neural
     estimator; the dataset holds the CSR matrix, and no batch is wider than the batch size."""
-    from skhier.neural import _data
+    from skhier.neural import data as _data
 
     X, y, tax = make_hierarchical_classification(96, 12, n_levels=2, branching=2, random_state=0)
     X[np.abs(X) < 0.8] = 0

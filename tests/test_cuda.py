@@ -15,9 +15,11 @@ from skhier.metrics import (
     mean_average_precision,
     recall_at_correct,
 )
-from skhier.neural import FlatSoftmaxClassifier, HCAMCLModule, NodeDataset, TensorBatchIterator
+from skhier.neural import FlatSoftmaxClassifier
 from skhier.neural.augment import RandomCropFlip
 from skhier.neural.backbones import MLP
+from skhier.neural.data import NodeDataset, TensorBatchIterator
+from skhier.neural.modules import HCAMCLModule
 
 pytestmark = pytest.mark.cuda
 
@@ -129,7 +131,8 @@ def test_loss_classifier_trains_on_cuda(data):
 def test_hccf_on_cuda_matches_its_loss_and_loads_on_cpu(data, tmp_path):
     import pickle
 
-    from skhier.neural import HCCFClassifier, HCCFLoss
+    from skhier.neural import HCCFClassifier
+    from skhier.neural.modules import HCCFLoss
 
     X, y, tax, _, t = data
     g = torch.Generator().manual_seed(0)

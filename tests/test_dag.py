@@ -24,7 +24,8 @@ from skhier.metrics import (
     hierarchy_violations,
     mean_average_precision,
 )
-from skhier.neural import CHMCNNClassifier, MaxConstraintLoss
+from skhier.neural import CHMCNNClassifier
+from skhier.neural.modules import MaxConstraintLoss
 
 
 @st.composite

@@ -18,7 +18,8 @@ from skhier import Taxonomy
 from skhier.datasets import make_hierarchical_classification
 from skhier.inference import BottomUpRefiner, DifferentiableDiffusionRefiner, DiffusionRefiner
 from skhier.metrics import get_hierarchical_scorer
-from skhier.neural import HCCFClassifier, HCCFLoss, extended_levels
+from skhier.neural import HCCFClassifier
+from skhier.neural.modules import HCCFLoss, extended_levels
 from skhier.neural.text import encode_label_texts, label_prompts
 
 # root ─ A ─ A1, A2 ; B (a leaf at depth 1) ; C ─ C1 ─ C11 ; C ─ C2

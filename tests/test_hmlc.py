@@ -17,16 +17,11 @@ from skhier import FlatClassifier, Taxonomy
 from skhier.datasets import make_hierarchical_classification, make_taxonomy
 from skhier.labels import node_indices_to_paths, to_node_indices
 from skhier.metrics import get_hierarchical_scorer
-from skhier.neural import (
-    HierarchicalBatchIterator,
-    HMLCEncoder,
-    HMLCModule,
-    NodeDataset,
-    TensorBatchIterator,
-    gmm_level_masks,
-)
+from skhier.neural import HMLCEncoder
 from skhier.neural.backbones import MLP
+from skhier.neural.data import HierarchicalBatchIterator, NodeDataset, TensorBatchIterator
 from skhier.neural.losses import HMCELoss, SupConLoss
+from skhier.neural.modules import HMLCModule, gmm_level_masks
 
 # ragged: leaves at depths 1, 2 and 3
 RAGGED = Taxonomy.from_parent_mapping({

@@ -332,9 +332,9 @@ def test_refiner_predict_validates_its_scores_once(monkeypatch, make, multilabel
     ref = make(tax).fit(s, y)
     expected = ref.predict(s)
     calls = []
-    real = skhier.labels.check_node_scores
+    real = skhier.utils.validation.check_node_scores
     monkeypatch.setattr(
-        skhier.labels, "check_node_scores", lambda *a, **k: calls.append(k.get("name")) or real(*a, **k)
+        skhier.utils.validation, "check_node_scores", lambda *a, **k: calls.append(k.get("name")) or real(*a, **k)
     )
     got = ref.predict(s)
     assert calls == ["X"]

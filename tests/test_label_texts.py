@@ -10,8 +10,9 @@ from sklearn.model_selection import GridSearchCV
 
 from skhier.datasets import make_taxonomy
 from skhier.labels import fill_ancestors
-from skhier.neural import CMSGClassifier, HCCFClassifier, embedding_correlation
+from skhier.neural import CMSGClassifier, HCCFClassifier
 from skhier.neural import text as text_module
+from skhier.neural.modules import embedding_correlation
 
 KW = dict(max_epochs=1, device="cpu", random_state=0, backbone__hidden=(8,))
 

@@ -7,7 +7,6 @@ from hypothesis import strategies as st
 from skhier import Taxonomy
 from skhier.labels import (
     HierarchicalLabelEncoder,
-    check_node_scores,
     decode_labels,
     encode_labels,
     fill_ancestors,
@@ -18,6 +17,7 @@ from skhier.labels import (
     type_of_hierarchical_target,
 )
 from skhier.testing import node_labels, taxonomies
+from skhier.utils.validation import check_node_scores
 
 
 def test_formats_detected(tree):
@@ -214,7 +214,7 @@ def _outcome(fn):
 
 @given(_named_paths())
 def test_fast_path_encoding_equals_row_by_row_definition(case):
-    from skhier.labels import _resolve_path_rows
+    from skhier.labels._encode import _resolve_path_rows
 
     tax, arr = case
     got = _outcome(lambda: encode_labels(arr, tax, format="path"))
@@ -236,7 +236,7 @@ def test_fast_label_encoding_equals_one_at_a_time(values, dtype):
     tax = Taxonomy.from_edges([("r", "a"), ("r", "b"), ("a", 3)])
     arr = np.array(values, dtype=dtype) if dtype is not None else values
     got = _outcome(lambda: to_node_indices(arr, tax))
-    from skhier.labels import _as_array
+    from skhier.labels._formats import _as_array
 
     read = _as_array(arr).tolist()  # the labels as every reader of y reads them
     want = _outcome(lambda: _reference_node_indices(read, tax))

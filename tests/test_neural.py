@@ -17,8 +17,9 @@ from skhier import DiffusionRefiner, Taxonomy
 from skhier.datasets import make_hierarchical_classification
 from skhier.labels import encode_labels, node_indices_to_paths
 from skhier.metrics import get_hierarchical_scorer
-from skhier.neural import FlatSoftmaxClassifier, HCAMCLClassifier, HCAMCLModule
+from skhier.neural import FlatSoftmaxClassifier, HCAMCLClassifier
 from skhier.neural.backbones import MLP, SmallCNN
+from skhier.neural.modules import HCAMCLModule
 from skhier.testing import taxonomies
 
 CPU = dict(device="cpu", random_state=0, batch_size=64)
@@ -315,7 +316,7 @@ def test_partial_fit_and_warm_start(synth):
 
 
 def test_more_bad_input(synth):
-    from skhier.neural import HierarchicalValidSplit, NodeDataset
+    from skhier.neural.data import HierarchicalValidSplit, NodeDataset
 
     X, y, tax = synth
     with pytest.raises(ValueError, match="mixed_precision must be one of None, 'bf16'"):

@@ -209,9 +209,10 @@ def test_thread_budget_uses_the_free_cores_per_epoch_and_restores(monkeypatch):
     # issue 25: with the budget, on a busy machine the epoch runs on the cores other processes leave free
     from skorch.callbacks import Callback
 
-    import skhier.neural._base as base
+    import skhier.neural.callbacks as base
     from skhier.datasets import make_hierarchical_classification
-    from skhier.neural import FlatSoftmaxClassifier, ThreadBudget
+    from skhier.neural import FlatSoftmaxClassifier
+    from skhier.neural.callbacks import ThreadBudget
 
     seen = []
 

@@ -13,10 +13,11 @@ import skhier
 import skhier.inference
 import skhier.local
 import skhier.neural
+import skhier.neural.modules
 from skhier._papers import PAPER_DEFAULTS
 
 CLASSES = {}
-for _mod in (skhier, skhier.neural, skhier.inference, skhier.local):
+for _mod in (skhier, skhier.neural, skhier.neural.modules, skhier.inference, skhier.local):
     for _name in _mod.__all__:
         _obj = getattr(_mod, _name)
         if inspect.isclass(_obj) and _obj.__module__.startswith("skhier"):
@@ -58,7 +59,7 @@ def test_docstring_defaults_match_the_signature(name):
 
 @pytest.mark.parametrize("name", sorted(PAPER_DEFAULTS))
 def test_the_paper_defaults_are_the_signatures(name):
-    cls = getattr(skhier.neural, name)
+    cls = CLASSES[name]
     defaults = _defaults(cls)
     for param, (value, _source) in PAPER_DEFAULTS[name].items():
         assert param in defaults and defaults[param] == value, (name, param, defaults.get(param), value)

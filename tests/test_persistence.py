@@ -24,7 +24,7 @@ from skhier.neural import (
     HCCFClassifier,
     HMLCEncoder,
 )
-from skhier.neural._data import HierarchicalValidSplit
+from skhier.neural.data import HierarchicalValidSplit
 from skhier.persistence import load_model, save_model
 
 KW = dict(max_epochs=1, device="cpu", random_state=0)

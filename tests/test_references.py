@@ -327,7 +327,7 @@ def test_asymmetric_loss_eq_by_hand():
 
 
 def test_hccf_eq2_with_equal_embeddings():
-    from skhier.neural import HCCFLoss
+    from skhier.neural.modules import HCCFLoss
 
     # every similarity equal: each softmax over a batch of 2 costs log 2; two levels, two
     # directions: 4 log 2 (eq. 2 with its sums averaged over the batch)

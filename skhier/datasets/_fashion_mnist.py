@@ -10,8 +10,8 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from .._taxonomy import Taxonomy
-from .._validation import check_number
 from ..labels import LabelFormat, decode_labels
+from ..utils.validation import check_number
 
 __all__ = ["load_fashion_mnist", "FASHION_MNIST_HIERARCHIES"]
 

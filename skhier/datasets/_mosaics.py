@@ -7,8 +7,8 @@ import scipy.sparse as sp
 from sklearn.utils import Bunch, check_random_state
 
 from .._taxonomy import Taxonomy
-from .._validation import check_number
 from ..labels import fill_ancestors
+from ..utils.validation import check_number
 from ._fashion_mnist import _FILES, CLASS_NAMES, FASHION_MNIST_HIERARCHIES, _find_dir, _read_idx
 
 __all__ = ["make_fashion_mosaics", "OUTFITS"]

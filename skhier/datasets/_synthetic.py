@@ -8,8 +8,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .._taxonomy import Taxonomy
-from .._validation import check_number
 from ..labels import LabelFormat, decode_labels
+from ..utils.validation import check_number
 
 __all__ = ["make_taxonomy", "make_hierarchical_classification"]
 

@@ -14,16 +14,15 @@ from .._taxonomy import Taxonomy
 from .._tree import (
     as_score_tensor,
     best_leaf,
-    check_taxonomy,
     greedy_descent,
     majority_node,
     sorted_classes,
     taxonomy_tensors,
 )
-from .._validation import check_number
 from ..base import NodeScores, NodeScoresMixin
 from ..labels import HierarchicalLabelEncoder, LabelFormat, decode_labels
-from ..utils.validation import Interval, Options, validate_params
+from ..utils.device import resolve_device
+from ..utils.validation import Interval, Options, check_number, check_taxonomy, is_tensor, validate_params
 
 __all__ = ["NodeScores", "decide", "BaseRefiner", "DECISIONS"]
 
@@ -179,11 +178,13 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
     def _fit_refiner(self, scores, y_encoded):
         """Learn from training scores; nothing to learn by default."""
 
-    def _device(self):
-        dev = getattr(self, "device", None)
-        if dev in (None, "auto"):
-            return None if dev is None else ("cuda" if torch.cuda.is_available() else None)
-        return dev
+    def _device(self, X):
+        """Where ``X`` is refined: a tensor stays on its device under ``"auto"`` (or None);
+        numpy input goes where :func:`~skhier.utils.device.resolve_device` says."""
+        dev = getattr(self, "device", "auto")
+        if dev is None or (isinstance(dev, str) and dev == "auto" and is_tensor(X)):
+            return None
+        return resolve_device(dev)
 
     def transform(self, X):
         """Refined node scores.
@@ -208,7 +209,7 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
         check_is_fitted(self, "taxonomy_")
         self._check_params()  # once per call: set_params may follow fit
         s, was_tensor = as_score_tensor(
-            X, self.taxonomy_, name="X", probabilities=self._requires_probabilities, device=self._device()
+            X, self.taxonomy_, name="X", probabilities=self._requires_probabilities, device=self._device(X)
         )
         return self._refine(s), was_tensor
 

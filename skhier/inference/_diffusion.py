@@ -14,8 +14,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from .._taxonomy import Taxonomy
-from .._validation import check_number
-from ..utils.validation import Interval, Options, check_option, check_taxonomy
+from ..utils.validation import Interval, Options, check_number, check_option, check_taxonomy
 from ._base import BaseRefiner
 
 __all__ = ["DiffusionRefiner", "diffusion_operator", "diffuse"]
@@ -320,8 +319,10 @@ class DiffusionRefiner(BaseRefiner):
         How ``predict`` picks a node; see :func:`skhier.inference.decide`.
     threshold : float, default=0.5
         Score a node needs under ``decision="threshold"``.
-    device : str or torch.device, default=None
-        Where numpy input is refined: ``None`` (CPU), ``"cuda"``, or ``"auto"``.
+    device : str or torch.device, default="auto"
+        Where numpy input is refined: ``"auto"`` (CUDA when present, else the CPU),
+        ``"cpu"`` or ``"cuda"``; ``None`` keeps it on the CPU. A tensor is refined on its
+        own device under ``"auto"`` or ``None``.
 
     Attributes
     ----------
@@ -369,7 +370,7 @@ class DiffusionRefiner(BaseRefiner):
         root="node",
         decision="leaf",
         threshold=0.5,
-        device=None,
+        device="auto",
     ):
         self.taxonomy = taxonomy
         self.alpha = alpha

@@ -7,9 +7,9 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from .._tree import check_taxonomy
 from ..base import HierarchicalClassifierMixin
 from ..labels import HierarchicalLabelEncoder, decode_labels, infer_taxonomy
+from ..utils.validation import check_taxonomy
 
 __all__ = ["FlatClassifier"]
 

@@ -16,6 +16,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 from torch import nn
 
+from ..utils.device import resolve_device
 from ..utils.validation import Boolean, Interval, Options, RandomState, seed_from
 from ._base import BaseRefiner
 from ._diffusion import diffusion_operator
@@ -274,9 +275,7 @@ class DifferentiableDiffusionRefiner(BaseRefiner):
             target = y_encoded.toarray().astype(np.float32)
         else:
             target = tax.ancestor_matrix[y_encoded].toarray().astype(np.float32)
-        device = self.device
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = str(resolve_device(self.device))
         seed = seed_from(self.random_state)
         split = (
             ValidSplit(self.validation_fraction, stratified=False, random_state=seed)

@@ -133,8 +133,10 @@ class CoherenceRefiner(BaseRefiner):
         Single-label decisions; see :func:`skhier.inference.decide`.
     threshold : float, default=0.5
         A node is predicted when its score is at least ``threshold``.
-    device : str or torch.device, default=None
-        Where tensors go (``"cpu"``, ``"cuda"``); ``"auto"`` picks CUDA when available.
+    device : str or torch.device, default="auto"
+        Where numpy input is refined: ``"auto"`` (CUDA when present, else the CPU),
+        ``"cpu"`` or ``"cuda"``; ``None`` keeps it on the CPU. A tensor is refined on its
+        own device under ``"auto"`` or ``None``.
 
     Attributes
     ----------
@@ -160,7 +162,7 @@ class CoherenceRefiner(BaseRefiner):
 
     _allow_dag = True
 
-    def __init__(self, taxonomy=None, *, decision="threshold", threshold=0.5, device=None):
+    def __init__(self, taxonomy=None, *, decision="threshold", threshold=0.5, device="auto"):
         self.taxonomy = taxonomy
         self.decision = decision
         self.threshold = threshold

@@ -12,10 +12,10 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from .._parallel import _Constant, fit_local_tasks  # noqa: F401 (_Constant: old pickles)
-from .._taxonomy import Taxonomy, check_taxonomy, top_down_product
+from .._taxonomy import Taxonomy, top_down_product
 from ..base import HierarchicalClassifierMixin, NodeScores
 from ..labels import HierarchicalLabelEncoder, decode_labels, infer_taxonomy
-from ..utils.validation import Boolean, Interval, check_sample_weight, validate_params
+from ..utils.validation import Boolean, Interval, check_sample_weight, check_taxonomy, validate_params
 
 __all__ = ["LocalClassifierPerNode", "LocalClassifierPerParentNode", "LocalClassifierPerLevel"]
 

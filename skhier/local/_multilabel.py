@@ -9,10 +9,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._parallel import fit_local_tasks
-from .._taxonomy import check_taxonomy
 from ..base import NodeScores, NodeScoresMixin
 from ..labels import HierarchicalLabelEncoder, decode_labels
-from ..utils.validation import Boolean, Interval, validate_params
+from ..utils.validation import Boolean, Interval, check_taxonomy, validate_params
 from ._local import _proba_by_label
 
 __all__ = ["MultiLabelLocalClassifierPerNode"]

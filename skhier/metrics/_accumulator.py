@@ -10,7 +10,8 @@ from __future__ import annotations
 import torch
 
 from .._taxonomy import Taxonomy
-from .._tree import check_taxonomy, taxonomy_tensors
+from .._tree import taxonomy_tensors
+from ..utils.validation import check_taxonomy
 from ._base import check_index_tensor, node_indices, pick_device, sample_weights
 from ._hierarchical import (
     _level_accuracy_compute,

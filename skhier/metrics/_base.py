@@ -16,8 +16,8 @@ import torch
 
 from .._taxonomy import Taxonomy
 from .._tree import as_score_tensor
-from .._validation import is_tensor
 from ..labels import encode_labels
+from ..utils.validation import is_tensor
 
 
 @lru_cache(maxsize=32)

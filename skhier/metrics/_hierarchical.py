@@ -10,8 +10,9 @@ import scipy.sparse as sp
 import torch
 
 from .._taxonomy import Taxonomy
-from .._tree import check_taxonomy, lca, taxonomy_tensors
+from .._tree import lca, taxonomy_tensors
 from ..labels import encode_labels
+from ..utils.validation import check_taxonomy
 from ._base import (
     check_lengths,
     finish,

@@ -7,7 +7,7 @@ import torch
 from scipy.stats import spearmanr
 
 from .._tree import TREE_DISTANCES, tree_distance
-from .._validation import check_number
+from ..utils.validation import check_number
 from ._base import node_indices
 
 __all__ = ["latent_distance_correlation"]

@@ -213,8 +213,8 @@ def hierarchy_violations(y_score, *, taxonomy, threshold=None):
     >>> hierarchy_violations([[1, .2, .6, .9]], taxonomy=tax, threshold=0.5).tolist()
     [1]
     """
-    from .._taxonomy import check_taxonomy
     from .._tree import hierarchy_violations as _violations
+    from ..utils.validation import check_taxonomy
 
     check_taxonomy(taxonomy, allow_dag=True)
     as_tensor = is_tensor(y_score)

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 
 from .._chunks import row_blocks
-from .._tree import best_leaf, check_taxonomy, majority_node, taxonomy_tensors
-from .._validation import check_number
+from .._tree import best_leaf, majority_node, taxonomy_tensors
+from ..utils.validation import check_number, check_taxonomy
 from ._base import (
     check_lengths,
     finish,

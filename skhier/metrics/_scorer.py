@@ -10,8 +10,8 @@ import numpy as np
 import torch
 
 from .._taxonomy import Taxonomy
-from .._tree import bottom_up, check_taxonomy
-from .._validation import check_number
+from .._tree import bottom_up
+from ..utils.validation import check_number, check_taxonomy
 from . import _hierarchical as H
 from . import _mistakes as M
 from . import _multilabel as ML

@@ -6,78 +6,70 @@ classifier's ``predict_proba`` is a distribution over its ``classes_`` and ``tra
 gives node marginals (so it can start a refiner Pipeline); ``predict`` answers in the
 format of ``fit``. Three bases, one per kind of output (:mod:`._protocols`), carry the
 plumbing; a method is a module, a criterion and two hooks.
+
+This namespace holds the estimators, their bases and the module Protocols. The rest is
+reached through its module: :mod:`skhier.neural.modules` (each method's torch module,
+own loss and helpers), :mod:`skhier.neural.losses`, :mod:`skhier.neural.data`,
+:mod:`skhier.neural.callbacks`, :mod:`skhier.neural.backbones`, :mod:`skhier.neural.text`
+and :mod:`skhier.neural.augment`.
 """
 
-from . import losses
+import importlib
+import warnings
+
+from . import callbacks, data, losses, modules  # noqa: F401  (reached as skhier.neural.<module>)
 from ._accelerate import AccelerateMixin
-from ._base import (
-    HierarchicalEncoderNet,
-    HierarchicalNet,
-    HierarchicalValidScoring,
-    MultiLabelHierarchicalNet,
-    ThreadBudget,
-    auto_batch_size,
-    resolve_device,
-)
-from ._chmcnn import CHMCNNClassifier, CHMCNNModule, MaxConstraintLoss
-from ._cmsg import (
-    CMSGClassifier,
-    CMSGModule,
-    MultiLabelHeadModule,
-    MultiLabelNodeClassifier,
-    cooccurrence_correlation,
-    embedding_correlation,
-    reweight_correlation,
-)
-from ._data import HierarchicalBatchIterator, HierarchicalValidSplit, NodeDataset, TensorBatchIterator
-from ._flat import FlatSoftmaxClassifier, HierarchicalHeadModule, HierarchicalLossClassifier, KFRClassifier
-from ._hcam import HCAMCLClassifier, HCAMCLModule, PathNLLLoss, path_tokens
-from ._hccf import HCCFClassifier, HCCFLoss, HCCFModule, extended_levels
-from ._hmlc import HMLC_LOSSES, GMMFeatureMasks, HMLCEncoder, HMLCModule, gmm_level_masks
+from ._chmcnn import CHMCNNClassifier
+from ._cmsg import CMSGClassifier, MultiLabelNodeClassifier
+from ._flat import FlatSoftmaxClassifier, HierarchicalLossClassifier, KFRClassifier
+from ._hcam import HCAMCLClassifier
+from ._hccf import HCCFClassifier
+from ._hmlc import HMLCEncoder
+from ._kinds import HierarchicalEncoderNet, HierarchicalNet, MultiLabelHierarchicalNet
 from ._protocols import EncoderModule, EndDistributionModule, NodeProbabilityModule
 
 __all__ = [
-    "AccelerateMixin",
-    "GMMFeatureMasks",
-    "HMLCEncoder",
-    "HMLCModule",
-    "HMLC_LOSSES",
-    "gmm_level_masks",
-    "CHMCNNClassifier",
-    "CHMCNNModule",
-    "CMSGClassifier",
-    "CMSGModule",
-    "MaxConstraintLoss",
-    "MultiLabelHeadModule",
-    "MultiLabelNodeClassifier",
-    "cooccurrence_correlation",
-    "embedding_correlation",
-    "reweight_correlation",
-    "EncoderModule",
-    "EndDistributionModule",
-    "HierarchicalEncoderNet",
-    "MultiLabelHierarchicalNet",
-    "NodeProbabilityModule",
-    "auto_batch_size",
+    # estimators
     "FlatSoftmaxClassifier",
-    "HierarchicalHeadModule",
     "HierarchicalLossClassifier",
     "KFRClassifier",
     "HCAMCLClassifier",
     "HCCFClassifier",
-    "HCCFLoss",
-    "HCCFModule",
-    "extended_levels",
-    "HCAMCLModule",
-    "PathNLLLoss",
+    "HMLCEncoder",
+    "MultiLabelNodeClassifier",
+    "CMSGClassifier",
+    "CHMCNNClassifier",
+    # bases
     "HierarchicalNet",
-    "HierarchicalValidScoring",
-    "ThreadBudget",
-    "HierarchicalBatchIterator",
-    "HierarchicalValidSplit",
-    "NodeDataset",
-    "TensorBatchIterator",
-    "losses",
-    "path_tokens",
-    "resolve_device",
+    "MultiLabelHierarchicalNet",
+    "HierarchicalEncoderNet",
+    "AccelerateMixin",
+    # the Protocols a module meets, one per kind of output
+    "EndDistributionModule",
+    "NodeProbabilityModule",
+    "EncoderModule",
 ]
+
+# Names this namespace exported before the layout by role; importable until the next
+# release, with a DeprecationWarning naming the new place.
+_MOVED = {
+    **{name: "skhier.neural.modules" for name in modules.__all__},
+    **{name: "skhier.neural.data" for name in (
+        "HierarchicalBatchIterator", "HierarchicalValidSplit", "NodeDataset", "TensorBatchIterator",
+        "auto_batch_size")},
+    "HierarchicalValidScoring": "skhier.neural.callbacks",
+    "ThreadBudget": "skhier.neural.callbacks",
+    "resolve_device": "skhier.utils.device",
+}
+
+
+def __getattr__(name):
+    where = _MOVED.get(name)
+    if where is None:
+        raise AttributeError(f"module 'skhier.neural' has no attribute {name!r}")
+    warnings.warn(
+        f"skhier.neural.{name} moved to {where}.{name}; the old name goes in the next release",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(importlib.import_module(where), name)

@@ -31,7 +31,7 @@ import torch
 from skorch import NeuralNet
 from skorch.hf import AccelerateMixin as _SkorchAccelerateMixin  # imports accelerate only when used
 
-from ._data import _base_and_indices
+from .data import _base_and_indices
 
 __all__ = ["AccelerateMixin"]
 

@@ -14,9 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._taxonomy import check_taxonomy
 from .._tree import max_over_descendants
-from ..utils.validation import Interval
+from ..utils.validation import Interval, check_taxonomy
 from ._cmsg import ROOT_LOGIT, MultiLabelNodeClassifier
 from .losses._base import full_precision
 
@@ -55,7 +54,7 @@ class MaxConstraintLoss(nn.Module):
     --------
     >>> import torch
     >>> from skhier import Taxonomy
-    >>> from skhier.neural import MaxConstraintLoss
+    >>> from skhier.neural.modules import MaxConstraintLoss
     >>> tax = Taxonomy.from_edges(["r/a", "r/b", "a/c", "b/c"])  # c has two parents
     >>> loss = MaxConstraintLoss(tax)
     >>> y = torch.tensor([[1.0, 0.0, 1.0]])  # a and c (labels: every node but the root)
@@ -130,7 +129,7 @@ class CHMCNNModule(nn.Module):
     --------
     >>> import torch
     >>> from skhier import Taxonomy
-    >>> from skhier.neural import CHMCNNModule
+    >>> from skhier.neural.modules import CHMCNNModule
     >>> tax = Taxonomy.from_edges(["r/a", "r/b", "a/c", "b/c"])
     >>> m = CHMCNNModule(torch.nn.Identity(), (4,), tax, hidden=8).eval()
     >>> p = torch.sigmoid(m.node_logits(torch.randn(5, 4)))
@@ -201,7 +200,7 @@ class CHMCNNClassifier(MultiLabelNodeClassifier):
         Epochs of a fit (ours; see Defaults).
     train_split : callable or None, default=None
         None: every sample trains (the paper's final fit). A
-        :class:`~skhier.neural.HierarchicalValidSplit` holds a fraction out for skorch's
+        :class:`~skhier.neural.data.HierarchicalValidSplit` holds a fraction out for skorch's
         validation scores (add ``callbacks=[EarlyStopping(...)]`` to stop on them).
     **kwargs
         Every parameter of :class:`~skhier.neural.MultiLabelHierarchicalNet` (``threshold``

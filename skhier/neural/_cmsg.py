@@ -22,9 +22,8 @@ import torch
 from torch import nn
 
 from .._chunks import row_blocks
-from .._validation import check_number
-from ..utils.validation import Interval, OneOf, Options
-from ._base import MultiLabelHierarchicalNet
+from ..utils.validation import Interval, OneOf, Options, check_number
+from ._kinds import MultiLabelHierarchicalNet
 
 __all__ = [
     "CMSGClassifier",
@@ -72,7 +71,7 @@ def cooccurrence_correlation(Y) -> sp.csr_matrix:
 
     Examples
     --------
-    >>> from skhier.neural import cooccurrence_correlation
+    >>> from skhier.neural.modules import cooccurrence_correlation
     >>> cooccurrence_correlation([[1, 1], [1, 0]]).toarray()
     array([[1. , 0.5],
            [1. , 1. ]])
@@ -138,7 +137,7 @@ def embedding_correlation(embeddings, *, threshold=None, n_neighbors=None, metho
 
     Examples
     --------
-    >>> from skhier.neural import embedding_correlation
+    >>> from skhier.neural.modules import embedding_correlation
     >>> embedding_correlation([[1.0, 0.0], [1.0, 1.0]]).round(3)
     array([[1.   , 0.707],
            [0.707, 1.   ]])
@@ -249,7 +248,7 @@ def reweight_correlation(A, *, tau=0.4, p=0.25):
 
     Examples
     --------
-    >>> from skhier.neural import reweight_correlation
+    >>> from skhier.neural.modules import reweight_correlation
     >>> reweight_correlation([[1.0, 0.5], [0.2, 1.0]]).round(4)
     array([[0.8   , 0.    ],
            [0.2236, 1.    ]])
@@ -377,7 +376,7 @@ class CMSGModule(nn.Module):
     Examples
     --------
     >>> import numpy as np, torch
-    >>> from skhier.neural import CMSGModule
+    >>> from skhier.neural.modules import CMSGModule
     >>> from skhier.neural.backbones import SmallCNN
     >>> m = CMSGModule(SmallCNN(width=8, n_blocks=2), (16, 14, 14), np.eye(3), dim=16, heads=2)
     >>> m(torch.zeros(2, 1, 28, 28)).shape, m.node_logits(torch.zeros(2, 1, 28, 28)).shape
@@ -470,7 +469,7 @@ class CMSGModule(nn.Module):
         Examples
         --------
         >>> import numpy as np
-        >>> from skhier.neural import CMSGModule
+        >>> from skhier.neural.modules import CMSGModule
         >>> from skhier.neural.backbones import MLP
         >>> m = CMSGModule(MLP(2, 4), (4,), np.eye(3), dim=8, heads=2)
         >>> [t.tolist() for t in m.sga_inputs()["edges"]]
@@ -506,7 +505,7 @@ class MultiLabelHeadModule(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from skhier.neural import MultiLabelHeadModule
+    >>> from skhier.neural.modules import MultiLabelHeadModule
     >>> from skhier.neural.backbones import MLP
     >>> MultiLabelHeadModule(MLP(4, 8), (8,), 5).node_logits(torch.zeros(2, 4)).shape
     torch.Size([2, 6])

@@ -13,9 +13,8 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
-from .._validation import check_number
-from ..utils.validation import Interval
-from ._base import HierarchicalNet
+from ..utils.validation import Interval, check_number
+from ._kinds import HierarchicalNet
 from .losses import LOSSES, HierarchicalLoss, QuantitativeRelativityLoss, get_criterion
 
 __all__ = ["HierarchicalHeadModule", "HierarchicalLossClassifier", "FlatSoftmaxClassifier", "KFRClassifier"]
@@ -44,7 +43,7 @@ class HierarchicalHeadModule(nn.Module):
     --------
     >>> import torch
     >>> from skhier import Taxonomy
-    >>> from skhier.neural import HierarchicalHeadModule
+    >>> from skhier.neural.modules import HierarchicalHeadModule
     >>> from skhier.neural.backbones import MLP
     >>> from skhier.neural.losses import ConditionalSoftmaxLoss
     >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])

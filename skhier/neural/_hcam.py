@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._base import HierarchicalNet
+from ._kinds import HierarchicalNet
 
 __all__ = ["HCAMCLModule", "PathNLLLoss", "HCAMCLClassifier", "path_tokens"]
 
@@ -33,7 +33,7 @@ def path_tokens(nodes, path_indices) -> np.ndarray:
     Examples
     --------
     >>> from skhier import Taxonomy
-    >>> from skhier.neural import path_tokens
+    >>> from skhier.neural.modules import path_tokens
     >>> tax = Taxonomy.from_paths([["A", "A1"], ["B", ""]])
     >>> path_tokens([2, 3], tax.path_indices).tolist()
     [[1, 2], [3, 0]]
@@ -98,7 +98,7 @@ class HCAMCLModule(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from skhier.neural import HCAMCLModule
+    >>> from skhier.neural.modules import HCAMCLModule
     >>> from skhier.neural.backbones import SmallCNN
     >>> m = HCAMCLModule(SmallCNN(n_blocks=2), (64, 14, 14), parent=[-1, 0, 0, 1, 1])
     >>> p = m.end_log_probs(torch.zeros(2, 1, 28, 28)).exp()  # every path's probability
@@ -352,7 +352,7 @@ class HCAMCLModule(nn.Module):
         Examples
         --------
         >>> import torch
-        >>> from skhier.neural import HCAMCLModule
+        >>> from skhier.neural.modules import HCAMCLModule
         >>> from skhier.neural.backbones import MLP
         >>> m = HCAMCLModule(MLP(2, 4), (4,), parent=[-1, 0, 0, 1], d_model=8, n_heads=2)
         >>> m.allowed(torch.tensor([0, 1, 3])).int().tolist()
@@ -543,7 +543,7 @@ class PathNLLLoss(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from skhier.neural import PathNLLLoss
+    >>> from skhier.neural.modules import PathNLLLoss
     >>> logits = torch.zeros(1, 2, 3)
     >>> round(float(PathNLLLoss()(logits, torch.tensor([[1, 2]]))), 4)
     2.1972

@@ -20,7 +20,7 @@ from torch import nn
 from .._tree import bottom_up, taxonomy_tensors
 from ..base import NodeScores
 from ..utils.validation import Boolean, Interval
-from ._base import HierarchicalNet
+from ._kinds import HierarchicalNet
 from .losses import HierarchicalLoss
 from .losses._base import full_precision
 from .text import encode_label_texts, label_prompts
@@ -47,7 +47,7 @@ def extended_levels(taxonomy) -> list[np.ndarray]:
     Examples
     --------
     >>> from skhier import Taxonomy
-    >>> from skhier.neural import extended_levels
+    >>> from skhier.neural.modules import extended_levels
     >>> tax = Taxonomy.from_parent_mapping({"A": "r", "A1": "A", "B": "r"})
     >>> [[tax.nodes[v] for v in lv] for lv in extended_levels(tax)]
     [['A', 'B'], ['A1', 'B']]
@@ -105,7 +105,7 @@ class HCCFModule(nn.Module):
     --------
     >>> import torch
     >>> from skhier import Taxonomy
-    >>> from skhier.neural import HCCFModule, extended_levels
+    >>> from skhier.neural.modules import HCCFModule, extended_levels
     >>> from skhier.neural.backbones import MLP
     >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
     >>> m = HCCFModule(MLP(4, 8), (8,), extended_levels(tax), tax.n_nodes, None, embed_dim=6)
@@ -225,7 +225,7 @@ class HCCFLoss(HierarchicalLoss):
     --------
     >>> import torch
     >>> from skhier import Taxonomy
-    >>> from skhier.neural import HCCFLoss
+    >>> from skhier.neural.modules import HCCFLoss
     >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
     >>> loss = HCCFLoss(tax, levels=[1, 2])
     >>> img = torch.nn.functional.normalize(torch.ones(2, 2, 4), dim=-1)

@@ -28,9 +28,9 @@ from skorch.callbacks import Callback
 from torch import nn
 
 from ..utils.validation import Interval
-from ._base import HierarchicalEncoderNet
-from ._data import HierarchicalBatchIterator, _base_and_indices
+from ._kinds import HierarchicalEncoderNet
 from .augment import RandomCropFlip, RandomFeatureNoise
+from .data import HierarchicalBatchIterator, _base_and_indices
 from .losses import HMCELoss, SupConLoss, get_criterion
 
 __all__ = ["HMLCEncoder", "HMLCModule", "GMMFeatureMasks", "gmm_level_masks", "HMLC_LOSSES"]
@@ -71,7 +71,7 @@ class HMLCModule(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from skhier.neural import HMLCModule
+    >>> from skhier.neural.modules import HMLCModule
     >>> from skhier.neural.backbones import MLP
     >>> m = HMLCModule(MLP(6, 16), (16,), n_levels=3, embed_dim=8, masks="attention")
     >>> m(torch.zeros(4, 6)).shape, m.embed(torch.zeros(4, 6)).shape
@@ -165,7 +165,7 @@ def gmm_level_masks(Z, level_labels, *, random_state=None) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> from skhier.neural import gmm_level_masks
+    >>> from skhier.neural.modules import gmm_level_masks
     >>> rng = np.random.default_rng(0)
     >>> coarse, fine = rng.integers(0, 2, 400), rng.integers(0, 4, 400)
     >>> Z = rng.normal(size=(400, 6))
@@ -218,7 +218,7 @@ class GMMFeatureMasks(Callback):
 
     Examples
     --------
-    >>> from skhier.neural import GMMFeatureMasks
+    >>> from skhier.neural.modules import GMMFeatureMasks
     >>> GMMFeatureMasks(every=2).every
     2
     """
@@ -251,7 +251,7 @@ class HMLCEncoder(HierarchicalEncoderNet):
     A transformer: ``fit(X, y)`` trains a backbone with a projection head under a
     supervised contrastive loss that uses every level of the taxonomy, on ``n_views``
     augmented views of every image (augmented on the device), in batches from
-    :class:`~skhier.neural.HierarchicalBatchIterator` so that every level has positives;
+    :class:`~skhier.neural.data.HierarchicalBatchIterator` so that every level has positives;
     ``transform(X)`` returns the backbone's embeddings. Linear evaluation is a
     Pipeline: ``make_pipeline(HMLCEncoder(tax), LogisticRegression())``.
 

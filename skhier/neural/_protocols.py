@@ -45,7 +45,8 @@ class EndDistributionModule(Protocol):
     Examples
     --------
     >>> from skhier import Taxonomy
-    >>> from skhier.neural import EndDistributionModule, HierarchicalHeadModule
+    >>> from skhier.neural import EndDistributionModule
+    >>> from skhier.neural.modules import HierarchicalHeadModule
     >>> from skhier.neural.backbones import MLP
     >>> from skhier.neural.losses import FlatSoftmaxLoss
     >>> tax = Taxonomy.from_paths([["A"], ["B"]])

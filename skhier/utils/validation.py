@@ -11,18 +11,20 @@ parameters may have changed by ``set_params``). Rules are inherited: a subclass 
 or overrides entries. Every message reads ``"<name> must be <what>, got <value!r>"``.
 (scikit-learn's own constraint machinery is private, hence ours.)
 
-Everything here is torch-free.
+Everything here is torch-free; this module sits right above the taxonomy, and every
+other module of skhier imports its checkers from here (``tests/utils/test_validation_home.py``).
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
-from .._taxonomy import check_taxonomy
-from .._validation import check_number, is_tensor
-from ..labels import check_node_indices, check_node_scores
+from .._taxonomy import Taxonomy
 
 __all__ = [
     "check_taxonomy",
@@ -35,6 +37,234 @@ __all__ = [
     "Options",
     "validate_params",
 ]
+
+
+def is_tensor(x) -> bool:
+    """Whether ``x`` is a torch tensor, told without importing torch."""
+    return hasattr(x, "detach") and hasattr(x, "device")
+
+
+def check_number(value, name, *, low=None, high=None, low_open=False, high_open=False, integer=False,
+                 allow_none=False):
+    """Return ``value`` (a Python number) if it is a real number in range, else raise.
+
+    The message always reads ``"<name> must be <what>, got <value!r>"``. Booleans, NaN
+    and infinities are refused; numpy scalars are accepted.
+
+    Parameters
+    ----------
+    value : object
+        The parameter's value.
+    name : str
+        The parameter's name, for the message.
+    low, high : float, default=None
+        Lower bound (exclusive with ``low_open``); upper bound (exclusive with ``high_open``).
+    low_open : bool, default=False
+        Exclude ``low``.
+    high_open : bool, default=False
+        Exclude ``high``.
+    integer : bool, default=False
+        Require an int.
+    allow_none : bool, default=False
+        Let ``None`` through.
+
+    Returns
+    -------
+    value : int, float or None
+
+    Examples
+    --------
+    >>> from skhier.utils.validation import check_number
+    >>> check_number(0.3, "alpha", low=0, high=1, high_open=True)
+    0.3
+    >>> check_number(1.0, "alpha", low=0, high=1, high_open=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: alpha must be a number in [0, 1), got 1.0
+    """
+    if value is None and allow_none:
+        return None
+    kind = numbers.Integral if integer else numbers.Real
+    ok = isinstance(value, kind) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (low is None or (value > low if low_open else value >= low))
+    ok = ok and (high is None or (value < high if high_open else value <= high))
+    if not ok:
+        raise ValueError(
+            f"{name} must be {_describe(low, high, low_open, high_open, integer, allow_none)}, got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def _describe(low, high, low_open, high_open, integer, allow_none) -> str:
+    noun = "int" if integer else "number"
+    if low is not None and high is not None:
+        what = f"a {noun} in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    elif high is not None:
+        what = f"a {noun} {'<' if high_open else '<='} {high}"
+    elif low is None:
+        what = f"a finite {noun}"
+    elif (low == 0 and low_open) or (low == 1 and integer and not low_open):
+        what = f"a positive {noun}"
+    elif low == 0:
+        what = f"a non-negative {noun}"
+    else:
+        what = f"a {noun} {'>' if low_open else '>='} {low}"
+    return f"None or {what}" if allow_none else what
+
+
+def check_taxonomy(taxonomy, *, allow_dag: bool = False, what: str | None = None) -> Taxonomy:
+    """Return ``taxonomy`` if it is a :class:`Taxonomy`, else raise a ``TypeError``.
+
+    A DAG (a node with several parents) is refused with a :class:`TaxonomyError` naming
+    ``what`` unless ``allow_dag``: everything that needs one path per node checks here.
+
+    Parameters
+    ----------
+    taxonomy : object
+        What should be a :class:`Taxonomy`.
+    allow_dag : bool, default=False
+        Accept a DAG (nodes with several parents).
+    what : str, default=None
+        What needs a tree, for the message.
+
+    Returns
+    -------
+    taxonomy : Taxonomy
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.utils.validation import check_taxonomy
+    >>> check_taxonomy(Taxonomy.from_paths([["A"]])).n_nodes
+    2
+    """
+    if not isinstance(taxonomy, Taxonomy):
+        raise TypeError(
+            f"taxonomy must be a skhier.Taxonomy, got {type(taxonomy).__name__}; build one "
+            "with Taxonomy.from_paths, from_edges or from_parent_mapping"
+        )
+    if not allow_dag:
+        taxonomy._require_tree(what or "this function or estimator")
+    return taxonomy
+
+
+def check_node_indices(indices, taxonomy: Taxonomy, *, name="indices") -> np.ndarray:
+    """Node indices as int64, refusing non-integers and indices outside the taxonomy.
+
+    Parameters
+    ----------
+    indices : array-like of int
+        Node indices: positions in ``taxonomy.nodes``.
+    taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    name : str, default="indices"
+        What error messages call ``indices``.
+
+    Returns
+    -------
+    indices : ndarray of int64
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.utils.validation import check_node_indices
+    >>> check_node_indices([1, 0], Taxonomy.from_edges([("r", "a")]))
+    array([1, 0])
+    """
+    arr = np.asarray(indices)
+    if arr.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            fractional = (~np.isfinite(arr) | (np.mod(arr, 1) != 0)).ravel()
+        if fractional.any():
+            raise ValueError(f"{name} must be integer node indices, got {arr.ravel()[fractional][0].item()!r}")
+    elif arr.size and arr.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be integer node indices, got {arr.dtype} values")
+    arr = arr.astype(np.int64)
+    if arr.size and (arr.min() < 0 or arr.max() >= taxonomy.n_nodes):
+        bad = int(arr.ravel()[(arr.ravel() < 0) | (arr.ravel() >= taxonomy.n_nodes)][0])
+        raise ValueError(f"{name} holds node index {bad}, outside [0, {taxonomy.n_nodes})")
+    return arr
+
+
+def check_node_scores(scores, taxonomy: Taxonomy, *, name="node scores", probabilities=False):
+    """Validate a (n_samples, n_nodes) score matrix (numpy or torch).
+
+    Parameters
+    ----------
+    scores : array-like or torch.Tensor of shape (n_samples, n_nodes)
+        Node scores, one column per taxonomy node in taxonomy order.
+    taxonomy : Taxonomy
+        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    name : str, default="node scores"
+        How the error messages call the matrix.
+    probabilities : bool, default=False
+        Also require values in [0, 1].
+
+    Returns
+    -------
+    scores : ndarray of float or torch.Tensor
+        Numpy input comes back as a float64 array; a tensor is returned as is.
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.utils.validation import check_node_scores
+    >>> tax = Taxonomy.from_edges([("r", "a"), ("r", "b")])
+    >>> check_node_scores([[1, 0.5, 0.5]], tax).shape
+    (1, 3)
+    """
+    src = getattr(scores, "taxonomy", None)  # NodeScores remember theirs
+    if src is not None and src != taxonomy:
+        raise ValueError(
+            f"{name} holds node scores of another taxonomy ({src!r}) than this step's "
+            f"({taxonomy!r}); build every step of the pipeline on the same Taxonomy"
+        )
+    is_torch = is_tensor(scores)
+    if is_torch:
+        import torch
+
+        if scores.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (n_samples, n_nodes), got shape {tuple(scores.shape)}")
+        if not torch.is_floating_point(scores):
+            scores = scores.float()
+        # one host synchronisation: a NaN or infinity anywhere makes the sum non-finite
+        if scores.numel():
+            total, lo, hi = torch.stack([scores.sum(), scores.min(), scores.max()]).double().tolist()
+        else:
+            total, lo, hi = 0.0, 0.0, 0.0
+        finite = np.isfinite(total) or bool(torch.isfinite(scores).all().item())
+        if not probabilities:
+            lo, hi = 0.0, 0.0
+    else:
+        if sp.issparse(scores):
+            scores = scores.toarray()
+        scores = np.asarray(scores)
+        if scores.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must be numeric, got dtype {scores.dtype}")
+        scores = scores.astype(np.float64, copy=False) if scores.dtype.kind != "f" else scores
+        if scores.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (n_samples, n_nodes), got shape {scores.shape}")
+        with np.errstate(over="ignore", invalid="ignore"):
+            finite = bool(np.isfinite(scores.sum())) or bool(np.isfinite(scores).all())
+        if probabilities and scores.size:
+            lo, hi = float(scores.min()), float(scores.max())
+        else:
+            lo, hi = 0.0, 0.0
+    if scores.shape[1] != taxonomy.n_nodes and scores.shape[1] == taxonomy.n_leaves:
+        raise ValueError(  # leaf scores are never guessed into node scores
+            f"{name} has {scores.shape[1]} columns, one per leaf, but this takes one column per taxonomy "
+            f"node ({taxonomy.n_nodes}); sum leaf probabilities into node scores first, e.g. "
+            "BottomUpRefiner(taxonomy).fit_transform(scores in node columns)"
+        )
+    if scores.shape[1] != taxonomy.n_nodes:
+        raise ValueError(
+            f"{name} have {scores.shape[1]} columns but the taxonomy has {taxonomy.n_nodes} "
+            "nodes; columns must follow taxonomy.nodes"
+        )
+    if not finite:
+        raise ValueError(f"{name} contain NaN or infinity")
+    if probabilities and (lo < -1e-9 or hi > 1 + 1e-6):
+        raise ValueError(f"{name} must be probabilities in [0, 1], found values in [{lo:.3g}, {hi:.3g}]")
+    return scores
 
 
 def check_option(value, name, options):

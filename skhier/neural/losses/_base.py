@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..._tree import check_taxonomy, subtree_logsumexp, taxonomy_tensors
+from ..._tree import subtree_logsumexp, taxonomy_tensors
+from ...utils.validation import check_taxonomy
 
 __all__ = ["HierarchicalLoss", "full_precision"]
 

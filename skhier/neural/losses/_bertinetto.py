@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from ..._tree import lca_with_all, tree_distance
-from ..._validation import check_number
+from ...utils.validation import check_number
 from ._base import HierarchicalLoss
 
 __all__ = ["HierarchicalCrossEntropyLoss", "SoftLabelsLoss"]

@@ -7,8 +7,8 @@ import math
 import torch
 from torch import nn
 
-from ..._tree import check_taxonomy, taxonomy_tensors
-from ..._validation import check_number
+from ..._tree import taxonomy_tensors
+from ...utils.validation import check_number, check_taxonomy
 from ._base import full_precision
 
 __all__ = ["SupConLoss", "HMCELoss", "LAYER_PENALTIES"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..._tree import TREE_DISTANCES, tree_distance
-from ..._validation import check_number
+from ...utils.validation import check_number
 from ._base import full_precision
 from ._valmadre import FlatSoftmaxLoss
 

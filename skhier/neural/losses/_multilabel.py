@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from ..._validation import check_number
+from ...utils.validation import check_number
 from ._base import full_precision
 
 __all__ = ["AsymmetricLoss"]

@@ -20,7 +20,7 @@ from ..._tree import (
     subtree_logsumexp,
     tree_distance,
 )
-from ..._validation import check_number
+from ...utils.validation import check_number
 from ._base import HierarchicalLoss
 
 __all__ = [

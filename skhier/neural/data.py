@@ -1,4 +1,6 @@
-"""A data path that wastes nothing: tensors in, batches sliced on the device.
+"""Data for the neural estimators: the batch size, datasets, batch iterators and splits.
+
+A data path that wastes nothing: tensors in, batches sliced on the device.
 
 skorch's default ``DataLoader`` indexes and collates one sample at a time; for image
 batches on a GPU that costs more than the forward pass. :class:`NodeDataset` holds whole
@@ -8,6 +10,8 @@ batch makes a round trip through numpy or Python lists.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -19,8 +23,34 @@ __all__ = [
     "TensorBatchIterator",
     "HierarchicalBatchIterator",
     "HierarchicalValidSplit",
-    "as_float_tensor",
+    "auto_batch_size",
 ]
+
+
+def auto_batch_size(n_samples: int) -> int:
+    """The batch size of ``batch_size="auto"``: about 64 steps an epoch, 16 to 256.
+
+    Small data sets get small batches so that a first fit of ``max_epochs`` epochs takes
+    enough optimiser steps to learn; large ones the usual 256.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of samples.
+
+    Returns
+    -------
+    batch_size : int
+
+    Examples
+    --------
+    >>> from skhier.neural.data import auto_batch_size
+    >>> auto_batch_size(1800), auto_batch_size(60000)
+    (32, 256)
+    """
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)):
+        raise TypeError(f"n_samples must be an int, got {n_samples!r}")
+    return int(np.clip(2 ** round(math.log2(max(n_samples, 1) / 64)), 16, 256))
 
 
 def as_float_tensor(X, name="X") -> torch.Tensor:
@@ -79,7 +109,7 @@ class SparseRows:
     Examples
     --------
     >>> import scipy.sparse as sp
-    >>> from skhier.neural._data import SparseRows
+    >>> from skhier.neural.data import SparseRows
     >>> rows = SparseRows(sp.csr_matrix([[0, 1.5], [2, 0], [0, 0]]))
     >>> rows.shape, rows[1:3].tolist()
     (torch.Size([3, 2]), [[2.0, 0.0], [0.0, 0.0]])
@@ -153,7 +183,7 @@ class NodeDataset(torch.utils.data.Dataset):
     Examples
     --------
     >>> import torch
-    >>> from skhier.neural import NodeDataset
+    >>> from skhier.neural.data import NodeDataset
     >>> ds = NodeDataset(torch.zeros(4, 3), torch.arange(4))
     >>> len(ds), ds[2][1].item()
     (4, 2)
@@ -271,7 +301,7 @@ class TensorBatchIterator:
     Examples
     --------
     >>> import torch
-    >>> from skhier.neural import NodeDataset, TensorBatchIterator
+    >>> from skhier.neural.data import NodeDataset, TensorBatchIterator
     >>> ds = NodeDataset(torch.arange(10.).reshape(5, 2), torch.arange(5))
     >>> [tuple(b[1].tolist()) for b in TensorBatchIterator(ds, batch_size=2)]
     [(0, 1), (2, 3), (4,)]
@@ -375,7 +405,7 @@ class HierarchicalValidSplit(ValidSplit):
     Examples
     --------
     >>> import numpy as np, torch
-    >>> from skhier.neural import HierarchicalValidSplit, NodeDataset
+    >>> from skhier.neural.data import HierarchicalValidSplit, NodeDataset
     >>> ds = NodeDataset(torch.zeros(20, 2), torch.zeros(20), strata=np.repeat([1, 2], 10))
     >>> train, valid = HierarchicalValidSplit(0.2, random_state=0)(ds)
     >>> len(train), len(valid), sorted(ds.strata[valid.indices].tolist())
@@ -454,7 +484,7 @@ class HierarchicalBatchIterator(TensorBatchIterator):
     --------
     >>> import numpy as np, torch
     >>> from skhier import Taxonomy
-    >>> from skhier.neural import HierarchicalBatchIterator, NodeDataset
+    >>> from skhier.neural.data import HierarchicalBatchIterator, NodeDataset
     >>> tax = Taxonomy.from_paths([["A", "a1"], ["A", "a2"], ["B", "b1"]])
     >>> nodes = np.array([tax.index(v) for v in ["a1", "a1", "a2", "a2", "b1", "b1"]])
     >>> ds = NodeDataset(torch.zeros(6, 2), torch.as_tensor(nodes), strata=nodes)

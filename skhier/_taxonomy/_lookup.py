@@ -1,0 +1,77 @@
+"""How a label finds its node: the lookup tables label encoding reads, derived once."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from types import MappingProxyType
+
+import numpy as np
+
+from ._storage import readonly
+
+__all__ = ["NodeLookup"]
+
+
+class NodeLookup:
+    """Read-only tables from labels to node indices, built on first use and cached.
+
+    One per :class:`~skhier.Taxonomy` (:attr:`~skhier.Taxonomy.lookup`): what
+    :mod:`skhier.labels` reads to turn ``y`` into node indices in vectorised passes.
+
+    Parameters
+    ----------
+    taxonomy : Taxonomy
+        The taxonomy whose nodes are looked up.
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> lookup = Taxonomy.from_paths([["A", "x"], ["B", "x"]]).lookup
+    >>> lookup.index["A"], lookup.name_index["x"], lookup.paths[("B", "x")]
+    (1, -1, 4)
+    """
+
+    def __init__(self, taxonomy):
+        self._taxonomy = taxonomy
+
+    @cached_property
+    def index(self):
+        """Mapping from every node identifier to its index."""
+        return MappingProxyType({v: i for i, v in enumerate(self._taxonomy.nodes)})
+
+    @cached_property
+    def name_index(self):
+        """Mapping from a display name to its node, ``-1`` when several nodes share it."""
+        out: dict = {}
+        for i, name in enumerate(self._taxonomy.names):
+            out[name] = -1 if name in out else i
+        return MappingProxyType(out)
+
+    @cached_property
+    def paths(self):
+        """Mapping from a tuple of display names below the root (a tree's) to its node."""
+        tax = self._taxonomy
+        names, paths, depth = tax.names, tax.path_indices, tax.depth
+        return MappingProxyType(
+            {tuple(names[j] for j in paths[i][1 : depth[i] + 1]): i for i in range(1, tax.n_nodes)}
+        )
+
+    @cached_property
+    def names(self) -> np.ndarray:
+        """Display names as a read-only object array (vectorised label checks)."""
+        out = np.empty(self._taxonomy.n_nodes, dtype=object)
+        out[:] = list(self._taxonomy.names)
+        return readonly(out)
+
+    @cached_property
+    def ancestor_names(self) -> tuple:
+        """Per path position ``k``: the display name of every node's ancestor at depth ``k``
+        (object arrays; ``None`` below a node's depth); vectorised path checks."""
+        names = np.append(self.names, None)  # index -1 (no ancestor) reads None
+        paths = self._taxonomy.path_indices
+        return tuple(readonly(names[paths[:, k]]) for k in range(paths.shape[1]))
+
+    @cached_property
+    def has_int_names(self) -> bool:
+        """Whether some display name is an int (labels must then refuse bools explicitly)."""
+        return any(isinstance(v, int) for v in self._taxonomy.names)

@@ -1,0 +1,114 @@
+"""The label encoder: a scikit-learn transformer that remembers ``y``'s format."""
+
+from __future__ import annotations
+
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._decode import decode_labels
+from ._encode import encode_labels
+
+
+class HierarchicalLabelEncoder(TransformerMixin, BaseEstimator):
+    """Encode hierarchical targets as node indices, and decode predictions back.
+
+    The one reader of ``y`` that every skhier estimator uses: it learns the label format
+    at ``fit`` so that ``inverse_transform`` answers in that same format.
+
+    Parameters
+    ----------
+    taxonomy : Taxonomy
+        The taxonomy the labels belong to.
+    format : {"auto", "leaf", "node", "path", "indicator"}, default="auto"
+        Force a label format instead of guessing it.
+
+    Attributes
+    ----------
+    format_ : LabelFormat
+        The format seen at ``fit``.
+    classes_ : tuple
+        The taxonomy's nodes: encoded value ``i`` is ``classes_[i]``.
+
+    See Also
+    --------
+    encode_labels : the function behind ``transform``.
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.labels import HierarchicalLabelEncoder
+    >>> tax = Taxonomy.from_edges([("r", "a"), ("a", "x"), ("r", "b")])
+    >>> enc = HierarchicalLabelEncoder(tax).fit([["a", "x"], ["b", ""]])
+    >>> enc.transform([["b", ""]])
+    array([3])
+    >>> enc.inverse_transform([2]).tolist()
+    [['a', 'x']]
+    """
+
+    def __init__(self, taxonomy, *, format="auto"):
+        self.taxonomy = taxonomy
+        self.format = format
+
+    def fit(self, y):
+        """Learn the label format of ``y``.
+
+        Parameters
+        ----------
+        y : array-like or sparse matrix
+            Labels in any label format of :mod:`skhier.labels`.
+
+        Returns
+        -------
+        self : HierarchicalLabelEncoder
+        """
+        _, self.format_ = encode_labels(y, self.taxonomy, format=self.format)
+        self.classes_ = self.taxonomy.nodes
+        return self
+
+    def fit_transform(self, y):
+        """Learn the label format of ``y`` and encode it.
+
+        Parameters
+        ----------
+        y : array-like or sparse matrix
+            Labels in any label format of :mod:`skhier.labels`.
+
+        Returns
+        -------
+        encoded : ndarray of int64 or scipy.sparse.csr_matrix
+        """
+        encoded, self.format_ = encode_labels(y, self.taxonomy, format=self.format)
+        self.classes_ = self.taxonomy.nodes
+        return encoded
+
+    def transform(self, y):
+        """Encode ``y`` as node indices (or an indicator with ancestors filled).
+
+        Parameters
+        ----------
+        y : array-like or sparse matrix
+            Labels in any label format of :mod:`skhier.labels`.
+
+        Returns
+        -------
+        encoded : ndarray of int64 or scipy.sparse.csr_matrix
+        """
+        check_is_fitted(self, "format_")
+        kind = self.format_.kind
+        fmt = "indicator" if kind == "indicator" else ("path" if kind == "path" else "auto")
+        return encode_labels(y, self.taxonomy, format=fmt)[0]
+
+    def inverse_transform(self, encoded):
+        """Write node indices (or an indicator) in the format seen at ``fit``.
+
+        Parameters
+        ----------
+        encoded : array-like of int or sparse matrix
+            Encoded labels, as ``transform`` returns them.
+
+        Returns
+        -------
+        y : ndarray or sparse matrix
+        """
+        check_is_fitted(self, "format_")
+        return decode_labels(encoded, self.taxonomy, self.format_)
