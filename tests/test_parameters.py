@@ -150,3 +150,45 @@ def test_fit_leaves_the_global_torch_generator_untouched(make, reads):
         est.set_params(random_state=0)
     _fit(est, reads)
     assert torch.equal(before, torch.get_rng_state()), type(est).__name__
+
+
+class _Opaque:
+    """A value no rule accepts: not a number, string, bool, type, callable or estimator."""
+
+    def __repr__(self):
+        return "<opaque>"
+
+
+ALL_PARAMS = [(name, key) for name, (make, _) in ESTIMATORS.items()
+              for key in sorted(make().get_params(deep=False)) if "__" not in key]
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_every_parameter_has_a_declared_rule(name):
+    # issue 37: the declared rules cover get_params() exactly, so a new parameter without a rule fails here
+    from skhier.utils.validation import parameter_rules
+
+    est = ESTIMATORS[name][0]()
+    params = {k for k in est.get_params(deep=False) if "__" not in k}
+    missing = sorted(params - set(parameter_rules(type(est))))
+    assert not missing, f"{name} declares no rule for {missing}"
+
+
+def test_the_label_encoder_declares_a_rule_for_every_parameter():
+    from skhier.labels import HierarchicalLabelEncoder
+    from skhier.utils.validation import parameter_rules
+
+    assert set(HierarchicalLabelEncoder(TAX).get_params()) <= set(parameter_rules(HierarchicalLabelEncoder))
+    with pytest.raises(ValueError, match="format must be one of"):
+        HierarchicalLabelEncoder(TAX, format="leafs").fit(y)
+
+
+@pytest.mark.parametrize("name, param", ALL_PARAMS, ids=[f"{n}-{p}" for n, p in ALL_PARAMS])
+def test_any_parameter_set_to_an_opaque_object_fails_at_fit_naming_it(name, param, monkeypatch):
+    make, reads = ESTIMATORS[name]
+    est = make().set_params(**{param: _Opaque()})
+    trained = []
+    monkeypatch.setattr(skorch.NeuralNet, "fit_loop", lambda *a, **k: trained.append(1))
+    with pytest.raises((ValueError, TypeError), match=rf"^{param}\b"):
+        _fit(est, reads)
+    assert not trained

@@ -460,8 +460,7 @@ class Taxonomy:
         TaxonomyError
             On a DAG, where a node may have several parents: use :attr:`parents`.
         """
-        self._require_tree("Taxonomy.parent (one parent per node; use Taxonomy.parents)")
-        return self._store.single
+        return self._store.tree_parent(self._nodes, "Taxonomy.parent (one parent per node; use Taxonomy.parents)")
 
     @property
     def is_tree(self) -> bool:

@@ -108,6 +108,11 @@ class ParentStore:
             "CoherenceRefiner and the multi-label metrics"
         )
 
+    def tree_parent(self, nodes: tuple, what: str) -> np.ndarray:
+        """The parent array of a tree (``-1`` for the root); a DAG is refused naming ``what``."""
+        self.require_tree(nodes, what)
+        return self.single
+
     # ---------------------------------------------------------------- value
     def key(self) -> tuple:
         """What equality and the hash compare: the CSR arrays' bytes."""

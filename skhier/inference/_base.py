@@ -22,7 +22,16 @@ from .._tree import (
 from ..base import NodeScores, NodeScoresMixin
 from ..labels import HierarchicalLabelEncoder, LabelFormat, decode_labels
 from ..utils.device import resolve_device
-from ..utils.validation import Interval, Options, check_number, check_taxonomy, is_tensor, validate_params
+from ..utils.validation import (
+    Device,
+    InstanceOf,
+    Interval,
+    Options,
+    check_number,
+    check_taxonomy,
+    is_tensor,
+    validate_params,
+)
 
 __all__ = ["NodeScores", "decide", "BaseRefiner", "DECISIONS"]
 
@@ -168,7 +177,8 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
         return self
 
     #: the parameters' rules, checked once per fit, transform and predict (subclasses add theirs)
-    _parameter_rules = {"decision": Options(*DECISIONS), "threshold": Interval(0, 1)}
+    _parameter_rules = {"decision": Options(*DECISIONS), "threshold": Interval(0, 1),
+                        "taxonomy": InstanceOf(Taxonomy, allow_none=True), "device": Device()}
 
     def _check_params(self):
         tax = self.taxonomy if self.taxonomy is not None else getattr(self, "taxonomy_", None)

@@ -7,9 +7,10 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from .._taxonomy import Taxonomy
 from ..base import HierarchicalClassifierMixin
 from ..labels import HierarchicalLabelEncoder, decode_labels, infer_taxonomy
-from ..utils.validation import check_taxonomy
+from ..utils.validation import HasMethods, InstanceOf, check_taxonomy, validate_params
 
 __all__ = ["FlatClassifier"]
 
@@ -66,6 +67,9 @@ class FlatClassifier(HierarchicalClassifierMixin, ClassifierMixin, TransformerMi
     (3,)
     """
 
+    _parameter_rules = {"estimator": HasMethods("fit", "predict_proba"),
+                        "taxonomy": InstanceOf(Taxonomy, allow_none=True)}
+
     def __init__(self, estimator, taxonomy=None):
         self.estimator = estimator
         self.taxonomy = taxonomy
@@ -88,6 +92,7 @@ class FlatClassifier(HierarchicalClassifierMixin, ClassifierMixin, TransformerMi
         """
         if y is None:
             raise ValueError("FlatClassifier requires y to be passed, but the target y is None")
+        validate_params(self)
         tax = check_taxonomy(infer_taxonomy(y) if self.taxonomy is None else self.taxonomy)
         if not hasattr(self.estimator, "predict_proba"):
             raise TypeError(

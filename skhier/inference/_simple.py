@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from .._tree import bottom_up, max_over_descendants, taxonomy_tensors, top_down_product
+from ..utils.validation import Boolean
 from ._base import BaseRefiner
 
 __all__ = ["BottomUpRefiner", "TopDownRefiner", "CoherenceRefiner"]
@@ -92,6 +93,8 @@ class TopDownRefiner(BaseRefiner):
     """
 
     _requires_probabilities = True
+
+    _parameter_rules = {"normalize": Boolean()}
 
     def __init__(self, taxonomy=None, *, normalize=False, decision="leaf", threshold=0.5):
         self.taxonomy = taxonomy

@@ -5,8 +5,11 @@ from __future__ import annotations
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._taxonomy import Taxonomy
+from ..utils.validation import InstanceOf, Options, validate_params
 from ._decode import decode_labels
 from ._encode import encode_labels
+from ._formats import _FORMATS
 
 
 class HierarchicalLabelEncoder(TransformerMixin, BaseEstimator):
@@ -45,6 +48,8 @@ class HierarchicalLabelEncoder(TransformerMixin, BaseEstimator):
     [['a', 'x']]
     """
 
+    _parameter_rules = {"taxonomy": InstanceOf(Taxonomy), "format": Options(*_FORMATS)}
+
     def __init__(self, taxonomy, *, format="auto"):
         self.taxonomy = taxonomy
         self.format = format
@@ -61,6 +66,7 @@ class HierarchicalLabelEncoder(TransformerMixin, BaseEstimator):
         -------
         self : HierarchicalLabelEncoder
         """
+        validate_params(self)
         _, self.format_ = encode_labels(y, self.taxonomy, format=self.format)
         self.classes_ = self.taxonomy.nodes
         return self

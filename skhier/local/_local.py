@@ -5,6 +5,8 @@ weights, non-mandatory leaf prediction and consistent node probabilities.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.linear_model import LogisticRegression
@@ -15,7 +17,17 @@ from .._parallel import _Constant, fit_local_tasks  # noqa: F401 (_Constant: old
 from .._taxonomy import Taxonomy, top_down_product
 from ..base import HierarchicalClassifierMixin, NodeScores
 from ..labels import HierarchicalLabelEncoder, decode_labels, infer_taxonomy
-from ..utils.validation import Boolean, Interval, check_sample_weight, check_taxonomy, validate_params
+from ..utils.validation import (
+    Boolean,
+    HasMethods,
+    InstanceOf,
+    Interval,
+    OneOf,
+    Options,
+    check_sample_weight,
+    check_taxonomy,
+    validate_params,
+)
 
 __all__ = ["LocalClassifierPerNode", "LocalClassifierPerParentNode", "LocalClassifierPerLevel"]
 
@@ -175,7 +187,11 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
 
     #: the parameters' rules (skhier.utils.validation), checked once per fit
     _parameter_rules = {"threshold": Interval(0, 1, allow_none=True), "verbose": Boolean(allow_int="any"),
-                        "n_jobs": Interval(integer=True, allow_none=True)}
+                        "n_jobs": Interval(integer=True, allow_none=True),
+                        "local_classifier": HasMethods("fit", allow_none=True),
+                        "local_classifiers": OneOf(Options(None), InstanceOf(Mapping, what="a dict"),
+                                                   HasMethods("__call__")),
+                        "taxonomy": InstanceOf(Taxonomy, allow_none=True)}
 
     def _fit(self, X, y, sample_weight):
         validate_params(self)

@@ -12,12 +12,11 @@ import torch
 from .._taxonomy import Taxonomy
 from .._tree import lca, taxonomy_tensors
 from ..labels import encode_labels
-from ..utils.validation import check_taxonomy
+from ..utils.validation import check_taxonomy, is_tensor
 from ._base import (
     check_lengths,
     finish,
     harmonic,
-    is_tensor,
     node_indices,
     pick_device,
     safe_ratio,

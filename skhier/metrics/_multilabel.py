@@ -7,7 +7,8 @@ import scipy.sparse as sp
 import torch
 
 from ..labels import encode_labels
-from ._base import check_lengths, finish, is_tensor, node_score_tensor, pick_device, sample_weights
+from ..utils.validation import is_tensor
+from ._base import check_lengths, finish, node_score_tensor, pick_device, sample_weights
 
 __all__ = ["mean_average_precision", "multilabel_precision_recall_f1", "hierarchy_violations"]
 

@@ -11,11 +11,10 @@ import torch
 
 from .._chunks import row_blocks
 from .._tree import best_leaf, majority_node, taxonomy_tensors
-from ..utils.validation import check_number, check_taxonomy
+from ..utils.validation import check_number, check_taxonomy, is_tensor
 from ._base import (
     check_lengths,
     finish,
-    is_tensor,
     node_indices,
     node_score_tensor,
     pick_device,

@@ -34,9 +34,22 @@ from skorch.callbacks import ProgressBar
 from skorch.exceptions import NotInitializedError
 from skorch.utils import to_device
 
+from .._taxonomy import Taxonomy
 from ..labels import HierarchicalLabelEncoder, infer_taxonomy
 from ..utils.device import resolve_device
-from ..utils.validation import Boolean, Interval, Options, RandomState, check_taxonomy, seed_from, validate_params
+from ..utils.validation import (
+    Boolean,
+    Device,
+    HasMethods,
+    InstanceOf,
+    Interval,
+    OneOf,
+    Options,
+    RandomState,
+    check_taxonomy,
+    seed_from,
+    validate_params,
+)
 from .backbones import MLP, SmallCNN, feature_shape
 from .callbacks import HierarchicalValidScoring
 from .data import (
@@ -130,6 +143,17 @@ class _HierarchicalNetBase(NeuralNet):
         "lr": Interval(0, low_open=True), "max_epochs": Interval(1, integer=True),
         "batch_size": _check_batch_size, "warm_start": Boolean(),
         "verbose": Boolean(allow_int=True), "random_state": RandomState(),
+        "taxonomy": InstanceOf(Taxonomy, allow_none=True), "device": Device(),
+        "module": HasMethods("__call__"), "optimizer": HasMethods("__call__"),
+        "criterion": OneOf(InstanceOf(str, what="a criterion name"), HasMethods("__call__")),
+        "backbone": OneOf(Options("auto", "cnn", "mlp", "identity"), HasMethods("__call__")),
+        "callbacks": OneOf(Options(None, "disable"), InstanceOf(list, tuple, what="a list of skorch callbacks")),
+        "dataset": HasMethods("__call__"), "iterator_train": HasMethods("__call__"),
+        "iterator_valid": HasMethods("__call__"), "train_split": HasMethods("__call__", allow_none=True),
+        "predict_nonlinearity": OneOf(Options("auto", None), HasMethods("__call__")),
+        "torch_load_kwargs": InstanceOf(dict, allow_none=True, what="a dict"),
+        "use_caching": OneOf(Options("auto"), Boolean()), "compile": Boolean(),
+        "train_transform": OneOf(Options("auto", None), HasMethods("__call__")),
     }
 
     def __init__(

@@ -22,8 +22,9 @@ import torch
 from torch import nn
 
 from .._chunks import row_blocks
-from ..utils.validation import Interval, OneOf, Options, check_number
+from ..utils.validation import InstanceOf, Interval, OneOf, Options, check_number
 from ._kinds import MultiLabelHierarchicalNet
+from .text import MEMORY_RULE
 
 __all__ = [
     "CMSGClassifier",
@@ -708,7 +709,11 @@ class CMSGClassifier(MultiLabelNodeClassifier):
     """
 
     _parameter_rules = {"tau": Interval(-1, 1), "p": Interval(0, 1),
-                        "n_neighbors": OneOf(Options("auto", None), Interval(1, integer=True))}
+                        "n_neighbors": OneOf(Options("auto", None), Interval(1, integer=True)),
+                        "correlation": OneOf(Options("embedding", "cooccurrence", None),
+                                             InstanceOf(np.ndarray, list, tuple, sp.spmatrix, torch.Tensor,
+                                                        what="an (n_labels, n_labels) array")),
+                        "attention": Options("mask", "bias"), "memory": MEMORY_RULE}
 
     def __init__(self, taxonomy=None, *, correlation="embedding", tau=0.4, p=0.25, n_neighbors="auto",
                  attention="mask", criterion="asl", module=CMSGModule, backbone="auto", threshold=0.5,

@@ -10,6 +10,7 @@ which gives a score for every node; the paper then refines them by diffusion.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from functools import lru_cache
 
 import numpy as np
@@ -19,11 +20,11 @@ from torch import nn
 
 from .._tree import bottom_up, taxonomy_tensors
 from ..base import NodeScores
-from ..utils.validation import Boolean, Interval
+from ..utils.validation import Boolean, HasMethods, InstanceOf, Interval, OneOf, Options
 from ._kinds import HierarchicalNet
 from .losses import HierarchicalLoss
 from .losses._base import full_precision
-from .text import encode_label_texts, label_prompts
+from .text import MEMORY_RULE, encode_label_texts, label_prompts
 
 __all__ = ["HCCFModule", "HCCFLoss", "HCCFClassifier", "extended_levels"]
 
@@ -375,7 +376,13 @@ class HCCFClassifier(HierarchicalNet):
     """
 
     _parameter_rules = {"temperature": Interval(0, low_open=True), "embed_dim": Interval(1, integer=True),
-                        "learn_temperature": Boolean(), "freeze_text": Boolean()}
+                        "learn_temperature": Boolean(), "freeze_text": Boolean(),
+                        "levels": OneOf(Options("all"), InstanceOf(list, tuple, np.ndarray, what="a list of depths")),
+                        "label_texts": InstanceOf(Mapping, allow_none=True, what="a mapping of node to text"),
+                        "text_encoder": OneOf(Options("minilm", "learned"), HasMethods("__call__"),
+                                              InstanceOf(np.ndarray, list, tuple, torch.Tensor,
+                                                         what="an (n_nodes, d) array of embeddings")),
+                        "negatives": Options("batch", "nodes"), "memory": MEMORY_RULE}
 
     def __init__(self, taxonomy=None, *, levels="all", label_texts=None, text_encoder="minilm", temperature=0.07,
                  learn_temperature=False, freeze_text=False, negatives="batch", embed_dim=128, module=HCCFModule,

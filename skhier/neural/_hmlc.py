@@ -27,7 +27,7 @@ from scipy.optimize import linear_sum_assignment
 from skorch.callbacks import Callback
 from torch import nn
 
-from ..utils.validation import Interval
+from ..utils.validation import HasMethods, Interval, OneOf, Options
 from ._kinds import HierarchicalEncoderNet
 from .augment import RandomCropFlip, RandomFeatureNoise
 from .data import HierarchicalBatchIterator, _base_and_indices
@@ -364,6 +364,8 @@ class HMLCEncoder(HierarchicalEncoderNet):
         "n_views": Interval(1, integer=True),
         "embed_dim": Interval(1, integer=True),
         "mask_refresh": Interval(1, integer=True),
+        "layer_penalty": OneOf(Options("exp", "pow2"), HasMethods("__call__")),
+        "loss": Options("deprecated", *HMLC_LOSSES),
     }
 
     def _variant(self):

@@ -16,8 +16,13 @@ import numpy as np
 import torch
 
 from .._taxonomy import Taxonomy
+from ..utils.validation import HasMethods, InstanceOf, OneOf, Options
 
 __all__ = ["label_prompts", "encode_label_texts", "load_minilm", "cached_minilm_embeddings"]
+
+#: The rule of every ``memory`` parameter (scikit-learn's ``Pipeline(memory=)``): None, a
+#: cache directory or an object with ``cache`` (a ``joblib.Memory``).
+MEMORY_RULE = OneOf(Options(None), InstanceOf(str, os.PathLike, what="a cache directory"), HasMethods("cache"))
 
 
 def label_prompts(taxonomy: Taxonomy, label_texts=None) -> list[str]:

@@ -599,6 +599,156 @@ class OneOf:
         raise ValueError(f"{name} must be {', or '.join(wants)}, got {value!r}")
 
 
+class InstanceOf:
+    """A parameter that is an instance of some types (or ``None`` with ``allow_none``).
+
+    Parameters
+    ----------
+    *types : type
+        The accepted types.
+    allow_none : bool, default=False
+        Let ``None`` through.
+    what : str, default=None
+        How the message names what is wanted (default: the types' names).
+
+    Examples
+    --------
+    >>> from skhier import Taxonomy
+    >>> from skhier.utils.validation import InstanceOf
+    >>> InstanceOf(Taxonomy, allow_none=True).check(None, "taxonomy") is None
+    True
+    >>> InstanceOf(dict, what="a dict").check([], "torch_load_kwargs")
+    Traceback (most recent call last):
+    ...
+    TypeError: torch_load_kwargs must be a dict, got []
+    """
+
+    def __init__(self, *types, allow_none=False, what=None):
+        self.types, self.allow_none, self.what = types, allow_none, what
+
+    def __repr__(self):
+        return f"InstanceOf({', '.join(t.__name__ for t in self.types)}, allow_none={self.allow_none})"
+
+    def check(self, value, name):
+        """Return ``value`` if it is an instance of the types, else raise a ``TypeError``.
+
+        Parameters
+        ----------
+        value : object
+            The parameter's value.
+        name : str
+            The parameter's name, for the message.
+
+        Returns
+        -------
+        value : object
+        """
+        if (value is None and self.allow_none) or isinstance(value, self.types):
+            return value
+        what = self.what or "a " + " or ".join(t.__name__ for t in self.types)
+        raise TypeError(f"{name} must be {what}{' or None' if self.allow_none else ''}, got {value!r}")
+
+
+class HasMethods:
+    """A parameter that is an object with some methods: an estimator (``fit``), a callable
+    factory (``__call__``); scikit-learn's ``HasMethods``.
+
+    Parameters
+    ----------
+    *methods : str
+        Names of the methods the object must have.
+    allow_none : bool, default=False
+        Let ``None`` through.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skhier.utils.validation import HasMethods
+    >>> HasMethods("fit", "predict_proba").check(LogisticRegression(), "local_classifier")
+    LogisticRegression()
+    >>> HasMethods("__call__").check(3, "train_transform")
+    Traceback (most recent call last):
+    ...
+    TypeError: train_transform must be a callable, got 3
+    """
+
+    def __init__(self, *methods, allow_none=False):
+        self.methods, self.allow_none = methods, allow_none
+
+    def __repr__(self):
+        return f"HasMethods{self.methods!r}"
+
+    def check(self, value, name):
+        """Return ``value`` if it has every method, else raise a ``TypeError`` naming them.
+
+        Parameters
+        ----------
+        value : object
+            The parameter's value.
+        name : str
+            The parameter's name, for the message.
+
+        Returns
+        -------
+        value : object
+        """
+        if (value is None and self.allow_none) or all(callable(getattr(value, m, None)) for m in self.methods):
+            return value
+        what = "a callable" if self.methods == ("__call__",) else "an object with " + ", ".join(
+            f"{m}()" for m in self.methods)
+        raise TypeError(f"{name} must be {what}{' or None' if self.allow_none else ''}, got {value!r}")
+
+
+class Device:
+    """A ``device`` parameter: ``"auto"``, ``None``, a torch device string or a ``torch.device``.
+
+    A string is parsed by torch (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``); whether
+    the device exists is torch's question at fit time.
+
+    Examples
+    --------
+    >>> from skhier.utils.validation import Device
+    >>> Device().check("cuda:0", "device")
+    'cuda:0'
+    >>> Device().check("gpu", "device")
+    Traceback (most recent call last):
+    ...
+    ValueError: device must be 'auto', None, a torch device string ('cpu', 'cuda', ...) or a torch.device, got 'gpu'
+    """
+
+    def __repr__(self):
+        return "Device()"
+
+    def check(self, value, name):
+        """Return ``value`` if torch reads it as a device (or it is ``"auto"``/``None``), else raise.
+
+        Parameters
+        ----------
+        value : object
+            The parameter's value.
+        name : str
+            The parameter's name, for the message.
+
+        Returns
+        -------
+        value : str, torch.device or None
+        """
+        if value is None or (isinstance(value, str) and value == "auto"):
+            return value
+        if type(value).__name__ == "device" and type(value).__module__ == "torch":
+            return value
+        if isinstance(value, str):
+            import torch
+
+            try:
+                torch.device(value)
+                return value
+            except RuntimeError:
+                pass
+        raise ValueError(f"{name} must be 'auto', None, a torch device string ('cpu', 'cuda', ...) or a "
+                         f"torch.device, got {value!r}")
+
+
 def parameter_rules(estimator_class) -> dict:
     """Every ``_parameter_rules`` entry along the class's MRO (a subclass overrides).
 
@@ -647,8 +797,10 @@ def validate_params(estimator) -> None:
     ValueError: decision must be one of 'leaf', 'top_down', 'majority', 'threshold', got 'best'
     """
     for name, rule in parameter_rules(type(estimator)).items():
+        if not hasattr(estimator, name):  # a rule of a base for a parameter this class does not take
+            continue
         value = getattr(estimator, name)
         (rule.check if hasattr(rule, "check") else rule)(value, name)
 
 
-__all__ += ["parameter_rules", "Boolean", "RandomState", "OneOf", "seed_from"]
+__all__ += ["parameter_rules", "Boolean", "RandomState", "OneOf", "seed_from", "InstanceOf", "HasMethods", "Device"]
