@@ -1,7 +1,7 @@
 """The defaults that come from a method's paper, in one place.
 
 Every default of a paper-backed class that is not listed here is ours, and its
-docstring must not call it the paper's: ``tests/test_paper_defaults.py`` checks the
+docstring must not call it the paper's: ``tests/conformance/test_paper_defaults.py`` checks the
 signatures against this table and the docstrings against it. Values are
 ``(default, where the paper says so)``.
 """

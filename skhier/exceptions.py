@@ -4,7 +4,21 @@ Every error skhier raises for bad input is a subclass of a built-in error users 
 catch: a malformed taxonomy is a :class:`TaxonomyError`, which is a :class:`ValueError`.
 """
 
-__all__ = ["ParallelFitError", "TaxonomyError"]
+__all__ = ["ParallelFitError", "TaxonomyError", "InvalidParameterError"]
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter value that its declared rule refuses, of the wrong type or out of range.
+
+    Both a :class:`ValueError` and a :class:`TypeError` (as scikit-learn's), so code that
+    catches either keeps working whichever the rule is. The message names the parameter.
+
+    Examples
+    --------
+    >>> from skhier.exceptions import InvalidParameterError
+    >>> issubclass(InvalidParameterError, ValueError), issubclass(InvalidParameterError, TypeError)
+    (True, True)
+    """
 
 
 class TaxonomyError(ValueError):

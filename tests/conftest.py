@@ -39,15 +39,21 @@ def ragged():
 #: estimator, subprocess and cluster runs, the gallery, the 10⁵-node scale runs, the
 #: contract's cross-validation of every family, and the real-data HMC passes.
 SLOW_MODULES = {
-    "tests/test_common.py", "tests/test_scale.py", "tests/test_accelerate.py", "tests/test_distributed.py",
-    "tests/test_examples.py", "tests/test_contract.py", "tests/test_contributing.py", "tests/test_parameters.py",
+    "tests/conformance/test_common.py",
+    "tests/conformance/test_scale.py",
+    "tests/neural/test_accelerate.py",
+    "tests/local/test_distributed.py",
+    "tests/docs/test_examples.py",
+    "tests/conformance/test_contract.py",
+    "tests/docs/test_contributing.py",
+    "tests/utils/test_parameters.py",
 }
 SLOW_TESTS = (
-    "tests/test_hmc.py::test_predictions_are_coherent_on_every_go_dataset",
-    "tests/test_hmc.py::test_every_dataset_matches_the_benchmark_table",
-    "tests/test_cmsg.py::test_cmsg_clone_pickle_and_ablations",
-    "tests/test_cmsg.py::test_cmsg_embedding_correlation",
-    "tests/test_local.py::test_local_classifiers_never_import_torch",
+    "tests/datasets/test_hmc.py::test_predictions_are_coherent_on_every_go_dataset",
+    "tests/datasets/test_hmc.py::test_every_dataset_matches_the_benchmark_table",
+    "tests/neural/test_cmsg.py::test_cmsg_clone_pickle_and_ablations",
+    "tests/neural/test_cmsg.py::test_cmsg_embedding_correlation",
+    "tests/local/test_local.py::test_local_classifiers_never_import_torch",
 )
 
 

@@ -24,8 +24,8 @@ from ..labels import HierarchicalLabelEncoder, LabelFormat, decode_labels
 from ..utils.device import resolve_device
 from ..utils.validation import (
     Device,
-    InstanceOf,
     Interval,
+    IsTaxonomy,
     Options,
     check_number,
     check_taxonomy,
@@ -178,7 +178,7 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
 
     #: the parameters' rules, checked once per fit, transform and predict (subclasses add theirs)
     _parameter_rules = {"decision": Options(*DECISIONS), "threshold": Interval(0, 1),
-                        "taxonomy": InstanceOf(Taxonomy, allow_none=True), "device": Device()}
+                        "taxonomy": IsTaxonomy(), "device": Device()}
 
     def _check_params(self):
         tax = self.taxonomy if self.taxonomy is not None else getattr(self, "taxonomy_", None)

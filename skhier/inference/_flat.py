@@ -7,10 +7,9 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from .._taxonomy import Taxonomy
 from ..base import HierarchicalClassifierMixin
 from ..labels import HierarchicalLabelEncoder, decode_labels, infer_taxonomy
-from ..utils.validation import HasMethods, InstanceOf, check_taxonomy, validate_params
+from ..utils.validation import HasMethods, IsTaxonomy, check_taxonomy, validate_params
 
 __all__ = ["FlatClassifier"]
 
@@ -67,8 +66,8 @@ class FlatClassifier(HierarchicalClassifierMixin, ClassifierMixin, TransformerMi
     (3,)
     """
 
-    _parameter_rules = {"estimator": HasMethods("fit", "predict_proba"),
-                        "taxonomy": InstanceOf(Taxonomy, allow_none=True)}
+    _parameter_rules = {"estimator": HasMethods("fit"),
+                        "taxonomy": IsTaxonomy()}
 
     def __init__(self, estimator, taxonomy=None):
         self.estimator = estimator

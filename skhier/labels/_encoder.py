@@ -5,8 +5,7 @@ from __future__ import annotations
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._taxonomy import Taxonomy
-from ..utils.validation import InstanceOf, Options, validate_params
+from ..utils.validation import IsTaxonomy, Options, validate_params
 from ._decode import decode_labels
 from ._encode import encode_labels
 from ._formats import _FORMATS
@@ -48,7 +47,7 @@ class HierarchicalLabelEncoder(TransformerMixin, BaseEstimator):
     [['a', 'x']]
     """
 
-    _parameter_rules = {"taxonomy": InstanceOf(Taxonomy), "format": Options(*_FORMATS)}
+    _parameter_rules = {"taxonomy": IsTaxonomy(allow_none=False), "format": Options(*_FORMATS)}
 
     def __init__(self, taxonomy, *, format="auto"):
         self.taxonomy = taxonomy

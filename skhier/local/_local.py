@@ -22,6 +22,7 @@ from ..utils.validation import (
     HasMethods,
     InstanceOf,
     Interval,
+    IsTaxonomy,
     OneOf,
     Options,
     check_sample_weight,
@@ -191,7 +192,7 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
                         "local_classifier": HasMethods("fit", allow_none=True),
                         "local_classifiers": OneOf(Options(None), InstanceOf(Mapping, what="a dict"),
                                                    HasMethods("__call__")),
-                        "taxonomy": InstanceOf(Taxonomy, allow_none=True)}
+                        "taxonomy": IsTaxonomy()}
 
     def _fit(self, X, y, sample_weight):
         validate_params(self)

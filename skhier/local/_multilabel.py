@@ -9,10 +9,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._parallel import fit_local_tasks
-from .._taxonomy import Taxonomy
 from ..base import NodeScores, NodeScoresMixin
 from ..labels import HierarchicalLabelEncoder, decode_labels
-from ..utils.validation import Boolean, HasMethods, InstanceOf, Interval, check_taxonomy, validate_params
+from ..utils.validation import Boolean, HasMethods, Interval, IsTaxonomy, check_taxonomy, validate_params
 from ._local import _proba_by_label
 
 __all__ = ["MultiLabelLocalClassifierPerNode"]
@@ -77,7 +76,7 @@ class MultiLabelLocalClassifierPerNode(NodeScoresMixin, ClassifierMixin, Transfo
     _parameter_rules = {"threshold": Interval(0, 1), "verbose": Boolean(allow_int="any"),
                         "n_jobs": Interval(integer=True, allow_none=True),
                         "local_classifier": HasMethods("fit", allow_none=True),
-                        "taxonomy": InstanceOf(Taxonomy, allow_none=True)}
+                        "taxonomy": IsTaxonomy()}
 
     def __init__(self, local_classifier=None, taxonomy=None, *, threshold=0.5, n_jobs=None, verbose=0):
         self.local_classifier = local_classifier

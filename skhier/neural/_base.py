@@ -9,7 +9,7 @@ whole tensors to the device, and validates with hierarchical scores. skorch's ow
 bodies run unchanged: the batch iterators put the targets in ``X`` as skorch's dict
 ``{"x": ..., "targets": ...}`` (merged into ``forward(x, targets)`` by skorch's
 ``infer``) and apply ``train_transform``. We override ten skorch members (counted by
-``tests/test_neural_base.py``): ``__init__``, ``prefixes_``, ``get_params`` (``device="auto"``),
+``tests/neural/test_base.py``): ``__init__``, ``prefixes_``, ``get_params`` (``device="auto"``),
 ``initialize_module`` (the backbone, then the module, checked against its kind's protocol),
 ``initialize_criterion`` (the one registry of named criteria), ``get_params_for``,
 ``get_default_callbacks``, ``infer`` (autocast; inputs alone go to the read-out method),
@@ -34,7 +34,6 @@ from skorch.callbacks import ProgressBar
 from skorch.exceptions import NotInitializedError
 from skorch.utils import to_device
 
-from .._taxonomy import Taxonomy
 from ..labels import HierarchicalLabelEncoder, infer_taxonomy
 from ..utils.device import resolve_device
 from ..utils.validation import (
@@ -43,6 +42,7 @@ from ..utils.validation import (
     HasMethods,
     InstanceOf,
     Interval,
+    IsTaxonomy,
     OneOf,
     Options,
     RandomState,
@@ -143,10 +143,11 @@ class _HierarchicalNetBase(NeuralNet):
         "lr": Interval(0, low_open=True), "max_epochs": Interval(1, integer=True),
         "batch_size": _check_batch_size, "warm_start": Boolean(),
         "verbose": Boolean(allow_int=True), "random_state": RandomState(),
-        "taxonomy": InstanceOf(Taxonomy, allow_none=True), "device": Device(),
+        "taxonomy": IsTaxonomy(), "device": Device(),
         "module": HasMethods("__call__"), "optimizer": HasMethods("__call__"),
         "criterion": OneOf(InstanceOf(str, what="a criterion name"), HasMethods("__call__")),
-        "backbone": OneOf(Options("auto", "cnn", "mlp", "identity"), HasMethods("__call__")),
+        "backbone": OneOf(Options("auto", "cnn", "mlp", "identity"),
+                          HasMethods("__call__", what="an nn.Module or a callable")),
         "callbacks": OneOf(Options(None, "disable"), InstanceOf(list, tuple, what="a list of skorch callbacks")),
         "dataset": HasMethods("__call__"), "iterator_train": HasMethods("__call__"),
         "iterator_valid": HasMethods("__call__"), "train_split": HasMethods("__call__", allow_none=True),

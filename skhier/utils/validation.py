@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._taxonomy import Taxonomy
+from ..exceptions import InvalidParameterError
 
 __all__ = [
     "check_taxonomy",
@@ -567,7 +568,7 @@ class OneOf:
     >>> rule.check(0, "batch_size")
     Traceback (most recent call last):
     ...
-    ValueError: batch_size must be one of 'auto', -1, or a positive int, got 0
+    skhier.exceptions.InvalidParameterError: batch_size must be one of 'auto', -1, or a positive int, got 0
     """
 
     def __init__(self, *rules):
@@ -596,7 +597,7 @@ class OneOf:
                 return rule.check(value, name)
             except (TypeError, ValueError) as exc:
                 wants.append(str(exc).split(" must be ", 1)[-1].rsplit(", got ", 1)[0])
-        raise ValueError(f"{name} must be {', or '.join(wants)}, got {value!r}")
+        raise InvalidParameterError(f"{name} must be {', or '.join(wants)}, got {value!r}")
 
 
 class InstanceOf:
@@ -620,7 +621,7 @@ class InstanceOf:
     >>> InstanceOf(dict, what="a dict").check([], "torch_load_kwargs")
     Traceback (most recent call last):
     ...
-    TypeError: torch_load_kwargs must be a dict, got []
+    skhier.exceptions.InvalidParameterError: torch_load_kwargs must be a dict, got []
     """
 
     def __init__(self, *types, allow_none=False, what=None):
@@ -646,7 +647,52 @@ class InstanceOf:
         if (value is None and self.allow_none) or isinstance(value, self.types):
             return value
         what = self.what or "a " + " or ".join(t.__name__ for t in self.types)
-        raise TypeError(f"{name} must be {what}{' or None' if self.allow_none else ''}, got {value!r}")
+        raise InvalidParameterError(f"{name} must be {what}{' or None' if self.allow_none else ''}, got {value!r}")
+
+
+class IsTaxonomy:
+    """A ``taxonomy`` parameter: a :class:`~skhier.Taxonomy` (trees and DAGs; what needs a
+    tree says so at fit), or ``None`` (taken from ``y`` or the scores) with ``allow_none``.
+
+    Parameters
+    ----------
+    allow_none : bool, default=True
+        Let ``None`` through.
+
+    Examples
+    --------
+    >>> from skhier.utils.validation import IsTaxonomy
+    >>> IsTaxonomy().check(None, "taxonomy") is None
+    True
+    >>> IsTaxonomy().check("tax", "taxonomy")
+    Traceback (most recent call last):
+    ...
+    TypeError: taxonomy must be a skhier.Taxonomy, got str; build one with Taxonomy.from_paths, ...
+    """
+
+    def __init__(self, allow_none=True):
+        self.allow_none = allow_none
+
+    def __repr__(self):
+        return f"IsTaxonomy(allow_none={self.allow_none})"
+
+    def check(self, value, name):
+        """Return ``value`` if it is a taxonomy (or None, when allowed), else raise a ``TypeError``.
+
+        Parameters
+        ----------
+        value : object
+            The parameter's value.
+        name : str
+            The parameter's name, for the message.
+
+        Returns
+        -------
+        value : Taxonomy or None
+        """
+        if value is None and self.allow_none:
+            return value
+        return check_taxonomy(value, allow_dag=True)
 
 
 class HasMethods:
@@ -659,6 +705,8 @@ class HasMethods:
         Names of the methods the object must have.
     allow_none : bool, default=False
         Let ``None`` through.
+    what : str, default=None
+        How the message names what is wanted (default: from the methods).
 
     Examples
     --------
@@ -669,11 +717,11 @@ class HasMethods:
     >>> HasMethods("__call__").check(3, "train_transform")
     Traceback (most recent call last):
     ...
-    TypeError: train_transform must be a callable, got 3
+    skhier.exceptions.InvalidParameterError: train_transform must be a callable, got 3
     """
 
-    def __init__(self, *methods, allow_none=False):
-        self.methods, self.allow_none = methods, allow_none
+    def __init__(self, *methods, allow_none=False, what=None):
+        self.methods, self.allow_none, self.what = methods, allow_none, what
 
     def __repr__(self):
         return f"HasMethods{self.methods!r}"
@@ -694,9 +742,9 @@ class HasMethods:
         """
         if (value is None and self.allow_none) or all(callable(getattr(value, m, None)) for m in self.methods):
             return value
-        what = "a callable" if self.methods == ("__call__",) else "an object with " + ", ".join(
-            f"{m}()" for m in self.methods)
-        raise TypeError(f"{name} must be {what}{' or None' if self.allow_none else ''}, got {value!r}")
+        what = self.what or ("a callable" if self.methods == ("__call__",) else "an object with " + ", ".join(
+            f"{m}()" for m in self.methods))
+        raise InvalidParameterError(f"{name} must be {what}{' or None' if self.allow_none else ''}, got {value!r}")
 
 
 class Device:
@@ -766,7 +814,7 @@ def parameter_rules(estimator_class) -> dict:
     >>> from skhier.inference import TopDownRefiner
     >>> from skhier.utils.validation import parameter_rules
     >>> sorted(parameter_rules(TopDownRefiner))
-    ['decision', 'threshold']
+    ['decision', 'device', 'normalize', 'taxonomy', 'threshold']
     """
     rules = {}
     for klass in reversed(estimator_class.__mro__):
@@ -803,4 +851,5 @@ def validate_params(estimator) -> None:
         (rule.check if hasattr(rule, "check") else rule)(value, name)
 
 
-__all__ += ["parameter_rules", "Boolean", "RandomState", "OneOf", "seed_from", "InstanceOf", "HasMethods", "Device"]
+__all__ += ["parameter_rules", "Boolean", "RandomState", "OneOf", "seed_from", "InstanceOf", "HasMethods", "Device",
+            "IsTaxonomy"]

@@ -85,7 +85,7 @@ def fresh_accelerator_state():
     yield
     AcceleratorState._reset_state(reset_partial_state=True)
     # the state is shared in place: restore the default (CPU, no mixed precision) for
-    # Accelerator objects other modules built at collection (tests/test_contract.py)
+    # Accelerator objects other modules built at collection (tests/conformance/test_contract.py)
     accelerate.Accelerator(cpu=True)
 
 

@@ -1,11 +1,11 @@
 """Fit and predict every estimator family, refiner and metric on one huge taxonomy.
 
-``tests/test_scale.py`` runs this script in a subprocess under an address-space cap
+``tests/conformance/test_scale.py`` runs this script in a subprocess under an address-space cap
 (``resource.setrlimit``), so a structure quadratic in the taxonomy fails with a memory
 error instead of swapping the machine::
 
-    python tests/scale_check.py deep   # 111,111 nodes, 100,000 leaves at depth 5
-    python tests/scale_check.py wide   # a node with 30,000 children
+    python tests/conformance/scale_check.py deep   # 111,111 nodes, 100,000 leaves at depth 5
+    python tests/conformance/scale_check.py wide   # a node with 30,000 children
 
 It prints one ``ok <name>`` line per check and exits non-zero at the first failure.
 """

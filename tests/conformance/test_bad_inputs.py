@@ -632,13 +632,13 @@ LOCAL = [
         "bad choice type",
         _fit(LocalClassifierPerNode(taxonomy=T, local_classifiers=[1])),
         TypeError,
-        "local_classifiers must be a dict or a callable",
+        "local_classifiers must be one of None, or a dict, or a callable",
     ),
     (
         "no proba",
         _fit(LocalClassifierPerNode(type("NoProba", (), {"fit": None})(), taxonomy=T)),
         TypeError,
-        "NoProba.*has no predict_proba",
+        r"local_classifier must be an object with fit\(\) or None, got .*NoProba",
     ),
     (
         "X width at predict",
@@ -765,7 +765,7 @@ NEURAL_CASES = [
         "backbone name",
         _fit(FlatSoftmaxClassifier(T, max_epochs=1, device="cpu", backbone="resnet")),
         ValueError,
-        "backbone must be 'auto', 'cnn', 'mlp'.*'resnet'",
+        "backbone must be one of 'auto', 'cnn', 'mlp'.*an nn.Module or a callable, got 'resnet'",
     ),
     (
         "cnn on vectors",
@@ -966,13 +966,14 @@ NEURAL_CASES = [
         "cmsg correlation name",
         _fit(CMSGClassifier(T, correlation="glove", **NEURAL), y=NODE_SETS),
         ValueError,
-        "correlation must be 'embedding', 'cooccurrence', an array or None, got 'glove'",
+        r"correlation must be one of 'embedding', 'cooccurrence', None, or an \(n_labels, n_labels\) array, "
+        "got 'glove'",
     ),
     (
         "cmsg attention",
         _fit(CMSGClassifier(T, correlation="cooccurrence", attention="soft", **NEURAL), y=NODE_SETS),
         ValueError,
-        "attention must be 'mask' or 'bias', got 'soft'",
+        "attention must be one of 'mask', 'bias', got 'soft'",
     ),
     (
         "cmsg tau",

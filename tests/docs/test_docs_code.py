@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from sklearn.exceptions import FitFailedWarning
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"(?:<!--\s*skip-test:\s*(?P<skip>.*?)\s*-->\s*\n)?```python[^\n]*\n(?P<code>.*?)^```", re.S | re.M)
 

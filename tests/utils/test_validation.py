@@ -54,8 +54,9 @@ def test_good_values_pass_through():
 
 def test_rules_are_inherited_and_extended():
     base, diffusion = parameter_rules(TopDownRefiner), parameter_rules(DiffusionRefiner)
-    assert set(base) == {"decision", "threshold"}
-    assert set(diffusion) == {"decision", "threshold", "alpha", "method", "solver", "max_iter", "tol", "root"}
+    assert set(base) == {"decision", "threshold", "taxonomy", "device", "normalize"}
+    assert set(diffusion) == {"decision", "threshold", "taxonomy", "device", "alpha", "method", "solver", "max_iter",
+                              "tol", "root"}
     assert set(parameter_rules(MultiLabelNodeClassifier)) >= {"threshold", "consistency", "mixed_precision"}
 
 

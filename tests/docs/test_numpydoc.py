@@ -8,7 +8,7 @@ import inspect
 
 import pytest
 
-from tests.test_api_docs import PUBLIC_MODULES
+from tests.docs.test_api_docs import PUBLIC_MODULES
 
 validate = pytest.importorskip("numpydoc.validate", reason="numpydoc is not installed: pip install 'skhier[test]'")
 

@@ -1,6 +1,6 @@
 """Nothing quadratic in the taxonomy: every family on 10⁵ leaves and on a 30,000-child node.
 
-Each shape runs ``tests/scale_check.py`` in a fresh process whose address space is
+Each shape runs ``tests/conformance/scale_check.py`` in a fresh process whose address space is
 capped at 3 GiB: one dense n_leaves² or (n_nodes + 1) × n_nodes table (tens of GiB at
 this size) fails there with a memory error, not by swapping the machine.
 """
@@ -28,7 +28,7 @@ def test_every_family_runs_on_a_huge_taxonomy_under_a_memory_cap(shape, n_nodes)
     lines = done.stdout.splitlines()
     assert f"n_nodes={n_nodes}" in lines[0]
     ran = {line[3:].rsplit(" ", 1)[0] for line in lines[1:] if line.startswith("ok ")}
-    # every estimator family, refiner and metric of tests/scale_check.py reported back
+    # every estimator family, refiner and metric of tests/conformance/scale_check.py reported back
     assert {"FlatSoftmaxClassifier", "HCAMCLClassifier", "CMSGClassifier", "HMLCEncoder", "KFRClassifier",
             "HCCFClassifier", "LocalClassifierPerNode", "LocalClassifierPerParentNode", "LocalClassifierPerLevel",
             "DifferentiableDiffusionRefiner", "TopDownRefiner", "hierarchical_precision_at_k",

@@ -327,7 +327,7 @@ def test_encoder_trains_on_images_with_two_views():
         (dict(batch_size=1, iterator_train=TensorBatchIterator), "a contrastive batch needs at least 2 samples"),
         (dict(n_views=0), "n_views must be"),
         (dict(layer_penalty="cube"), "layer_penalty must be one of"),
-        (dict(train_transform="flip"), "train_transform must be 'auto', None or a callable, got 'flip'"),
+        (dict(train_transform="flip"), "train_transform must be one of 'auto', None, or a callable, got 'flip'"),
     ],
 )
 def test_encoder_bad_inputs(params, match, data):

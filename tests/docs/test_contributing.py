@@ -12,9 +12,9 @@ import numpy as np
 from sklearn.utils.estimator_checks import check_estimator
 
 from skhier.neural import EndDistributionModule, HierarchicalNet
-from tests.test_common import _BUDGET, _NEURAL
+from tests.conformance.test_common import _BUDGET, _NEURAL
 
-PAGE = Path(__file__).resolve().parents[1] / "docs" / "contributing.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "contributing.md"
 
 
 def _method():

@@ -70,7 +70,7 @@ def test_per_node_estimator_choice(synth):
     ).fit(X, y)
     assert isinstance(by_level.estimators_[2], KNeighborsClassifier)
     assert isinstance(by_level.estimators_[1], LogisticRegression)
-    with pytest.raises(TypeError, match="local_classifiers must be a dict or a callable"):
+    with pytest.raises(TypeError, match="local_classifiers must be one of None, or a dict, or a callable"):
         LocalClassifierPerNode(taxonomy=tax, local_classifiers=[1]).fit(X, y)
 
 

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from skhier.datasets import HMC_DATASETS, load_hmc, load_hmc_arff
 
-_BESIDE = Path(__file__).resolve().parents[2] / "shared" / "data" / "hmc"
+_BESIDE = Path(__file__).resolve().parents[3] / "shared" / "data" / "hmc"
 HMC_DIR = os.environ.get("SKHIER_HMC_DATA") or (str(_BESIDE) if _BESIDE.is_dir() else None)
 needs_data = pytest.mark.skipif(HMC_DIR is None, reason="set SKHIER_HMC_DATA to the HMC benchmark folder")
 

@@ -11,7 +11,7 @@ from sklearn.utils import Bunch
 
 from skhier.datasets import make_hierarchical_classification
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import importlib
 import re
 from pathlib import Path
 
-API = Path(__file__).resolve().parents[1] / "docs" / "api.rst"
+API = Path(__file__).resolve().parents[2] / "docs" / "api.rst"
 PUBLIC_MODULES = [
     "skhier", "skhier.base", "skhier.labels", "skhier.metrics", "skhier.inference", "skhier.local", "skhier.neural",
     "skhier.neural.losses", "skhier.neural.backbones", "skhier.neural.augment", "skhier.neural.text",

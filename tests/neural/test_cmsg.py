@@ -495,7 +495,7 @@ def test_multilabel_bad_inputs(mosaics):
         CMSGClassifier(tax, **kw).fit(X, Y[:, 1:])
     with pytest.raises(ValueError, match=r"correlation must be a \(18, 18\) array"):
         CMSGClassifier(tax, correlation=np.eye(5), **kw).fit(X, Y)
-    with pytest.raises(ValueError, match="correlation must be 'embedding', 'cooccurrence', an array or None"):
+    with pytest.raises(ValueError, match=r"correlation must be one of 'embedding', 'cooccurrence', None, or an \("):
         CMSGClassifier(tax, correlation="glove", **kw).fit(X, Y)
     with pytest.raises(ValueError, match="criterion must be one of \\['asl', 'bce'\\]"):
         MultiLabelNodeClassifier(tax, criterion="focal", **kw).fit(X, Y)

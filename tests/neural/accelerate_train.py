@@ -1,13 +1,13 @@
 """Train a skhier estimator through accelerate, in one process or under torchrun.
 
-The two-process test (tests/test_accelerate.py) runs, on the CPU with gloo::
+The two-process test (tests/neural/test_accelerate.py) runs, on the CPU with gloo::
 
-    OMP_NUM_THREADS=1 torchrun --standalone --nproc_per_node 2 tests/accelerate_train.py \
+    OMP_NUM_THREADS=1 torchrun --standalone --nproc_per_node 2 tests/neural/accelerate_train.py \
         --estimator hcam --batch-size 32 --out /tmp/hcam.npz
 
 and compares what the main process saved with one process trained at batch size 64
 (two processes at 32 each step on the same 64 rows). On GPUs, ``accelerate launch
---multi_gpu --num_processes 8 tests/accelerate_train.py ...`` runs the same script.
+--multi_gpu --num_processes 8 tests/neural/accelerate_train.py ...`` runs the same script.
 """
 
 import argparse
