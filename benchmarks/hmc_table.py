@@ -1,4 +1,4 @@
-"""The HMC benchmark's table in ``docs/benchmarks.md``, from the raw logs of ``hmc.py``.
+"""The HMC benchmark's table in ``docs/benchmarks/hmc.md``, from the raw logs of ``hmc.py``.
 
 Reads every ``docs/results/hmc_*`` log and the per-run logs of ``hmc.py --log-dir docs/results/hmc`` (one line per run:
 ``name | method | seed s | AP a | t s``; a run logged twice counts once) and prints one

@@ -51,6 +51,7 @@ def node_sort_key(node):
     Returns
     -------
     key : tuple
+        Sort key of a node identifier: what orders siblings and ``classes_`` everywhere.
 
     Examples
     --------

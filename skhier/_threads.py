@@ -1,6 +1,6 @@
 """skhier's thread policy: degrade in proportion on a busy machine, not in cliffs.
 
-Measured causes of the cliffs (``docs/benchmarks.md``, "Contention"): torch's intra-op
+Measured causes of the cliffs (``docs/benchmarks/speed.md``, "Contention"): torch's intra-op
 pool uses every core, so each parallel operator waits at a barrier for a thread the OS
 has given to another process, and OpenMP spins the waiting threads, burning the share
 the machine has left. The policy:

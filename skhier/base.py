@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._docs import fill_doc
 from ._taxonomy import Taxonomy, bottom_up_sum, sorted_classes
 from .utils.validation import is_tensor
 
@@ -76,6 +77,7 @@ def feature_names(taxonomy: Taxonomy) -> np.ndarray:
     Returns
     -------
     names : ndarray of str objects
+        The node names.
 
     Examples
     --------
@@ -112,10 +114,12 @@ class NodeScoresMixin:
         Returns
         -------
         names : ndarray of str objects
+            The node names.
         """
         check_is_fitted(self, "taxonomy_")
         return feature_names(self.taxonomy_)
 
+    @fill_doc
     def score(self, X, y, sample_weight=None):
         """Exact-path accuracy of ``predict(X)`` against ``y`` (any label format).
 
@@ -125,12 +129,12 @@ class NodeScoresMixin:
             Input samples: images (n, C, H, W) or feature vectors (n, n_features).
         y : array-like
             Labels in any label format of :mod:`skhier.labels`.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples; ``None`` weighs every sample equally.
+        %(sample_weight)s
 
         Returns
         -------
         score : float
+            Exact-path accuracy of ``predict(X)`` against ``y`` (any label format).
         """
         from .metrics import path_accuracy_score
 
@@ -202,6 +206,7 @@ class HierarchicalClassifierMixin(NodeScoresMixin):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities.
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._docs import fill_doc
 from ._taxonomy import Taxonomy
 from ._tree import edge_levels
 from .labels import encode_labels
@@ -43,6 +44,7 @@ def taxonomy_layout(taxonomy: Taxonomy) -> np.ndarray:
     Returns
     -------
     xy : ndarray of shape (n_nodes, 2)
+        Coordinates of every node.
 
     Examples
     --------
@@ -231,6 +233,7 @@ def subtree_confusion_matrix(y_true, y_pred, *, taxonomy, depth=1, normalize=Non
     return m, [tax.nodes[v] for v in nodes]
 
 
+@fill_doc
 def plot_subtree_confusion(y_true, y_pred, *, taxonomy, depth=1, normalize="true", ax=None, cmap="Blues"):
     """Draw :func:`subtree_confusion_matrix` with scikit-learn's ``ConfusionMatrixDisplay``.
 
@@ -238,8 +241,7 @@ def plot_subtree_confusion(y_true, y_pred, *, taxonomy, depth=1, normalize="true
     ----------
     y_true, y_pred : array-like
         True and predicted labels, in any label format of :mod:`skhier.labels`.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     depth : int, default=1
         The level whose subtrees are the confusion matrix's classes.
     normalize : {None, "true", "pred", "all"}, default="true"
@@ -252,6 +254,7 @@ def plot_subtree_confusion(y_true, y_pred, *, taxonomy, depth=1, normalize="true
     Returns
     -------
     display : sklearn.metrics.ConfusionMatrixDisplay
+        The drawn confusion matrix.
 
     Examples
     --------

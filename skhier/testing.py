@@ -18,6 +18,7 @@ import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
+from ._docs import fill_doc
 from ._taxonomy import Taxonomy
 
 __all__ = ["taxonomies", "leaf_labels", "node_labels", "leaf_probabilities", "node_scores"]
@@ -44,6 +45,7 @@ def taxonomies(draw, *, min_nodes=1, max_nodes=30, max_depth=6, min_leaves=1, na
     Returns
     -------
     strategy : hypothesis strategy of Taxonomy
+        A hypothesis strategy drawing such values.
 
     Examples
     --------
@@ -81,19 +83,20 @@ def taxonomies(draw, *, min_nodes=1, max_nodes=30, max_depth=6, min_leaves=1, na
 
 
 @st.composite
+@fill_doc
 def leaf_labels(draw, taxonomy: Taxonomy, *, min_size=1, max_size=30):
     """1-D arrays of leaf identifiers of ``taxonomy``.
 
     Parameters
     ----------
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     min_size, max_size : int
         Bounds on the number of labels drawn.
 
     Returns
     -------
     strategy : hypothesis strategy of ndarray of object
+        A hypothesis strategy drawing such values.
 
     Examples
     --------
@@ -113,13 +116,13 @@ def leaf_labels(draw, taxonomy: Taxonomy, *, min_size=1, max_size=30):
 
 
 @st.composite
+@fill_doc
 def node_labels(draw, taxonomy: Taxonomy, *, min_size=1, max_size=30, include_root=False):
     """1-D arrays of node indices of ``taxonomy`` (internal nodes allowed).
 
     Parameters
     ----------
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     min_size, max_size : int
         Bounds on the number of labels drawn.
     include_root : bool, default=False
@@ -128,6 +131,7 @@ def node_labels(draw, taxonomy: Taxonomy, *, min_size=1, max_size=30, include_ro
     Returns
     -------
     strategy : hypothesis strategy of ndarray of int64
+        A hypothesis strategy drawing such values.
 
     Examples
     --------
@@ -146,19 +150,20 @@ def node_labels(draw, taxonomy: Taxonomy, *, min_size=1, max_size=30, include_ro
 
 
 @st.composite
+@fill_doc
 def leaf_probabilities(draw, taxonomy: Taxonomy, n_samples: int):
     """Rows of leaf probabilities summing to one, with ties and exact zeros.
 
     Parameters
     ----------
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     n_samples : int
         Number of samples.
 
     Returns
     -------
     strategy : hypothesis strategy of ndarray of shape (n_samples, n_leaves)
+        A hypothesis strategy drawing such values.
 
     Examples
     --------
@@ -185,19 +190,20 @@ def leaf_probabilities(draw, taxonomy: Taxonomy, n_samples: int):
 
 
 @st.composite
+@fill_doc
 def node_scores(draw, taxonomy: Taxonomy, n_samples: int):
     """Node probabilities: bottom-up sums of :func:`leaf_probabilities` (root is 1).
 
     Parameters
     ----------
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     n_samples : int
         Number of samples.
 
     Returns
     -------
     strategy : hypothesis strategy of ndarray of shape (n_samples, n_nodes)
+        A hypothesis strategy drawing such values.
 
     Examples
     --------

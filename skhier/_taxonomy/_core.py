@@ -155,6 +155,7 @@ class Taxonomy:
         Returns
         -------
         taxonomy : Taxonomy
+            The taxonomy.
 
         Examples
         --------
@@ -181,6 +182,7 @@ class Taxonomy:
         Returns
         -------
         taxonomy : Taxonomy
+            The taxonomy.
 
         Raises
         ------
@@ -211,6 +213,7 @@ class Taxonomy:
         Returns
         -------
         taxonomy : Taxonomy
+            The taxonomy.
 
         Examples
         --------
@@ -238,6 +241,7 @@ class Taxonomy:
         Returns
         -------
         taxonomy : Taxonomy
+            The taxonomy.
 
         Notes
         -----
@@ -265,9 +269,10 @@ class Taxonomy:
         ----------
         graph : networkx.DiGraph
 
-        Returns
+        The taxonomy's nodes and parent -> child edges.
         -------
         taxonomy : Taxonomy
+            The taxonomy.
 
         Examples
         --------
@@ -301,6 +306,7 @@ class Taxonomy:
         Returns
         -------
         taxonomy : Taxonomy
+            The taxonomy.
 
         Examples
         --------
@@ -330,6 +336,7 @@ class Taxonomy:
         Returns
         -------
         graph : networkx.DiGraph
+            The taxonomy's nodes and parent -> child edges.
 
         Examples
         --------
@@ -345,6 +352,7 @@ class Taxonomy:
         Returns
         -------
         text : str
+            The text.
 
         Examples
         --------
@@ -366,6 +374,7 @@ class Taxonomy:
         Returns
         -------
         taxonomy : Taxonomy
+            The taxonomy.
 
         Examples
         --------
@@ -433,6 +442,7 @@ class Taxonomy:
         Returns
         -------
         text : str
+            The text.
 
         Examples
         --------
@@ -508,6 +518,7 @@ class Taxonomy:
         Returns
         -------
         lookup : NodeLookup
+            Read-only tables from labels to node indices (what label encoding reads).
 
         Examples
         --------
@@ -528,6 +539,7 @@ class Taxonomy:
         Returns
         -------
         index : int
+            Index of a node given by identifier (or by a display name that is unique).
 
         Raises
         ------
@@ -633,6 +645,7 @@ class Taxonomy:
         Returns
         -------
         path : tuple
+            Identifiers from the root down.
 
         Examples
         --------
@@ -679,6 +692,7 @@ class Taxonomy:
         Returns
         -------
         lca : ndarray of int
+            Lowest common ancestor of node indices ``a`` and ``b`` (broadcast).
 
         Examples
         --------
@@ -712,6 +726,7 @@ class Taxonomy:
         Returns
         -------
         distance : ndarray of int
+            Number of tree edges between node indices ``a`` and ``b`` (broadcast).
 
         Examples
         --------
@@ -757,6 +772,7 @@ class Taxonomy:
         Returns
         -------
         lookup : mapping of tuple to int
+            Path of display names -> node index.
 
         Examples
         --------
@@ -775,6 +791,7 @@ class Taxonomy:
         Returns
         -------
         lookup : mapping of str or int to int
+            Display name -> node index, ``-1`` for a shared name.
 
         Examples
         --------
@@ -798,6 +815,7 @@ class Taxonomy:
         Returns
         -------
         taxonomy : Taxonomy
+            The taxonomy.
 
         Examples
         --------
@@ -821,6 +839,7 @@ class Taxonomy:
         Returns
         -------
         taxonomy : Taxonomy
+            The taxonomy.
 
         Examples
         --------

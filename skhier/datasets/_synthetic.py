@@ -32,6 +32,7 @@ def make_taxonomy(n_levels=3, branching=3, *, random_state=None, prefix="n"):
     Returns
     -------
     taxonomy : Taxonomy
+        The taxonomy.
 
     Examples
     --------
@@ -113,9 +114,11 @@ def make_hierarchical_classification(
     Returns
     -------
     X : ndarray of shape (n_samples, n_features), float32
+        Features.
     y : ndarray
         Labels in ``label_format``.
     taxonomy : Taxonomy
+        The taxonomy.
 
     Examples
     --------

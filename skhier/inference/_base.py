@@ -10,6 +10,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._docs import fill_doc
 from .._taxonomy import Taxonomy
 from .._tree import (
     as_score_tensor,
@@ -38,6 +39,7 @@ __all__ = ["NodeScores", "decide", "BaseRefiner", "DECISIONS"]
 DECISIONS = ("leaf", "top_down", "majority", "threshold")
 
 
+@fill_doc
 def decide(scores, taxonomy: Taxonomy, decision="leaf", *, threshold=0.5):
     """Turn node scores into one node per sample.
 
@@ -45,8 +47,7 @@ def decide(scores, taxonomy: Taxonomy, decision="leaf", *, threshold=0.5):
     ----------
     scores : array-like or tensor of shape (n_samples, n_nodes)
         Node scores, one column per taxonomy node in taxonomy order.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     decision : {"leaf", "top_down", "majority", "threshold"}, default="leaf"
         ``"leaf"``: the best-scored leaf. ``"top_down"``: from the root, step to the
         best-scored child until a leaf. ``"majority"``: the most specific non-root node
@@ -59,6 +60,7 @@ def decide(scores, taxonomy: Taxonomy, decision="leaf", *, threshold=0.5):
     Returns
     -------
     nodes : ndarray of int64 (tensor for tensor input)
+        Node indices.
 
     Examples
     --------
@@ -148,6 +150,7 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
         Returns
         -------
         self : object
+            The fitted estimator.
         """
         tax = self.taxonomy
         if tax is None:  # in a Pipeline: the taxonomy of the step before, which NodeScores carry
@@ -234,6 +237,7 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
         Returns
         -------
         scores : ndarray of shape (n_samples, n_classes)
+            Scores, one column per class of ``classes_``.
         """
         out = self.transform(X)
         if isinstance(out, torch.Tensor):
@@ -254,6 +258,7 @@ class BaseRefiner(NodeScoresMixin, ClassifierMixin, TransformerMixin, BaseEstima
         Returns
         -------
         y : ndarray or sparse matrix
+            Labels in the format ``y`` was given in.
         """
         check_is_fitted(self, "taxonomy_")
         if not self.label_format_.multilabel:

@@ -77,6 +77,7 @@ def diffusion_operator(taxonomy: Taxonomy, alpha: float, root: str = "node") -> 
     Returns
     -------
     K : ndarray of shape (n_nodes, n_nodes), read-only
+        The dense closed-form operator ``K = (1 - α)(I - α W_n)^-1`` (float64).
 
     Examples
     --------
@@ -242,6 +243,7 @@ def diffuse(scores, taxonomy: Taxonomy, alpha: float, *, method="closed_form", s
     Returns
     -------
     refined : tensor of shape (n_samples, n_nodes)
+        Refined node scores.
 
     Examples
     --------
@@ -310,7 +312,7 @@ class DiffusionRefiner(BaseRefiner):
         graph, whose constant score flows down into every top-level node and the
         leaves hanging directly under it; ``"exclude"`` leaves it out, so the
         top-level subtrees diffuse separately and the root's score passes through.
-        The default is measured (``benchmarks/diffusion_root.py``, ``docs/benchmarks.md``
+        The default is measured (``benchmarks/diffusion_root.py``, ``docs/benchmarks/accuracy.md``
         "Diffusion: the root's role", 3 seeds): on Fashion-MNIST the two agree to
         2e-4 AP; on a variable-depth tree with leaves under the root, ``"node"`` is
         ahead by 0.0004-0.005 AP on 3 of 3 seeds at α = 0.5 (2 of 3 at α = 0.3), leaf

@@ -7,6 +7,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from .._docs import fill_doc
 from ..base import HierarchicalClassifierMixin
 from ..labels import HierarchicalLabelEncoder, decode_labels, infer_taxonomy
 from ..utils.validation import HasMethods, IsTaxonomy, check_taxonomy, validate_params
@@ -73,13 +74,13 @@ class FlatClassifier(HierarchicalClassifierMixin, ClassifierMixin, TransformerMi
         self.estimator = estimator
         self.taxonomy = taxonomy
 
+    @fill_doc
     def fit(self, X, y, **fit_params):
         """Fit the wrapped estimator on the deepest node of every sample.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
+        %(X_features)s
         y : array-like
             Labels in any single-label format of :mod:`skhier.labels`.
         **fit_params : dict
@@ -88,6 +89,7 @@ class FlatClassifier(HierarchicalClassifierMixin, ClassifierMixin, TransformerMi
         Returns
         -------
         self : FlatClassifier
+            The fitted estimator.
         """
         if y is None:
             raise ValueError("FlatClassifier requires y to be passed, but the target y is None")
@@ -118,17 +120,18 @@ class FlatClassifier(HierarchicalClassifierMixin, ClassifierMixin, TransformerMi
         end[:, np.asarray(self.estimator_.classes_, dtype=np.int64)] = proba
         return end
 
+    @fill_doc
     def predict(self, X):
         """The estimator's predicted node, in the label format seen at ``fit``.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
+        %(X_features)s
 
         Returns
         -------
         y : ndarray
+            Labels in the format ``y`` was given in.
         """
         check_is_fitted(self, "estimator_")
         nodes = np.asarray(self.estimator_.predict(X), dtype=np.int64)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .._docs import fill_doc
 from .._taxonomy import Taxonomy
 from ..utils.validation import check_node_indices
 from ._encode import _indicator_to_sets, fill_ancestors
 from ._formats import LabelFormat
 
 
+@fill_doc
 def indicator_to_node_indices(indicator, taxonomy: Taxonomy) -> np.ndarray:
     """The deepest set node of every row of a single-path indicator.
 
@@ -18,12 +20,12 @@ def indicator_to_node_indices(indicator, taxonomy: Taxonomy) -> np.ndarray:
     ----------
     indicator : array-like or sparse matrix of shape (n_samples, n_nodes)
         Each row sets the nodes of one root-first path (ancestors may be left out).
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
 
     Returns
     -------
     indices : ndarray of int64
+        Node indices.
 
     Raises
     ------
@@ -54,6 +56,7 @@ def indicator_to_node_indices(indicator, taxonomy: Taxonomy) -> np.ndarray:
     return out
 
 
+@fill_doc
 def node_indices_to_labels(indices, taxonomy: Taxonomy) -> np.ndarray:
     """Node identifiers of node indices, as a 1-D array.
 
@@ -61,8 +64,7 @@ def node_indices_to_labels(indices, taxonomy: Taxonomy) -> np.ndarray:
     ----------
     indices : array-like of int
         Node indices: positions in ``taxonomy.nodes``.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
 
     Returns
     -------
@@ -91,6 +93,7 @@ def node_indices_to_labels(indices, taxonomy: Taxonomy) -> np.ndarray:
     return table[idx]
 
 
+@fill_doc
 def node_indices_to_paths(
     indices, taxonomy: Taxonomy, *, n_levels: int | None = None, fill="", include_root=False
 ) -> np.ndarray:
@@ -100,8 +103,7 @@ def node_indices_to_paths(
     ----------
     indices : array-like of int
         Node indices: positions in ``taxonomy.nodes``.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     n_levels : int, default=None
         Number of columns; defaults to the taxonomy's depth (plus one with the root).
     fill : object, default=""
@@ -112,6 +114,7 @@ def node_indices_to_paths(
     Returns
     -------
     paths : ndarray of shape (n_samples, n_levels)
+        Root-first label paths, padded at the end.
 
     Examples
     --------
@@ -136,6 +139,7 @@ def node_indices_to_paths(
     return table[idx]
 
 
+@fill_doc
 def node_indices_to_indicator(indices, taxonomy: Taxonomy, *, sparse: bool = True):
     """Indicator of every node index with its ancestors and the root set.
 
@@ -143,14 +147,14 @@ def node_indices_to_indicator(indices, taxonomy: Taxonomy, *, sparse: bool = Tru
     ----------
     indices : array-like of int
         Node indices: positions in ``taxonomy.nodes``.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     sparse : bool, default=True
         Return a CSR matrix, else a dense int8 array.
 
     Returns
     -------
     indicator : scipy.sparse.csr_matrix or ndarray of shape (n_samples, n_nodes)
+        Indicator of every node index with its ancestors and the root set.
 
     Examples
     --------
@@ -165,6 +169,7 @@ def node_indices_to_indicator(indices, taxonomy: Taxonomy, *, sparse: bool = Tru
     return m if sparse else m.toarray()
 
 
+@fill_doc
 def decode_labels(encoded, taxonomy: Taxonomy, label_format: LabelFormat):
     """Write node indices (or an indicator) back in ``label_format``.
 
@@ -172,14 +177,14 @@ def decode_labels(encoded, taxonomy: Taxonomy, label_format: LabelFormat):
     ----------
     encoded : ndarray of int or sparse matrix
         What :func:`encode_labels` returns, or predictions in the same form.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     label_format : LabelFormat
         The label format to answer in (``HierarchicalLabelEncoder.format_``).
 
     Returns
     -------
     y : ndarray or sparse matrix
+        Labels in the format ``y`` was given in.
 
     Examples
     --------

@@ -12,12 +12,14 @@ import itertools
 import numpy as np
 import scipy.sparse as sp
 
+from .._docs import fill_doc
 from .._keys import is_missing_label, label_key
 from .._taxonomy import Taxonomy
 from ..utils.validation import check_taxonomy
 from ._formats import _FORMATS, LabelFormat, _as_array, _label_sets, _looks_like_indicator
 
 
+@fill_doc
 def encode_labels(y, taxonomy: Taxonomy, *, format: str = "auto", name: str = "y"):
     """Read ``y`` in any label format.
 
@@ -25,8 +27,7 @@ def encode_labels(y, taxonomy: Taxonomy, *, format: str = "auto", name: str = "y
     ----------
     y : array-like or sparse matrix
         Labels in one of the formats of :mod:`skhier.labels`.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     format : {"auto", "leaf", "node", "path", "indicator"}, default="auto"
         Force a format; ``"auto"`` guesses (a 0/1 matrix with one column per node is an
         indicator, another 2-D array a path array, a 1-D array leaf or node labels).
@@ -38,6 +39,7 @@ def encode_labels(y, taxonomy: Taxonomy, *, format: str = "auto", name: str = "y
     encoded : ndarray of shape (n_samples,) or sparse matrix of shape (n_samples, n_nodes)
         Node indices, or a CSR indicator with ancestors and the root filled in.
     label_format : LabelFormat
+        Read ``y`` in any label format.
 
     Raises
     ------
@@ -100,6 +102,7 @@ def encode_labels(y, taxonomy: Taxonomy, *, format: str = "auto", name: str = "y
     return idx, LabelFormat(kind=kind)
 
 
+@fill_doc
 def type_of_hierarchical_target(y, taxonomy: Taxonomy) -> str:
     """Which label format ``y`` is written in.
 
@@ -107,12 +110,12 @@ def type_of_hierarchical_target(y, taxonomy: Taxonomy) -> str:
     ----------
     y : array-like or sparse matrix
         Labels in any label format of :mod:`skhier.labels`.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
 
     Returns
     -------
     kind : {"leaf", "node", "path", "indicator"}
+        Which label format ``y`` is written in.
 
     Examples
     --------
@@ -125,6 +128,7 @@ def type_of_hierarchical_target(y, taxonomy: Taxonomy) -> str:
     return encode_labels(y, taxonomy)[1].kind
 
 
+@fill_doc
 def to_node_indices(y, taxonomy: Taxonomy, *, name: str = "y") -> np.ndarray:
     """Node index of every 1-D label.
 
@@ -132,14 +136,14 @@ def to_node_indices(y, taxonomy: Taxonomy, *, name: str = "y") -> np.ndarray:
     ----------
     y : array-like of shape (n_samples,)
         Node identifiers (or display names that name one node).
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     name : str, default="y"
         What error messages call ``y``.
 
     Returns
     -------
     indices : ndarray of int64
+        Node indices.
 
     Examples
     --------
@@ -445,6 +449,7 @@ def _indicator_to_sets(m, taxonomy: Taxonomy) -> list:
     return [{nodes[j] for j in m.indices[m.indptr[i]:m.indptr[i + 1]].tolist() if j != 0} for i in range(m.shape[0])]
 
 
+@fill_doc
 def fill_ancestors(indicator, taxonomy: Taxonomy) -> sp.csr_matrix:
     """Set every ancestor (and the root) of every set node of an indicator matrix.
 
@@ -452,12 +457,12 @@ def fill_ancestors(indicator, taxonomy: Taxonomy) -> sp.csr_matrix:
     ----------
     indicator : array-like or sparse matrix of shape (n_samples, n_nodes)
         Node-indicator matrix, one column per taxonomy node.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
 
     Returns
     -------
     filled : scipy.sparse.csr_matrix of int8
+        Set every ancestor (and the root) of every set node of an indicator matrix.
 
     Examples
     --------

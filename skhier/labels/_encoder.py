@@ -64,6 +64,7 @@ class HierarchicalLabelEncoder(TransformerMixin, BaseEstimator):
         Returns
         -------
         self : HierarchicalLabelEncoder
+            The fitted estimator.
         """
         validate_params(self)
         _, self.format_ = encode_labels(y, self.taxonomy, format=self.format)
@@ -81,6 +82,7 @@ class HierarchicalLabelEncoder(TransformerMixin, BaseEstimator):
         Returns
         -------
         encoded : ndarray of int64 or scipy.sparse.csr_matrix
+            Node indices (single-label) or an ancestor-filled CSR indicator (multi-label).
         """
         encoded, self.format_ = encode_labels(y, self.taxonomy, format=self.format)
         self.classes_ = self.taxonomy.nodes
@@ -97,6 +99,7 @@ class HierarchicalLabelEncoder(TransformerMixin, BaseEstimator):
         Returns
         -------
         encoded : ndarray of int64 or scipy.sparse.csr_matrix
+            Node indices (single-label) or an ancestor-filled CSR indicator (multi-label).
         """
         check_is_fitted(self, "format_")
         kind = self.format_.kind
@@ -114,6 +117,7 @@ class HierarchicalLabelEncoder(TransformerMixin, BaseEstimator):
         Returns
         -------
         y : ndarray or sparse matrix
+            Labels in the format ``y`` was given in.
         """
         check_is_fitted(self, "format_")
         return decode_labels(encoded, self.taxonomy, self.format_)

@@ -170,6 +170,7 @@ def infer_taxonomy(y, *, name: str = "y") -> Taxonomy:
     Returns
     -------
     taxonomy : Taxonomy
+        The taxonomy.
 
     Raises
     ------

@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
+from .._docs import fill_doc
 from .._parallel import _Constant, fit_local_tasks  # noqa: F401 (_Constant: old pickles)
 from .._taxonomy import Taxonomy, top_down_product
 from ..base import HierarchicalClassifierMixin, NodeScores
@@ -159,13 +160,13 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
             raise ValueError(f"{type(self).__name__} predicts one path per sample; got an indicator matrix")
         return X, nodes, tax, enc.format_
 
+    @fill_doc
     def fit(self, X, y, sample_weight=None):
         """Fit every local classifier.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
+        %(X_features)s
         y : array-like
             Labels in any single-label format of :mod:`skhier.labels`: 1-D leaf or node
             labels, or 2-D root-first paths. Without ``taxonomy``, 2-D paths define it
@@ -176,6 +177,7 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
         Returns
         -------
         self : object
+            The fitted estimator.
         """
         before = dict(self.__dict__)
         try:
@@ -301,6 +303,7 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
     def _end_proba(self, X):
         return self._node_proba(self._check_X(X))[1]
 
+    @fill_doc
     def conditional_proba(self, X):
         """Conditional probabilities ``P(v | parent(v))`` of every node (the root's is 1).
 
@@ -309,36 +312,37 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
+        %(X_features)s
 
         Returns
         -------
         cond : NodeScores of shape (n_samples, n_nodes)
+            Conditional probabilities ``P(v | parent(v))`` of every node (the root's is 1).
         """
         X = self._check_X(X)
         cond = self._node_proba(X)[2].copy()
         cond[:, 0] = 1.0
         return NodeScores.wrap(cond, self.taxonomy_)
 
+    @fill_doc
     def fit_transform(self, X, y, sample_weight=None):
         """Fit, then return node probabilities of ``X``.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
+        %(X_features)s
         y : array-like
             Labels in any label format of :mod:`skhier.labels`.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples; ``None`` weighs every sample equally.
+        %(sample_weight)s
 
         Returns
         -------
         scores : NodeScores of shape (n_samples, n_nodes)
+            Node scores, columns in taxonomy order.
         """
         return self.fit(X, y, sample_weight=sample_weight).transform(X)
 
+    @fill_doc
     def predict(self, X):
         """Greedy top-down prediction, in the label format seen at ``fit``.
 
@@ -350,12 +354,12 @@ class _LocalClassifier(HierarchicalClassifierMixin, ClassifierMixin, Transformer
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
+        %(X_features)s
 
         Returns
         -------
         y : ndarray
+            Labels in the format ``y`` was given in.
         """
         X = self._check_X(X)
         return decode_labels(self._route(X), self.taxonomy_, self.label_format_)

@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._docs import fill_doc
 from .._parallel import fit_local_tasks
 from ..base import NodeScores, NodeScoresMixin
 from ..labels import HierarchicalLabelEncoder, decode_labels
@@ -85,13 +86,13 @@ class MultiLabelLocalClassifierPerNode(NodeScoresMixin, ClassifierMixin, Transfo
         self.n_jobs = n_jobs
         self.verbose = verbose
 
+    @fill_doc
     def fit(self, X, y):
         """Fit one binary classifier per non-root node.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
+        %(X_features)s
         y : array-like or sparse matrix
             Node sets as an indicator (one column per node, root first; ancestors are
             filled in).
@@ -99,6 +100,7 @@ class MultiLabelLocalClassifierPerNode(NodeScoresMixin, ClassifierMixin, Transfo
         Returns
         -------
         self : object
+            The fitted estimator.
         """
         validate_params(self)
         X = validate_data(self, X, accept_sparse="csr", reset=True)  # X first: its errors do not depend on y
@@ -132,17 +134,18 @@ class MultiLabelLocalClassifierPerNode(NodeScoresMixin, ClassifierMixin, Transfo
         self.classes_[:] = list(tax.nodes)
         return self
 
+    @fill_doc
     def predict_proba(self, X):
         """Per-node probabilities, coherent: no node above any of its parents.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
+        %(X_features)s
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_nodes)
+            Probabilities.
         """
         check_is_fitted(self, "estimators_")
         X = validate_data(self, X, accept_sparse="csr", reset=False)
@@ -157,31 +160,33 @@ class MultiLabelLocalClassifierPerNode(NodeScoresMixin, ClassifierMixin, Transfo
             P[:, v] = local * P[:, tax.parents[v]].min(axis=1)
         return P
 
+    @fill_doc
     def transform(self, X):
         """Per-node probabilities as node scores (see :meth:`predict_proba`).
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
+        %(X_features)s
 
         Returns
         -------
         scores : NodeScores of shape (n_samples, n_nodes)
+            Node scores, columns in taxonomy order.
         """
         return NodeScores.wrap(self.predict_proba(X), self.taxonomy_)
 
+    @fill_doc
     def predict(self, X):
         """The nodes at or above ``threshold`` (closed under ancestors), in ``y``'s format.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
+        %(X_features)s
 
         Returns
         -------
         y : ndarray or sparse matrix
+            Labels in the format ``y`` was given in.
         """
         hit = self.predict_proba(X) >= self.threshold
         hit[:, 0] = True

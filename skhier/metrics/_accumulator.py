@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from .._docs import fill_doc
 from .._taxonomy import Taxonomy
 from .._tree import taxonomy_tensors
 from ..utils.validation import check_taxonomy
@@ -28,6 +29,7 @@ _SUMS = ("exact", "correct", "info_precision", "info_recall", "info_f1", "depth_
          "depth_f1", "inter", "n_pred", "n_true", "severity", "mistakes", "weight")
 
 
+@fill_doc
 class HierarchicalMetricAccumulator:
     """Accumulate label-based hierarchical metrics over batches.
 
@@ -38,8 +40,7 @@ class HierarchicalMetricAccumulator:
 
     Parameters
     ----------
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
 
     Attributes
     ----------
@@ -74,6 +75,7 @@ class HierarchicalMetricAccumulator:
         Returns
         -------
         self : HierarchicalMetricAccumulator
+            This accumulator, with the batch added.
         """
         self._sums = None
         self._level_hits = None
@@ -81,6 +83,7 @@ class HierarchicalMetricAccumulator:
         self.n_samples_ = 0
         return self
 
+    @fill_doc
     def update(self, y_true, y_pred, sample_weight=None):
         """Add a batch of true and predicted labels.
 
@@ -88,8 +91,7 @@ class HierarchicalMetricAccumulator:
         ----------
         y_true, y_pred : array-like or tensor
             Labels in any single-label format, as every metric reads them.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples; ``None`` weighs every sample equally.
+        %(sample_weight)s
         """
         device = pick_device(y_true, y_pred)
         t = node_indices(y_true, self.taxonomy, device, name="y_true")

@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from .._docs import fill_doc
 from .._taxonomy import Taxonomy
 from .._tree import lca, taxonomy_tensors
 from ..labels import encode_labels
@@ -52,6 +53,7 @@ def _pair(y_true, y_pred, taxonomy, sample_weight):
     return t, p, w, is_tensor(y_true) or is_tensor(y_pred)
 
 
+@fill_doc
 def path_accuracy_score(y_true, y_pred, *, taxonomy, sample_weight=None):
     """Exact-path accuracy: the fraction of samples whose predicted node is the true node.
 
@@ -63,14 +65,13 @@ def path_accuracy_score(y_true, y_pred, *, taxonomy, sample_weight=None):
     y_true, y_pred : array-like or tensor
         Labels in any single-label format of :mod:`skhier.labels` (a torch tensor holds
         node indices).
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(taxonomy)s
+    %(sample_weight)s
 
     Returns
     -------
     score : float (0-d tensor for tensor inputs)
+        Exact-path accuracy: the fraction of samples whose predicted node is the true node.
 
     Examples
     --------
@@ -84,6 +85,7 @@ def path_accuracy_score(y_true, y_pred, *, taxonomy, sample_weight=None):
     return finish(weighted_mean((t == p).double(), w), as_tensor)
 
 
+@fill_doc
 def level_accuracy_score(y_true, y_pred, *, taxonomy, level=None, sample_weight=None):
     """Accuracy at each level of the taxonomy.
 
@@ -97,12 +99,10 @@ def level_accuracy_score(y_true, y_pred, *, taxonomy, level=None, sample_weight=
     ----------
     y_true, y_pred : array-like or tensor
         True and predicted labels, in any label format of :mod:`skhier.labels`.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     level : int, default=None
         Level in ``1 .. taxonomy.max_depth``; ``None`` returns every level.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(sample_weight)s
 
     Returns
     -------
@@ -201,6 +201,7 @@ def _set_counts(y_true, y_pred, taxonomy):
     return inter, n_pred, n_true, as_tensor
 
 
+@fill_doc
 def hierarchical_precision_recall_fscore(
     y_true, y_pred, *, taxonomy, average="micro", beta=1.0, zero_division=0.0, sample_weight=None
 ):
@@ -216,8 +217,7 @@ def hierarchical_precision_recall_fscore(
     ----------
     y_true, y_pred : array-like, sparse matrix or tensor
         Labels in any format of :mod:`skhier.labels`.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     average : {"micro", "macro"}, default="micro"
         ``"micro"`` sums the counts over samples before dividing; ``"macro"`` averages the
         per-sample ratios: macro precision and recall are the means of the per-sample
@@ -227,12 +227,12 @@ def hierarchical_precision_recall_fscore(
         Weight of recall in the F-score.
     zero_division : float, default=0.0
         Value of a ratio whose denominator is 0 (a root prediction or truth).
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(sample_weight)s
 
     Returns
     -------
     precision, recall, fscore : float (0-d tensors for tensor inputs)
+        The three scores.
 
     See Also
     --------
@@ -274,6 +274,7 @@ def _fscore(prec: torch.Tensor, rec: torch.Tensor, beta: float) -> torch.Tensor:
     return torch.where(den > 0, (1 + b2) * prec * rec / safe, torch.zeros_like(den))
 
 
+@fill_doc
 def hierarchical_precision_score(y_true, y_pred, *, taxonomy, average="micro", zero_division=0.0, sample_weight=None):
     """Set-based hierarchical precision; see :func:`hierarchical_precision_recall_fscore`.
 
@@ -281,17 +282,16 @@ def hierarchical_precision_score(y_true, y_pred, *, taxonomy, average="micro", z
     ----------
     y_true, y_pred : array-like, sparse matrix or tensor
         True and predicted labels, in any label format of :mod:`skhier.labels`.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     average : {"micro", "macro"}, default="micro"
     zero_division : float, default=0.0
         The value a ratio takes when its denominator is 0.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(sample_weight)s
 
     Returns
     -------
     precision : float
+        Hierarchical precision.
 
     Examples
     --------
@@ -307,6 +307,7 @@ def hierarchical_precision_score(y_true, y_pred, *, taxonomy, average="micro", z
     )[0]
 
 
+@fill_doc
 def hierarchical_recall_score(y_true, y_pred, *, taxonomy, average="micro", zero_division=0.0, sample_weight=None):
     """Set-based hierarchical recall; see :func:`hierarchical_precision_recall_fscore`.
 
@@ -314,17 +315,16 @@ def hierarchical_recall_score(y_true, y_pred, *, taxonomy, average="micro", zero
     ----------
     y_true, y_pred : array-like, sparse matrix or tensor
         True and predicted labels, in any label format of :mod:`skhier.labels`.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     average : {"micro", "macro"}, default="micro"
     zero_division : float, default=0.0
         The value a ratio takes when its denominator is 0.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(sample_weight)s
 
     Returns
     -------
     recall : float
+        Hierarchical recall.
 
     Examples
     --------
@@ -340,6 +340,7 @@ def hierarchical_recall_score(y_true, y_pred, *, taxonomy, average="micro", zero
     )[1]
 
 
+@fill_doc
 def hierarchical_f1_score(y_true, y_pred, *, taxonomy, average="micro", zero_division=0.0, sample_weight=None):
     """Set-based hierarchical F1; see :func:`hierarchical_precision_recall_fscore`.
 
@@ -350,17 +351,16 @@ def hierarchical_f1_score(y_true, y_pred, *, taxonomy, average="micro", zero_div
     ----------
     y_true, y_pred : array-like, sparse matrix or tensor
         True and predicted labels, in any label format of :mod:`skhier.labels`.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     average : {"micro", "macro"}, default="micro"
     zero_division : float, default=0.0
         The value a ratio takes when its denominator is 0.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(sample_weight)s
 
     Returns
     -------
     f1 : float
+        Set-based hierarchical F1; see :func:`hierarchical_precision_recall_fscore`.
 
     Examples
     --------
@@ -411,6 +411,7 @@ def _per_example_update(t, p2, a, f) -> dict:
     return {"exact": exact, "correct": correct, "precision": prec, "recall": rec, "f1": harmonic(prec, rec)}
 
 
+@fill_doc
 def specificity_precision_recall_fscore(y_true, y_pred, *, taxonomy, specificity="info", sample_weight=None):
     """Mean per-example precision, recall and F1 of Valmadre (2022).
 
@@ -423,15 +424,14 @@ def specificity_precision_recall_fscore(y_true, y_pred, *, taxonomy, specificity
     ----------
     y_true, y_pred : array-like or tensor
         True and predicted labels, in any label format of :mod:`skhier.labels`.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     specificity : {"info", "depth"}, default="info"
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(sample_weight)s
 
     Returns
     -------
     precision, recall, f1 : float
+        The three scores.
 
     References
     ----------
@@ -451,6 +451,7 @@ def specificity_precision_recall_fscore(y_true, y_pred, *, taxonomy, specificity
     return tuple(finish(weighted_mean(m[k], w), as_tensor) for k in ("precision", "recall", "f1"))
 
 
+@fill_doc
 def hierarchical_correct_score(y_true, y_pred, *, taxonomy, sample_weight=None):
     """Fraction of correct predictions: the truth, one of its ancestors or descendants.
 
@@ -461,14 +462,13 @@ def hierarchical_correct_score(y_true, y_pred, *, taxonomy, sample_weight=None):
     ----------
     y_true, y_pred : array-like or tensor
         True and predicted labels, in any label format of :mod:`skhier.labels`.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(taxonomy)s
+    %(sample_weight)s
 
     Returns
     -------
     score : float
+        Fraction of correct predictions: the truth, one of its ancestors or descendants.
 
     Examples
     --------
@@ -502,14 +502,13 @@ def _make_single(spec, which):
     ----------
     y_true, y_pred : array-like or tensor
         Labels in any single-label format of :mod:`skhier.labels`.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(taxonomy)s
+    %(sample_weight)s
 
     Returns
     -------
     score : float (0-d tensor for tensor inputs)
+        Fraction of correct predictions: the truth, one of its ancestors or descendants.
 
     Examples
     --------
@@ -519,7 +518,7 @@ def _make_single(spec, which):
     >>> round({name}(["A1"], ["A1"], taxonomy=tax), 3)
     1.0
     """
-    return metric
+    return fill_doc(metric)
 
 
 info_precision_score = _make_single("info", "precision")

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
+from .._docs import fill_doc
 from .._tree import TREE_DISTANCES, tree_distance
 from ..utils.validation import check_number
 from ._base import node_indices
@@ -29,6 +30,7 @@ def _latent_distance(za, zb, metric):
     return 1 - (za * zb).sum(axis=1) / (na * nb)
 
 
+@fill_doc
 def latent_distance_correlation(
     y_true, Z, *, taxonomy, latent_metric="normalized_l1", distance="edges", max_pairs=100_000, random_state=0
 ):
@@ -46,8 +48,7 @@ def latent_distance_correlation(
         Labels in any single-label format.
     Z : array-like of shape (n_samples, n_features)
         Latent vectors (e.g. :meth:`~skhier.neural.HierarchicalLossClassifier.embed`).
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     latent_metric : {"normalized_l1", "euclidean", "cosine"}, default="normalized_l1"
         ``"normalized_l1"`` is KFR's: each vector standardised by its own mean and
         standard deviation, then the mean absolute difference.

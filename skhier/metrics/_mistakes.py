@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from .._chunks import row_blocks
+from .._docs import fill_doc
 from .._tree import lca, taxonomy_tensors
 from ._base import finish, weighted_mean
 from ._hierarchical import _pair
@@ -18,6 +19,7 @@ __all__ = [
 ]
 
 
+@fill_doc
 def mistake_severity(y_true, y_pred, *, taxonomy, sample_weight=None):
     """Mean height of the LCA of truth and prediction over the wrong predictions.
 
@@ -30,14 +32,13 @@ def mistake_severity(y_true, y_pred, *, taxonomy, sample_weight=None):
     ----------
     y_true, y_pred : array-like or tensor
         Labels in any single-label format.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(taxonomy)s
+    %(sample_weight)s
 
     Returns
     -------
     severity : float
+        Mean mistake severity.
 
     References
     ----------
@@ -87,6 +88,7 @@ def _kth_closest_height(t: torch.Tensor, tt, k: int) -> torch.Tensor:
     return tt.height[lowest]
 
 
+@fill_doc
 def hierarchical_distance_at_k(y_true, y_score, *, taxonomy, k=1, sample_weight=None):
     """Mean LCA height between the truth and each of the ``k`` best-scored leaves.
 
@@ -100,16 +102,15 @@ def hierarchical_distance_at_k(y_true, y_score, *, taxonomy, k=1, sample_weight=
         True labels, in any label format of :mod:`skhier.labels`.
     y_score : array-like or tensor of shape (n_samples, n_nodes)
         Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     k : int, default=1
         How many of the top-scored classes are considered.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(sample_weight)s
 
     Returns
     -------
     distance : float
+        Mean LCA height between the truth and each of the ``k`` best-scored leaves.
 
     Examples
     --------
@@ -142,6 +143,7 @@ def _best_height_sum(t: torch.Tensor, tt, k: int) -> torch.Tensor:
     return (taken * tt.height[path.clamp(min=0)]).sum(dim=1)
 
 
+@fill_doc
 def hierarchical_precision_at_k(y_true, y_score, *, taxonomy, k=1, sample_weight=None):
     """Bertinetto et al.'s hierarchical precision@k: top-k similarity over the best possible.
 
@@ -163,16 +165,15 @@ def hierarchical_precision_at_k(y_true, y_score, *, taxonomy, k=1, sample_weight
         True labels, in any label format of :mod:`skhier.labels`.
     y_score : array-like or tensor of shape (n_samples, n_nodes)
         Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     k : int, default=1
         How many of the top-scored classes are considered.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(sample_weight)s
 
     Returns
     -------
     precision : float
+        Hierarchical precision.
 
     References
     ----------
@@ -201,6 +202,7 @@ def hierarchical_precision_at_k(y_true, y_score, *, taxonomy, k=1, sample_weight
     return finish(weighted_mean(ratio, w), as_tensor)
 
 
+@fill_doc
 def hierarchical_set_precision_at_k(y_true, y_score, *, taxonomy, k=1, sample_weight=None):
     """Frome et al.'s hierarchical precision@k: the share of the top k among the closest leaves.
 
@@ -215,16 +217,15 @@ def hierarchical_set_precision_at_k(y_true, y_score, *, taxonomy, k=1, sample_we
         True labels, in any label format of :mod:`skhier.labels`.
     y_score : array-like or tensor of shape (n_samples, n_nodes)
         Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     k : int, default=1
         How many of the top-scored classes are considered.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(sample_weight)s
 
     Returns
     -------
     precision : float
+        Hierarchical precision.
 
     See Also
     --------

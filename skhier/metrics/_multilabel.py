@@ -6,6 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from .._docs import fill_doc
 from ..labels import encode_labels
 from ..utils.validation import is_tensor
 from ._base import check_lengths, finish, node_score_tensor, pick_device, sample_weights
@@ -64,6 +65,7 @@ def _ml_inputs(y_true, y_score, taxonomy, sample_weight):
     return y, s, (torch.ones(n, dtype=s.dtype, device=s.device) if w is None else w), as_tensor
 
 
+@fill_doc
 def mean_average_precision(y_true, y_score, *, taxonomy=None, sample_weight=None):
     """mAP: the mean over classes of the average precision of each class's scores.
 
@@ -79,12 +81,12 @@ def mean_average_precision(y_true, y_score, *, taxonomy=None, sample_weight=None
         With ``taxonomy``: node scores (n_samples, n_nodes).
     taxonomy : Taxonomy, default=None
         The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(sample_weight)s
 
     Returns
     -------
     map : float
+        Mean average precision.
 
     Examples
     --------
@@ -114,6 +116,7 @@ def mean_average_precision(y_true, y_score, *, taxonomy=None, sample_weight=None
     return finish(ap[has_pos].mean(), as_tensor)
 
 
+@fill_doc
 def multilabel_precision_recall_f1(
     y_true, y_score, *, taxonomy=None, threshold=0.5, top_k=None, zero_division=0.0, sample_weight=None
 ):
@@ -139,8 +142,7 @@ def multilabel_precision_recall_f1(
         Predict each sample's ``top_k`` best-scored labels instead of thresholding.
     zero_division : float, default=0.0
         Ratio of a class with no prediction (CP) or no positive (CR).
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(sample_weight)s
 
     Returns
     -------
@@ -178,6 +180,7 @@ def multilabel_precision_recall_f1(
     return {k: finish(v, as_tensor) for k, v in out.items()}
 
 
+@fill_doc
 def hierarchy_violations(y_score, *, taxonomy, threshold=None):
     """Per sample, the number of (node, ancestor) pairs where a node outranks its ancestor.
 
@@ -191,14 +194,14 @@ def hierarchy_violations(y_score, *, taxonomy, threshold=None):
     ----------
     y_score : array-like, sparse matrix or tensor of shape (n_samples, n_nodes)
         Node scores or a node-indicator matrix, columns in taxonomy order.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     threshold : float, default=None
         A node is predicted when its score is at least ``threshold``.
 
     Returns
     -------
     counts : ndarray of int of shape (n_samples,) (a tensor for tensor input)
+        Per sample, the number of (node, ancestor) pairs where a node outranks its ancestor.
 
     See Also
     --------

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from .._chunks import row_blocks
+from .._docs import fill_doc
 from .._tree import best_leaf, majority_node, taxonomy_tensors
 from ..utils.validation import check_number, check_taxonomy, is_tensor
 from ._base import (
@@ -77,6 +78,7 @@ class OperatingCurve:
         Returns
         -------
         ap : float
+            Average precision over the operating curve.
 
         Examples
         --------
@@ -94,6 +96,7 @@ class OperatingCurve:
         Returns
         -------
         ac : float
+            Average correct over the operating curve.
 
         Examples
         --------
@@ -116,6 +119,7 @@ class OperatingCurve:
         Returns
         -------
         recall : float
+            Hierarchical recall.
 
         Examples
         --------
@@ -222,6 +226,7 @@ def _curve(t, s, w, taxonomy, specificity):
     return thr, curve
 
 
+@fill_doc
 def operating_curve(y_true, y_score, *, taxonomy, specificity="info", sample_weight=None):
     """The operating curve of a node-score matrix (Valmadre, 2022).
 
@@ -242,15 +247,14 @@ def operating_curve(y_true, y_score, *, taxonomy, specificity="info", sample_wei
         True labels in any single-label format.
     y_score : array-like or tensor of shape (n_samples, n_nodes)
         Node scores, columns in taxonomy order (leaf-only scores are refused).
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     specificity : {"info", "depth"}, default="info"
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(sample_weight)s
 
     Returns
     -------
     curve : OperatingCurve
+        The operating curve of a node-score matrix (Valmadre, 2022).
 
     Examples
     --------
@@ -276,6 +280,7 @@ def _pareto_integrate(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (da * b).sum()
 
 
+@fill_doc
 def hierarchical_average_precision(y_true, y_score, *, taxonomy, specificity="info", sample_weight=None):
     """AP: area under the precision vs recall operating curve, Pareto-integrated.
 
@@ -285,15 +290,14 @@ def hierarchical_average_precision(y_true, y_score, *, taxonomy, specificity="in
         True labels, in any label format of :mod:`skhier.labels`.
     y_score : array-like or tensor of shape (n_samples, n_nodes)
         Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     specificity : {"info", "depth"}, default="info"
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(sample_weight)s
 
     Returns
     -------
     ap : float
+        Average precision over the operating curve.
 
     See Also
     --------
@@ -312,6 +316,7 @@ def hierarchical_average_precision(y_true, y_score, *, taxonomy, specificity="in
     return finish(_pareto_integrate(c[:, 1], c[:, 0]), as_tensor)
 
 
+@fill_doc
 def hierarchical_average_correct(y_true, y_score, *, taxonomy, specificity="info", sample_weight=None):
     """AC: area under the correct vs recall operating curve, Pareto-integrated.
 
@@ -321,15 +326,14 @@ def hierarchical_average_correct(y_true, y_score, *, taxonomy, specificity="info
         True labels, in any label format of :mod:`skhier.labels`.
     y_score : array-like or tensor of shape (n_samples, n_nodes)
         Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     specificity : {"info", "depth"}, default="info"
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(sample_weight)s
 
     Returns
     -------
     ac : float
+        Average correct over the operating curve.
 
     Examples
     --------
@@ -344,6 +348,7 @@ def hierarchical_average_correct(y_true, y_score, *, taxonomy, specificity="info
     return finish(_pareto_integrate(c[:, 1], c[:, 3]), as_tensor)
 
 
+@fill_doc
 def recall_at_correct(y_true, y_score, *, taxonomy, min_correct=0.9, specificity="info", sample_weight=None):
     """R@XC: the best recall among operating points with correct ≥ ``min_correct``.
 
@@ -356,17 +361,16 @@ def recall_at_correct(y_true, y_score, *, taxonomy, min_correct=0.9, specificity
         True labels, in any label format of :mod:`skhier.labels`.
     y_score : array-like or tensor of shape (n_samples, n_nodes)
         Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     min_correct : float, default=0.9
         The least fraction of correct predictions (precision of the operating point) to reach.
     specificity : {"info", "depth"}, default="info"
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(sample_weight)s
 
     Returns
     -------
     recall : float
+        Hierarchical recall.
 
     Examples
     --------
@@ -387,6 +391,7 @@ def _recall_at_correct(recall: torch.Tensor, correct: torch.Tensor, min_correct:
     return recall[ok].max() if ok.any() else recall.new_tensor(0.0)
 
 
+@fill_doc
 def leaf_prediction(y_score, taxonomy):
     """Leaf inference rule: the leaf with the highest score (ties: the first leaf).
 
@@ -394,8 +399,7 @@ def leaf_prediction(y_score, taxonomy):
     ----------
     y_score : array-like or tensor of shape (n_samples, n_nodes)
         Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
 
     Returns
     -------
@@ -416,6 +420,7 @@ def leaf_prediction(y_score, taxonomy):
     return out if is_tensor(y_score) else out.cpu().numpy()
 
 
+@fill_doc
 def majority_prediction(y_score, taxonomy, *, threshold=0.5):
     """Majority inference rule: the most specific non-root node with score > ``threshold``.
 
@@ -427,14 +432,14 @@ def majority_prediction(y_score, taxonomy, *, threshold=0.5):
     ----------
     y_score : array-like or tensor of shape (n_samples, n_nodes)
         Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     threshold : float, default=0.5
         A node is predicted when its score is at least ``threshold``.
 
     Returns
     -------
     nodes : ndarray or tensor of int64
+        Node indices.
 
     Examples
     --------
@@ -457,6 +462,7 @@ def _rule_metric(y_true, y_score, taxonomy, sample_weight, rule, key):
     return finish(weighted_mean(m[key], w), as_tensor)
 
 
+@fill_doc
 def leaf_f1_score(y_true, y_score, *, taxonomy, sample_weight=None):
     """Leaf F1: mean information-based F1 of the leaf rule's predictions (Valmadre, 2022).
 
@@ -466,14 +472,13 @@ def leaf_f1_score(y_true, y_score, *, taxonomy, sample_weight=None):
         True labels, in any label format of :mod:`skhier.labels`.
     y_score : array-like or tensor of shape (n_samples, n_nodes)
         Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(taxonomy)s
+    %(sample_weight)s
 
     Returns
     -------
     score : float
+        Leaf F1: mean information-based F1 of the leaf rule's predictions (Valmadre, 2022).
 
     Examples
     --------
@@ -486,6 +491,7 @@ def leaf_f1_score(y_true, y_score, *, taxonomy, sample_weight=None):
     return _rule_metric(y_true, y_score, taxonomy, sample_weight, "leaf", "f1")
 
 
+@fill_doc
 def majority_f1_score(y_true, y_score, *, taxonomy, sample_weight=None):
     """Majority F1: mean information-based F1 of the majority rule's predictions.
 
@@ -495,14 +501,13 @@ def majority_f1_score(y_true, y_score, *, taxonomy, sample_weight=None):
         True labels, in any label format of :mod:`skhier.labels`.
     y_score : array-like or tensor of shape (n_samples, n_nodes)
         Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(taxonomy)s
+    %(sample_weight)s
 
     Returns
     -------
     score : float
+        Majority F1: mean information-based F1 of the majority rule's predictions.
 
     Examples
     --------
@@ -515,6 +520,7 @@ def majority_f1_score(y_true, y_score, *, taxonomy, sample_weight=None):
     return _rule_metric(y_true, y_score, taxonomy, sample_weight, "majority", "f1")
 
 
+@fill_doc
 def leaf_top1_accuracy(y_true, y_score, *, taxonomy, sample_weight=None):
     """Top-1 accuracy of the leaf rule (a true internal node counts any leaf below it).
 
@@ -524,14 +530,13 @@ def leaf_top1_accuracy(y_true, y_score, *, taxonomy, sample_weight=None):
         True labels, in any label format of :mod:`skhier.labels`.
     y_score : array-like or tensor of shape (n_samples, n_nodes)
         Node scores (e.g. probabilities), one column per taxonomy node in taxonomy order.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples; ``None`` weighs every sample equally.
+    %(taxonomy)s
+    %(sample_weight)s
 
     Returns
     -------
     score : float
+        Top-1 accuracy of the leaf rule (a true internal node counts any leaf below it).
 
     Examples
     --------

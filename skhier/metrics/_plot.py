@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from .._docs import fill_doc
 from ._operating_curve import OperatingCurve, operating_curve
 
 __all__ = ["plot_operating_curve"]
 
 
+@fill_doc
 def plot_operating_curve(y_true, y_scores, *, taxonomy, specificity="info", axes=None):
     """Plot correct vs recall and precision vs recall for one or several models.
 
@@ -16,8 +18,7 @@ def plot_operating_curve(y_true, y_scores, *, taxonomy, specificity="info", axes
         True labels.
     y_scores : array-like of shape (n_samples, n_nodes), or dict of name -> such array
         Node scores of one model, or of several models to compare on one figure.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     specificity : {"info", "depth"}, default="info"
     axes : sequence of two matplotlib Axes, default=None
         Where to draw; a new figure with two panels by default.
@@ -25,7 +26,9 @@ def plot_operating_curve(y_true, y_scores, *, taxonomy, specificity="info", axes
     Returns
     -------
     axes : ndarray of two matplotlib Axes
+        Correct vs recall, then precision vs recall.
     curves : dict of name -> OperatingCurve
+        The curve drawn for each model, by name.
 
     Examples
     --------

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
+from .._docs import fill_doc
 from .._taxonomy import Taxonomy
 from .._tree import bottom_up
 from ..utils.validation import check_number, check_taxonomy
@@ -43,6 +44,7 @@ def fitted_taxonomy(estimator) -> Taxonomy:
     Returns
     -------
     taxonomy : Taxonomy
+        The taxonomy.
 
     Raises
     ------
@@ -80,6 +82,7 @@ def _scorer_taxonomy(taxonomy):
     return None if taxonomy is None else check_taxonomy(taxonomy, allow_dag=True)
 
 
+@fill_doc
 def node_scores(estimator, X, taxonomy: Taxonomy) -> np.ndarray:
     """Node scores (n_samples, n_nodes) of a fitted estimator.
 
@@ -95,12 +98,12 @@ def node_scores(estimator, X, taxonomy: Taxonomy) -> np.ndarray:
         ``predict_proba`` and ``classes_``.
     X : array-like
         Input samples: images (n, C, H, W) or feature vectors (n, n_features).
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
 
     Returns
     -------
     scores : ndarray of shape (n_samples, n_nodes)
+        Node scores, columns in taxonomy order.
 
     Examples
     --------
@@ -271,6 +274,7 @@ def get_hierarchical_scorer_names():
     Returns
     -------
     names : list of str
+        The node names.
 
     Examples
     --------
@@ -307,6 +311,7 @@ def get_hierarchical_scorer(name, taxonomy=None):
     Returns
     -------
     scorer : HierarchicalScorer
+        A scorer for ``GridSearchCV``, ``cross_val_score`` and friends.
 
     Examples
     --------
@@ -362,6 +367,7 @@ def make_hierarchical_scorer(metric, taxonomy=None, *, response_method=None, gre
     Returns
     -------
     scorer : HierarchicalScorer
+        A scorer for ``GridSearchCV``, ``cross_val_score`` and friends.
 
     Examples
     --------

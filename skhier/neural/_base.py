@@ -34,6 +34,7 @@ from skorch.callbacks import ProgressBar
 from skorch.exceptions import NotInitializedError
 from skorch.utils import to_device
 
+from .._docs import fill_doc
 from ..labels import HierarchicalLabelEncoder, infer_taxonomy
 from ..utils.device import resolve_device
 from ..utils.validation import (
@@ -456,6 +457,7 @@ class _HierarchicalNetBase(NeuralNet):
         Returns
         -------
         self : object
+            The fitted estimator.
         """
         self._refuse_sample_weight(fit_params)
         dataset = self._prepare(X, y, reset=not (self.warm_start and self.initialized_))
@@ -469,13 +471,13 @@ class _HierarchicalNetBase(NeuralNet):
             torch.manual_seed(seed)
             return super().fit(dataset, None, **fit_params)
 
+    @fill_doc
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train for ``max_epochs`` more epochs without re-initialising the module.
 
         Parameters
         ----------
-        X : array-like or tensor of shape (n_samples, ...)
-            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
+        %(X_tensor)s
         y : array-like
             Labels in a format it takes (the same taxonomy).
         classes : ignored
@@ -485,6 +487,7 @@ class _HierarchicalNetBase(NeuralNet):
         Returns
         -------
         self : object
+            The fitted estimator.
         """
         self._refuse_sample_weight(fit_params)
         if not isinstance(X, torch.utils.data.Dataset):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .._docs import fill_doc
 from .._tree import max_over_descendants
 from ..utils.validation import Interval, check_taxonomy
 from ._cmsg import ROOT_LOGIT, MultiLabelNodeClassifier
@@ -82,6 +83,7 @@ class MaxConstraintLoss(nn.Module):
         Returns
         -------
         loss : scalar tensor
+            The loss, averaged over the batch.
         """
         n = self.taxonomy.n_nodes - 1
         if not isinstance(logits, torch.Tensor) or logits.ndim != 2 or logits.shape[1] != n:
@@ -100,6 +102,7 @@ class MaxConstraintLoss(nn.Module):
         return nn.functional.binary_cross_entropy_with_logits(z, y[:, 1:][:, keep].to(z.dtype))
 
 
+@fill_doc
 class CHMCNNModule(nn.Module):
     """C-HMCNN's network: a feed-forward net with one logit per class, coherent at inference.
 
@@ -116,8 +119,7 @@ class CHMCNNModule(nn.Module):
         The feature extractor: an ``nn.Module`` mapping a batch to features.
     feature_shape : tuple of int
         Shape of the backbone's output for one sample.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     hidden : int, default=500
         Width of the hidden layers.
     n_layers : int, default=3

@@ -69,6 +69,7 @@ def cooccurrence_correlation(Y) -> sp.csr_matrix:
     Returns
     -------
     A : scipy.sparse.csr_matrix of shape (n_labels, n_labels)
+        Conditional co-occurrence ``A[i, j] = P(label j | label i)`` from a 0/1 label matrix.
 
     Examples
     --------
@@ -135,6 +136,7 @@ def embedding_correlation(embeddings, *, threshold=None, n_neighbors=None, metho
     Returns
     -------
     A : ndarray or scipy.sparse.csr_matrix of shape (n_labels, n_labels)
+        Cosine similarity of label embeddings (one row per label), CMSG's semantic correlation.
 
     Examples
     --------

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
+from .._docs import fill_doc
 from ..utils.validation import Interval, check_number
 from ._kinds import HierarchicalNet
 from .losses import LOSSES, HierarchicalLoss, QuantitativeRelativityLoss, get_criterion
@@ -167,17 +168,18 @@ class HierarchicalLossClassifier(HierarchicalNet):
             return self.criterion_(logits.float(), y_true, features=features.float())
         return self.criterion_(logits.float(), y_true)
 
+    @fill_doc
     def embed(self, X):
         """The pooled backbone features of ``X`` (the latent vectors KFR aligns).
 
         Parameters
         ----------
-        X : array-like or tensor of shape (n_samples, ...)
-            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
+        %(X_tensor)s
 
         Returns
         -------
         Z : ndarray of shape (n_samples, n_features)
+            The embeddings.
         """
         return self._collect(X, "embed").double().cpu().numpy()
 
@@ -250,7 +252,7 @@ class KFRClassifier(HierarchicalLossClassifier):
     features' width, 256 for the default MLP) on its L1 scale; the default ``alpha=0.3``
     is ours too. Measured on Fashion-MNIST
     (4,000 training images, 3 epochs, MLP, 3 seeds; ``benchmarks/kfr_alpha.py``,
-    ``docs/benchmarks.md``): with the paper's L1 (``criterion__latent_distance="l1"``)
+    ``docs/benchmarks/accuracy.md``): with the paper's L1 (``criterion__latent_distance="l1"``)
     every α in {1, 3, 10, 30} collapses exact-path accuracy to 0.21-0.24 (cross-entropy:
     0.821, range 0.810-0.830), with the paper's two-phase recipe too (0.49) and with the
     batch-wide normalisation (0.21); the term has no margin, so shrinking every latent

@@ -29,6 +29,7 @@ def path_tokens(nodes, path_indices) -> np.ndarray:
     Returns
     -------
     tokens : ndarray of shape (n_samples, max_depth)
+        Token ids, one row per sample.
 
     Examples
     --------
@@ -207,7 +208,9 @@ class HCAMCLModule(nn.Module):
         Returns
         -------
         feats : tensor of shape (B, tokens, d_model)
+            Features as (B, tokens, d_model) and the initial LSTM state.
         state : tuple of two tensors of shape (B, hidden_size)
+            The LSTM's hidden and cell states.
         """
         f = self._backbone_tokens(x)
         f = self.feature_proj(f) + self.position
@@ -311,7 +314,9 @@ class HCAMCLModule(nn.Module):
         Returns
         -------
         logits : tensor of shape (B, n_nodes) or (B, L, n_nodes)
+            Logits, one per node.
         state : tuple of two tensors
+            The LSTM's hidden and cell states.
         """
         memory = self.memory(feats)
         single = token.ndim == 1
@@ -375,6 +380,7 @@ class HCAMCLModule(nn.Module):
         Returns
         -------
         logits : tensor of shape (B, max_steps, n_nodes)
+            Logits, one per node.
         """
         memory, state = self._encode_memory(x)  # once for every step
         b = state[0].shape[0]
@@ -399,6 +405,7 @@ class HCAMCLModule(nn.Module):
         Returns
         -------
         log_probs : tensor of shape (B, n_nodes)
+            Log-probabilities, one column per node.
         """
         use_exact = self.decoding == "exact" or (self.decoding == "auto" and self.n_nodes <= self.exact_max_nodes)
         return self._exact(x) if use_exact else self._beam(x)

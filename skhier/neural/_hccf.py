@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._docs import fill_doc
 from .._tree import bottom_up, taxonomy_tensors
 from ..base import NodeScores
 from ..utils.validation import Boolean, HasMethods, InstanceOf, Interval, OneOf, Options
@@ -44,6 +45,7 @@ def extended_levels(taxonomy) -> list[np.ndarray]:
     Returns
     -------
     levels : list of int arrays, one per depth 1..max_depth
+        Node indices of every level.
 
     Examples
     --------
@@ -143,6 +145,7 @@ class HCCFModule(nn.Module):
         Returns
         -------
         nodes : tensor of int
+            Node indices.
         """
         return self.level_index[self.level_offsets[depth - 1] : self.level_offsets[depth]]
 
@@ -171,6 +174,7 @@ class HCCFModule(nn.Module):
         Returns
         -------
         probs : tensor of shape (B, sum of the level sizes)
+            Probabilities per level.
         """
         return torch.cat([torch.softmax(s, dim=1) for s in self._level_logits(x)], dim=1)
 
@@ -185,6 +189,7 @@ class HCCFModule(nn.Module):
         Returns
         -------
         log_probs : tensor of shape (B, n_nodes)
+            Log-probabilities, one column per node.
         """
         logp = torch.log_softmax(self._level_logits(x)[-1], dim=1)
         out = logp.new_full((logp.shape[0], self.n_nodes), -torch.inf)
@@ -449,17 +454,18 @@ class HCCFClassifier(HierarchicalNet):
     def _criterion_defaults(self):
         return {"taxonomy": self.taxonomy_, "levels": self.levels_, "negatives": self.negatives}
 
+    @fill_doc
     def transform(self, X):
         """The paper's node scores: each level's softmax over its nodes (see the class doc).
 
         Parameters
         ----------
-        X : array-like or tensor of shape (n_samples, ...)
-            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
+        %(X_tensor)s
 
         Returns
         -------
         scores : NodeScores of shape (n_samples, n_nodes)
+            Node scores, columns in taxonomy order.
         """
         return NodeScores.wrap(self.node_scores(self._collect(X, "level_probs")).double().cpu().numpy(), self.taxonomy_)
 
@@ -478,6 +484,7 @@ class HCCFClassifier(HierarchicalNet):
         Returns
         -------
         scores : tensor of shape (n_samples, n_nodes)
+            Node scores, columns in taxonomy order.
         """
         tax = self.taxonomy_
         dev = str(level_probs.device)

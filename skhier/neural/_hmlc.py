@@ -109,6 +109,7 @@ class HMLCModule(nn.Module):
         Returns
         -------
         masks : tensor of shape (B, L, D)
+            Feature masks.
         """
         if self.masks == "attention":
             return torch.sigmoid(self.gates(z)).view(z.shape[0], self.n_levels, -1)

@@ -18,6 +18,7 @@ from sklearn.base import ClassifierMixin, TransformerMixin
 from sklearn.utils.metaestimators import available_if
 from skorch import NeuralNet
 
+from .._docs import fill_doc
 from .._tree import greedy_descent, with_all_ancestors
 from ..base import HierarchicalClassifierMixin, NodeScores, NodeScoresMixin
 from ..labels import decode_labels
@@ -125,17 +126,18 @@ class HierarchicalNet(HierarchicalClassifierMixin, ClassifierMixin, TransformerM
     def _end_proba(self, X):
         return self._outputs(X).exp()
 
+    @fill_doc
     def predict(self, X):
         """The most probable end node of every sample, in the label format of ``fit``.
 
         Parameters
         ----------
-        X : array-like or tensor of shape (n_samples, ...)
-            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
+        %(X_tensor)s
 
         Returns
         -------
         y : ndarray
+            Labels in the format ``y`` was given in.
         """
         nodes = self._outputs(X).argmax(dim=1).cpu().numpy()
         return decode_labels(nodes, self.taxonomy_, self.label_format_)
@@ -242,17 +244,18 @@ class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMix
             self.classes_[:] = list(self.taxonomy_.nodes)
         return dataset
 
+    @fill_doc
     def predict_proba(self, X):
         """Per-node probabilities, one column per taxonomy node (``classes_``).
 
         Parameters
         ----------
-        X : array-like or tensor of shape (n_samples, ...)
-            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
+        %(X_tensor)s
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_nodes)
+            Probabilities.
         """
         return self._probabilities(self._outputs(X)).double().cpu().numpy()
 
@@ -260,31 +263,33 @@ class MultiLabelHierarchicalNet(NodeScoresMixin, ClassifierMixin, TransformerMix
         """Per-node probabilities from the module's node logits (a hook for subclasses)."""
         return torch.sigmoid(node_logits)
 
+    @fill_doc
     def transform(self, X):
         """Per-node probabilities as node scores, the input of refiners and metrics.
 
         Parameters
         ----------
-        X : array-like or tensor of shape (n_samples, ...)
-            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
+        %(X_tensor)s
 
         Returns
         -------
         scores : NodeScores of shape (n_samples, n_nodes)
+            Node scores, columns in taxonomy order.
         """
         return NodeScores.wrap(self.predict_proba(X), self.taxonomy_)
 
+    @fill_doc
     def predict(self, X):
         """Label sets (multi-label ``y``) or paths (single-label ``y``), as fitted.
 
         Parameters
         ----------
-        X : array-like or tensor of shape (n_samples, ...)
-            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
+        %(X_tensor)s
 
         Returns
         -------
         y : ndarray or sparse matrix
+            Labels in the format ``y`` was given in.
         """
         p = self._probabilities(self._outputs(X))
         tax = self.taxonomy_
@@ -348,17 +353,18 @@ class HierarchicalEncoderNet(TransformerMixin, _HierarchicalNetBase):
     predict = available_if(lambda self: False)(NeuralNet.predict)
     predict_proba = available_if(lambda self: False)(NeuralNet.predict_proba)
 
+    @fill_doc
     def transform(self, X):
         """Embeddings of ``X``.
 
         Parameters
         ----------
-        X : array-like or tensor of shape (n_samples, ...)
-            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
+        %(X_tensor)s
 
         Returns
         -------
         Z : ndarray of shape (n_samples, n_features_out_)
+            The embeddings.
         """
         return self._outputs(X).double().cpu().numpy()
 
@@ -368,13 +374,13 @@ class HierarchicalEncoderNet(TransformerMixin, _HierarchicalNetBase):
         self._check_fitted()
         return int(self._outputs(torch.zeros((1, *self.input_shape_))).shape[1])
 
+    @fill_doc
     def fit_transform(self, X, y=None, **fit_params):
         """Fit, then return the embeddings of ``X``.
 
         Parameters
         ----------
-        X : array-like or tensor of shape (n_samples, ...)
-            Input samples: images (n, C, H, W) or feature vectors (n, n_features).
+        %(X_tensor)s
         y : array-like
             Labels in any label format of :mod:`skhier.labels`.
         **fit_params : dict
@@ -383,6 +389,7 @@ class HierarchicalEncoderNet(TransformerMixin, _HierarchicalNetBase):
         Returns
         -------
         Z : ndarray of shape (n_samples, n_features_out_)
+            The embeddings.
         """
         return self.fit(X, y, **fit_params).transform(X)
 
@@ -397,5 +404,6 @@ class HierarchicalEncoderNet(TransformerMixin, _HierarchicalNetBase):
         Returns
         -------
         names : ndarray of str objects
+            The node names.
         """
         return np.array([f"embedding{i}" for i in range(self.n_features_out_)], dtype=object)

@@ -18,6 +18,8 @@ import torch
 from sklearn.model_selection import train_test_split
 from skorch.dataset import ValidSplit
 
+from .._docs import fill_doc
+
 __all__ = [
     "NodeDataset",
     "TensorBatchIterator",
@@ -41,6 +43,7 @@ def auto_batch_size(n_samples: int) -> int:
     Returns
     -------
     batch_size : int
+        The batch size of ``batch_size="auto"``: about 64 steps an epoch, 16 to 256.
 
     Examples
     --------
@@ -149,6 +152,7 @@ class SparseRows:
         Returns
         -------
         rows : float32 tensor of shape (len(index), n_features)
+            Rows ``index`` as a dense tensor (``dim`` must be 0).
         """
         if dim != 0:
             raise ValueError(f"SparseRows selects rows only (dim=0), got dim={dim}")
@@ -160,6 +164,7 @@ class SparseRows:
         Returns
         -------
         n : int
+            The dense size (rows × features).
         """
         return int(np.prod(self.matrix.shape))
 
@@ -206,6 +211,7 @@ class NodeDataset(torch.utils.data.Dataset):
         Returns
         -------
         dataset : NodeDataset, or a Subset of one
+            The inputs alone, sharing ``X`` (no copy): a prediction dataset.
         """
         alone = NodeDataset(self.X)
         return alone if indices is None else torch.utils.data.Subset(alone, indices.tolist())
@@ -230,6 +236,7 @@ class NodeDataset(torch.utils.data.Dataset):
         Returns
         -------
         self : NodeDataset
+            This dataset, its tensors moved (``place`` works in place).
         """
         device = torch.device(device)
         if device.type != "cuda" or isinstance(self.X, SparseRows):
@@ -446,6 +453,7 @@ class HierarchicalValidSplit(ValidSplit):
         return torch.utils.data.Subset(dataset, idx_train), torch.utils.data.Subset(dataset, idx_valid)
 
 
+@fill_doc
 class HierarchicalBatchIterator(TensorBatchIterator):
     """Batches built so that every level of the taxonomy has positives (contrastive losses).
 
@@ -471,8 +479,7 @@ class HierarchicalBatchIterator(TensorBatchIterator):
         Its ``strata`` give every sample's node.
     batch_size : int, default=128
         Rounded down to whole groups; at least ``L + 2``.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     shuffle : bool, default=True
         Ignored: batches are always random (kept for skorch's signature).
     drop_last, device, channels_last, seed
@@ -532,6 +539,7 @@ class HierarchicalBatchIterator(TensorBatchIterator):
         Returns
         -------
         groups : ndarray of int of shape (n_anchors, L + 2)
+            Positions in the dataset of every anchor's group: anchor, same label, cousins, elsewhere.
         """
         nodes, paths = self._nodes, self._paths
         n = nodes.size

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
+from .._docs import fill_doc
 from .._taxonomy import Taxonomy
 from ..utils.validation import HasMethods, InstanceOf, OneOf, Options
 
@@ -25,6 +26,7 @@ __all__ = ["label_prompts", "encode_label_texts", "load_minilm", "cached_minilm_
 MEMORY_RULE = OneOf(Options(None), InstanceOf(str, os.PathLike, what="a cache directory"), HasMethods("cache"))
 
 
+@fill_doc
 def label_prompts(taxonomy: Taxonomy, label_texts=None) -> list[str]:
     """One text per taxonomy node, in node order.
 
@@ -35,14 +37,14 @@ def label_prompts(taxonomy: Taxonomy, label_texts=None) -> list[str]:
 
     Parameters
     ----------
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     label_texts : mapping of node -> str, default=None
         The user's text for some nodes; the others get a prompt from their name.
 
     Returns
     -------
     texts : list of str
+        One text per node.
 
     Examples
     --------
@@ -90,6 +92,7 @@ def load_minilm(device=None, *, needed_by='text_encoder="minilm"'):
     Returns
     -------
     model : sentence_transformers.SentenceTransformer
+        The sentence encoder, loaded from the installed wheel (no download).
 
     Raises
     ------
@@ -161,6 +164,7 @@ def cached_minilm_embeddings(texts, *, memory=None, verbose=0, needed_by=None) -
     Returns
     -------
     embeddings : ndarray of shape (n_texts, 384), float32
+        MiniLM embeddings of ``texts``, computed once per process (and once per ``memory``).
 
     Examples
     --------
@@ -208,6 +212,7 @@ def encode_label_texts(texts: list[str], text_encoder, *, needed_by=None, memory
     Returns
     -------
     embeddings : float32 tensor of shape (n_texts, d) or None
+        MiniLM embeddings of ``texts``, computed once per process (and once per ``memory``).
 
     Examples
     --------

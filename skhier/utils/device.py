@@ -20,6 +20,7 @@ def resolve_device(device) -> str:
     Returns
     -------
     device : str or torch.device
+        ``"auto"`` → ``"cuda"`` when a GPU is available, else ``"cpu"``; others unchanged.
 
     Examples
     --------

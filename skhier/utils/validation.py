@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .._docs import fill_doc
 from .._taxonomy import Taxonomy
 from ..exceptions import InvalidParameterError
 
@@ -72,6 +73,7 @@ def check_number(value, name, *, low=None, high=None, low_open=False, high_open=
     Returns
     -------
     value : int, float or None
+        The value, as the rule accepts it.
 
     Examples
     --------
@@ -130,6 +132,7 @@ def check_taxonomy(taxonomy, *, allow_dag: bool = False, what: str | None = None
     Returns
     -------
     taxonomy : Taxonomy
+        The taxonomy.
 
     Examples
     --------
@@ -148,6 +151,7 @@ def check_taxonomy(taxonomy, *, allow_dag: bool = False, what: str | None = None
     return taxonomy
 
 
+@fill_doc
 def check_node_indices(indices, taxonomy: Taxonomy, *, name="indices") -> np.ndarray:
     """Node indices as int64, refusing non-integers and indices outside the taxonomy.
 
@@ -155,14 +159,14 @@ def check_node_indices(indices, taxonomy: Taxonomy, *, name="indices") -> np.nda
     ----------
     indices : array-like of int
         Node indices: positions in ``taxonomy.nodes``.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     name : str, default="indices"
         What error messages call ``indices``.
 
     Returns
     -------
     indices : ndarray of int64
+        Node indices.
 
     Examples
     --------
@@ -186,6 +190,7 @@ def check_node_indices(indices, taxonomy: Taxonomy, *, name="indices") -> np.nda
     return arr
 
 
+@fill_doc
 def check_node_scores(scores, taxonomy: Taxonomy, *, name="node scores", probabilities=False):
     """Validate a (n_samples, n_nodes) score matrix (numpy or torch).
 
@@ -193,8 +198,7 @@ def check_node_scores(scores, taxonomy: Taxonomy, *, name="node scores", probabi
     ----------
     scores : array-like or torch.Tensor of shape (n_samples, n_nodes)
         Node scores, one column per taxonomy node in taxonomy order.
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     name : str, default="node scores"
         How the error messages call the matrix.
     probabilities : bool, default=False
@@ -284,6 +288,7 @@ def check_option(value, name, options):
     Returns
     -------
     value : object
+        The value, as the rule accepts it.
 
     Examples
     --------
@@ -318,6 +323,7 @@ def check_sample_weight(sample_weight, n_samples, *, name="sample_weight"):
     Returns
     -------
     sample_weight : ndarray of shape (n_samples,) or None
+        The checked weights, or None.
 
     Examples
     --------
@@ -390,6 +396,7 @@ class Interval:
         Returns
         -------
         value : int, float or None
+            The value, as the rule accepts it.
         """
         return check_number(value, name, low=self.low, high=self.high, low_open=self.low_open,
                             high_open=self.high_open, integer=self.integer, allow_none=self.allow_none)
@@ -429,6 +436,7 @@ class Options:
         Returns
         -------
         value : object
+            The value, as the rule accepts it.
         """
         return check_option(value, name, self.values)
 
@@ -472,6 +480,7 @@ class Boolean:
         Returns
         -------
         value : bool or int
+            The value, as the rule accepts it.
         """
         if isinstance(value, (bool, np.bool_)):
             return bool(value)
@@ -513,6 +522,7 @@ class RandomState:
         Returns
         -------
         value : None, int or numpy.random.RandomState
+            The value, as the rule accepts it.
         """
         if value is None or isinstance(value, np.random.RandomState):
             return value
@@ -536,6 +546,7 @@ def seed_from(random_state):
     Returns
     -------
     seed : int or None
+        An int seed, or None.
 
     Examples
     --------
@@ -590,6 +601,7 @@ class OneOf:
         Returns
         -------
         value : object
+            The value, as the rule accepts it.
         """
         wants = []
         for rule in self.rules:
@@ -643,6 +655,7 @@ class InstanceOf:
         Returns
         -------
         value : object
+            The value, as the rule accepts it.
         """
         if (value is None and self.allow_none) or isinstance(value, self.types):
             return value
@@ -689,6 +702,7 @@ class IsTaxonomy:
         Returns
         -------
         value : Taxonomy or None
+            The value, as the rule accepts it.
         """
         if value is None and self.allow_none:
             return value
@@ -739,6 +753,7 @@ class HasMethods:
         Returns
         -------
         value : object
+            The value, as the rule accepts it.
         """
         if (value is None and self.allow_none) or all(callable(getattr(value, m, None)) for m in self.methods):
             return value
@@ -780,6 +795,7 @@ class Device:
         Returns
         -------
         value : str, torch.device or None
+            The value, as the rule accepts it.
         """
         if value is None or (isinstance(value, str) and value == "auto"):
             return value
@@ -808,6 +824,7 @@ def parameter_rules(estimator_class) -> dict:
     Returns
     -------
     rules : dict of str to rule
+        Every declared rule by parameter name.
 
     Examples
     --------

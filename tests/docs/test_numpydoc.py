@@ -12,7 +12,7 @@ from tests.docs.test_api_docs import PUBLIC_MODULES
 
 validate = pytest.importorskip("numpydoc.validate", reason="numpydoc is not installed: pip install 'skhier[test]'")
 
-CODES = {"PR01", "PR02", "PR07"}
+CODES = {"PR01", "PR02", "PR07", "RT03"}
 #: objects whose constructor is not ours, each with its reason
 EXEMPT = {
     "skhier.base.NodeScores": "an ndarray subclass: its constructor is numpy's; users call NodeScores.wrap",

@@ -86,6 +86,7 @@ def get_criterion(criterion, kind="end"):
     Returns
     -------
     loss : class or module
+        The criterion: a class to build from the taxonomy, or the module given.
 
     Examples
     --------
@@ -123,6 +124,7 @@ def get_loss(criterion):
     Returns
     -------
     loss : HierarchicalLoss subclass or instance
+        The loss class registered under that name, or the instance given.
 
     Examples
     --------

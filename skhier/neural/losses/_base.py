@@ -105,6 +105,7 @@ class HierarchicalLoss(nn.Module):
         Returns
         -------
         values : tensor of shape (B, n_nodes)
+            Values, one per node.
         """
         out = leaf_values.new_full((leaf_values.shape[0], self.taxonomy.n_nodes), -torch.inf)
         return out.index_copy(1, self._tensors(leaf_values.device).leaves, leaf_values)
@@ -123,6 +124,7 @@ class HierarchicalLoss(nn.Module):
         Returns
         -------
         log_probs : tensor of shape (B, n_nodes)
+            Log-probabilities, one column per node.
         """
         return self.leaf_columns(torch.log_softmax(self.leaf_log_scores(logits), dim=1))
 
@@ -137,6 +139,7 @@ class HierarchicalLoss(nn.Module):
         Returns
         -------
         scores : tensor of shape (B, n_leaves)
+            Leaf scores.
         """
         return logits
 
@@ -151,6 +154,7 @@ class HierarchicalLoss(nn.Module):
         Returns
         -------
         log_probs : tensor of shape (B, n_nodes)
+            Log-probabilities, one column per node.
         """
         return subtree_logsumexp(self.end_log_probs(logits), self.taxonomy)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from ..._docs import fill_doc
 from ..._tree import lca_with_all, tree_distance
 from ...utils.validation import check_number
 from ._base import HierarchicalLoss
@@ -15,6 +16,7 @@ from ._base import HierarchicalLoss
 __all__ = ["HierarchicalCrossEntropyLoss", "SoftLabelsLoss"]
 
 
+@fill_doc
 class HierarchicalCrossEntropyLoss(HierarchicalLoss):
     """Hierarchical cross-entropy (HXE): conditionals along the path, weighted by depth.
 
@@ -30,8 +32,7 @@ class HierarchicalCrossEntropyLoss(HierarchicalLoss):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     alpha : float, default=0.1
         ≥ 0.
 
@@ -65,6 +66,7 @@ class HierarchicalCrossEntropyLoss(HierarchicalLoss):
         return f"{super().extra_repr()}, alpha={self.alpha}"
 
 
+@fill_doc
 class SoftLabelsLoss(HierarchicalLoss):
     """Soft labels: cross-entropy against a target spread over the leaves by LCA height.
 
@@ -84,8 +86,7 @@ class SoftLabelsLoss(HierarchicalLoss):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     beta : float, default=10.0
         > 0; larger is closer to one-hot.
 
@@ -117,6 +118,7 @@ class SoftLabelsLoss(HierarchicalLoss):
         Returns
         -------
         q : tensor of shape (B, n_leaves)
+            Leaf probabilities.
         """
         leaves = self._tensors(targets.device).leaves
         lca = lca_with_all(targets, self.taxonomy)[:, leaves]

@@ -101,6 +101,7 @@ class SupConLoss(nn.Module):
         Returns
         -------
         loss : scalar tensor
+            The loss, averaged over the batch.
         """
         f = _as_views(features)
         if f.ndim != 3:
@@ -215,6 +216,7 @@ class HMCELoss(nn.Module):
         Returns
         -------
         ancestors : tensor of int of shape (B, L + 1)
+            The level-``h`` ancestor of every sample (column 0 the root), -1 below its depth.
         """
         return taxonomy_tensors(self.taxonomy, str(nodes.device)).paths[nodes]
 
@@ -231,6 +233,7 @@ class HMCELoss(nn.Module):
         Returns
         -------
         loss : scalar tensor
+            The loss, averaged over the batch.
         """
         f = _as_views(features)
         n_levels = self.n_levels

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ..._docs import fill_doc
 from ..._tree import TREE_DISTANCES, tree_distance
 from ...utils.validation import check_number
 from ._base import full_precision
@@ -37,6 +38,7 @@ def normalized_l1_distance(za: torch.Tensor, zb: torch.Tensor, *, p: float = 1.0
     Returns
     -------
     d : tensor of shape (n,)
+        KFR's latent distance ``d(a, b) = Σ_k |ẑ_a,k - ẑ_b,k|^p``: the L1 distance of normalised vectors.
 
     Examples
     --------
@@ -69,6 +71,7 @@ def sample_triplets(n: int, *, sampling: str = "all_anchors", generator=None, de
     Returns
     -------
     a, b, c : long tensors of shape (n_triplets,)
+        Triplets ``(a, b, c)`` of distinct positions in a batch of ``n`` samples.
 
     Examples
     --------
@@ -93,6 +96,7 @@ def sample_triplets(n: int, *, sampling: str = "all_anchors", generator=None, de
     return a, (a + rb) % n, (a + rc) % n
 
 
+@fill_doc
 class QuantitativeRelativityLoss(FlatSoftmaxLoss):
     """KFR: cross-entropy on the anchor plus α times the quantitative-relativity term.
 
@@ -124,8 +128,7 @@ class QuantitativeRelativityLoss(FlatSoftmaxLoss):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     alpha : float, default=1.0
         Weight of the triplet term, ≥ 0, on the paper's scale (it sweeps 0 to 30 in
         Fig. 3 and uses 1 to 100 in §IV).
@@ -186,6 +189,7 @@ class QuantitativeRelativityLoss(FlatSoftmaxLoss):
         Returns
         -------
         loss : scalar tensor
+            The loss, averaged over the batch.
         """
         a, b, c = triplets
         if a.numel() == 0:
@@ -221,6 +225,7 @@ class QuantitativeRelativityLoss(FlatSoftmaxLoss):
         Returns
         -------
         loss : scalar tensor
+            The loss, averaged over the batch.
         """
         logits, targets = self._check(logits, targets)
         if features is None:

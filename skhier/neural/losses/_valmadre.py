@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..._docs import fill_doc
 from ..._tree import (
     lca_with_all,
     path_indicator,
@@ -58,6 +59,7 @@ class _LeafSoftmax(HierarchicalLoss):
         return -subtree_logsumexp(logp, self.taxonomy).gather(1, targets[:, None]).squeeze(1)
 
 
+@fill_doc
 class FlatSoftmaxLoss(_LeafSoftmax):
     """Flat softmax over the leaves; the NLL of the label's subtree.
 
@@ -68,8 +70,7 @@ class FlatSoftmaxLoss(_LeafSoftmax):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
 
     Examples
     --------
@@ -82,6 +83,7 @@ class FlatSoftmaxLoss(_LeafSoftmax):
     """
 
 
+@fill_doc
 class ParameterSharingSoftmaxLoss(_LeafSoftmax):
     """Parameter-sharing ("PS") softmax: a flat softmax over leaf scores summed along paths.
 
@@ -92,8 +94,7 @@ class ParameterSharingSoftmaxLoss(_LeafSoftmax):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
 
     Examples
     --------
@@ -116,6 +117,7 @@ class ParameterSharingSoftmaxLoss(_LeafSoftmax):
         return path_sum(theta, self.taxonomy)[:, self._tensors(logits.device).leaves]
 
 
+@fill_doc
 class ConditionalSoftmaxLoss(HierarchicalLoss):
     """Conditional ("hierarchical", YOLO9000-style) softmax: one softmax per parent.
 
@@ -126,8 +128,7 @@ class ConditionalSoftmaxLoss(HierarchicalLoss):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
 
     Examples
     --------
@@ -167,6 +168,7 @@ class _SigmoidPath(HierarchicalLoss):
         return (pos * F.softplus(-logits) + neg * F.softplus(logits)).sum(dim=1).mean()
 
 
+@fill_doc
 class ConditionalSigmoidLoss(_SigmoidPath):
     """Conditional sigmoid (Brust & Denzler): ``σ(θ_v) = P(v | parent(v))``, trained per edge.
 
@@ -180,8 +182,7 @@ class ConditionalSigmoidLoss(_SigmoidPath):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
 
     Examples
     --------
@@ -205,6 +206,7 @@ class ConditionalSigmoidLoss(_SigmoidPath):
         return self._bce(logits, pos, neg)
 
 
+@fill_doc
 class MultiLabelSigmoidLoss(_SigmoidPath):
     """Multi-label sigmoid: one binary cross-entropy per node against the label's path.
 
@@ -215,8 +217,7 @@ class MultiLabelSigmoidLoss(_SigmoidPath):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
 
     Examples
     --------
@@ -251,6 +252,7 @@ class _NodeSoftmax(HierarchicalLoss):
         return torch.log_softmax(logits, dim=1)
 
 
+@fill_doc
 class SoftMaxDescendantLoss(_NodeSoftmax):
     """Valmadre's soft-max-descendant: every node of the path beats its non-relatives.
 
@@ -266,8 +268,7 @@ class SoftMaxDescendantLoss(_NodeSoftmax):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     node_weight : {"inverse_leaves", None}, default="inverse_leaves"
 
     Examples
@@ -306,6 +307,7 @@ class SoftMaxDescendantLoss(_NodeSoftmax):
         return term.sum(dim=1).mean().to(logits.dtype)
 
 
+@fill_doc
 class SoftMaxMarginLoss(_NodeSoftmax):
     """Valmadre's soft-max-margin: a soft structured hinge over all nodes.
 
@@ -318,8 +320,7 @@ class SoftMaxMarginLoss(_NodeSoftmax):
 
     Parameters
     ----------
-    taxonomy : Taxonomy
-        The labels' taxonomy: the one :class:`~skhier.Taxonomy` shared by every step.
+    %(taxonomy)s
     margin : {"incorrect", "edges"}, default="incorrect"
     tau : float, default=5.0
         Scale of the margin (≥ 0); 0 gives the softmax over nodes.
