@@ -11,8 +11,6 @@ from __future__ import annotations
 #: class name -> {parameter: (paper value, source)}
 PAPER_DEFAULTS = {
     "CHMCNNClassifier": {
-        "lr": (1e-4, "C-HMCNN's learning rate on FunCat and GO (its code; the data README's table)"),
-        "batch_size": (4, "C-HMCNN §5 and code"),
         "backbone": ("identity", "C-HMCNN feeds the features to its MLP"),
         "optimizer__weight_decay": (1e-5, "C-HMCNN's code"),
     },

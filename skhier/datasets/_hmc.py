@@ -51,8 +51,9 @@ def hmc_recipe(name) -> dict:
     """C-HMCNN's paper recipe for one HMC benchmark dataset, as ``CHMCNNClassifier`` parameters.
 
     The per-dataset hidden width, learning rate and epoch count of the C-HMCNN paper
-    (chosen there on the validation split), with its batch size 4 and, on the Gene
-    Ontology datasets, the three namespace tops left out of the loss (its ``main.py``):
+    (chosen there on the validation split), with its batch size 4, every sample trained
+    (``train_split=None``: no hold-out, no early stopping) and, on the Gene Ontology
+    datasets, the three namespace tops left out of the loss (its ``main.py``):
     ``CHMCNNClassifier(taxonomy, **hmc_recipe(name))`` is the paper's final fit, to be
     trained on train ∪ valid (``load_hmc(name, "trainvalid")``).
 
@@ -64,7 +65,8 @@ def hmc_recipe(name) -> dict:
     Returns
     -------
     params : dict
-        ``module__hidden``, ``lr``, ``max_epochs``, ``batch_size`` and ``criterion__skip``.
+        ``module__hidden``, ``lr``, ``max_epochs``, ``batch_size``, ``train_split`` and
+        ``criterion__skip``.
 
     Examples
     --------
@@ -82,7 +84,7 @@ def hmc_recipe(name) -> dict:
     base, _, kind = key.partition("_")
     hidden, lr, epochs = _RECIPES[base]
     k = 1 if kind == "GO" else 0
-    return {"module__hidden": hidden[k], "lr": lr, "max_epochs": epochs[k], "batch_size": 4,
+    return {"module__hidden": hidden[k], "lr": lr, "max_epochs": epochs[k], "batch_size": 4, "train_split": None,
             "criterion__skip": GO_NAMESPACES if kind == "GO" else ()}
 
 

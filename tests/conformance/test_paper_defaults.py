@@ -85,8 +85,12 @@ def test_chmcnn_docstring_states_its_defaults_as_the_signature_holds_them():
 
     doc = CHMCNNClassifier.__doc__
     clf = CHMCNNClassifier()
-    assert clf.max_epochs == 10 and "``max_epochs=10``" in doc
-    assert clf.train_split is None and "``train_split=None``" in doc
-    assert clf.batch_size == 4 and "batch size 4" in doc
-    assert clf.lr == 1e-4 and "learning rate 1e-4" in doc
+    assert clf.max_epochs == 200 and "``max_epochs=200``" in doc
+    assert clf.train_split.cv == 0.1 and "10 % of the\n    samples held out" in doc
+    assert clf.patience == 10 and "``patience=10``" in doc
+    assert clf.batch_size == 64 and "batch 64" in doc and "batch 4" in doc  # ours, and the paper's
+    assert clf.lr == 1e-3 and "rate 1e-3" in doc and "learning rate 1e-4" in doc
     assert clf.get_params()["optimizer__weight_decay"] == 1e-5 and "weight decay 1e-5" in doc
+    assert "early_stopping" in dict(clf.get_default_callbacks())
+    assert "early_stopping" not in dict(clf.set_params(train_split=None).get_default_callbacks())
+    assert "early_stopping" not in dict(clf.set_params(train_split=0.1, patience=None).get_default_callbacks())
