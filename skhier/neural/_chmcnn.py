@@ -180,8 +180,9 @@ class CHMCNNClassifier(MultiLabelNodeClassifier):
     benchmark datasets (``docs/benchmarks/hmc.md``, "Defaults"): batch 64 and learning
     rate 1e-3 (the step size the benchmark's validation splits chose), 10 % of the
     samples held out (:class:`~skhier.neural.data.HierarchicalValidSplit`) and skorch's
-    ``EarlyStopping`` on the held-out loss with ``patience=10``, restoring the best
-    epoch's weights, up to ``max_epochs=200``. ``train_split=None`` trains on every
+    ``EarlyStopping`` on the held-out micro average precision (``valid_ap``, the
+    benchmark's AU(PRC)) with ``patience=10``, restoring the best epoch's weights, up to
+    ``max_epochs=200``. ``train_split=None`` trains on every
     sample for ``max_epochs`` with no stopping. For the benchmark's datasets,
     ``CHMCNNClassifier(taxonomy, **skhier.datasets.hmc_recipe(name))`` is the paper's
     per-dataset recipe (hidden width, learning rate, batch 4, epochs, the GO namespace
@@ -210,7 +211,7 @@ class CHMCNNClassifier(MultiLabelNodeClassifier):
         The held-out split early stopping watches (ours). None: every sample trains for
         ``max_epochs`` epochs (the paper's final fit), nothing stops early.
     patience : int or None, default=10
-        Epochs without a lower held-out loss before training stops and the best epoch's
+        Epochs without a higher held-out ``valid_ap`` before training stops and the best epoch's
         weights come back (skorch's ``EarlyStopping(load_best=True)``, as the default
         callback ``"early_stopping"``); None, or ``train_split=None``, never stops early.
     **kwargs
@@ -269,8 +270,8 @@ class CHMCNNClassifier(MultiLabelNodeClassifier):
     def get_default_callbacks(self):
         callbacks = list(super().get_default_callbacks())
         if self.patience is not None and self.train_split is not None:
-            callbacks.append(("early_stopping", EarlyStopping(monitor="valid_loss", patience=self.patience,
-                                                              load_best=True)))
+            callbacks.append(("early_stopping", EarlyStopping(monitor="valid_ap", lower_is_better=False,
+                                                              patience=self.patience, load_best=True)))
         return callbacks
 
     def _criterion_defaults(self):

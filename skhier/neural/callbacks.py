@@ -21,7 +21,8 @@ class HierarchicalValidScoring(Callback):
     """Record the net's hierarchical validation scores after every epoch.
 
     Asks the net for its validation scores (a dict, by output kind: ``valid_exact`` and
-    ``valid_hf1`` for single-label classifiers, ``valid_of1`` for multi-label ones,
+    ``valid_hf1`` for single-label classifiers, ``valid_of1`` and ``valid_ap`` (micro
+    average precision over the nodes) for multi-label ones,
     nothing for encoders) and records each with a ``<name>_best`` flag, in place of
     skorch's flat ``valid_acc``. Monitor them with skorch's ``EarlyStopping(monitor=
     "valid_hf1", lower_is_better=False)`` or ``Checkpoint(monitor="valid_hf1_best")``.
