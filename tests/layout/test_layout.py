@@ -126,3 +126,29 @@ def test_the_taxonomy_and_key_layers_import_nothing_above_them():
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PKG.parent)))
 def test_no_module_is_above_900_lines(path):
     assert len(path.read_text().splitlines()) <= 900, "split it: each file one idea"
+
+
+@pytest.mark.parametrize("module, name, home", [
+    ("skhier.neural", "NodeDataset", "skhier.neural.data"),
+    ("skhier.neural", "auto_batch_size", "skhier.neural.data"),
+    ("skhier.neural", "ThreadBudget", "skhier.neural.callbacks"),
+    ("skhier.neural", "CHMCNNModule", "skhier.neural.modules"),
+    ("skhier.neural", "resolve_device", "skhier.utils.device"),
+    ("skhier.labels", "check_node_indices", "skhier.utils.validation"),
+    ("skhier.labels", "check_node_scores", "skhier.utils.validation"),
+])
+def test_names_moved_by_the_layout_still_import_with_a_deprecation_warning(module, name, home):
+    import importlib
+
+    with pytest.warns(DeprecationWarning, match=rf"{module}\.{name} moved to {home}\.{name}"):
+        old = getattr(importlib.import_module(module), name)
+    assert old is getattr(importlib.import_module(home), name)
+
+
+def test_an_unknown_name_is_still_an_attribute_error():
+    import skhier.labels
+    import skhier.neural
+
+    for module in (skhier.neural, skhier.labels):
+        with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
+            module.Nope  # noqa: B018
