@@ -148,6 +148,12 @@ _MOVED_CLASSES = {
     "skhier.neural._data:HierarchicalBatchIterator": "skhier.neural.data:HierarchicalBatchIterator",
     "skhier.neural._base:HierarchicalValidScoring": "skhier.neural.callbacks:HierarchicalValidScoring",
     "skhier.neural._base:ThreadBudget": "skhier.neural.callbacks:ThreadBudget",
+    "skhier.neural._flat:HierarchicalHeadModule": "skhier.neural._generic:HierarchicalHeadModule",
+    "skhier.neural._flat:HierarchicalLossClassifier": "skhier.neural._generic:HierarchicalLossClassifier",
+    "skhier.neural._flat:FlatSoftmaxClassifier": "skhier.neural._generic:FlatSoftmaxClassifier",
+    "skhier.neural._flat:KFRClassifier": "skhier.neural._kfr:KFRClassifier",
+    "skhier.neural._cmsg:MultiLabelHeadModule": "skhier.neural._generic:MultiLabelHeadModule",
+    "skhier.neural._cmsg:MultiLabelNodeClassifier": "skhier.neural._generic:MultiLabelNodeClassifier",
 }
 
 

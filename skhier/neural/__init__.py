@@ -20,11 +20,12 @@ import warnings
 from . import callbacks, data, losses, modules  # noqa: F401  (reached as skhier.neural.<module>)
 from ._accelerate import AccelerateMixin
 from ._chmcnn import CHMCNNClassifier
-from ._cmsg import CMSGClassifier, MultiLabelNodeClassifier
-from ._flat import FlatSoftmaxClassifier, HierarchicalLossClassifier, KFRClassifier
+from ._cmsg import CMSGClassifier
+from ._generic import FlatSoftmaxClassifier, HierarchicalLossClassifier, MultiLabelNodeClassifier
 from ._hcam import HCAMCLClassifier
 from ._hccf import HCCFClassifier
 from ._hmlc import HMLCEncoder
+from ._kfr import KFRClassifier
 from ._kinds import HierarchicalEncoderNet, HierarchicalNet, MultiLabelHierarchicalNet
 from ._protocols import EncoderModule, EndDistributionModule, NodeProbabilityModule
 

@@ -18,7 +18,7 @@ from torch import nn
 from .._docs import fill_doc
 from .._tree import max_over_descendants
 from ..utils.validation import Interval, check_taxonomy
-from ._cmsg import ROOT_LOGIT, MultiLabelNodeClassifier
+from ._generic import ROOT_LOGIT, MultiLabelNodeClassifier
 from .data import HierarchicalValidSplit
 from .losses._base import full_precision
 

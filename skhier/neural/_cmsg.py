@@ -23,35 +23,22 @@ from torch import nn
 
 from .._chunks import row_blocks
 from ..utils.validation import InstanceOf, Interval, OneOf, Options, check_number
-from ._kinds import MultiLabelHierarchicalNet
+from ._generic import MultiLabelNodeClassifier, _with_root
 from .text import MEMORY_RULE
 
 __all__ = [
     "CMSGClassifier",
     "CMSGModule",
-    "MultiLabelHeadModule",
-    "MultiLabelNodeClassifier",
     "cooccurrence_correlation",
     "embedding_correlation",
     "reweight_correlation",
 ]
-
-#: Losses of the multi-label estimators, by the name ``criterion=`` takes.
 
 #: Largest (rows x labels) block of similarities :func:`embedding_correlation` holds at once.
 _BLOCK_CELLS = 1 << 22
 
 #: Most labels ``attention="bias"`` takes: it adds the correlation to all n_labels² scores.
 MAX_BIAS_LABELS = 4096
-
-#: The root's logit in ``node_logits``: every label set holds the root (σ(40) is 1.0).
-ROOT_LOGIT = 40.0
-
-
-def _with_root(logits: torch.Tensor) -> torch.Tensor:
-    """(B, n_nodes - 1) label logits → (B, n_nodes) node logits, the root's constant first."""
-    return torch.cat([logits.new_full((logits.shape[0], 1), ROOT_LOGIT), logits], dim=1)
-
 
 def cooccurrence_correlation(Y) -> sp.csr_matrix:
     """Conditional co-occurrence ``A[i, j] = P(label j | label i)`` from a 0/1 label matrix.
@@ -486,117 +473,6 @@ class CMSGModule(nn.Module):
 
     def node_logits(self, x):
         return _with_root(self.forward(x))
-
-
-class MultiLabelHeadModule(nn.Module):
-    """Backbone, global average pooling, dropout and a linear layer: one logit per label.
-
-    The multi-label baseline's module (per-node sigmoid); ``node_logits`` prepends the
-    root's constant logit.
-
-    Parameters
-    ----------
-    backbone : nn.Module
-        The feature extractor: an ``nn.Module`` mapping a batch to features.
-    feature_shape : tuple of int
-        Shape of the backbone's output for one sample.
-    n_labels : int
-        Number of outputs: the taxonomy's non-root nodes.
-    dropout : float, default=0.2
-        Dropout probability.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from skhier.neural.modules import MultiLabelHeadModule
-    >>> from skhier.neural.backbones import MLP
-    >>> MultiLabelHeadModule(MLP(4, 8), (8,), 5).node_logits(torch.zeros(2, 4)).shape
-    torch.Size([2, 6])
-    """
-
-    def __init__(self, backbone, feature_shape, n_labels, dropout=0.2):
-        super().__init__()
-        self.backbone = backbone
-        self.pool = nn.AdaptiveAvgPool2d(1) if len(feature_shape) == 3 else nn.Identity()
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(int(feature_shape[0]), int(n_labels))
-
-    def forward(self, x, targets=None):
-        return self.head(self.dropout(self.pool(self.backbone(x)).flatten(1)))
-
-    def node_logits(self, x):
-        return _with_root(self.forward(x))
-
-
-class MultiLabelNodeClassifier(MultiLabelHierarchicalNet):
-    """Multi-label baseline: one sigmoid per taxonomy node on a pooled backbone.
-
-    Learns node sets (a node-indicator ``y``, dense or scipy sparse, ancestors implied)
-    with binary cross-entropy (``criterion="bce"``) or the asymmetric loss
-    (``criterion="asl"``) over the non-root nodes. ``predict`` returns the node sets
-    scoring at least ``threshold``, closed under ancestors (``consistency``);
-    ``predict_proba`` / ``transform`` the per-node probabilities. The baseline of
-    :class:`CMSGClassifier`'s ablation.
-
-    Parameters
-    ----------
-    taxonomy : Taxonomy, default=None
-        The labels' taxonomy; ``None`` infers it from ``y`` at ``fit``
-        (:func:`skhier.labels.infer_taxonomy`: 2-D paths define a tree, 1-D labels are
-        flat classes; node sets need it given).
-    criterion : {"bce", "asl"}, loss class or module, default="bce"
-        A class gets the ``criterion__*`` parameters (``criterion__gamma_neg``, ...).
-    module : class, default=MultiLabelHeadModule
-        ``module__dropout`` reaches it.
-    backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"
-        The feature extractor, built once per initialisation (see
-        :class:`~skhier.neural.HierarchicalNet`); ``backbone__*`` parameters reach it.
-    threshold : float, default=0.5
-        A node is predicted when its score is at least ``threshold``.
-    consistency : {"fill", "prune"}, default="fill"
-        How predicted node sets are made coherent: ``"fill"`` adds the missing ancestors
-        of every predicted node, ``"prune"`` drops the nodes under an unpredicted one.
-    **kwargs
-        Every parameter of :class:`~skhier.neural.MultiLabelHierarchicalNet` and skorch.
-
-    Attributes
-    ----------
-    taxonomy_ : Taxonomy
-    classes_ : ndarray
-        Every taxonomy node (the indicator's columns).
-    label_format_ : LabelFormat
-    module_ : MultiLabelHeadModule
-    criterion_ : nn.Module
-    history_ : skorch History
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skhier import Taxonomy
-    >>> from skhier.labels import fill_ancestors
-    >>> from skhier.neural import MultiLabelNodeClassifier
-    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
-    >>> rng = np.random.default_rng(0)
-    >>> Y = np.zeros((60, tax.n_nodes), dtype=int)
-    >>> Y[np.arange(60), rng.choice([tax.index("A1"), tax.index("B1")], 60)] = 1
-    >>> Y = fill_ancestors(Y, tax)  # node sets closed under ancestors (scipy CSR)
-    >>> X = Y.toarray()[:, 1:] + rng.normal(scale=0.1, size=(60, tax.n_nodes - 1))
-    >>> clf = MultiLabelNodeClassifier(tax, max_epochs=2, device="cpu", random_state=0).fit(X, Y)
-    >>> clf.predict_proba(X[:2]).shape
-    (2, 6)
-    """
-
-    def __init__(self, taxonomy=None, *, criterion="bce", module=MultiLabelHeadModule, backbone="auto", threshold=0.5,
-                 consistency="fill", **kwargs):
-        super().__init__(taxonomy, module, criterion, backbone=backbone, threshold=threshold, consistency=consistency,
-                         **kwargs)
-
-    def _module_defaults(self, backbone, feat_shape):
-        return {"backbone": backbone, "feature_shape": feat_shape, "n_labels": self.taxonomy_.n_nodes - 1}
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        # the root is in every label set: the loss sees the other nodes only
-        return self.criterion_(y_pred.float(), y_true[:, 1:].to(torch.float32))
 
 
 class CMSGClassifier(MultiLabelNodeClassifier):

@@ -7,14 +7,8 @@ parameters reach their constructors). Generic hierarchical losses are in
 """
 
 from ._chmcnn import CHMCNNModule, MaxConstraintLoss
-from ._cmsg import (
-    CMSGModule,
-    MultiLabelHeadModule,
-    cooccurrence_correlation,
-    embedding_correlation,
-    reweight_correlation,
-)
-from ._flat import HierarchicalHeadModule
+from ._cmsg import CMSGModule, cooccurrence_correlation, embedding_correlation, reweight_correlation
+from ._generic import HierarchicalHeadModule, MultiLabelHeadModule
 from ._hcam import HCAMCLModule, PathNLLLoss, path_tokens
 from ._hccf import HCCFLoss, HCCFModule, extended_levels
 from ._hmlc import HMLC_LOSSES, GMMFeatureMasks, HMLCModule, gmm_level_masks

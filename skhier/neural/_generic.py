@@ -1,24 +1,40 @@
-"""One backbone, one linear head, any hierarchical loss: the estimators of skhier.neural.losses.
+"""The generic neural estimators: one backbone and one head, read out by a loss.
 
 :class:`HierarchicalLossClassifier` trains a backbone and a linear head under whichever
 :class:`~skhier.neural.losses.HierarchicalLoss` ``criterion`` names; the head's width
 and the read-out of its probabilities follow the loss, so every loss gives the same
 estimator contract (``predict_proba``, node marginals for refiners, metrics).
-:class:`FlatSoftmaxClassifier` is the same estimator under its usual name, and
-:class:`KFRClassifier` the shortcut for KFR's quantitative-relativity loss.
+:class:`FlatSoftmaxClassifier` is the same estimator under its usual name.
+:class:`MultiLabelNodeClassifier` is the multi-label counterpart: an independent sigmoid
+per node (or any multi-label criterion). The methods (``_kfr.py``, ``_cmsg.py``,
+``_chmcnn.py``, ...) build on these.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 from torch import nn
 
 from .._docs import fill_doc
-from ..utils.validation import Interval, check_number
-from ._kinds import HierarchicalNet
-from .losses import LOSSES, HierarchicalLoss, QuantitativeRelativityLoss, get_criterion
+from ._kinds import HierarchicalNet, MultiLabelHierarchicalNet
+from .losses import LOSSES, HierarchicalLoss, get_criterion
 
-__all__ = ["HierarchicalHeadModule", "HierarchicalLossClassifier", "FlatSoftmaxClassifier", "KFRClassifier"]
+__all__ = [
+    "HierarchicalHeadModule",
+    "HierarchicalLossClassifier",
+    "FlatSoftmaxClassifier",
+    "MultiLabelHeadModule",
+    "MultiLabelNodeClassifier",
+]
+
+#: The root's logit in ``node_logits``: every label set holds the root (σ(40) is 1.0).
+ROOT_LOGIT = 40.0
+
+
+def _with_root(logits: torch.Tensor) -> torch.Tensor:
+    """(B, n_nodes - 1) label logits → (B, n_nodes) node logits, the root's constant first."""
+    return torch.cat([logits.new_full((logits.shape[0], 1), ROOT_LOGIT), logits], dim=1)
 
 
 class HierarchicalHeadModule(nn.Module):
@@ -234,44 +250,55 @@ class FlatSoftmaxClassifier(HierarchicalLossClassifier):
     """
 
 
-class KFRClassifier(HierarchicalLossClassifier):
-    """KFR (knowledge fusion by quantitative relativity): CE plus α times the triplet term.
+class MultiLabelHeadModule(nn.Module):
+    """Backbone, global average pooling, dropout and a linear layer: one logit per label.
 
-    :class:`HierarchicalLossClassifier` with
-    :class:`~skhier.neural.losses.QuantitativeRelativityLoss`: a flat softmax trained
-    with cross-entropy, plus α times a triplet term that makes normalised-L1 distances
-    between the backbone's features proportional to taxonomy distances (eq. 6-7 of the
-    KFR paper). ``alpha`` is the paper's weight; the loss's other options are
-    ``criterion__normalize``, ``criterion__distance``, ``criterion__sampling`` and
-    ``criterion__p``. ``embed`` gives the aligned features and
-    :func:`skhier.metrics.latent_distance_correlation` measures the alignment.
+    The multi-label baseline's module (per-node sigmoid); ``node_logits`` prepends the
+    root's constant logit.
 
-    **The default is ours, not the paper's scale.** By default the latent distance is the
-    per-dimension mean of the L1 distance of the standardised features
-    (``criterion__latent_distance="mean_l1"``), so ``alpha=1`` is the paper's α = m (the
-    features' width, 256 for the default MLP) on its L1 scale; the default ``alpha=0.3``
-    is ours too. Measured on Fashion-MNIST
-    (4,000 training images, 3 epochs, MLP, 3 seeds; ``benchmarks/kfr_alpha.py``,
-    ``docs/benchmarks/accuracy.md``): with the paper's L1 (``criterion__latent_distance="l1"``)
-    every α in {1, 3, 10, 30} collapses exact-path accuracy to 0.21-0.24 (cross-entropy:
-    0.821, range 0.810-0.830), with the paper's two-phase recipe too (0.49) and with the
-    batch-wide normalisation (0.21); the term has no margin, so shrinking every latent
-    distance towards one point lowers it, and it outweighs the cross-entropy. On the
-    mean scale α = 0.3 gives 0.807 (0.785-0.820) and α = 1 0.801 (0.767-0.834): within
-    the seed range of cross-entropy, while α ≥ 3 lowers accuracy; on all 60,000 images
-    (10 epochs) α = 0.3 gives 0.878 (0.873-0.881), α = 1 0.875 (0.871-0.877), cross-entropy
-    0.881 (0.877-0.885). No reading reproduced the paper's Fig. 3 trend (accuracy rising
-    with α); the default is a value that does not hurt accuracy (within noise at both
-    budgets) and aligns latent distances with the taxonomy: the Spearman correlation of
-    :func:`skhier.metrics.latent_distance_correlation` rises from 0.724 (cross-entropy)
-    to 0.870 at α = 0.3 (4,000 images, 3 seeds, all within ±0.005). ``alpha=0`` trains
-    exactly as :class:`FlatSoftmaxClassifier` (no triplet is drawn).
+    Parameters
+    ----------
+    backbone : nn.Module
+        The feature extractor: an ``nn.Module`` mapping a batch to features.
+    feature_shape : tuple of int
+        Shape of the backbone's output for one sample.
+    n_labels : int
+        Number of outputs: the taxonomy's non-root nodes.
+    dropout : float, default=0.2
+        Dropout probability.
 
-    The paper trains from scratch in two phases: cross-entropy alone first, then with
-    the triplet term, the learning rate going from 1e-3 to 1e-4 (§IV-A; the shape of
-    the decay is not given). ``ce_epochs`` is that first phase; the learning rate is
-    skorch's business, e.g. ``lr=1e-3, callbacks=[LRScheduler(CosineAnnealingLR,
-    T_max=max_epochs, eta_min=1e-4)]``.
+    Examples
+    --------
+    >>> import torch
+    >>> from skhier.neural.modules import MultiLabelHeadModule
+    >>> from skhier.neural.backbones import MLP
+    >>> MultiLabelHeadModule(MLP(4, 8), (8,), 5).node_logits(torch.zeros(2, 4)).shape
+    torch.Size([2, 6])
+    """
+
+    def __init__(self, backbone, feature_shape, n_labels, dropout=0.2):
+        super().__init__()
+        self.backbone = backbone
+        self.pool = nn.AdaptiveAvgPool2d(1) if len(feature_shape) == 3 else nn.Identity()
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(int(feature_shape[0]), int(n_labels))
+
+    def forward(self, x, targets=None):
+        return self.head(self.dropout(self.pool(self.backbone(x)).flatten(1)))
+
+    def node_logits(self, x):
+        return _with_root(self.forward(x))
+
+
+class MultiLabelNodeClassifier(MultiLabelHierarchicalNet):
+    """Multi-label baseline: one sigmoid per taxonomy node on a pooled backbone.
+
+    Learns node sets (a node-indicator ``y``, dense or scipy sparse, ancestors implied)
+    with binary cross-entropy (``criterion="bce"``) or the asymmetric loss
+    (``criterion="asl"``) over the non-root nodes. ``predict`` returns the node sets
+    scoring at least ``threshold``, closed under ancestors (``consistency``);
+    ``predict_proba`` / ``transform`` the per-node probabilities. The baseline of
+    :class:`CMSGClassifier`'s ablation.
 
     Parameters
     ----------
@@ -279,59 +306,56 @@ class KFRClassifier(HierarchicalLossClassifier):
         The labels' taxonomy; ``None`` infers it from ``y`` at ``fit``
         (:func:`skhier.labels.infer_taxonomy`: 2-D paths define a tree, 1-D labels are
         flat classes; node sets need it given).
-    alpha : float, default=0.3
-        Weight of the quantitative-relativity term (≥ 0; 0 is plain cross-entropy), on
-        the per-dimension scale of the default ``criterion__latent_distance="mean_l1"``
-        (our choice; see above). With ``criterion__latent_distance="l1"`` it is on the
-        paper's scale.
-    ce_epochs : int, default=0
-        Epochs trained with the cross-entropy alone before the triplet term joins (the
-        paper's first phase; 0 trains with both from the start). Counted in the net's
-        history, so a warm start or ``partial_fit`` carries on where it stopped.
-    criterion : loss class or name, default=QuantitativeRelativityLoss
-        KFR's loss; another loss trains without the relativity term (and ``alpha``).
+    criterion : {"bce", "asl"}, loss class or module, default="bce"
+        A class gets the ``criterion__*`` parameters (``criterion__gamma_neg``, ...).
+    module : class, default=MultiLabelHeadModule
+        ``module__dropout`` reaches it.
+    backbone : {"auto", "cnn", "mlp"}, nn.Module or callable, default="auto"
+        The feature extractor, built once per initialisation (see
+        :class:`~skhier.neural.HierarchicalNet`); ``backbone__*`` parameters reach it.
+    threshold : float, default=0.5
+        A node is predicted when its score is at least ``threshold``.
+    consistency : {"fill", "prune"}, default="fill"
+        How predicted node sets are made coherent: ``"fill"`` adds the missing ancestors
+        of every predicted node, ``"prune"`` drops the nodes under an unpredicted one.
     **kwargs
-        Every parameter of :class:`HierarchicalLossClassifier`.
+        Every parameter of :class:`~skhier.neural.MultiLabelHierarchicalNet` and skorch.
 
     Attributes
     ----------
     taxonomy_ : Taxonomy
     classes_ : ndarray
-    module_ : HierarchicalHeadModule
-    criterion_ : QuantitativeRelativityLoss
+        Every taxonomy node (the indicator's columns).
+    label_format_ : LabelFormat
+    module_ : MultiLabelHeadModule
+    criterion_ : nn.Module
     history_ : skorch History
 
     Examples
     --------
-    >>> from skhier.datasets import make_hierarchical_classification
-    >>> from skhier.neural import KFRClassifier
-    >>> X, y, tax = make_hierarchical_classification(200, 8, n_levels=2, branching=2, random_state=0)
-    >>> clf = KFRClassifier(tax, alpha=3.0, max_epochs=2, device="cpu", random_state=0).fit(X, y)
-    >>> clf.embed(X[:2]).shape
-    (2, 256)
+    >>> import numpy as np
+    >>> from skhier import Taxonomy
+    >>> from skhier.labels import fill_ancestors
+    >>> from skhier.neural import MultiLabelNodeClassifier
+    >>> tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
+    >>> rng = np.random.default_rng(0)
+    >>> Y = np.zeros((60, tax.n_nodes), dtype=int)
+    >>> Y[np.arange(60), rng.choice([tax.index("A1"), tax.index("B1")], 60)] = 1
+    >>> Y = fill_ancestors(Y, tax)  # node sets closed under ancestors (scipy CSR)
+    >>> X = Y.toarray()[:, 1:] + rng.normal(scale=0.1, size=(60, tax.n_nodes - 1))
+    >>> clf = MultiLabelNodeClassifier(tax, max_epochs=2, device="cpu", random_state=0).fit(X, Y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 6)
     """
 
-    _parameter_rules = {"alpha": Interval(0), "ce_epochs": Interval(0, integer=True)}
+    def __init__(self, taxonomy=None, *, criterion="bce", module=MultiLabelHeadModule, backbone="auto", threshold=0.5,
+                 consistency="fill", **kwargs):
+        super().__init__(taxonomy, module, criterion, backbone=backbone, threshold=threshold, consistency=consistency,
+                         **kwargs)
 
-    def __init__(self, taxonomy=None, *, alpha=0.3, ce_epochs=0, criterion=QuantitativeRelativityLoss, **kwargs):
-        # our default scale (the class doc): the paper's L1 collapsed accuracy at every alpha it sweeps
-        kwargs.setdefault("criterion__latent_distance", "mean_l1")
-        super().__init__(taxonomy, criterion=criterion, **kwargs)
-        self.alpha = alpha
-        self.ce_epochs = ce_epochs
+    def _module_defaults(self, backbone, feat_shape):
+        return {"backbone": backbone, "feature_shape": feat_shape, "n_labels": self.taxonomy_.n_nodes - 1}
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        # the paper's first phase: cross-entropy alone (the history holds the epoch in progress)
-        if training and len(self.history) <= self.ce_epochs and isinstance(self.criterion_, QuantitativeRelativityLoss):
-            logits, _ = y_pred
-            logits, y_true = self.criterion_._check(logits.float(), y_true)
-            return self.criterion_.subtree_nll(logits, y_true).mean()
-        return super().get_loss(y_pred, y_true, X=X, training=training)
-
-    def _criterion_defaults(self):
-        check_number(self.ce_epochs, "ce_epochs", low=0, integer=True)
-        defaults = super()._criterion_defaults()
-        spec = get_criterion(self.criterion, "end")
-        if defaults and issubclass(spec, QuantitativeRelativityLoss):
-            defaults["alpha"] = self.alpha
-        return defaults
+        # the root is in every label set: the loss sees the other nodes only
+        return self.criterion_(y_pred.float(), y_true[:, 1:].to(torch.float32))
