@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from functools import cached_property
 from types import MappingProxyType
 
@@ -35,17 +36,52 @@ class NodeLookup:
         self._taxonomy = taxonomy
 
     @cached_property
-    def index(self):
-        """Mapping from every node identifier to its index."""
-        return MappingProxyType({v: i for i, v in enumerate(self._taxonomy.nodes)})
+    def _ids(self) -> dict:
+        return {v: i for i, v in enumerate(self._taxonomy.nodes)}
 
     @cached_property
-    def name_index(self):
-        """Mapping from a display name to its node, ``-1`` when several nodes share it."""
+    def _names(self) -> dict:
         out: dict = {}
         for i, name in enumerate(self._taxonomy.names):
             out[name] = -1 if name in out else i
-        return MappingProxyType(out)
+        return out
+
+    @property
+    def index(self):
+        """Mapping from every node identifier to its index."""
+        return MappingProxyType(self._ids)
+
+    @property
+    def name_index(self):
+        """Mapping from a display name to its node, ``-1`` when several nodes share it."""
+        return MappingProxyType(self._names)
+
+    def codes(self, values: list, *, by: str = "identifier") -> np.ndarray:
+        """The node index of every value, ``-1`` for one that names no node (one dict
+        lookup per value, at C speed).
+
+        Parameters
+        ----------
+        values : list
+            Hashable labels (a ``TypeError`` for an unhashable one).
+        by : {"identifier", "name"}, default="identifier"
+            Read the values as node identifiers, or as display names (``-1`` as well for a
+            name several nodes share).
+
+        Returns
+        -------
+        codes : ndarray of int64
+            One node index (or -1) per value.
+
+        Examples
+        --------
+        >>> from skhier import Taxonomy
+        >>> Taxonomy.from_paths([["A", "x"], ["B", "x"]]).lookup.codes(["x", "B", "?"], by="name").tolist()
+        [-1, 3, -1]
+        """
+        table = self._names if by == "name" else self._ids
+        return np.fromiter(map(table.get, values, itertools.repeat(-1, len(values))), dtype=np.int64,
+                           count=len(values))
 
     @cached_property
     def paths(self):

@@ -7,8 +7,6 @@ is told (:mod:`._formats`), then the taxonomy's read-only lookup tables
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import scipy.sparse as sp
 
@@ -166,8 +164,7 @@ def to_node_indices(y, taxonomy: Taxonomy, *, name: str = "y") -> np.ndarray:
     if taxonomy.lookup.has_int_names and _holds_bool(values):  # True == 1 as a key, but a bool is no label:
         return _resolve_labels(values, arr, values, taxonomy, name)  # every value where it stands
     try:  # node identifiers straight through the index: one lookup per label, at C speed
-        codes = np.fromiter(map(taxonomy.lookup.index.get, values, itertools.repeat(-1, len(values))), dtype=np.int64,
-                            count=len(values))
+        codes = taxonomy.lookup.codes(values)
         if (codes >= 0).all():
             return codes
     except TypeError:  # an unhashable label: worded below
@@ -287,14 +284,13 @@ def _encode_paths_fast(arr: np.ndarray, taxonomy: Taxonomy):
     out = np.full(n, -1, dtype=np.int64)
     if width == 0 or not taxonomy.is_tree:
         return out, _NO_FILL
-    index = taxonomy.lookup.name_index
+    lookup = taxonomy.lookup
     level = np.full(n, width - 1, dtype=np.int64)
     pending = None  # the rows still without a node: all of them at first
     try:
         for k in range(width - 1, -1, -1):  # each row's deepest column with a known name
             values = (arr[:, k] if pending is None else arr[pending, k]).tolist()
-            codes = np.fromiter(map(index.get, values, itertools.repeat(-1, len(values))), dtype=np.int64,
-                                count=len(values))
+            codes = lookup.codes(values, by="name")
             if pending is None:
                 out[:] = codes
                 pending = np.flatnonzero(codes < 0)
