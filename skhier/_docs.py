@@ -26,6 +26,10 @@ DOC_PARAMS = {
         "X : {array-like, sparse matrix} of shape (n_samples, n_features)\n"
         "    Input samples: images (n, C, H, W) or feature vectors (n, n_features)."
     ),
+    "node": (
+        "node : str, int or tuple\n"
+        "    A node identifier (an int is an identifier, not an index: ``nodes[i]`` names index ``i``)."
+    ),
     "X_tensor": (
         "X : array-like or tensor of shape (n_samples, ...)\n"
         "    Input samples: images (n, C, H, W) or feature vectors (n, n_features)."

@@ -14,6 +14,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
+from .._docs import fill_doc
 from .._keys import _as_key
 from . import _build, _io
 from ._lookup import NodeLookup
@@ -528,13 +529,13 @@ class Taxonomy:
         """
         return NodeLookup(self)
 
+    @fill_doc
     def index(self, node) -> int:
         """Index of a node given by identifier (or by a display name that is unique).
 
         Parameters
         ----------
-        node : str, int or tuple
-            A node identifier (an int is an identifier, not an index: ``nodes[i]`` names index ``i``).
+        %(node)s
 
         Returns
         -------
@@ -634,13 +635,13 @@ class Taxonomy:
         """Root-first path of every node, shape (n_nodes, max_depth + 1), padded with -1."""
         return self._store.root_paths(self.depth)
 
+    @fill_doc
     def ancestors_of(self, node) -> tuple:
         """Identifiers from the root down to ``node``, both included.
 
         Parameters
         ----------
-        node : str, int or tuple
-            A node identifier (an int is an identifier, not an index: ``nodes[i]`` names index ``i``).
+        %(node)s
 
         Returns
         -------
@@ -804,13 +805,13 @@ class Taxonomy:
 
     # ------------------------------------------------------------------ sub-taxonomies
     @tree_only("Taxonomy.subtree")
+    @fill_doc
     def subtree(self, node) -> Taxonomy:
         """The taxonomy rooted at ``node``.
 
         Parameters
         ----------
-        node : str, int or tuple
-            A node identifier (an int is an identifier, not an index: ``nodes[i]`` names index ``i``).
+        %(node)s
 
         Returns
         -------

@@ -351,8 +351,45 @@ def check_sample_weight(sample_weight, n_samples, *, name="sample_weight"):
     return w
 
 
+class Rule:
+    """Base of the parameter rules: ``check(value, name)`` returns ``value`` (as the rule
+    reads it) or raises an error whose message names ``name``.
+
+    A subclass implements ``_check``; :func:`validate_params` calls ``check`` for every
+    declared parameter.
+
+    Examples
+    --------
+    >>> from skhier.utils.validation import Rule
+    >>> class Even(Rule):
+    ...     def _check(self, value, name):
+    ...         if value % 2:
+    ...             raise ValueError(f"{name} must be even, got {value!r}")
+    ...         return value
+    >>> Even().check(4, "n_heads")
+    4
+    """
+
+    def check(self, value, name):
+        """Return ``value`` if the rule accepts it, else raise naming ``name``.
+
+        Parameters
+        ----------
+        value : object
+            The parameter's value.
+        name : str
+            The parameter's name, for the message.
+
+        Returns
+        -------
+        value : object
+            The value, as the rule reads it (an int for an integral float, ...).
+        """
+        return self._check(value, name)
+
+
 @dataclass(frozen=True)
-class Interval:
+class Interval(Rule):
     """A real (or integer) parameter in a range: the rule of :func:`check_number`.
 
     Parameters
@@ -383,26 +420,12 @@ class Interval:
     allow_none: bool = False
     low_open: bool = False
 
-    def check(self, value, name):
-        """Return ``value`` if it meets the rule, else raise a ``ValueError``.
-
-        Parameters
-        ----------
-        value : object
-            The parameter's value.
-        name : str
-            The parameter's name, for the message.
-
-        Returns
-        -------
-        value : int, float or None
-            The value, as the rule accepts it.
-        """
+    def _check(self, value, name):
         return check_number(value, name, low=self.low, high=self.high, low_open=self.low_open,
                             high_open=self.high_open, integer=self.integer, allow_none=self.allow_none)
 
 
-class Options:
+class Options(Rule):
     """A parameter that takes one of a few values: the rule of :func:`check_option`.
 
     Parameters
@@ -423,25 +446,11 @@ class Options:
     def __repr__(self):
         return f"Options{self.values!r}"
 
-    def check(self, value, name):
-        """Return ``value`` if it is allowed, else raise a ``ValueError`` naming the options.
-
-        Parameters
-        ----------
-        value : object
-            The parameter's value.
-        name : str
-            The parameter's name, for the message.
-
-        Returns
-        -------
-        value : object
-            The value, as the rule accepts it.
-        """
+    def _check(self, value, name):
         return check_option(value, name, self.values)
 
 
-class Boolean:
+class Boolean(Rule):
     """A parameter that is ``True`` or ``False`` (numpy booleans too), scikit-learn's ``"boolean"``.
 
     Parameters
@@ -467,21 +476,7 @@ class Boolean:
     def __repr__(self):
         return f"Boolean(allow_int={self.allow_int})"
 
-    def check(self, value, name):
-        """Return ``value`` if it is a boolean (or, with ``allow_int``, an int >= 0), else raise.
-
-        Parameters
-        ----------
-        value : object
-            The parameter's value.
-        name : str
-            The parameter's name, for the message.
-
-        Returns
-        -------
-        value : bool or int
-            The value, as the rule accepts it.
-        """
+    def _check(self, value, name):
         if isinstance(value, (bool, np.bool_)):
             return bool(value)
         if self.allow_int and isinstance(value, (int, np.integer)) and (value >= 0 or self.allow_int == "any"):
@@ -491,7 +486,7 @@ class Boolean:
         raise ValueError(f"{name} must be {what}, got {value!r}")
 
 
-class RandomState:
+class RandomState(Rule):
     """scikit-learn's ``random_state``: ``None``, an int in [0, 2**32 - 1], or a ``numpy.random.RandomState``.
 
     Examples
@@ -509,21 +504,7 @@ class RandomState:
     def __repr__(self):
         return "RandomState()"
 
-    def check(self, value, name):
-        """Return ``value`` if it is a valid random state, else raise naming ``name``.
-
-        Parameters
-        ----------
-        value : object
-            The parameter's value.
-        name : str
-            The parameter's name, for the message.
-
-        Returns
-        -------
-        value : None, int or numpy.random.RandomState
-            The value, as the rule accepts it.
-        """
+    def _check(self, value, name):
         if value is None or isinstance(value, np.random.RandomState):
             return value
         if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and 0 <= value < 2**32:
@@ -562,7 +543,7 @@ def seed_from(random_state):
     return None if random_state is None else int(random_state)
 
 
-class OneOf:
+class OneOf(Rule):
     """A parameter that meets any of several rules (``"auto"``, or an int >= 1 ...).
 
     Parameters
@@ -588,21 +569,7 @@ class OneOf:
     def __repr__(self):
         return f"OneOf{self.rules!r}"
 
-    def check(self, value, name):
-        """Return ``value`` (as the first rule that accepts it returns it), else raise.
-
-        Parameters
-        ----------
-        value : object
-            The parameter's value.
-        name : str
-            The parameter's name, for the message.
-
-        Returns
-        -------
-        value : object
-            The value, as the rule accepts it.
-        """
+    def _check(self, value, name):
         wants = []
         for rule in self.rules:
             try:
@@ -612,7 +579,7 @@ class OneOf:
         raise InvalidParameterError(f"{name} must be {', or '.join(wants)}, got {value!r}")
 
 
-class InstanceOf:
+class InstanceOf(Rule):
     """A parameter that is an instance of some types (or ``None`` with ``allow_none``).
 
     Parameters
@@ -642,28 +609,14 @@ class InstanceOf:
     def __repr__(self):
         return f"InstanceOf({', '.join(t.__name__ for t in self.types)}, allow_none={self.allow_none})"
 
-    def check(self, value, name):
-        """Return ``value`` if it is an instance of the types, else raise a ``TypeError``.
-
-        Parameters
-        ----------
-        value : object
-            The parameter's value.
-        name : str
-            The parameter's name, for the message.
-
-        Returns
-        -------
-        value : object
-            The value, as the rule accepts it.
-        """
+    def _check(self, value, name):
         if (value is None and self.allow_none) or isinstance(value, self.types):
             return value
         what = self.what or "a " + " or ".join(t.__name__ for t in self.types)
         raise InvalidParameterError(f"{name} must be {what}{' or None' if self.allow_none else ''}, got {value!r}")
 
 
-class IsTaxonomy:
+class IsTaxonomy(Rule):
     """A ``taxonomy`` parameter: a :class:`~skhier.Taxonomy` (trees and DAGs; what needs a
     tree says so at fit), or ``None`` (taken from ``y`` or the scores) with ``allow_none``.
 
@@ -689,27 +642,13 @@ class IsTaxonomy:
     def __repr__(self):
         return f"IsTaxonomy(allow_none={self.allow_none})"
 
-    def check(self, value, name):
-        """Return ``value`` if it is a taxonomy (or None, when allowed), else raise a ``TypeError``.
-
-        Parameters
-        ----------
-        value : object
-            The parameter's value.
-        name : str
-            The parameter's name, for the message.
-
-        Returns
-        -------
-        value : Taxonomy or None
-            The value, as the rule accepts it.
-        """
+    def _check(self, value, name):
         if value is None and self.allow_none:
             return value
         return check_taxonomy(value, allow_dag=True)
 
 
-class HasMethods:
+class HasMethods(Rule):
     """A parameter that is an object with some methods: an estimator (``fit``), a callable
     factory (``__call__``); scikit-learn's ``HasMethods``.
 
@@ -740,21 +679,7 @@ class HasMethods:
     def __repr__(self):
         return f"HasMethods{self.methods!r}"
 
-    def check(self, value, name):
-        """Return ``value`` if it has every method, else raise a ``TypeError`` naming them.
-
-        Parameters
-        ----------
-        value : object
-            The parameter's value.
-        name : str
-            The parameter's name, for the message.
-
-        Returns
-        -------
-        value : object
-            The value, as the rule accepts it.
-        """
+    def _check(self, value, name):
         if (value is None and self.allow_none) or all(callable(getattr(value, m, None)) for m in self.methods):
             return value
         what = self.what or ("a callable" if self.methods == ("__call__",) else "an object with " + ", ".join(
@@ -762,7 +687,7 @@ class HasMethods:
         raise InvalidParameterError(f"{name} must be {what}{' or None' if self.allow_none else ''}, got {value!r}")
 
 
-class Device:
+class Device(Rule):
     """A ``device`` parameter: ``"auto"``, ``None``, a torch device string or a ``torch.device``.
 
     A string is parsed by torch (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``); whether
@@ -782,21 +707,7 @@ class Device:
     def __repr__(self):
         return "Device()"
 
-    def check(self, value, name):
-        """Return ``value`` if torch reads it as a device (or it is ``"auto"``/``None``), else raise.
-
-        Parameters
-        ----------
-        value : object
-            The parameter's value.
-        name : str
-            The parameter's name, for the message.
-
-        Returns
-        -------
-        value : str, torch.device or None
-            The value, as the rule accepts it.
-        """
+    def _check(self, value, name):
         if value is None or (isinstance(value, str) and value == "auto"):
             return value
         if type(value).__name__ == "device" and type(value).__module__ == "torch":
@@ -869,4 +780,4 @@ def validate_params(estimator) -> None:
 
 
 __all__ += ["parameter_rules", "Boolean", "RandomState", "OneOf", "seed_from", "InstanceOf", "HasMethods", "Device",
-            "IsTaxonomy"]
+            "IsTaxonomy", "Rule"]
