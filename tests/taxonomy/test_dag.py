@@ -422,3 +422,22 @@ def test_multilabel_local_classifier_per_node_on_a_dag():
         MultiLabelLocalClassifierPerNode(taxonomy=DAG).fit(X[:3], ["e", "f", "e"])
     with pytest.raises(ValueError, match="needs taxonomy="):
         MultiLabelLocalClassifierPerNode().fit(X, Y)
+
+
+def test_chmcnn_default_stops_early_on_the_held_out_ap_and_keeps_the_best_epoch():
+    # the defaults (issue 38): 10 % held out, EarlyStopping on valid_ap with patience 10, best weights back
+    from skhier.neural import CHMCNNClassifier
+
+    tax = Taxonomy.from_edges(["r/a", "r/b", "a/c", "b/c", "b/d"])
+    rng = np.random.default_rng(0)
+    Y = np.zeros((200, tax.n_nodes), dtype=int)
+    Y[:, 0] = 1
+    Y[:100, [tax.index("a"), tax.index("b"), tax.index("c")]] = 1
+    Y[100:, [tax.index("b"), tax.index("d")]] = 1
+    X = (Y[:, 1:] + rng.normal(scale=0.3, size=(200, 4))).astype(np.float32)
+    clf = CHMCNNClassifier(tax, device="cpu", random_state=0, module__hidden=16, max_epochs=100, patience=3).fit(X, Y)
+    ap = clf.history[:, "valid_ap"]
+    best = int(np.argmax(ap))
+    assert len(ap) == best + 1 + 3 < 100  # stopped 3 epochs after the best held-out AP
+    held_out = clf.history[best, "valid_ap"]
+    assert held_out == max(ap) and 0.9 < held_out <= 1.0
