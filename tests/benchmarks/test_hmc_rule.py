@@ -48,3 +48,21 @@ def test_the_rule_reads_no_test_file(hmc, monkeypatch):
     # the tie goes to the cheaper family, in RULE_CANDIDATES order
     first = next(m for m in ("skhier", "mlnode", "chmcnn") if aps[m] >= max(aps.values()) - hmc.RULE_TIE)
     assert pick == first
+
+
+def test_the_table_takes_the_rules_pick_where_it_ran(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(BENCH))
+    sys.modules.pop("hmc_table", None)
+    import hmc_table
+
+    (tmp_path / "hmc_rule_x_cpu.log").write_text("header\nenron | rule candidate mlnode | valid AP 0.7 | 1 s\n"
+                                                 "enron | rule pick | mlnode\n")
+    picks = hmc_table.read_picks(tmp_path)
+    assert picks == {"enron": "mlnode"}
+    runs = {("enron", "mlnode"): {0: (0.70, 1.0), 1: (0.71, 1.0), 2: (0.72, 1.0)},
+            ("enron", "skhier-ens5"): {0: (0.80, 1.0), 1: (0.80, 1.0), 2: (0.80, 1.0)}}
+    text, summary = hmc_table.table(runs, picks)
+    row = next(line for line in text.splitlines() if line.startswith("| enron |"))
+    assert "(rule: mlnode)" in row and "below" in row  # the pick's 0.71, not the 5-net mean's 0.80
+    assert "the rule's pick on valid for enron" in summary
+    sys.modules.pop("hmc_table", None)
