@@ -66,9 +66,7 @@ class HierarchicalLabelEncoder(TransformerMixin, BaseEstimator):
         self : HierarchicalLabelEncoder
             The fitted estimator.
         """
-        validate_params(self)
-        _, self.format_ = encode_labels(y, self.taxonomy, format=self.format)
-        self.classes_ = self.taxonomy.nodes
+        self._fit(y)
         return self
 
     def fit_transform(self, y):
@@ -84,6 +82,11 @@ class HierarchicalLabelEncoder(TransformerMixin, BaseEstimator):
         encoded : ndarray of int64 or scipy.sparse.csr_matrix
             Node indices (single-label) or an ancestor-filled CSR indicator (multi-label).
         """
+        return self._fit(y)
+
+    def _fit(self, y):
+        """Check the parameters, learn ``y``'s format and return it encoded (fit's one body)."""
+        validate_params(self)
         encoded, self.format_ = encode_labels(y, self.taxonomy, format=self.format)
         self.classes_ = self.taxonomy.nodes
         return encoded

@@ -181,6 +181,8 @@ def test_the_label_encoder_declares_a_rule_for_every_parameter():
     assert set(HierarchicalLabelEncoder(TAX).get_params()) <= set(parameter_rules(HierarchicalLabelEncoder))
     with pytest.raises(ValueError, match="format must be one of"):
         HierarchicalLabelEncoder(TAX, format="leafs").fit(y)
+    with pytest.raises(ValueError, match="format must be one of"):  # regression: fit_transform checked nothing
+        HierarchicalLabelEncoder(TAX, format="leafs").fit_transform(y)
 
 
 @pytest.mark.parametrize("name, param", ALL_PARAMS, ids=[f"{n}-{p}" for n, p in ALL_PARAMS])
