@@ -6,7 +6,7 @@ from skhier import Taxonomy
 
 # scripts the tests run in subprocesses, not test modules: --doctest-modules would import
 # them, and accelerate_train.py needs the accelerate extra (its tests skip without it)
-collect_ignore = ["accelerate_train.py", "scale_check.py"]
+collect_ignore = ["neural/accelerate_train.py", "conformance/scale_check.py"]
 
 settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True)
 settings.load_profile("ci")
