@@ -49,6 +49,7 @@ the mean and range. Needs ``SKHIER_HMC_DATA``.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -219,16 +220,38 @@ RULE_CANDIDATES = ("skhier", "mlnode", "skhier-ens5", "chmcnn")
 RULE_TIE = 0.001
 
 
-def rule(name, candidates=RULE_CANDIDATES, log=print):
-    """(the rule's pick, {candidate: validation AP}) for one dataset; reads no test file."""
-    X, Y, Xv, Yv, tax, scored = _valid_split(name)
-    prep = make_pipeline(SimpleImputer(strategy="mean"), StandardScaler()).fit(X)
-    X, Xv = prep.transform(X).astype(np.float32), prep.transform(Xv).astype(np.float32)
-    aps = {}
+_CANDIDATE_LINE = re.compile(r"^(\S+) \| rule candidate (\S+) \| valid AP ([0-9.]+) \|")
+
+
+def rule(name, candidates=RULE_CANDIDATES, log=print, log_dir=None, header=""):
+    """(the rule's pick, {candidate: validation AP}) for one dataset; reads no test file.
+
+    With ``log_dir``, each candidate's line is also written to
+    ``<log_dir>/rule/<name>_<candidate>.log`` and a candidate whose log exists is read back
+    instead of refitted, so an interrupted rule resumes where it stopped.
+    """
+    aps, todo = {}, []
     for method in candidates:
+        path = Path(log_dir) / "rule" / f"{name}_{method}.log" if log_dir else None
+        lines = path.read_text().splitlines() if path is not None and path.exists() else []
+        found = [m for m in map(_CANDIDATE_LINE.match, lines) if m and m.group(1, 2) == (name, method)]
+        if found:
+            aps[method] = float(found[-1].group(3))
+            log(lines[-1])
+        else:
+            todo.append((method, path))
+    if todo:
+        X, Y, Xv, Yv, tax, scored = _valid_split(name)
+        prep = make_pipeline(SimpleImputer(strategy="mean"), StandardScaler()).fit(X)
+        X, Xv = prep.transform(X).astype(np.float32), prep.transform(Xv).astype(np.float32)
+    for method, path in todo:
         P, secs = fit_predict(name, method, 0, X, Y, Xv, tax)
         aps[method] = micro_ap(Yv, P, scored)
-        log(f"{name} | rule candidate {method} | valid AP {aps[method]:.4f} | {secs:.1f} s")
+        line = f"{name} | rule candidate {method} | valid AP {aps[method]:.4f} | {secs:.1f} s"
+        log(line)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"{header}\n{line}\n")
     best = max(aps.values())
     pick = next(m for m in candidates if aps[m] >= best - RULE_TIE)
     log(f"{name} | rule pick | {pick}")
@@ -271,7 +294,7 @@ def main(argv=None):
         picks = {}
         for name in args.datasets.split(","):
             picks[name], _ = rule(name, tuple(args.rule_candidates.split(",")),
-                                  log=lambda line: print(line, flush=True))
+                                  log=lambda line: print(line, flush=True), log_dir=args.log_dir, header=header)
         return picks
     seeds = [int(s) for s in args.seeds.split(",")]
     results = {}

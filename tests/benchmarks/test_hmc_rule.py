@@ -50,6 +50,31 @@ def test_the_rule_reads_no_test_file(hmc, monkeypatch):
     assert pick == first
 
 
+def test_the_rule_resumes_from_its_candidate_logs(hmc, monkeypatch, tmp_path):
+    fitted = []
+
+    def fake_fit(name, method, seed, X, Y, Xe, tax, epochs_scale=1.0):
+        fitted.append(method)
+        return np.full((Xe.shape[0], Y.shape[1]), 0.5), 1.0
+
+    X, y, tax = make_hierarchical_classification(40, 4, n_levels=2, branching=2, random_state=0)
+    Y = sp.csr_matrix(tax.ancestor_matrix[[tax.index(v) for v in y]].toarray())
+    monkeypatch.setattr(hmc, "_valid_split", lambda name: (X[:30], Y[:30], X[30:], Y[30:], tax,
+                                                            np.arange(1, tax.n_nodes)))
+    monkeypatch.setattr(hmc, "fit_predict", fake_fit)
+    # an earlier, interrupted run logged mlnode at 0.9, above anything the stand-in fit can score
+    (tmp_path / "rule").mkdir()
+    (tmp_path / "rule" / "x_mlnode.log").write_text("header\nx | rule candidate mlnode | valid AP 0.9000 | 3.0 s\n")
+    lines = []
+    pick, aps = hmc.rule("x", ("skhier", "mlnode"), log=lines.append, log_dir=tmp_path, header="h")
+    assert fitted == ["skhier"]  # mlnode read back, not refitted
+    assert aps["mlnode"] == 0.9 and pick == "mlnode"
+    written = (tmp_path / "rule" / "x_skhier.log").read_text().splitlines()
+    assert written[0] == "h" and written[1].startswith("x | rule candidate skhier | valid AP ")
+    hmc.rule("x", ("skhier", "mlnode"), log=lines.append, log_dir=tmp_path)
+    assert fitted == ["skhier"]  # the second run fits nothing
+
+
 def test_the_table_takes_the_rules_pick_where_it_ran(monkeypatch, tmp_path):
     monkeypatch.syspath_prepend(str(BENCH))
     sys.modules.pop("hmc_table", None)
@@ -65,4 +90,20 @@ def test_the_table_takes_the_rules_pick_where_it_ran(monkeypatch, tmp_path):
     row = next(line for line in text.splitlines() if line.startswith("| enron |"))
     assert "(rule: mlnode)" in row and "below" in row  # the pick's 0.71, not the 5-net mean's 0.80
     assert "the rule's pick on valid for enron" in summary
+    sys.modules.pop("hmc_table", None)
+
+
+def test_the_table_applies_the_rule_to_complete_candidate_logs(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(BENCH))
+    sys.modules.pop("hmc_table", None)
+    import hmc_table
+
+    (tmp_path / "hmc" / "rule").mkdir(parents=True)
+    aps = {"skhier": 0.5000, "mlnode": 0.5105, "skhier-ens5": 0.5110, "chmcnn": 0.40}
+    for method, ap in aps.items():
+        (tmp_path / "hmc" / "rule" / f"d_{method}.log").write_text(
+            f"h\nd | rule candidate {method} | valid AP {ap:.4f} | 1.0 s\n")
+    (tmp_path / "hmc" / "rule" / "e_mlnode.log").write_text("h\ne | rule candidate mlnode | valid AP 0.9 | 1 s\n")
+    # mlnode is within RULE_TIE of the best and comes first; e has one candidate only: no pick
+    assert hmc_table.read_picks(tmp_path) == {"d": "mlnode"}
     sys.modules.pop("hmc_table", None)
