@@ -215,13 +215,22 @@ def lca(a: torch.Tensor, b: torch.Tensor, paths: torch.Tensor) -> torch.Tensor:
     ``paths`` is the taxonomy's root-first path table (``path_indices``) on the same device.
     The LCA sits at the last position where the two root paths still agree.
     """
+    return lca_and_depth(a, b, paths)[0]
+
+
+def lca_and_depth(a: torch.Tensor, b: torch.Tensor, paths: torch.Tensor) -> tuple:
+    """(LCA of ``a`` and ``b``, the LCA's depth as a long tensor), broadcast.
+
+    In a tree two root paths that meet agree on a prefix and never again, so the number of
+    positions where they agree (padding aside) is the LCA's depth plus one: one sum, where
+    a first-difference search needs an ``any``, an ``argmax`` and a ``where``.
+    """
     a, b = torch.broadcast_tensors(a, b)
     shape = a.shape
     pa = paths.index_select(0, a.reshape(-1))  # index_select: 4-6x faster than paths[a] on CPU
     pb = paths.index_select(0, b.reshape(-1))
-    differ = (pa != pb) | (pa < 0)
-    first = torch.where(differ.any(dim=-1), differ.to(torch.uint8).argmax(dim=-1), paths.shape[-1])
-    return pa.gather(-1, (first - 1).unsqueeze(-1)).squeeze(-1).reshape(shape)
+    depth = ((pa == pb) & (pa >= 0)).sum(dim=-1) - 1  # the root always agrees
+    return pa.gather(-1, depth.unsqueeze(-1)).squeeze(-1).reshape(shape), depth.reshape(shape)
 
 
 # ---------------------------------------------------------------- differentiable tree sums

@@ -11,7 +11,7 @@ import torch
 
 from .._docs import fill_doc
 from .._taxonomy import Taxonomy
-from .._tree import lca, taxonomy_tensors
+from .._tree import lca, lca_and_depth, taxonomy_tensors
 from ..labels import encode_labels
 from ..utils.validation import check_taxonomy, is_tensor
 from ._base import (
@@ -141,8 +141,8 @@ def _ratio(num: torch.Tensor, den: torch.Tensor, zero_division: float) -> torch.
 
 def _set_counts_update(t: torch.Tensor, p: torch.Tensor, tt):
     """Per-sample ``|T ∩ P|``, ``|P|``, ``|T|`` of ancestor sets without the root, and the LCA."""
-    a = lca(t, p, tt.paths)
-    return tt.depth[a], tt.depth[p], tt.depth[t], a
+    a, inter = lca_and_depth(t, p, tt.paths)
+    return inter.to(tt.depth.dtype), tt.depth.index_select(0, p), tt.depth.index_select(0, t), a
 
 
 def _set_prf_compute(inter, n_pred, n_true, *, beta=1.0, zero_division=0.0):
@@ -257,8 +257,8 @@ def hierarchical_precision_recall_fscore(
     inter, npred, ntrue, as_tensor = _set_counts(y_true, y_pred, taxonomy)
     w = sample_weights(sample_weight, inter.shape[0], inter.device, inter.dtype)
     if average == "micro":
-        ww = torch.ones_like(inter) if w is None else w
-        sums = (ww * inter).sum(), (ww * npred).sum(), (ww * ntrue).sum()
+        sums = (inter.sum(), npred.sum(), ntrue.sum()) if w is None else ((w * inter).sum(), (w * npred).sum(),
+                                                                          (w * ntrue).sum())
         prec, rec, f = _set_prf_compute(*sums, beta=beta, zero_division=zero_division)
         return finish(prec, as_tensor), finish(rec, as_tensor), finish(f, as_tensor)
     pr, rc = _ratio(inter, npred, zero_division), _ratio(inter, ntrue, zero_division)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score
 
@@ -495,8 +495,8 @@ def test_accumulator_update_computes_one_lca_per_batch(monkeypatch):
 
     tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"]])
     calls = []
-    real = H.lca
-    monkeypatch.setattr(H, "lca", lambda *a: calls.append(1) or real(*a))
+    real = H.lca_and_depth
+    monkeypatch.setattr(H, "lca_and_depth", lambda *a: calls.append(1) or real(*a))
     acc = HierarchicalMetricAccumulator(tax)
     acc.update(["A1", "B1", "A2"], ["A2", "B1", "A"])
     assert len(calls) == 1
@@ -529,3 +529,22 @@ def test_column_major_scores_are_read_without_a_copy_and_score_the_same():
     np.testing.assert_array_equal(a.precision, b.precision)
     np.testing.assert_allclose(np.asarray(DiffusionRefiner(tax).fit(S_f, y).transform(S_f)),
                                np.asarray(DiffusionRefiner(tax).fit(S_c, y).transform(S_c)), rtol=0, atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_lca_and_depth_agree_with_the_ancestor_sets(seed):
+    """lca_and_depth (a count of agreeing path positions) against the ancestor sets: the LCA is
+    the deepest common ancestor, its depth the size of the common non-root ancestor set."""
+    from skhier._tree import lca_and_depth, taxonomy_tensors
+    from skhier.datasets import make_taxonomy
+
+    rng = np.random.default_rng(seed)
+    tax = make_taxonomy(int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+    a, b = rng.integers(0, tax.n_nodes, 20), rng.integers(0, tax.n_nodes, 20)
+    got, depth = lca_and_depth(torch.as_tensor(a), torch.as_tensor(b), taxonomy_tensors(tax, "cpu").paths)
+    anc = tax.ancestor_matrix.toarray().astype(bool)
+    for i in range(20):
+        common = np.flatnonzero(anc[a[i]] & anc[b[i]])
+        deepest = common[np.argmax(tax.depth[common])]
+        assert got[i] == deepest and depth[i] == tax.depth[deepest] == len(common) - 1
