@@ -94,3 +94,4 @@ def test_chmcnn_docstring_states_its_defaults_as_the_signature_holds_them():
     assert "early_stopping" in dict(clf.get_default_callbacks())
     assert "early_stopping" not in dict(clf.set_params(train_split=None).get_default_callbacks())
     assert "early_stopping" not in dict(clf.set_params(train_split=0.1, patience=None).get_default_callbacks())
+    assert clf.refit is True and "``refit=True``" in doc and "refit : bool, default=True" in doc

@@ -344,3 +344,40 @@ def test_token_attention_backward_passes_gradcheck():
     offset = torch.randn(2, 3, 5, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda a, b: _TokenAttention.apply(a, b, None, 0.0), (q, tokens))
     assert torch.autograd.gradcheck(lambda a, b, c: _TokenAttention.apply(a, b, c, 0.0), (q, tokens, offset))
+
+
+def _chmcnn_data():
+    from skhier.labels import node_indices_to_indicator
+
+    tax = Taxonomy.from_edges(["r/a", "r/b", "a/c", "a/d", "b/e", "b/f"])
+    rng = np.random.default_rng(0)
+    leaves = rng.choice([tax.index(v) for v in "cdef"], 160)
+    X = rng.normal(scale=0.5, size=(160, 4)).astype(np.float32)
+    X[np.arange(160), leaves % 4] += 1.5
+    return tax, X, node_indices_to_indicator(leaves, tax)
+
+
+def test_chmcnn_refit_trains_on_every_sample_for_the_epochs_early_stopping_chose():
+    from skhier.neural import CHMCNNClassifier
+
+    tax, X, Y = _chmcnn_data()
+    kw = dict(device="cpu", random_state=0, module__hidden=16, max_epochs=30, patience=3)
+    stopped = CHMCNNClassifier(tax, refit=False, **kw).fit(X, Y)
+    chosen = int(np.argmax(stopped.history_[:, "valid_ap"])) + 1  # the first best epoch
+    assert stopped.refit_epochs_ is None and stopped.selection_history_ is None
+    clf = CHMCNNClassifier(tax, **kw).fit(X, Y)
+    assert clf.refit_epochs_ == chosen and len(clf.history_) == chosen
+    assert "valid_ap" not in clf.history_[-1] and len(clf.selection_history_) == len(stopped.history_)
+    assert clf.train_split is not None and clf.max_epochs == 30  # the parameters are the user's again
+    # the refit is exactly a fit on every sample for that many epochs
+    manual = CHMCNNClassifier(tax, **dict(kw, max_epochs=chosen, train_split=None)).fit(X, Y)
+    np.testing.assert_array_equal(clf.predict_proba(X), manual.predict_proba(X))
+
+
+@pytest.mark.parametrize("kw", [{"train_split": None}, {"patience": None}, {"refit": False}, {"warm_start": True}])
+def test_chmcnn_refits_only_after_early_stopping(kw):
+    from skhier.neural import CHMCNNClassifier
+
+    tax, X, Y = _chmcnn_data()
+    clf = CHMCNNClassifier(tax, device="cpu", random_state=0, module__hidden=8, max_epochs=3, **kw).fit(X, Y)
+    assert clf.refit_epochs_ is None and len(clf.history_) == 3
