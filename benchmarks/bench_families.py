@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import queue
 import resource
 import sys
 import time
@@ -71,7 +72,7 @@ def _measure(family, levels, cap_gb, queue):
         queue.put({"error": f"{type(exc).__name__}: {str(exc)[:120]}"})
 
 
-def families_table(families, sizes, cap_gb):
+def families_table(families, sizes, cap_gb, timeout=0):
     ctx = mp.get_context("spawn")
     lines = ["| family | n_nodes | first fit s | second fit s | peak RSS MB | note |", "|---|---:|---:|---:|---:|---|"]
     print("\n".join(lines), flush=True)
@@ -81,7 +82,11 @@ def families_table(families, sizes, cap_gb):
             p = ctx.Process(target=_measure, args=(family, levels, cap_gb, q))
             t0 = time.perf_counter()
             p.start()
-            r = q.get()  # before join: a large result must not block the child's exit
+            try:
+                r = q.get(timeout=timeout or None)  # before join: a result must not block the child's exit
+            except queue.Empty:
+                p.kill()
+                r = {"error": f"not done in {timeout:g} s (killed)"}
             p.join()
             n = sum(10**k for k in range(levels + 1))
             if "error" in r:
@@ -100,11 +105,13 @@ def main(argv=None):
     p.add_argument("--families", default=",".join(FAMILIES))
     p.add_argument("--sizes", default="4,5", help="levels of make_taxonomy(levels, 10): 4 -> 11,111 nodes")
     p.add_argument("--cap-gb", type=float, default=8.0, help="address-space cap per fit (0: none)")
+    p.add_argument("--timeout", type=float, default=0, help="seconds a row may take before it is killed (0: none)")
     args = p.parse_args(argv)
     print(machine(), flush=True)
     print("300 samples x 16 features, one leaf each; each estimator gets the taxonomy, the data and "
           f"max_epochs=1; address space capped at {args.cap_gb:g} GB; one fresh process per row", flush=True)
-    return families_table(args.families.split(","), [int(s) for s in args.sizes.split(",")], args.cap_gb)
+    return families_table(args.families.split(","), [int(s) for s in args.sizes.split(",")], args.cap_gb,
+                          args.timeout)
 
 
 if __name__ == "__main__":

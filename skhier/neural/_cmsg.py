@@ -82,6 +82,22 @@ def cooccurrence_correlation(Y) -> sp.csr_matrix:
 #: blocked search took 4.6 s and HNSW 1.1 s at recall 0.999 (benchmarks/bench_label_texts.py).
 ANN_MIN_LABELS = 20_000
 
+#: ``batch_size="auto"`` (ours): a CMSG step keeps about this many floats per (sample,
+#: label, ``dim`` unit) for the backward (21.4 measured on CPU at 11,110 labels, dim 128:
+#: 122 MB more peak memory per sample of the batch), so the auto batch is capped to keep one
+#: batch's activations under :data:`AUTO_BATCH_BYTES`. It changes nothing up to ~10⁴ labels
+#: (the cap is 17 there, the auto batch at most 16 below 1,536 samples) and gives batch 1 at
+#: 111,110 labels: 3.0 GB peak where the uncapped batch 16 needs ~20 GB.
+ACTIVATION_FLOATS = 22
+#: The most bytes of activations one auto-sized CMSG batch may hold (ours).
+AUTO_BATCH_BYTES = 2 * 2**30
+
+
+def _memory_capped_batch(batch: int, n_labels: int, dim: int) -> int:
+    """``batch`` capped so that ``batch`` samples' (labels × dim) activations fit AUTO_BATCH_BYTES."""
+    per_sample = ACTIVATION_FLOATS * 4 * max(int(n_labels), 1) * max(int(dim), 1)
+    return int(max(1, min(int(batch), AUTO_BATCH_BYTES // per_sample)))
+
 
 def _faiss_neighbors(E, k):
     """Approximate top-(k+1) inner-product neighbours of every row (faiss HNSW, M=32, efSearch=64)."""
@@ -556,9 +572,15 @@ class CMSGClassifier(MultiLabelNodeClassifier):
     Nothing here is quadratic in the labels with the default ``attention="mask"``: the
     co-occurrence and the re-weighted ``Â`` are sparse, and SGA attends along ``Â``'s
     edges only (O(B · nnz(Â) · dim) per layer), so a 10⁵-node taxonomy trains. The
-    ``"embedding"`` correlation compares every pair of label texts (O(n_labels² · dim)
-    time, blocked memory), and ``attention="bias"`` scores every pair, so it takes at
-    most :data:`MAX_BIAS_LABELS` labels.
+    ``"embedding"`` correlation keeps each label's ``n_neighbors`` most similar labels
+    (exact blocked search up to 20,000 labels, faiss's HNSW above when the ``ann`` extra
+    is installed), and ``attention="bias"`` scores every pair, so it takes at most
+    :data:`MAX_BIAS_LABELS` labels. The cost that stays is CMSG's own: every sample carries
+    a ``dim``-wide feature per label through the attention blocks, O(samples · labels ·
+    dim²) time and O(batch · labels · dim) memory; ``batch_size="auto"`` caps the batch so
+    that one batch's activations stay under 2 GiB (batch 1 at 10⁵ labels, 3 GB peak), and
+    an epoch of 300 samples at 111,110 labels takes about half an hour on 2 CPU cores
+    (``docs/benchmarks/scaling.md``).
 
     References
     ----------
@@ -604,6 +626,13 @@ class CMSGClassifier(MultiLabelNodeClassifier):
         self.n_neighbors = n_neighbors
         self.attention = attention
         self.memory = memory
+
+    def _resolve_batch_size(self, n_samples: int) -> int:
+        batch = super()._resolve_batch_size(n_samples)
+        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
+            return batch  # the user's batch is the user's
+        dim = getattr(self, "module__dim", 128)  # CMSGModule's default width
+        return _memory_capped_batch(batch, self.taxonomy_.n_nodes - 1, dim if isinstance(dim, int) else 128)
 
     def _neighbors(self, n_labels):
         """The semantic correlation's labels kept per label (``n_neighbors="auto"``: min(10, ⌈√n⌉))."""

@@ -508,3 +508,32 @@ def test_multilabel_bad_inputs(mosaics):
         MultiLabelNodeClassifier(tax, consistency="strict", **kw).fit(X, Y)
     with pytest.raises(ValueError, match="threshold must be"):
         MultiLabelNodeClassifier(tax, threshold=1.5, **kw).fit(X, Y)
+
+
+def test_auto_batch_is_capped_by_the_labels_activations():
+    """batch_size="auto" keeps one batch's (labels x dim) activations under AUTO_BATCH_BYTES:
+    unchanged at 10⁴ labels, batch 1 at 10⁵ (hand-computed from ACTIVATION_FLOATS = 22)."""
+    from skhier.neural import _cmsg
+
+    assert _cmsg.ACTIVATION_FLOATS == 22 and _cmsg.AUTO_BATCH_BYTES == 2 * 2**30
+    assert _cmsg._memory_capped_batch(16, 11_110, 128) == 16  # cap 2 GiB / (22·4·11,110·128 B) = 17
+    assert _cmsg._memory_capped_batch(256, 11_110, 128) == 17
+    assert _cmsg._memory_capped_batch(16, 111_110, 128) == 1  # 1.25 GB a sample: one fits
+    assert _cmsg._memory_capped_batch(16, 10**7, 128) == 1  # never 0
+
+
+def test_auto_batch_cap_reaches_the_fit_and_spares_the_users_batch(monkeypatch):
+    from skhier.neural import CMSGClassifier, _cmsg
+
+    tax = Taxonomy.from_edges(["r/a", "r/b", "a/c", "a/d", "b/e"])
+    rng = np.random.default_rng(0)
+    Y = np.zeros((64, tax.n_nodes), dtype=np.int8)
+    Y[np.arange(64), rng.choice([tax.index(v) for v in "cde"], 64)] = 1
+    Y = np.asarray(tax.ancestor_matrix[Y.argmax(axis=1)].toarray(), dtype=np.int8)
+    X = rng.normal(size=(64, 4)).astype(np.float32)
+    n_labels = tax.n_nodes - 1
+    monkeypatch.setattr(_cmsg, "AUTO_BATCH_BYTES", 3 * 22 * 4 * n_labels * 8)  # room for 3 samples at dim 8
+    kw = dict(correlation="cooccurrence", max_epochs=1, device="cpu", random_state=0, module__dim=8,
+              module__heads=2, backbone="mlp", backbone__hidden=(8,))
+    assert CMSGClassifier(tax, **kw).fit(X, Y).batch_size_ == 3
+    assert CMSGClassifier(tax, batch_size=5, **kw).fit(X, Y).batch_size_ == 5
