@@ -82,21 +82,21 @@ def cooccurrence_correlation(Y) -> sp.csr_matrix:
 #: blocked search took 4.6 s and HNSW 1.1 s at recall 0.999 (benchmarks/bench_label_texts.py).
 ANN_MIN_LABELS = 20_000
 
-#: ``batch_size="auto"`` (ours): a CMSG step keeps about this many floats per (sample,
-#: label, ``dim`` unit) for the backward (21.4 measured on CPU at 11,110 labels, dim 128:
-#: 122 MB more peak memory per sample of the batch), so the auto batch is capped to keep one
-#: batch's activations under :data:`AUTO_BATCH_BYTES`. It changes nothing up to ~10⁴ labels
-#: (the cap is 17 there, the auto batch at most 16 below 1,536 samples) and gives batch 1 at
-#: 111,110 labels: 3.0 GB peak where the uncapped batch 16 needs ~20 GB.
-ACTIVATION_FLOATS = 22
-#: The most bytes of activations one auto-sized CMSG batch may hold (ours).
+#: ``batch_size="auto"`` (ours): a CMSG step keeps, for the backward, about this many floats
+#: per sample, ``dim`` unit and label, and per ``dim`` unit and SGA edge (a label pair it
+#: attends along, the diagonal included). Measured on CPU at 11,110 labels, dim 128: 122 MB
+#: more peak memory per sample of the batch with 11,408 edges, 344 MB with 122,154.
+ACTIVATION_FLOATS_PER_LABEL = 18
+ACTIVATION_FLOATS_PER_EDGE = 4
+#: The most bytes of activations one auto-sized CMSG batch may hold (ours): the auto batch
+#: is capped to keep them under it, never below one sample.
 AUTO_BATCH_BYTES = 2 * 2**30
 
 
-def _memory_capped_batch(batch: int, n_labels: int, dim: int) -> int:
-    """``batch`` capped so that ``batch`` samples' (labels × dim) activations fit AUTO_BATCH_BYTES."""
-    per_sample = ACTIVATION_FLOATS * 4 * max(int(n_labels), 1) * max(int(dim), 1)
-    return int(max(1, min(int(batch), AUTO_BATCH_BYTES // per_sample)))
+def _memory_capped_batch(batch: int, n_labels: int, n_edges: int, dim: int) -> int:
+    """``batch`` capped so that its samples' activations (labels and edges, × dim) fit AUTO_BATCH_BYTES."""
+    floats = ACTIVATION_FLOATS_PER_LABEL * max(int(n_labels), 1) + ACTIVATION_FLOATS_PER_EDGE * max(int(n_edges), 0)
+    return int(max(1, min(int(batch), AUTO_BATCH_BYTES // (4 * max(int(dim), 1) * floats))))
 
 
 def _faiss_neighbors(E, k):
@@ -577,9 +577,10 @@ class CMSGClassifier(MultiLabelNodeClassifier):
     is installed), and ``attention="bias"`` scores every pair, so it takes at most
     :data:`MAX_BIAS_LABELS` labels. The cost that stays is CMSG's own: every sample carries
     a ``dim``-wide feature per label through the attention blocks, O(samples · labels ·
-    dim²) time and O(batch · labels · dim) memory; ``batch_size="auto"`` caps the batch so
-    that one batch's activations stay under 2 GiB (batch 1 at 10⁵ labels, 3 GB peak), and
-    an epoch of 300 samples at 111,110 labels takes about half an hour on 2 CPU cores
+    dim²) time and O(batch · (labels + edges) · dim) memory; ``batch_size="auto"`` caps the
+    batch so that one batch's activations stay under 2 GiB (:data:`AUTO_BATCH_BYTES`): 6
+    samples at 11,110 labels with the default ten neighbours, 1 at 10⁵; an epoch of 300
+    samples at 111,110 labels takes about half an hour on 2 CPU cores
     (``docs/benchmarks/scaling.md``).
 
     References
@@ -627,13 +628,6 @@ class CMSGClassifier(MultiLabelNodeClassifier):
         self.attention = attention
         self.memory = memory
 
-    def _resolve_batch_size(self, n_samples: int) -> int:
-        batch = super()._resolve_batch_size(n_samples)
-        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
-            return batch  # the user's batch is the user's
-        dim = getattr(self, "module__dim", 128)  # CMSGModule's default width
-        return _memory_capped_batch(batch, self.taxonomy_.n_nodes - 1, dim if isinstance(dim, int) else 128)
-
     def _neighbors(self, n_labels):
         """The semantic correlation's labels kept per label (``n_neighbors="auto"``: min(10, ⌈√n⌉))."""
         if self.n_neighbors == "auto":
@@ -670,8 +664,16 @@ class CMSGClassifier(MultiLabelNodeClassifier):
     def _fit_labels(self, encoded):
         if self.correlation is None:
             self.correlation_ = None
-            return
-        self.correlation_ = sp.csr_matrix(reweight_correlation(self._raw_correlation(encoded), tau=self.tau, p=self.p))
+        else:
+            self.correlation_ = sp.csr_matrix(reweight_correlation(self._raw_correlation(encoded), tau=self.tau,
+                                                                   p=self.p))
+        if isinstance(self.batch_size, str) and self.batch_size == "auto":  # the user's batch is the user's
+            n_labels = self.taxonomy_.n_nodes - 1
+            dense = self.correlation_ is None or self.attention == "bias"  # every label pair is scored
+            n_edges = n_labels**2 if dense else self.correlation_.nnz
+            dim = getattr(self, "module__dim", 128)  # CMSGModule's default width
+            self.batch_size_ = _memory_capped_batch(self.batch_size_, n_labels, n_edges,
+                                                    dim if isinstance(dim, int) else 128)
 
     def _module_defaults(self, backbone, feat_shape):
         corr = self.taxonomy_.n_nodes - 1 if self.correlation_ is None else self.correlation_

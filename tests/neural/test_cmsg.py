@@ -511,15 +511,17 @@ def test_multilabel_bad_inputs(mosaics):
 
 
 def test_auto_batch_is_capped_by_the_labels_activations():
-    """batch_size="auto" keeps one batch's (labels x dim) activations under AUTO_BATCH_BYTES:
-    unchanged at 10⁴ labels, batch 1 at 10⁵ (hand-computed from ACTIVATION_FLOATS = 22)."""
+    """batch_size="auto" keeps one batch's activations under AUTO_BATCH_BYTES, counting
+    18 floats per (label, dim unit) and 4 per (edge, dim unit): hand-computed."""
     from skhier.neural import _cmsg
 
-    assert _cmsg.ACTIVATION_FLOATS == 22 and _cmsg.AUTO_BATCH_BYTES == 2 * 2**30
-    assert _cmsg._memory_capped_batch(16, 11_110, 128) == 16  # cap 2 GiB / (22·4·11,110·128 B) = 17
-    assert _cmsg._memory_capped_batch(256, 11_110, 128) == 17
-    assert _cmsg._memory_capped_batch(16, 111_110, 128) == 1  # 1.25 GB a sample: one fits
-    assert _cmsg._memory_capped_batch(16, 10**7, 128) == 1  # never 0
+    assert (_cmsg.ACTIVATION_FLOATS_PER_LABEL, _cmsg.ACTIVATION_FLOATS_PER_EDGE) == (18, 4)
+    assert _cmsg.AUTO_BATCH_BYTES == 2 * 2**30
+    # 11,110 labels, ten neighbours and the diagonal: 4·128·(18·11,110 + 4·122,210) B = 352.7 MB a sample
+    assert _cmsg._memory_capped_batch(16, 11_110, 122_210, 128) == 6
+    assert _cmsg._memory_capped_batch(4, 11_110, 122_210, 128) == 4  # a smaller auto batch stays
+    assert _cmsg._memory_capped_batch(16, 1_110, 12_210, 128) == 16  # 35 MB a sample: no cap
+    assert _cmsg._memory_capped_batch(16, 111_110, 1_222_210, 128) == 1  # 3.5 GB a sample: never 0
 
 
 def test_auto_batch_cap_reaches_the_fit_and_spares_the_users_batch(monkeypatch):
@@ -532,8 +534,14 @@ def test_auto_batch_cap_reaches_the_fit_and_spares_the_users_batch(monkeypatch):
     Y = np.asarray(tax.ancestor_matrix[Y.argmax(axis=1)].toarray(), dtype=np.int8)
     X = rng.normal(size=(64, 4)).astype(np.float32)
     n_labels = tax.n_nodes - 1
-    monkeypatch.setattr(_cmsg, "AUTO_BATCH_BYTES", 3 * 22 * 4 * n_labels * 8)  # room for 3 samples at dim 8
     kw = dict(correlation="cooccurrence", max_epochs=1, device="cpu", random_state=0, module__dim=8,
               module__heads=2, backbone="mlp", backbone__hidden=(8,))
+    n_edges = CMSGClassifier(tax, batch_size=5, **kw).fit(X, Y).correlation_.nnz
+    per_sample = 4 * 8 * (18 * n_labels + 4 * n_edges)  # dim 8
+    monkeypatch.setattr(_cmsg, "AUTO_BATCH_BYTES", 3 * per_sample + per_sample // 2)  # room for 3.5 samples
     assert CMSGClassifier(tax, **kw).fit(X, Y).batch_size_ == 3
+    # every pair scored (attention="bias"): n_labels² edges, so the same budget holds fewer samples
+    dense = 4 * 8 * (18 * n_labels + 4 * n_labels**2)
+    expected = max(1, (3 * per_sample + per_sample // 2) // dense)
+    assert expected < 3 and CMSGClassifier(tax, **dict(kw, attention="bias")).fit(X, Y).batch_size_ == expected
     assert CMSGClassifier(tax, batch_size=5, **kw).fit(X, Y).batch_size_ == 5
