@@ -303,8 +303,8 @@ class CHMCNNClassifier(MultiLabelNodeClassifier):
         self : object
             The fitted estimator.
         """
-        self.refit_epochs_, self.selection_history_ = None, None
         super().fit(X, y, **fit_params)
+        self.refit_epochs_, self.selection_history_ = None, None  # set once the fit succeeded
         stopper = dict(self.callbacks_).get("early_stopping")
         if not (self.refit and isinstance(stopper, EarlyStopping) and stopper.best_epoch_ > 0) or self.warm_start:
             return self
