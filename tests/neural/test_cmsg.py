@@ -545,3 +545,16 @@ def test_auto_batch_cap_reaches_the_fit_and_spares_the_users_batch(monkeypatch):
     expected = max(1, (3 * per_sample + per_sample // 2) // dense)
     assert expected < 3 and CMSGClassifier(tax, **dict(kw, attention="bias")).fit(X, Y).batch_size_ == expected
     assert CMSGClassifier(tax, batch_size=5, **kw).fit(X, Y).batch_size_ == 5
+
+
+def test_pair_cosines_in_blocks_equal_the_whole_gather(monkeypatch):
+    # regression: the faiss path gathered every pair's two rows at once, 6.4 GiB at 10⁵ labels
+    # (a MemoryError under 8 GB); the blocks must give the same cosines
+    from skhier.neural import _cmsg
+
+    rng = np.random.default_rng(0)
+    E = rng.normal(size=(50, 7))
+    r, c = rng.integers(0, 50, 333), rng.integers(0, 50, 333)
+    monkeypatch.setattr(_cmsg, "_BLOCK_CELLS", 7 * 10)  # blocks of 10 pairs
+    np.testing.assert_allclose(_cmsg._pair_cosines(E, r, c), (E[r] * E[c]).sum(axis=1), rtol=0, atol=1e-12)
+    assert _cmsg._pair_cosines(E, r[:0], c[:0]).shape == (0,)
