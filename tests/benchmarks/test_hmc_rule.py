@@ -129,3 +129,24 @@ def test_the_defaults_table_sets_the_defaults_against_the_recipe_and_the_old_def
     assert f"{published:.3f} (published)" in derisi and derisi.endswith("| – |")
     assert summary.endswith("on 1 of 2 datasets run")
     sys.modules.pop("hmc_table", None)
+
+
+def test_the_per_node_regressions_c_is_chosen_on_valid_only(hmc, monkeypatch):
+    X, y, tax = make_hierarchical_classification(120, 6, n_levels=2, branching=2, random_state=0)
+    Y = sp.csr_matrix(tax.ancestor_matrix[[tax.index(v) for v in y]].toarray())
+    asked = []
+
+    def stand_in(name, subset="train", **kw):
+        asked.append(subset)
+        rows = {"train": slice(0, 80), "valid": slice(80, 120)}[subset]
+        return Bunch(data=X[rows], target=Y[rows], taxonomy=tax, scored=np.arange(1, tax.n_nodes))
+
+    monkeypatch.setattr(hmc, "load_hmc", stand_in)
+    monkeypatch.setattr(hmc, "_CHOSEN_C", {})
+    c = hmc.choose_c("cellcycle_FUN")
+    assert set(asked) == {"train", "valid"} and c in hmc.LR_C_GRID
+    line = hmc._C_LINES["cellcycle_FUN"]
+    aps = {float(k): float(v) for k, v in (part.split(" ") for part in
+                                           line.split("(valid AP ")[1].split(";")[0].replace("C=", "").split(", "))}
+    assert aps[c] == max(aps.values()) and set(aps) == set(hmc.LR_C_GRID)
+    assert hmc.choose_c("cellcycle_FUN") == c and len(asked) == 2  # chosen once per dataset
