@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 from skorch.callbacks import EarlyStopping
+from skorch.history import History
 from torch import nn
 
 from .._docs import fill_doc
@@ -308,7 +309,7 @@ class CHMCNNClassifier(MultiLabelNodeClassifier):
         stopper = dict(self.callbacks_).get("early_stopping")
         if not (self.refit and isinstance(stopper, EarlyStopping) and stopper.best_epoch_ > 0) or self.warm_start:
             return self
-        chosen, history = int(stopper.best_epoch_), self.history_
+        chosen, history = int(stopper.best_epoch_), History(self.history_)  # a copy: skorch clears history_ in place
         # the same fit with nothing held out and the chosen epoch count; the parameters are
         # restored, so get_params() after fit is what the user set
         split, epochs = self.train_split, self.max_epochs

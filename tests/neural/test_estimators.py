@@ -361,14 +361,16 @@ def test_chmcnn_refit_trains_on_every_sample_for_the_epochs_early_stopping_chose
     from skhier.neural import CHMCNNClassifier
 
     tax, X, Y = _chmcnn_data()
-    kw = dict(device="cpu", random_state=0, module__hidden=16, max_epochs=30, patience=3)
+    kw = dict(device="cpu", random_state=0, module__hidden=16, max_epochs=60, patience=3, lr=3e-2)
     stopped = CHMCNNClassifier(tax, refit=False, **kw).fit(X, Y)
     chosen = int(np.argmax(stopped.history_[:, "valid_ap"])) + 1  # the first best epoch
     assert stopped.refit_epochs_ is None and stopped.selection_history_ is None
     clf = CHMCNNClassifier(tax, **kw).fit(X, Y)
     assert clf.refit_epochs_ == chosen and len(clf.history_) == chosen
+    assert len(stopped.history_) == chosen + 3 < 60  # it did stop early: 3 epochs without a better AP
     assert "valid_ap" not in clf.history_[-1] and len(clf.selection_history_) == len(stopped.history_)
-    assert clf.train_split is not None and clf.max_epochs == 30  # the parameters are the user's again
+    assert clf.selection_history_[:, "valid_ap"] == stopped.history_[:, "valid_ap"]  # kept, not cleared by the refit
+    assert clf.train_split is not None and clf.max_epochs == 60  # the parameters are the user's again
     # the refit is exactly a fit on every sample for that many epochs
     manual = CHMCNNClassifier(tax, **dict(kw, max_epochs=chosen, train_split=None)).fit(X, Y)
     np.testing.assert_array_equal(clf.predict_proba(X), manual.predict_proba(X))

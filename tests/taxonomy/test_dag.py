@@ -435,9 +435,13 @@ def test_chmcnn_default_stops_early_on_the_held_out_ap_and_keeps_the_best_epoch(
     Y[:100, [tax.index("a"), tax.index("b"), tax.index("c")]] = 1
     Y[100:, [tax.index("b"), tax.index("d")]] = 1
     X = (Y[:, 1:] + rng.normal(scale=0.3, size=(200, 4))).astype(np.float32)
-    clf = CHMCNNClassifier(tax, device="cpu", random_state=0, module__hidden=16, max_epochs=100, patience=3).fit(X, Y)
+    kw = dict(device="cpu", random_state=0, module__hidden=16, max_epochs=100, patience=3)
+    clf = CHMCNNClassifier(tax, refit=False, **kw).fit(X, Y)
     ap = clf.history[:, "valid_ap"]
     best = int(np.argmax(ap))
     assert len(ap) == best + 1 + 3 < 100  # stopped 3 epochs after the best held-out AP
     held_out = clf.history[best, "valid_ap"]
     assert held_out == max(ap) and 0.9 < held_out <= 1.0
+    # the default then refits on every sample for those best + 1 epochs; the selection's curve is kept
+    refit = CHMCNNClassifier(tax, **kw).fit(X, Y)
+    assert refit.selection_history_[:, "valid_ap"] == ap and refit.refit_epochs_ == best + 1 == len(refit.history_)
