@@ -24,15 +24,22 @@ def hmc(monkeypatch):
     sys.modules.pop("hmc", None)
 
 
-def test_the_rule_reads_no_test_file(hmc, monkeypatch):
-    X, y, tax = make_hierarchical_classification(90, 6, n_levels=2, branching=2, random_state=0)
+def _stand_in_loader(n_train, n_valid):
+    """A load_hmc stand-in on synthetic data that records the subsets asked for; it has no test split."""
+    X, y, tax = make_hierarchical_classification(n_train + n_valid, 6, n_levels=2, branching=2, random_state=0)
     Y = sp.csr_matrix(tax.ancestor_matrix[[tax.index(v) for v in y]].toarray())
     asked = []
 
     def stand_in(name, subset="train", **kw):
         asked.append(subset)
-        rows = {"train": slice(0, 60), "valid": slice(60, 90)}[subset]  # a test split does not exist here
+        rows = {"train": slice(0, n_train), "valid": slice(n_train, n_train + n_valid)}[subset]
         return Bunch(data=X[rows], target=Y[rows], taxonomy=tax, scored=np.arange(1, tax.n_nodes))
+
+    return stand_in, asked
+
+
+def test_the_rule_reads_no_test_file(hmc, monkeypatch):
+    stand_in, asked = _stand_in_loader(60, 30)
 
     def no_file(*a, **k):
         raise AssertionError("the rule opened an ARFF file")
@@ -132,15 +139,7 @@ def test_the_defaults_table_sets_the_defaults_against_the_recipe_and_the_old_def
 
 
 def test_the_per_node_regressions_c_is_chosen_on_valid_only(hmc, monkeypatch):
-    X, y, tax = make_hierarchical_classification(120, 6, n_levels=2, branching=2, random_state=0)
-    Y = sp.csr_matrix(tax.ancestor_matrix[[tax.index(v) for v in y]].toarray())
-    asked = []
-
-    def stand_in(name, subset="train", **kw):
-        asked.append(subset)
-        rows = {"train": slice(0, 80), "valid": slice(80, 120)}[subset]
-        return Bunch(data=X[rows], target=Y[rows], taxonomy=tax, scored=np.arange(1, tax.n_nodes))
-
+    stand_in, asked = _stand_in_loader(80, 40)
     monkeypatch.setattr(hmc, "load_hmc", stand_in)
     monkeypatch.setattr(hmc, "_CHOSEN_C", {})
     c = hmc.choose_c("cellcycle_FUN")
