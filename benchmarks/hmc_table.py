@@ -137,22 +137,29 @@ def defaults_table(runs, goal=0.95):
     lines = ["| dataset | defaults (mean (range), seeds) | paper recipe: ours, else published | ratio | goal "
              f"(≥ {goal:.0%}) | fit s: defaults / paper recipe | before the refit default (mean (range), seeds) |",
              "|---" * 7 + "|"]
-    met, rows = 0, 0
+    met, rows, old_met, old_rows = 0, 0, 0, 0
     for name in PUBLISHED:
         mine = runs.get((name, "defaults"), {})
         paper = runs.get((name, "chmcnn"), {})
         before = runs.get((name, "defaults-norefit"), {})
-        if not mine:
+        if not (mine or before):
             continue
-        rows += 1
         ref = np.mean([ap for ap, _ in paper.values()]) if len(paper) >= 3 else PUBLISHED[name][-1]
         source = "ours" if len(paper) >= 3 else "published"
-        ratio = np.mean([ap for ap, _ in mine.values()]) / ref
-        met += ratio >= goal
+        ratio = np.mean([ap for ap, _ in (mine or before).values()]) / ref
+        verdict = "met" if ratio >= goal else "**not met**"
+        if mine:
+            rows, met = rows + 1, met + (ratio >= goal)
+        else:  # only the earlier default has run here: its ratio, marked
+            old_rows, old_met = old_rows + 1, old_met + (ratio >= goal)
+            verdict += " (before the refit default)"
         secs = " / ".join(f"{np.mean([t for _, t in r.values()]):.0f}" if r else "–" for r in (mine, paper))
-        lines.append(f"| {name} | {_cell(mine)} | {ref:.3f} ({source}) | {ratio:.1%} | "
-                     f"{'met' if ratio >= goal else '**not met**'} | {secs} | {_cell(before)} |")
-    return "\n".join(lines), f"defaults at ≥ {goal:.0%} of the paper's recipe on {met} of {rows} datasets run"
+        lines.append(f"| {name} | {_cell(mine)} | {ref:.3f} ({source}) | {ratio:.1%} | {verdict} | {secs} | "
+                     f"{_cell(before)} |")
+    summary = f"defaults at ≥ {goal:.0%} of the paper's recipe on {met} of {rows} datasets run"
+    if old_rows:
+        summary += f"; the earlier default (no refit) on {old_met} of the {old_rows} others"
+    return "\n".join(lines), summary
 
 
 def main(argv=None):
