@@ -129,10 +129,22 @@ MAX_HIDDEN = {"value": None}
 NO_SKIP = {"value": False}
 
 
-#: The per-node logistic regressions' ``C`` candidates (``pernode-lr-cv``).
+#: The per-node logistic regressions' ``C`` candidates (``pernode-lr-cv``); when the best is at
+#: an edge of those tried, the grid goes one decade further that way, at most LR_C_EXTEND times.
 LR_C_GRID = (0.001, 0.01, 0.1, 1.0)
+LR_C_EXTEND = 2
 _CHOSEN_C: dict = {}
 _C_LINES: dict = {}  # the choice, for the run's log
+
+
+def next_c(aps):
+    """The ``C`` to try next: one decade beyond the best when it is at an edge of those tried, else None."""
+    best = max(aps, key=aps.get)
+    if len(aps) > 1 and best == min(aps):
+        return best / 10
+    if len(aps) > 1 and best == max(aps):
+        return best * 10
+    return None
 
 
 def choose_c(name):
@@ -148,9 +160,19 @@ def choose_c(name):
     X, Xv = prep.transform(X), prep.transform(Xv)
     t0 = time.perf_counter()
     aps = {}
-    for c in LR_C_GRID:
+
+    def score(c):
         clf = MultiLabelLocalClassifierPerNode(LogisticRegression(C=c, max_iter=1000), taxonomy=tax).fit(X, Y)
         aps[c] = micro_ap(Yv, clf.predict_proba(Xv), scored)
+
+    for c in LR_C_GRID:
+        score(c)
+    for _ in range(LR_C_EXTEND):
+        c = next_c(aps)
+        if c is None:
+            break
+        score(c)
+    aps = dict(sorted(aps.items()))
     best = max(aps, key=aps.get)
     line = (f"{name} | pernode-lr C on valid: {best:g} (valid AP "
             + ", ".join(f"C={c:g} {a:.4f}" for c, a in aps.items()) + f"; {time.perf_counter() - t0:.0f} s)")

@@ -151,5 +151,10 @@ def test_the_per_node_regressions_c_is_chosen_on_valid_only(hmc, monkeypatch):
     line = hmc._C_LINES["cellcycle_FUN"]
     aps = {float(k): float(v) for k, v in (part.split(" ") for part in
                                            line.split("(valid AP ")[1].split(";")[0].replace("C=", "").split(", "))}
-    assert aps[c] == max(aps.values()) and set(aps) == set(hmc.LR_C_GRID)
+    assert aps[c] == max(aps.values()) and set(hmc.LR_C_GRID) <= set(aps)
     assert hmc.choose_c("cellcycle_FUN") == c and len(asked) == 2  # chosen once per dataset
+    # a best C at an edge of those tried: one decade further that way; inside: stop
+    assert hmc.next_c({1e-3: 0.2, 1e-2: 0.1, 0.1: 0.05}) == pytest.approx(1e-4)
+    assert hmc.next_c({0.1: 0.1, 1.0: 0.3}) == pytest.approx(10.0)
+    assert hmc.next_c({1e-3: 0.2, 1e-2: 0.3, 0.1: 0.1}) is None
+    assert hmc.LR_C_EXTEND == 2
