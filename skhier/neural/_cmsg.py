@@ -588,9 +588,9 @@ class CMSGClassifier(MultiLabelNodeClassifier):
     a ``dim``-wide feature per label through the attention blocks, O(samples · labels ·
     dim²) time and O(batch · (labels + edges) · dim) memory; ``batch_size="auto"`` caps the
     batch so that one batch's activations stay under 2 GiB (:data:`AUTO_BATCH_BYTES`): 6
-    samples at 11,110 labels with the default ten neighbours, 1 at 10⁵; an epoch of 300
-    samples at 111,110 labels takes about half an hour on 2 CPU cores
-    (``docs/benchmarks/scaling.md``).
+    samples at 11,110 labels with the default ten neighbours, 1 at 10⁵ (a batch of 16 is
+    left alone up to ~4,200 labels, one of 256 up to ~260); an epoch of 300 samples at
+    111,110 labels takes about 45 minutes on 2 CPU cores (``docs/benchmarks/scaling.md``).
 
     References
     ----------
