@@ -246,7 +246,8 @@ class CHMCNNClassifier(MultiLabelNodeClassifier):
         The epoch count early stopping chose and the refit trained for; None when
         nothing was refitted.
     selection_history_ : skorch History or None
-        The early-stopped fit's history (with ``valid_ap``) when there was a refit.
+        The early-stopped fit's history (with ``valid_ap``) when there was a refit (a
+        plain list of the same dicts after :func:`skhier.persistence.load_model`).
 
     References
     ----------
