@@ -16,6 +16,8 @@ user correlation array.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -680,9 +682,10 @@ class CMSGClassifier(MultiLabelNodeClassifier):
             n_labels = self.taxonomy_.n_nodes - 1
             dense = self.correlation_ is None or self.attention == "bias"  # every label pair is scored
             n_edges = n_labels**2 if dense else self.correlation_.nnz
-            dim = getattr(self, "module__dim", 128)  # CMSGModule's default width
+            default = inspect.signature(CMSGModule).parameters["dim"].default  # the module's own width
+            dim = getattr(self, "module__dim", default)
             self.batch_size_ = _memory_capped_batch(self.batch_size_, n_labels, n_edges,
-                                                    dim if isinstance(dim, int) else 128)
+                                                    dim if isinstance(dim, int) else default)
 
     def _module_defaults(self, backbone, feat_shape):
         corr = self.taxonomy_.n_nodes - 1 if self.correlation_ is None else self.correlation_
