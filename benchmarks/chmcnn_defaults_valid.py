@@ -17,9 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import hmc  # noqa: E402
@@ -33,9 +30,7 @@ def main(argv=None):
     torch.set_num_threads(1)
     print(machine(), flush=True)
     for name in (argv[0] if argv else "cellcycle_FUN,eisen_FUN,expr_FUN").split(","):
-        X, Y, Xv, Yv, tax, scored = hmc._valid_split(name)
-        prep = make_pipeline(SimpleImputer(strategy="mean"), StandardScaler()).fit(X)
-        X, Xv = prep.transform(X).astype(np.float32), prep.transform(Xv).astype(np.float32)
+        X, Y, Xv, Yv, tax, scored = hmc.prepared_valid_split(name)
         for seed in (0, 1):
             res = {}
             t = time.perf_counter()

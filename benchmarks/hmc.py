@@ -113,6 +113,13 @@ def _valid_split(name):
     return b.data[idx[:k]], b.target[idx[:k]], b.data[idx[k:]], b.target[idx[k:]], b.taxonomy, b.scored
 
 
+def prepared_valid_split(name, dtype=np.float32):
+    """``_valid_split`` with the protocol's mean imputation and scaling fit on the training part."""
+    X, Y, Xv, Yv, tax, scored = _valid_split(name)
+    prep = make_pipeline(SimpleImputer(strategy="mean"), StandardScaler()).fit(X)
+    return prep.transform(X).astype(dtype), Y, prep.transform(Xv).astype(dtype), Yv, tax, scored
+
+
 #: The epoch counts skhier's search chose on valid (``choose_epochs``; logged in
 #: ``docs/results/hmc_skhier_cpu_part*.log``): the budget ``mlnode`` is given, and what
 #: ``--reuse-epochs`` uses instead of searching again.
@@ -155,9 +162,7 @@ def choose_c(name):
 
     if name in _CHOSEN_C:
         return _CHOSEN_C[name]
-    X, Y, Xv, Yv, tax, scored = _valid_split(name)
-    prep = make_pipeline(SimpleImputer(strategy="mean"), StandardScaler()).fit(X)
-    X, Xv = prep.transform(X), prep.transform(Xv)
+    X, Y, Xv, Yv, tax, scored = prepared_valid_split(name, dtype=np.float64)
     t0 = time.perf_counter()
     aps = {}
 
@@ -191,9 +196,7 @@ def choose_epochs(name, hidden, max_epochs=None, every=5):
         return EPOCHS[name], None
     max_epochs = SEARCH_EPOCHS["max"] if max_epochs is None else max_epochs
     t0 = time.perf_counter()
-    X, Y, Xv, Yv, tax, scored = _valid_split(name)
-    prep = make_pipeline(SimpleImputer(strategy="mean"), StandardScaler()).fit(X)
-    X, Xv = prep.transform(X).astype(np.float32), prep.transform(Xv).astype(np.float32)
+    X, Y, Xv, Yv, tax, scored = prepared_valid_split(name)
     clf = CHMCNNClassifier(tax, module__hidden=hidden, max_epochs=every, device="cpu", random_state=0,
                            train_split=None, verbose=0, **BEST)
     curve = []
@@ -306,9 +309,7 @@ def rule(name, candidates=RULE_CANDIDATES, log=print, log_dir=None, header=""):
         else:
             todo.append((method, path))
     if todo:
-        X, Y, Xv, Yv, tax, scored = _valid_split(name)
-        prep = make_pipeline(SimpleImputer(strategy="mean"), StandardScaler()).fit(X)
-        X, Xv = prep.transform(X).astype(np.float32), prep.transform(Xv).astype(np.float32)
+        X, Y, Xv, Yv, tax, scored = prepared_valid_split(name)
     for method, path in todo:
         P, secs = fit_predict(name, method, 0, X, Y, Xv, tax)
         aps[method] = micro_ap(Yv, P, scored)
