@@ -4,9 +4,12 @@ For each dataset and seed, fitted on the benchmark's training split and scored (
 AU(PRC)) on its validation split: ``es10`` the defaults (10 % held out, early stopping on
 the held-out ``valid_ap`` with patience 10, best weights restored); ``es20`` patience 20
 (the paper's); ``es10+refit`` a second fit on every training sample for the epoch count
-the first one stopped at (the paper's protocol). Needs ``SKHIER_HMC_DATA``.
+the first one stopped at (the paper's protocol, ``refit=True``, the default since
+2026-12-07). ``--variants`` names other candidates (:data:`VARIANTS`: batch sizes, all with
+the refit). Needs ``SKHIER_HMC_DATA``.
 
     python benchmarks/chmcnn_defaults_valid.py cellcycle_FUN,eisen_FUN,expr_FUN
+    python benchmarks/chmcnn_defaults_valid.py seq_FUN,diatoms --variants es10+refit,batch32,batch16
 """
 
 from __future__ import annotations
@@ -23,30 +26,46 @@ import hmc  # noqa: E402
 from _common import machine  # noqa: E402
 
 
+#: candidate settings by name: keyword arguments of ``CHMCNNClassifier`` on top of its defaults
+VARIANTS = {
+    "es10": {"refit": False},
+    "es20": {"refit": False, "patience": 20},
+    "es10+refit": {},  # the defaults
+    "batch32": {"batch_size": 32},
+    "batch16": {"batch_size": 16},
+}
+
+
 def main(argv=None):
+    import argparse
+
     from skhier.neural import CHMCNNClassifier
 
-    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("datasets", nargs="?", default="cellcycle_FUN,eisen_FUN,expr_FUN")
+    parser.add_argument("--variants", default="es10,es20,es10+refit", help=f"comma-separated, of {list(VARIANTS)}")
+    parser.add_argument("--seeds", default="0,1")
+    args = parser.parse_args(argv)
+    variants = args.variants.split(",")
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant {unknown[0]!r}; choose from {list(VARIANTS)}")
     torch.set_num_threads(1)
     print(machine(), flush=True)
-    for name in (argv[0] if argv else "cellcycle_FUN,eisen_FUN,expr_FUN").split(","):
+    for name in args.datasets.split(","):
         X, Y, Xv, Yv, tax, scored = hmc.prepared_valid_split(name)
-        for seed in (0, 1):
-            res = {}
-            t = time.perf_counter()
-            es = CHMCNNClassifier(tax, device="cpu", random_state=seed, verbose=0).fit(X, Y)
-            res["es10"] = hmc.micro_ap(Yv, es.predict_proba(Xv), scored)
-            best = int(np.argmax(es.history[:, "valid_ap"])) + 1
-            first = time.perf_counter() - t
-            es20 = CHMCNNClassifier(tax, device="cpu", random_state=seed, verbose=0, patience=20).fit(X, Y)
-            res["es20"] = hmc.micro_ap(Yv, es20.predict_proba(Xv), scored)
-            t = time.perf_counter()
-            refit = CHMCNNClassifier(tax, device="cpu", random_state=seed, verbose=0, train_split=None,
-                                     max_epochs=best).fit(X, Y)
-            res["es10+refit"] = hmc.micro_ap(Yv, refit.predict_proba(Xv), scored)
-            print(f"{name} | seed {seed} | best epoch {best} | "
+        for seed in (int(s) for s in args.seeds.split(",")):
+            res, secs, epochs = {}, {}, ""
+            for v in variants:
+                t = time.perf_counter()
+                clf = CHMCNNClassifier(tax, device="cpu", random_state=seed, verbose=0, **VARIANTS[v]).fit(X, Y)
+                secs[v] = time.perf_counter() - t
+                res[v] = hmc.micro_ap(Yv, clf.predict_proba(Xv), scored)
+                chosen = clf.refit_epochs_ if getattr(clf, "refit_epochs_", None) else len(clf.history)
+                epochs += f" {v} {chosen}"
+            print(f"{name} | seed {seed} | epochs{epochs} | "
                   + " | ".join(f"{k} {v:.4f}" for k, v in res.items())
-                  + f" | {first:.0f} s + refit {time.perf_counter() - t:.0f} s", flush=True)
+                  + " | " + " ".join(f"{k} {v:.0f} s" for k, v in secs.items()), flush=True)
 
 
 if __name__ == "__main__":
