@@ -18,13 +18,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import hmc  # noqa: E402
 from _common import machine  # noqa: E402
-
 
 #: candidate settings by name: keyword arguments of ``CHMCNNClassifier`` on top of its defaults
 VARIANTS = {
