@@ -12,7 +12,9 @@ Workloads (each in a fresh Python process, so the policy's environment applies):
   "grid search after a neural fit" case of the speed issue (the grid's own time is
   printed, to compare with ``grid``);
 * ``demo``: the README demo (``python -m skhier.demo``) on 6,000 training images, 2
-  epochs (its HCAM-CL fit carries ``ThreadBudget`` unless ``--no-thread-budget``).
+  epochs. Since 2026-12-06 the demo runs torch with a fixed single thread on a CPU (its
+  own policy, run under every policy but ``off``); ``off`` gives it ``--threads N`` with N
+  the machine's CPUs, torch's own behaviour.
 
 Policies: ``budget`` adds skhier's ``ThreadBudget`` callback (opt-in, OpenMP's default
 waiting); ``budget+passive`` adds ``OMP_WAIT_POLICY=PASSIVE`` too; ``off`` is torch's own
@@ -49,7 +51,8 @@ workload = sys.argv[2]
 t0 = time.perf_counter()
 if workload == "demo":
     from skhier.demo import main
-    main(["--n-train", "6000", "--n-test", "2000", "--epochs", "2"] + (["--no-thread-budget"] if off else []))
+    threads = ["--threads", str(os.cpu_count())] if off else []  # off: torch's own thread count
+    main(["--n-train", "6000", "--n-test", "2000", "--epochs", "2"] + threads)
     print(f"{time.perf_counter() - t0:.3f}")
     raise SystemExit
 X, y, tax = load_fashion_mnist(n_samples=3000, return_X_y=True)

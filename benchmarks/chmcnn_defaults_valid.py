@@ -5,8 +5,8 @@ AU(PRC)) on its validation split: ``es10`` the defaults (10 % held out, early st
 the held-out ``valid_ap`` with patience 10, best weights restored); ``es20`` patience 20
 (the paper's); ``es10+refit`` a second fit on every training sample for the epoch count
 the first one stopped at (the paper's protocol, ``refit=True``, the default since
-2026-12-07). ``--variants`` names other candidates (:data:`VARIANTS`: batch sizes, all with
-the refit). Needs ``SKHIER_HMC_DATA``.
+2026-12-07). ``--variants`` names other candidates (:data:`VARIANTS`: batch sizes, patiences and
+learning rates, all with the refit). Needs ``SKHIER_HMC_DATA``.
 
     python benchmarks/chmcnn_defaults_valid.py cellcycle_FUN,eisen_FUN,expr_FUN
     python benchmarks/chmcnn_defaults_valid.py seq_FUN,diatoms --variants es10+refit,batch32,batch16
@@ -31,6 +31,11 @@ VARIANTS = {
     "es10+refit": {},  # the defaults
     "batch32": {"batch_size": 32},
     "batch16": {"batch_size": 16},
+    "patience20+refit": {"patience": 20},
+    "patience30+refit": {"patience": 30},
+    "lr4e-4": {"lr": 4e-4},  # the paper's 1e-4 at batch 4, scaled by sqrt(64 / 4) for batch 64
+    "lr4e-4+patience20": {"lr": 4e-4, "patience": 20},
+    "lr4e-4+patience20+e400": {"lr": 4e-4, "patience": 20, "max_epochs": 400},
 }
 
 
