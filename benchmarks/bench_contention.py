@@ -33,6 +33,7 @@ import multiprocessing as mp
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -51,8 +52,7 @@ workload = sys.argv[2]
 t0 = time.perf_counter()
 if workload == "demo":
     from skhier.demo import main
-    threads = ["--threads", str(os.cpu_count())] if off else []  # off: torch's own thread count
-    main(["--n-train", "6000", "--n-test", "2000", "--epochs", "2"] + threads)
+    main(sys.argv[3:])  # demo_argv(policy), built by the parent
     print(f"{time.perf_counter() - t0:.3f}")
     raise SystemExit
 X, y, tax = load_fashion_mnist(n_samples=3000, return_X_y=True)
@@ -77,6 +77,15 @@ print(f"{time.perf_counter() - t0:.3f}")
 '''
 
 
+def demo_argv(policy) -> list[str]:
+    """The demo's command line in the ``demo`` workload: 6,000 training images, 2 epochs, the
+    figure in the temporary folder; ``off`` adds ``--threads N`` (the machine's CPUs, torch's
+    own count) to the demo's fixed single thread."""
+    figure = str(Path(tempfile.gettempdir()) / "skhier_contention_demo.png")
+    threads = ["--threads", str(os.cpu_count())] if policy == "off" else []
+    return ["--n-train", "6000", "--n-test", "2000", "--epochs", "2", "--figure", figure, *threads]
+
+
 def _spin(stop):
     x = 0
     while not stop.is_set():
@@ -88,8 +97,9 @@ def run_once(policy, workload, timeout):
     if policy == "budget+passive":
         env["OMP_WAIT_POLICY"] = "PASSIVE"
     try:
-        out = subprocess.run([sys.executable, "-c", WORKLOAD, policy, workload], env=env, capture_output=True,
-                             text=True, timeout=timeout, check=True)
+        extra = demo_argv(policy) if workload == "demo" else []
+        out = subprocess.run([sys.executable, "-c", WORKLOAD, policy, workload, *extra], env=env,
+                             capture_output=True, text=True, timeout=timeout, check=True)
     except subprocess.TimeoutExpired:
         return float("inf"), None
     lines = out.stdout.strip().splitlines()

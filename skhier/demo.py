@@ -64,6 +64,21 @@ def _row(name, y_true, pred, scores, tax, seconds):
             100 * leaf_top1_accuracy(y_true, scores, taxonomy=tax), seconds]
 
 
+def _parser() -> argparse.ArgumentParser:
+    """The demo's command line (tests and benchmarks check their arguments against it)."""
+    parser = argparse.ArgumentParser(prog="python -m skhier.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--n-train", type=int, default=60000)
+    parser.add_argument("--n-test", type=int, default=10000)
+    parser.add_argument("--epochs", type=int, default=None, help="default: 3 on a GPU, 5 on a CPU")
+    parser.add_argument("--backbone", default=None, help="default: 'cnn' on a GPU, 'mlp' on a CPU")
+    parser.add_argument("--quick", action="store_true", help="tiny run, for smoke tests")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads on a CPU (fixed, so that the same seed gives the same numbers)")
+    parser.add_argument("--figure", default="skhier_demo.png", help="where the operating-curve figure goes")
+    return parser
+
+
 def main(argv=None):
     """Run the demo.
 
@@ -77,17 +92,7 @@ def main(argv=None):
     rows : list of list
         One row per model: its name, the table's values and its seconds.
     """
-    parser = argparse.ArgumentParser(prog="python -m skhier.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--n-train", type=int, default=60000)
-    parser.add_argument("--n-test", type=int, default=10000)
-    parser.add_argument("--epochs", type=int, default=None, help="default: 3 on a GPU, 5 on a CPU")
-    parser.add_argument("--backbone", default=None, help="default: 'cnn' on a GPU, 'mlp' on a CPU")
-    parser.add_argument("--quick", action="store_true", help="tiny run, for smoke tests")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads on a CPU (fixed, so that the same seed gives the same numbers)")
-    parser.add_argument("--figure", default="skhier_demo.png", help="where the operating-curve figure goes")
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     if args.quick:
         args.n_train, args.n_test, args.epochs = 1500, 500, 1
     import torch
