@@ -3,7 +3,6 @@ it still passed ``--no-thread-budget`` after the demo had moved to a fixed threa
 dropped that flag, so every demo row of the benchmark would have failed)."""
 
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -11,17 +10,10 @@ import pytest
 
 from skhier.demo import _parser
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
-
 
 @pytest.fixture
-def bench(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    sys.modules.pop("bench_contention", None)
-    import bench_contention
-
-    yield bench_contention
-    sys.modules.pop("bench_contention", None)
+def bench(benchmark_module):
+    return benchmark_module("bench_contention")
 
 
 @pytest.mark.parametrize("policy", ["budget", "budget+passive", "off"])

@@ -1,8 +1,6 @@
 """benchmarks/hmc.py --rule: skhier's best is chosen on the validation splits only; the rule's
 code path never asks for a test split (recorded through a stand-in loader on synthetic data)."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,17 +9,10 @@ from sklearn.utils import Bunch
 
 from skhier.datasets import make_hierarchical_classification
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
-
 
 @pytest.fixture
-def hmc(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    sys.modules.pop("hmc", None)
-    import hmc
-
-    yield hmc
-    sys.modules.pop("hmc", None)
+def hmc(benchmark_module):
+    return benchmark_module("hmc")
 
 
 def _stand_in_loader(n_train, n_valid):
@@ -82,10 +73,8 @@ def test_the_rule_resumes_from_its_candidate_logs(hmc, monkeypatch, tmp_path):
     assert fitted == ["skhier"]  # the second run fits nothing
 
 
-def test_the_table_takes_the_rules_pick_where_it_ran(monkeypatch, tmp_path):
-    monkeypatch.syspath_prepend(str(BENCH))
-    sys.modules.pop("hmc_table", None)
-    import hmc_table
+def test_the_table_takes_the_rules_pick_where_it_ran(benchmark_module, tmp_path):
+    hmc_table = benchmark_module("hmc_table")
 
     (tmp_path / "hmc_rule_x_cpu.log").write_text("header\nenron | rule candidate mlnode | valid AP 0.7 | 1 s\n"
                                                  "enron | rule pick | mlnode\n")
@@ -97,13 +86,10 @@ def test_the_table_takes_the_rules_pick_where_it_ran(monkeypatch, tmp_path):
     row = next(line for line in text.splitlines() if line.startswith("| enron |"))
     assert "(rule: mlnode)" in row and "below" in row  # the pick's 0.71, not the 5-net mean's 0.80
     assert "the rule's pick on valid for enron" in summary
-    sys.modules.pop("hmc_table", None)
 
 
-def test_the_table_applies_the_rule_to_complete_candidate_logs(monkeypatch, tmp_path):
-    monkeypatch.syspath_prepend(str(BENCH))
-    sys.modules.pop("hmc_table", None)
-    import hmc_table
+def test_the_table_applies_the_rule_to_complete_candidate_logs(benchmark_module, tmp_path):
+    hmc_table = benchmark_module("hmc_table")
 
     (tmp_path / "hmc" / "rule").mkdir(parents=True)
     aps = {"skhier": 0.5000, "mlnode": 0.5105, "skhier-ens5": 0.5110, "chmcnn": 0.40}
@@ -113,13 +99,10 @@ def test_the_table_applies_the_rule_to_complete_candidate_logs(monkeypatch, tmp_
     (tmp_path / "hmc" / "rule" / "e_mlnode.log").write_text("h\ne | rule candidate mlnode | valid AP 0.9 | 1 s\n")
     # mlnode is within RULE_TIE of the best and comes first; e has one candidate only: no pick
     assert hmc_table.read_picks(tmp_path) == {"d": "mlnode"}
-    sys.modules.pop("hmc_table", None)
 
 
-def test_the_defaults_table_sets_the_defaults_against_the_recipe_and_the_old_defaults(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    sys.modules.pop("hmc_table", None)
-    import hmc_table
+def test_the_defaults_table_sets_the_defaults_against_the_recipe_and_the_old_defaults(benchmark_module):
+    hmc_table = benchmark_module("hmc_table")
 
     runs = {("enron", "defaults"): {0: (0.74, 5.0), 1: (0.76, 7.0), 2: (0.75, 6.0)},
             ("enron", "chmcnn"): {0: (0.80, 300.0), 1: (0.80, 300.0), 2: (0.80, 300.0)},
@@ -139,7 +122,6 @@ def test_the_defaults_table_sets_the_defaults_against_the_recipe_and_the_old_def
     # only the earlier default ran there: its ratio (0.44 / 0.446 published = 98.7 %), marked
     assert "| – |" in seq and "98.7%" in seq and "met (before the refit default)" in seq
     assert summary.endswith("on 1 of 2 datasets run; the earlier default (no refit) on 1 of the 1 others")
-    sys.modules.pop("hmc_table", None)
 
 
 def test_the_per_node_regressions_c_is_chosen_on_valid_only(hmc, monkeypatch):
