@@ -193,19 +193,14 @@ def _set_counts(y_true, y_pred, taxonomy):
         check_lengths(y_true=et, y_pred=ep)
         # numpy labels are counted in numpy: a dozen small torch calls cost more than the
         # counting itself at 10⁴ samples (the dispatcher's fixed cost, cold after other work)
-        paths, depth = taxonomy.path_indices, _float_depth(taxonomy)
-        inter = agreeing_depth(paths.take(et, axis=0), paths.take(ep, axis=0)).astype(np.float64)
-        return inter, depth.take(ep), depth.take(et), False
+        paths, depth = taxonomy.path_indices, taxonomy.depth
+        inter = agreeing_depth(paths.take(et, axis=0), paths.take(ep, axis=0))
+        return tuple(a.astype(np.float64) for a in (inter, depth.take(ep), depth.take(et))) + (False,)
     t = node_indices(y_true, taxonomy, device, name="y_true")
     p = node_indices(y_pred, taxonomy, device, name="y_pred")
     check_lengths(y_true=t, y_pred=p)
     inter, n_pred, n_true, _ = _set_counts_update(t, p, taxonomy_tensors(taxonomy, str(t.device)))
     return inter, n_pred, n_true, True
-
-
-def _float_depth(taxonomy) -> np.ndarray:
-    """The taxonomy's depths as float64, the counts' dtype (cached with the taxonomy's tensors)."""
-    return taxonomy_tensors(taxonomy, "cpu").depth.numpy()
 
 
 def _micro_prf(inter: float, n_pred: float, n_true: float, beta: float, zero_division: float) -> tuple:
