@@ -35,6 +35,8 @@ VARIANTS = {
     "patience30+refit": {"patience": 30},
     "lr4e-4": {"lr": 4e-4},  # the paper's 1e-4 at batch 4, scaled by sqrt(64 / 4) for batch 64
     "lr4e-4+patience20+e400": {"lr": 4e-4, "patience": 20, "max_epochs": 400},
+    "hidden1000": {"module__hidden": 1000},  # the paper's widths run from 250 to 9,000 per dataset
+    "hidden2000": {"module__hidden": 2000},
 }
 
 
