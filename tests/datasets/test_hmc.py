@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skhier.datasets import HMC_DATASETS, load_hmc, load_hmc_arff
+from skhier.datasets import HMC_DATASETS, hmc_recipe, load_hmc, load_hmc_arff
 
 _BESIDE = Path(__file__).resolve().parents[3] / "shared" / "data" / "hmc"
 HMC_DIR = os.environ.get("SKHIER_HMC_DATA") or (str(_BESIDE) if _BESIDE.is_dir() else None)
@@ -137,10 +137,45 @@ def test_a_well_formed_small_file(tmp_path):
     (lambda d: load_hmc("cellcycle_FUN", hierarchy="dag", data_home=d), ValueError, "hierarchy must be"),
     (lambda d: load_hmc("cellcycle_FUN", data_home=d / "nowhere"), FileNotFoundError, "does not exist"),
     (lambda d: load_hmc("cellcycle_FUN", data_home=d), FileNotFoundError, r"cellcycle_FUN.train.arff\(.gz\) is not in"),
+    (lambda d: hmc_recipe("cellcycle"), ValueError, r"name must be one of .*got 'cellcycle'"),
+    (lambda d: hmc_recipe("expr_GO"), ValueError, r"name must be one of .*got 'expr_GO'"),
+    (lambda d: hmc_recipe(None), ValueError, r"name must be one of .*got None"),
 ])
 def test_bad_arguments(tmp_path, call, error, match):
     with pytest.raises(error, match=match):
         call(tmp_path)
+
+
+def test_hmc_recipe_is_the_papers_final_fit_by_hand():
+    """Three rows of the C-HMCNN paper's settings, copied by hand: a GO dataset (width 1000,
+    62 epochs, the namespace tops out of the loss), a FunCat one and one with lr 1e-5."""
+    go = hmc_recipe("cellcycle_GO")
+    assert (go["module__hidden"], go["lr"], go["max_epochs"], go["batch_size"], go["train_split"]) == (
+        1000, 1e-4, 62, 4, None)
+    assert set(go["criterion__skip"]) == {"GO0003674", "GO0005575", "GO0008150"}
+    fun = hmc_recipe("spo_FUN")
+    assert (fun["module__hidden"], fun["lr"], fun["max_epochs"], tuple(fun["criterion__skip"])) == (250, 1e-4, 115, ())
+    assert hmc_recipe("Diatoms") == hmc_recipe("diatoms")  # names as the loader takes them, any case
+    assert (hmc_recipe("diatoms")["module__hidden"], hmc_recipe("diatoms")["lr"]) == (2000, 1e-5)
+
+
+@needs_data
+def test_hmc_recipe_matches_the_benchmark_readme_on_all_19():
+    """Against the settings table of the benchmark's own README (an independent copy of the paper's)."""
+    rows = {}
+    for line in (Path(HMC_DIR) / "README.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 6 and cells[4] in ("1e-4", "1e-5"):
+            rows[cells[0]] = ([v.strip() for v in cells[3].split("/")], float(cells[4]),
+                              [v.strip() for v in cells[5].split("/")])
+    assert len(rows) == 12
+    for name in HMC_DATASETS:
+        base, _, kind = name.partition("_")
+        hidden, lr, epochs = rows[base]
+        k = 1 if kind == "GO" else 0
+        r = hmc_recipe(name)
+        assert (r["module__hidden"], r["lr"], r["max_epochs"]) == (int(hidden[k]), lr, int(epochs[k])), name
+        assert (len(r["criterion__skip"]) == 3) == (kind == "GO")
 
 
 def test_no_folder_names_the_variable(monkeypatch):
