@@ -553,3 +553,17 @@ def test_lca_and_depth_agree_with_the_ancestor_sets(seed):
         common = np.flatnonzero(anc[a[i]] & anc[b[i]])
         deepest = common[np.argmax(tax.depth[common])]
         assert got[i] == deepest and depth[i] == tax.depth[deepest] == len(common) - 1
+
+
+@pytest.mark.parametrize("spec", ["info", "depth"])
+def test_single_specificity_scores_are_the_triples_entries(spec):
+    """Each of the six ``{info,depth}_{precision,recall,f1}_score`` is its entry of
+    ``specificity_precision_recall_fscore``, on a case where the three differ."""
+    import skhier.metrics as M
+
+    tax = Taxonomy.from_paths([["A", "A1"], ["A", "A2"], ["B", "B1"], ["B", "B2"], ["B", "B3"]])
+    y_true, y_pred = ["A1", "B1", "A", "B2"], ["A", "B1", "A2", "B"]
+    triple = specificity_precision_recall_fscore(y_true, y_pred, taxonomy=tax, specificity=spec)
+    assert len({round(float(v), 9) for v in triple}) == 3  # precision, recall and F differ here
+    for which, value in zip(("precision", "recall", "f1"), triple):
+        assert float(getattr(M, f"{spec}_{which}_score")(y_true, y_pred, taxonomy=tax)) == pytest.approx(float(value))
