@@ -5,7 +5,7 @@ error; ``tests/conformance/test_bad_inputs.py`` runs every area's table (LABELS)
 import numpy as np
 import scipy.sparse as sp
 
-from skhier.labels import HierarchicalLabelEncoder, decode_labels, encode_labels
+from skhier.labels import HierarchicalLabelEncoder, decode_labels, encode_labels, node_indices_to_labels
 from skhier.utils.validation import check_node_indices
 from tests.conformance._bad_input_fixtures import (
     T,
@@ -74,6 +74,10 @@ LABELS = [
         ValueError,
         "must be integer node indices",
     ),
+    ("indices to labels, too large", lambda: node_indices_to_labels([0, 6], T), ValueError,
+     "indices holds node index 6"),
+    ("indices to labels, fractional", lambda: node_indices_to_labels([0.5], T), ValueError,
+     "indices must be integer node indices, got 0.5"),
     ("check indices", lambda: check_node_indices([0, 9], T, name="idx"), ValueError, "idx holds node index 9"),
     ("reencoded ints", lambda: encode_labels(np.array([0, 1]), T), ValueError, "re-encode labels as integers"),
     (

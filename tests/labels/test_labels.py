@@ -12,6 +12,7 @@ from skhier.labels import (
     fill_ancestors,
     indicator_to_node_indices,
     node_indices_to_indicator,
+    node_indices_to_labels,
     node_indices_to_paths,
     to_node_indices,
     type_of_hierarchical_target,
@@ -145,6 +146,20 @@ def test_roundtrips(data):
     np.testing.assert_array_equal(indicator_to_node_indices(ind, tax), idx)
     only_deepest = sp.csr_matrix((np.ones(idx.size), (np.arange(idx.size), idx)), shape=(idx.size, tax.n_nodes))
     assert (fill_ancestors(only_deepest, tax) != ind).nnz == 0
+
+
+def test_node_indices_to_labels_takes_the_dtype_of_the_labels_returned():
+    """str names give a str array, int names an int64 array even under a str root (only the
+    labels returned count), a mix an object array; the values are the nodes themselves."""
+    tax = Taxonomy.from_edges([("r", "a"), ("r", 7), ("a", 8)])  # nodes r, a, 7, 8
+    i = {n: tax.index(n) for n in tax.nodes}
+    out = node_indices_to_labels([i["a"], i["r"], i["a"]], tax)
+    assert out.dtype.kind == "U" and out.tolist() == ["a", "r", "a"]
+    out = node_indices_to_labels(np.array([i[8], i[7]]), tax)
+    assert out.dtype == np.int64 and out.tolist() == [8, 7]
+    out = node_indices_to_labels([i[7], i["a"]], tax)
+    assert out.dtype == object and out.tolist() == [7, "a"]
+    assert node_indices_to_labels([], tax).shape == (0,)
 
 
 def test_label_sets_and_ragged_paths():
