@@ -6,8 +6,11 @@ augmentation costs no host round trip.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
+
+from ..utils.validation import check_number
 
 __all__ = ["RandomCropFlip", "RandomFeatureNoise"]
 
@@ -22,7 +25,7 @@ class RandomCropFlip(nn.Module):
     Parameters
     ----------
     padding : int, default=2
-        Largest translation, in pixels.
+        Largest translation, in pixels (0 or more).
     flip : bool, default=True
         Also flip half of the samples horizontally.
 
@@ -36,7 +39,9 @@ class RandomCropFlip(nn.Module):
 
     def __init__(self, padding=2, flip=True):
         super().__init__()
-        self.padding = int(padding)
+        self.padding = check_number(padding, "padding", low=0, integer=True)
+        if not isinstance(flip, (bool, np.bool_)):
+            raise TypeError(f"flip must be a bool, got {flip!r}")
         self.flip = bool(flip)
 
     def forward(self, x):
@@ -69,9 +74,10 @@ class RandomFeatureNoise(nn.Module):
     Parameters
     ----------
     drop : float, default=0.1
-        Probability that a feature is zeroed.
+        Probability that a feature is zeroed, in [0, 1).
     std : float, default=0.1
-        Noise standard deviation, in units of each feature's batch standard deviation.
+        Noise standard deviation, in units of each feature's batch standard deviation
+        (0 or more; a one-sample batch has no spread, and gets units of 1).
 
     Examples
     --------
@@ -83,8 +89,8 @@ class RandomFeatureNoise(nn.Module):
 
     def __init__(self, drop=0.1, std=0.1):
         super().__init__()
-        self.drop = float(drop)
-        self.std = float(std)
+        self.drop = float(check_number(drop, "drop", low=0, high=1, high_open=True))
+        self.std = float(check_number(std, "std", low=0))
 
     def forward(self, x):
         if self.drop > 0:
