@@ -18,7 +18,7 @@ from torch import nn
 
 from .._docs import fill_doc
 from .._tree import max_over_descendants
-from ..utils.validation import Boolean, Interval, check_taxonomy
+from ..utils.validation import Boolean, Interval, check_number, check_taxonomy
 from ._generic import ROOT_LOGIT, MultiLabelNodeClassifier
 from .data import HierarchicalValidSplit
 from .losses._base import full_precision
@@ -105,6 +105,43 @@ class MaxConstraintLoss(nn.Module):
         return nn.functional.binary_cross_entropy_with_logits(z, y[:, 1:][:, keep].to(z.dtype))
 
 
+#: ``hidden="auto"``: this width below :data:`WIDE_INPUT` input features, the second one from there up
+AUTO_WIDTHS = (500, 1000)
+#: the input width (the backbone's flattened output) from which ``hidden="auto"`` is the wider net
+WIDE_INPUT = 300
+
+
+def auto_hidden(n_inputs: int) -> int:
+    """The hidden width ``hidden="auto"`` gives a net with ``n_inputs`` input features.
+
+    Ours, read off the C-HMCNN paper's own per-dataset widths (chosen there on each
+    validation split): every one of its datasets with 300 or more features got 1,000 units
+    or more (expr 1,250, seq 2,000 / 9,000, Diatoms 2,000, Enron 1,000), while 9 of its 14
+    below 300 got 500 (the others 250 or 1,000). Checked on the HMC benchmark's validation
+    splits with our training defaults: 1,000 against 500 raised the micro AU(PRC) on 8 of
+    10 (dataset, seed) pairs of the five datasets with 300+ features (Diatoms +0.011 and
+    +0.021, seq GO -0.002 and +0.001) and lowered it on cellcycle FUN, 77 features (-0.002,
+    -0.007; ``docs/results/chmcnn_defaults_valid_cpu.log``).
+
+    Parameters
+    ----------
+    n_inputs : int
+        The number of features the first layer reads.
+
+    Returns
+    -------
+    hidden : int
+        500 below 300 inputs, 1,000 from 300 up.
+
+    Examples
+    --------
+    >>> from skhier.neural.modules import auto_hidden
+    >>> auto_hidden(77), auto_hidden(371)
+    (500, 1000)
+    """
+    return AUTO_WIDTHS[int(n_inputs) >= WIDE_INPUT]
+
+
 @fill_doc
 class CHMCNNModule(nn.Module):
     """C-HMCNN's network: a feed-forward net with one logit per class, coherent at inference.
@@ -123,8 +160,10 @@ class CHMCNNModule(nn.Module):
     feature_shape : tuple of int
         Shape of the backbone's output for one sample.
     %(taxonomy)s
-    hidden : int, default=500
-        Width of the hidden layers.
+    hidden : int or "auto", default="auto"
+        Width of the hidden layers; ``"auto"`` (ours): 500 below 300 input features,
+        1,000 from 300 up (:func:`auto_hidden`, read off the paper's per-dataset widths).
+        ``hidden_`` holds the width used.
     n_layers : int, default=3
         Linear layers in all (the paper: 3).
     dropout : float, default=0.7
@@ -142,17 +181,22 @@ class CHMCNNModule(nn.Module):
     True
     """
 
-    def __init__(self, backbone, feature_shape, taxonomy, hidden=500, n_layers=3, dropout=0.7):
+    def __init__(self, backbone, feature_shape, taxonomy, hidden="auto", n_layers=3, dropout=0.7):
         super().__init__()
-        if int(n_layers) < 1:
-            raise ValueError(f"n_layers must be >= 1, got {n_layers!r}")
+        n_layers = check_number(n_layers, "n_layers", low=1, integer=True)
+        dropout = check_number(dropout, "dropout", low=0, high=1, high_open=True)
         self.backbone = backbone
         self.taxonomy = check_taxonomy(taxonomy, allow_dag=True)
         width = int(torch.tensor(feature_shape).prod())
+        if isinstance(hidden, str) and hidden == "auto":
+            hidden = auto_hidden(width)
+        elif isinstance(hidden, str):
+            raise ValueError(f"hidden must be a positive int or 'auto', got {hidden!r}")
+        self.hidden_ = check_number(hidden, "hidden", low=1, integer=True)
         layers = []
-        for _ in range(int(n_layers) - 1):
-            layers += [nn.Linear(width, int(hidden)), nn.ReLU(), nn.Dropout(float(dropout))]
-            width = int(hidden)
+        for _ in range(n_layers - 1):
+            layers += [nn.Linear(width, self.hidden_), nn.ReLU(), nn.Dropout(dropout)]
+            width = self.hidden_
         layers.append(nn.Linear(width, self.taxonomy.n_nodes - 1))
         self.net = nn.Sequential(*layers)
 
@@ -172,28 +216,30 @@ class CHMCNNClassifier(MultiLabelNodeClassifier):
     construction (a node never scores above an ancestor), and ``predict`` the nodes at or
     above ``threshold``, which are then closed under ancestors already.
 
-    **Defaults.** The paper's model: 3 linear layers (2 hidden of 500), ReLU, dropout
-    0.7, :class:`MaxConstraintLoss`, Adam with weight decay 1e-5, the features as input
-    (no backbone). The paper's training recipe — batch 4, learning rate 1e-4, 13 to 592
-    epochs per dataset chosen on a validation split with patience 20, then a refit on
-    train ∪ valid — is not a default a library can have (the epochs are per dataset, and
-    batch 4 costs 15-40 minutes a dataset on a CPU). Ours, measured on the 19 HMC
-    benchmark datasets (``docs/benchmarks/hmc.md``, "Defaults"): batch 64 and learning
-    rate 1e-3 (the step size the benchmark's validation splits chose), 10 % of the
-    samples held out (:class:`~skhier.neural.data.HierarchicalValidSplit`) and skorch's
-    ``EarlyStopping`` on the held-out micro average precision (``valid_ap``, the
-    benchmark's AU(PRC)) with ``patience=10``, restoring the best epoch's weights, up to
-    ``max_epochs=200``; then, as the paper's protocol does (epochs chosen on the
-    validation split, the final net trained on train ∪ validation), a second fit on
-    every sample for the epoch count early stopping chose (``refit=True``). On the
-    benchmark's validation splits the refit raised the micro AU(PRC) in 8 of 10
-    (dataset, seed) pairs (Diatoms +0.017 and +0.044, seq FUN +0.006 and +0.007) and
-    lowered it in 2 (eisen FUN -0.0013 and -0.0016; ``benchmarks/chmcnn_defaults_valid.py``),
-    at up to twice the fit time.
-    ``train_split=None`` trains on every sample for ``max_epochs`` with no stopping. For the benchmark's datasets,
-    ``CHMCNNClassifier(taxonomy, **skhier.datasets.hmc_recipe(name))`` is the paper's
-    per-dataset recipe (hidden width, learning rate, batch 4, epochs, the GO namespace
-    tops out of the loss).
+    **Defaults.** The paper's model: 3 linear layers, ReLU, dropout 0.7,
+    :class:`MaxConstraintLoss`, Adam with weight decay 1e-5, the features as input (no
+    backbone). Its hidden width is per dataset in the paper (250 to 9,000); ours is
+    ``module__hidden="auto"``: 500 below 300 input features, 1,000 from 300 up, the pattern
+    of the paper's own choices (:func:`~skhier.neural.modules.auto_hidden`). The paper's
+    training recipe — batch 4, learning rate 1e-4, 13 to 592 epochs per dataset chosen on a
+    validation split with patience 20, then a refit on train ∪ valid — is not a default a
+    library can have (the epochs are per dataset, and batch 4 costs 15-40 minutes a dataset
+    on a CPU). Ours, measured on the 19 HMC benchmark datasets (``docs/benchmarks/hmc.md``,
+    "Defaults"): batch 64 and learning rate 1e-3 (the step size the benchmark's validation
+    splits chose), 10 % of the samples held out
+    (:class:`~skhier.neural.data.HierarchicalValidSplit`) and skorch's ``EarlyStopping`` on
+    the held-out micro average precision (``valid_ap``, the benchmark's AU(PRC)) with
+    ``patience=10``, restoring the best epoch's weights, up to ``max_epochs=200``; then, as
+    the paper's protocol does (epochs chosen on the validation split, the final net trained
+    on train ∪ validation), a second fit on every sample for the epoch count early stopping
+    chose (``refit=True``). On the benchmark's validation splits the refit raised the micro
+    AU(PRC) in 8 of 10 (dataset, seed) pairs (Diatoms +0.017 and +0.044, seq FUN +0.006 and
+    +0.007) and lowered it in 2 (eisen FUN -0.0013 and -0.0016;
+    ``benchmarks/chmcnn_defaults_valid.py``), at up to twice the fit time.
+    ``train_split=None`` trains on every sample for ``max_epochs`` with no stopping. For the
+    benchmark's datasets, ``CHMCNNClassifier(taxonomy, **skhier.datasets.hmc_recipe(name))``
+    is the paper's per-dataset recipe (hidden width, learning rate, batch 4, epochs, the GO
+    namespace tops out of the loss).
 
     Parameters
     ----------
@@ -203,7 +249,9 @@ class CHMCNNClassifier(MultiLabelNodeClassifier):
     criterion : loss class or module, default=MaxConstraintLoss
         ``criterion__skip`` leaves classes out of the loss.
     module : class, default=CHMCNNModule
-        ``module__hidden`` (500), ``module__n_layers`` (3), ``module__dropout`` (0.7).
+        ``module__hidden`` (``"auto"``: 500 hidden units below 300 input features, 1,000
+        from 300 up, ours, read off the paper's per-dataset widths; :func:`~skhier.neural.modules.auto_hidden`),
+        ``module__n_layers`` (3), ``module__dropout`` (0.7).
     backbone : {"identity", "mlp", "cnn", "auto"}, nn.Module or callable, default="identity"
         The features themselves by default, as in the paper.
     optimizer : class, default=torch.optim.Adam

@@ -6,7 +6,7 @@ parameters reach their constructors). Generic hierarchical losses are in
 :mod:`skhier.neural.losses`.
 """
 
-from ._chmcnn import CHMCNNModule, MaxConstraintLoss
+from ._chmcnn import CHMCNNModule, MaxConstraintLoss, auto_hidden
 from ._cmsg import CMSGModule, cooccurrence_correlation, embedding_correlation, reweight_correlation
 from ._generic import HierarchicalHeadModule, MultiLabelHeadModule
 from ._hcam import HCAMCLModule, PathNLLLoss, path_tokens
@@ -32,4 +32,5 @@ __all__ = [
     "reweight_correlation",
     "CHMCNNModule",
     "MaxConstraintLoss",
+    "auto_hidden",
 ]

@@ -383,3 +383,26 @@ def test_chmcnn_refits_only_after_early_stopping(kw):
     tax, X, Y = _chmcnn_data()
     clf = CHMCNNClassifier(tax, device="cpu", random_state=0, module__hidden=8, max_epochs=3, **kw).fit(X, Y)
     assert clf.refit_epochs_ is None and len(clf.history_) == 3
+
+
+@pytest.mark.parametrize("n_features, width", [(4, 500), (299, 500), (300, 1000), (784, 1000)])
+def test_chmcnn_auto_width_is_500_below_300_inputs_and_1000_from_there(n_features, width):
+    import torch
+
+    from skhier.neural import CHMCNNClassifier
+    from skhier.neural.modules import CHMCNNModule, auto_hidden
+
+    tax = Taxonomy.from_edges(["r/a", "r/b", "a/c"])
+    assert auto_hidden(n_features) == width
+    m = CHMCNNModule(torch.nn.Identity(), (n_features,), tax)
+    assert m.hidden_ == width and [lyr.out_features for lyr in m.net if isinstance(lyr, torch.nn.Linear)] == [
+        width, width, 3]
+    # a (C, H, W) backbone output counts its flattened size; a width given is kept
+    assert CHMCNNModule(torch.nn.Identity(), (3, 10, 10), tax).hidden_ == 1000
+    assert CHMCNNModule(torch.nn.Identity(), (n_features,), tax, hidden=7).hidden_ == 7
+    # the classifier's default reaches the module
+    Y = np.zeros((8, 4), dtype=int)
+    Y[:, 0], Y[:4, [1, 3]], Y[4:, 2] = 1, 1, 1
+    X = np.random.default_rng(0).normal(size=(8, n_features)).astype(np.float32)
+    clf = CHMCNNClassifier(tax, max_epochs=1, train_split=None, device="cpu", random_state=0).fit(X, Y)
+    assert clf.module_.hidden_ == width
