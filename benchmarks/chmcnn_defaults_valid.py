@@ -39,6 +39,9 @@ VARIANTS = {
     "hidden2000": {"module__hidden": 2000},
     # the step size divided by 10 after 3 epochs without a higher held-out valid_ap (early
     # stopping's patience 10 leaves room for two drops); no refit, which would need the drops replayed
+    # early stopping on the held-out loss (smoother than the AP of a small held-out tenth)
+    "loss-es+refit": {"callbacks__early_stopping__monitor": "valid_loss",
+                      "callbacks__early_stopping__lower_is_better": True},
     "es10+plateau": lambda: {"refit": False, "callbacks": [("lr_plateau", _plateau())]},
 }
 
