@@ -6,11 +6,10 @@ augmentation costs no host round trip.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
-from ..utils.validation import check_number
+from ..utils.validation import Boolean, check_number
 
 __all__ = ["RandomCropFlip", "RandomFeatureNoise"]
 
@@ -40,9 +39,7 @@ class RandomCropFlip(nn.Module):
     def __init__(self, padding=2, flip=True):
         super().__init__()
         self.padding = check_number(padding, "padding", low=0, integer=True)
-        if not isinstance(flip, (bool, np.bool_)):
-            raise TypeError(f"flip must be a bool, got {flip!r}")
-        self.flip = bool(flip)
+        self.flip = Boolean().check(flip, "flip")
 
     def forward(self, x):
         if x.ndim != 4:

@@ -74,7 +74,7 @@ def test_feature_noise_is_scaled_by_each_features_batch_spread():
     (lambda: RandomFeatureNoise(std=-1), ValueError, "std must be a non-negative number, got -1"),
     (lambda: RandomCropFlip(padding=-1), ValueError, "padding must be a non-negative int, got -1"),
     (lambda: RandomCropFlip(padding=1.5), ValueError, "padding must be a non-negative int, got 1.5"),
-    (lambda: RandomCropFlip(flip="yes"), TypeError, "flip must be a bool, got 'yes'"),
+    (lambda: RandomCropFlip(flip="yes"), ValueError, "flip must be True or False, got 'yes'"),
 ])
 def test_bad_parameters_are_refused_at_construction(make, error, match):
     # regression: drop=1 divided by zero (NaN batches) and padding=-1 / 1.5 were taken silently
