@@ -43,7 +43,17 @@ VARIANTS = {
     "loss-es+refit": {"callbacks__early_stopping__monitor": "valid_loss",
                       "callbacks__early_stopping__lower_is_better": True},
     "es10+plateau": lambda: {"refit": False, "callbacks": [("lr_plateau", _plateau())]},
+    # the weights' moving average (skhier.neural.callbacks.WeightAveraging): validated, early-stopped on and kept
+    "avg0.99+refit": lambda: {"callbacks": [("weight_averaging", _average(0.99))]},
+    "avg0.995+refit": lambda: {"callbacks": [("weight_averaging", _average(0.995))]},
+    "avg0.999+refit": lambda: {"callbacks": [("weight_averaging", _average(0.999))]},
 }
+
+
+def _average(decay):
+    from skhier.neural.callbacks import WeightAveraging
+
+    return WeightAveraging(decay)
 
 
 def _plateau():
