@@ -20,6 +20,7 @@ from .._docs import fill_doc
 from .._tree import max_over_descendants
 from ..utils.validation import Boolean, Interval, check_number, check_taxonomy
 from ._generic import ROOT_LOGIT, MultiLabelNodeClassifier
+from .callbacks import WeightAveraging
 from .data import HierarchicalValidSplit
 from .losses._base import full_precision
 
@@ -274,6 +275,13 @@ class CHMCNNClassifier(MultiLabelNodeClassifier):
         new net on every sample for that many epochs (ours, the paper's protocol as a
         default; ``refit_epochs_``). False keeps the early-stopped net, trained on the
         other 90 %. Without early stopping there is nothing to refit.
+    averaging : float or None, default=None
+        The decay of a moving average of the weights over the training steps
+        (:class:`~skhier.neural.callbacks.WeightAveraging`, as the default callback
+        ``"weight_averaging"``): the held-out scores, early stopping, its restored best
+        weights and the fitted net are the average's. None trains without. Ours, opt in for
+        now: on the benchmark's validation splits 0.999 raised Diatoms' micro AU(PRC) from
+        0.723 / 0.728 to 0.760 / 0.761 (two seeds), at up to three times the epochs.
     **kwargs
         Every parameter of :class:`~skhier.neural.MultiLabelHierarchicalNet` (``threshold``
         0.5: a node is predicted when its probability is at least that) and skorch. Set
@@ -321,11 +329,12 @@ class CHMCNNClassifier(MultiLabelNodeClassifier):
     """
 
     _parameter_rules = {"optimizer__weight_decay": Interval(0), "patience": Interval(1, integer=True, allow_none=True),
-                        "refit": Boolean()}
+                        "refit": Boolean(), "averaging": Interval(0, 1, high_open=True, allow_none=True)}
 
     def __init__(self, taxonomy=None, *, criterion=MaxConstraintLoss, module=CHMCNNModule, backbone="identity",
                  optimizer=torch.optim.Adam, lr=1e-3, batch_size=64, max_epochs=200,
-                 train_split=HierarchicalValidSplit(0.1, random_state=0), patience=10, refit=True, **kwargs):
+                 train_split=HierarchicalValidSplit(0.1, random_state=0), patience=10, refit=True, averaging=None,
+                 **kwargs):
         kwargs.setdefault("optimizer__weight_decay", 1e-5)
         # the fused kernel: the same Adam, one pass over the parameters (on 5M parameters
         # at batch 4 on CPU a step took 90 ms unfused, 4 ms fused)
@@ -335,6 +344,7 @@ class CHMCNNClassifier(MultiLabelNodeClassifier):
                          train_split=train_split, **kwargs)
         self.patience = patience
         self.refit = refit
+        self.averaging = averaging
 
     def fit(self, X, y, **fit_params):
         """Fit, then (``refit=True``) fit again on every sample for the epochs early stopping chose.
@@ -375,6 +385,8 @@ class CHMCNNClassifier(MultiLabelNodeClassifier):
         if self.patience is not None and self.train_split is not None:
             callbacks.append(("early_stopping", EarlyStopping(monitor="valid_ap", lower_is_better=False,
                                                               patience=self.patience, load_best=True)))
+        if self.averaging is not None:
+            callbacks.append(("weight_averaging", WeightAveraging(self.averaging)))
         return callbacks
 
     def _criterion_defaults(self):

@@ -107,6 +107,8 @@ def test_the_defaults_table_sets_the_defaults_against_the_recipe_and_the_old_def
     runs = {("enron", "defaults"): {0: (0.74, 5.0), 1: (0.76, 7.0), 2: (0.75, 6.0)},
             ("enron", "chmcnn"): {0: (0.80, 300.0), 1: (0.80, 300.0), 2: (0.80, 300.0)},
             ("enron", "defaults-norefit"): {0: (0.70, 4.0)},
+            ("enron", "defaults-avg"): {0: (0.77, 9.0), 1: (0.79, 11.0), 2: (0.78, 10.0)},
+            ("derisi_FUN", "defaults-avg"): {0: (0.20, 2.0)},  # one seed: no ratio yet
             ("derisi_FUN", "defaults"): {0: (0.19, 1.0)},
             ("seq_GO", "defaults-norefit"): {0: (0.44, 9.0)}}
     text, summary = hmc_table.defaults_table(runs)
@@ -114,14 +116,16 @@ def test_the_defaults_table_sets_the_defaults_against_the_recipe_and_the_old_def
     # 0.75 / 0.80 = 0.9375 (printed 93.7 %, the float a hair below): under 95 %; the recipe's own
     # runs are the reference (3 seeds)
     assert "0.800 (ours)" in enron and "93.7%" in enron and "**not met**" in enron and "| 6 / 300 |" in enron
-    assert enron.endswith("| 0.700 |")
+    # with averaging: 0.78 / 0.80 = 97.5 %, its seconds 10
+    assert enron.endswith("| 0.700 | 0.780 (0.770-0.790), 3, 97.5% | 10 |")
     derisi = next(line for line in text.splitlines() if line.startswith("| derisi_FUN |"))
     published = hmc_table.PUBLISHED["derisi_FUN"][-1]
-    assert f"{published:.3f} (published)" in derisi and derisi.endswith("| – |")
+    assert f"{published:.3f} (published)" in derisi and derisi.endswith("| – | – | – |")
     seq = next(line for line in text.splitlines() if line.startswith("| seq_GO |"))
     # only the earlier default ran there: its ratio (0.44 / 0.446 published = 98.7 %), marked
     assert "| – |" in seq and "98.7%" in seq and "met (before the refit default)" in seq
-    assert summary.endswith("on 1 of 2 datasets run; the earlier default (no refit) on 1 of the 1 others")
+    assert summary.endswith("on 1 of 2 datasets run; the earlier default (no refit) on 1 of the 1 others; "
+                            "with `averaging` (opt in, 3 seeds) on 1 of the 1 run")
 
 
 def test_the_per_node_regressions_c_is_chosen_on_valid_only(hmc, monkeypatch):

@@ -136,3 +136,29 @@ def test_bad_decay_is_refused_naming_it(data, decay, error, match):
     X, y = data
     with pytest.raises(error, match=match):
         _net([("ema", WeightAveraging(decay=decay))]).fit(X, y)
+
+
+def test_chmcnn_averaging_adds_the_callback_to_the_selection_fit_and_the_refit(data):
+    X, y = data
+    kw = {"max_epochs": 4, "patience": 1, "batch_size": 16, "device": "cpu", "random_state": 0, "verbose": 0,
+          "module__hidden": 8}
+    tax = TAX
+    plain = CHMCNNClassifier(tax, **kw).fit(X, y)
+    assert "weight_averaging" not in dict(plain.callbacks_)
+    steps = _Steps()
+    avg = CHMCNNClassifier(tax, averaging=0.6, callbacks=[("steps", steps)], **kw).fit(X, y)
+    assert dict(avg.callbacks_)["weight_averaging"].decay == 0.6
+    assert avg.refit_epochs_ is not None and len(avg.history) == avg.refit_epochs_
+    expected = _ema(steps.steps_, 0.6)  # the refit's steps: the recorder restarts at each fit
+    for k, v in avg.module_.state_dict().items():
+        torch.testing.assert_close(v, expected[k], rtol=1e-5, atol=1e-6)
+    assert avg.get_params()["averaging"] == 0.6
+
+
+@pytest.mark.parametrize("averaging, match", [(1.0, r"averaging must be .*got 1\.0"),
+                                              (-0.5, r"averaging must be .*got -0\.5"),
+                                              ("high", r"averaging must be .*got 'high'")])
+def test_chmcnn_bad_averaging_is_refused_naming_it(data, averaging, match):
+    X, y = data
+    with pytest.raises(ValueError, match=match):
+        CHMCNNClassifier(TAX, averaging=averaging, max_epochs=1, device="cpu", module__hidden=8).fit(X, y)
