@@ -47,13 +47,16 @@ VARIANTS = {
     "avg0.99+refit": lambda: {"callbacks": [("weight_averaging", _average(0.99))]},
     "avg0.995+refit": lambda: {"callbacks": [("weight_averaging", _average(0.995))]},
     "avg0.999+refit": lambda: {"callbacks": [("weight_averaging", _average(0.999))]},
+    # the same with TensorFlow's ramp: the t-th update's decay min(decay, (1 + t) / (10 + t))
+    "avgw0.995+refit": lambda: {"callbacks": [("weight_averaging", _average(0.995, 10))]},
+    "avgw0.999+refit": lambda: {"callbacks": [("weight_averaging", _average(0.999, 10))]},
 }
 
 
-def _average(decay):
+def _average(decay, warmup=None):
     from skhier.neural.callbacks import WeightAveraging
 
-    return WeightAveraging(decay)
+    return WeightAveraging(decay, warmup)
 
 
 def _plateau():

@@ -285,7 +285,7 @@ def fit_predict(name, method, seed, X, Y, Xe, tax, epochs_scale=1.0):
 
 
 #: the decay of ``defaults-avg`` (chosen on the validation splits: docs/results/chmcnn_defaults_valid_cpu.log)
-DEFAULTS_AVERAGING = 0.995
+DEFAULTS_AVERAGING = 0.999
 
 #: skhier's best, one rule (issue 36), fixed before any test number is read: every candidate
 #: family is fitted on the training split and scored on the validation split (Diatoms, Enron

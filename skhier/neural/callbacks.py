@@ -7,6 +7,7 @@ learning-rate schedules) is skorch's own: pass ``skorch.callbacks`` instances in
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -92,23 +93,29 @@ class ThreadBudget(Callback):
 class WeightAveraging(Callback):
     """Validate, early-stop on and keep an exponential moving average of the weights.
 
-    After every training step the average ``w_avg <- decay * w_avg + (1 - decay) * w``
-    (torch's :class:`~torch.optim.swa_utils.AveragedModel` with
-    :func:`~torch.optim.swa_utils.get_ema_multi_avg_fn`; the first step copies ``w``) is
-    updated. The validation pass of every epoch runs on the average, so ``valid_loss``,
-    the hierarchical scores, early stopping and its restored best weights are all the
-    average's; training resumes from the raw weights at the next epoch. When training ends
-    the module holds the average: the last one, or early stopping's best. Without a
-    validation split the last average is loaded at the end. An average over the last
-    ~``1 / (1 - decay)`` steps is an ensemble's smoothing at one net's cost (Polyak
-    averaging); where one net's weights still move a lot from step to step (small data,
-    a constant step size) it scores higher than the last step's weights.
+    After every training step the average ``w_avg <- d_t * w_avg + (1 - d_t) * w`` is
+    updated (torch's :class:`~torch.optim.swa_utils.AveragedModel`; the first step copies
+    ``w``), with ``d_t = min(decay, (1 + t) / (warmup + t))`` at the ``t``-th update: the
+    ramp of TensorFlow's ``ExponentialMovingAverage(num_updates=...)``. With the defaults
+    the average spans roughly the last tenth of the steps taken so far (``d_t ~ 1 - 9 / t``)
+    until ``decay`` caps it at ~1,000 steps, so short and long fits are both averaged over
+    their own recent past, not over their first, untrained weights. The validation pass of
+    every epoch runs on the average, so ``valid_loss``, the hierarchical scores, early
+    stopping and its restored best weights are all the average's; training resumes from
+    the raw weights at the next epoch. When training ends the module holds the average:
+    the last one, or early stopping's best. Without a validation split the last average is
+    loaded at the end. Averaging a net's recent weights is an ensemble's smoothing at one
+    net's cost (Polyak averaging); where the weights still move a lot from step to step
+    (small data, a constant step size) it scores higher than the last step's weights.
 
     Parameters
     ----------
-    decay : float, default=0.99
-        The weight of the old average at each step, in [0, 1): 0 keeps the last step's
-        weights (no averaging).
+    decay : float, default=0.999
+        The most weight the old average keeps at a step, in [0, 1): 0 keeps the last
+        step's weights (no averaging).
+    warmup : int or None, default=10
+        ``k`` of the ramp ``min(decay, (1 + t) / (k + t))`` (TensorFlow's 10); None:
+        ``decay`` from the first step.
 
     Attributes
     ----------
@@ -126,26 +133,28 @@ class WeightAveraging(Callback):
     >>> X = np.random.default_rng(0).normal(size=(40, 4)).astype("float32")
     >>> y = [["a"] if x[0] > 0 else ["b"] for x in X]
     >>> clf = MultiLabelNodeClassifier(tax, max_epochs=2, device="cpu", random_state=0,
-    ...                                callbacks=[("ema", WeightAveraging(decay=0.9))]).fit(X, y)
+    ...                                callbacks=[("ema", WeightAveraging())]).fit(X, y)
     >>> clf.predict_proba(X[:1]).shape
     (1, 3)
     """
 
-    def __init__(self, decay=0.99):
+    def __init__(self, decay=0.999, warmup=10):
         self.decay = decay
+        self.warmup = warmup
 
     def initialize(self):
         from ..utils.validation import check_number
 
         check_number(self.decay, "decay", low=0.0, high=1.0, high_open=True)
+        check_number(self.warmup, "warmup", low=1, integer=True, allow_none=True)
         self.average_, self.raw_weights_ = None, None
         return self
 
     def on_train_begin(self, net, **kwargs):
-        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+        from torch.optim.swa_utils import AveragedModel
 
-        self.average_ = AveragedModel(net.module_, multi_avg_fn=get_ema_multi_avg_fn(float(self.decay)),
-                                      use_buffers=True)
+        step = functools.partial(_moving_average_step, decay=float(self.decay), warmup=self.warmup)
+        self.average_ = AveragedModel(net.module_, multi_avg_fn=step, use_buffers=True)
         self.raw_weights_ = None
 
     def on_batch_end(self, net, training=False, **kwargs):
@@ -168,3 +177,13 @@ class WeightAveraging(Callback):
         if self.raw_weights_ is None and self.average_ is not None and self.average_.n_averaged.item() > 0:
             net.module_.load_state_dict(self.average_.module.state_dict())
         self.average_, self.raw_weights_ = None, None
+
+
+def _moving_average_step(averaged, current, n_averaged, *, decay, warmup):
+    """One update of :class:`WeightAveraging`'s average, in place (``n_averaged`` >= 1 updates so far)."""
+    if warmup is not None:
+        n = int(n_averaged)
+        decay = min(decay, (1 + n) / (warmup + n))
+    with torch.no_grad():
+        for avg, cur in zip(averaged, current):
+            avg.lerp_(cur, 1.0 - decay)

@@ -39,12 +39,30 @@ def _net(callbacks, **kw):
     return MultiLabelNodeClassifier(TAX, callbacks=callbacks, **kw)
 
 
-def _ema(steps, decay):
+def _ema(steps, decay, warmup=None):
     avg = {k: v.clone() for k, v in steps[0].items()}
-    for step in steps[1:]:
+    for t, step in enumerate(steps[1:], start=1):  # t updates averaged so far
+        d = decay if warmup is None else min(decay, (1 + t) / (warmup + t))
         for k in avg:
-            avg[k] = decay * avg[k] + (1 - decay) * step[k]
+            avg[k] = d * avg[k] + (1 - d) * step[k]
     return avg
+
+
+def test_the_defaults_are_decay_0_999_with_tensorflow_s_ramp():
+    assert (WeightAveraging().decay, WeightAveraging().warmup) == (0.999, 10)
+
+
+def test_the_warmup_ramp_is_tensorflow_s_by_hand(data):
+    X, y = data
+    steps = _Steps()
+    clf = _net([("ema", WeightAveraging(decay=0.9, warmup=10)), ("steps", steps)], train_split=None).fit(X, y)
+    expected = _ema(steps.steps_, 0.9, warmup=10)
+    # the ramp's decays over these 18 steps run 2/11 ... 18/27 < 0.9, so it differs from the plain average
+    plain = _ema(steps.steps_, 0.9)
+    key = next(iter(expected))
+    assert not torch.allclose(expected[key], plain[key])
+    for k, v in clf.module_.state_dict().items():
+        torch.testing.assert_close(v, expected[k], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("train_split", [None, "default"])
@@ -52,7 +70,7 @@ def test_the_fitted_module_is_the_moving_average_of_the_steps_by_hand(data, trai
     X, y = data
     steps = _Steps()
     kw = {} if train_split == "default" else {"train_split": None}
-    clf = _net([("ema", WeightAveraging(decay=0.7)), ("steps", steps)], **kw).fit(X, y)
+    clf = _net([("ema", WeightAveraging(decay=0.7, warmup=None)), ("steps", steps)], **kw).fit(X, y)
     expected = _ema(steps.steps_, 0.7)
     assert len(steps.steps_) >= 15  # 3 epochs of 16-sample batches from 86 or 96 samples
     for k, v in clf.module_.state_dict().items():
@@ -63,7 +81,7 @@ def test_the_fitted_module_is_the_moving_average_of_the_steps_by_hand(data, trai
 def test_validation_on_the_average_leaves_the_training_trajectory_unchanged(data):
     X, y = data
     with_avg, without = _Steps(), _Steps()
-    _net([("ema", WeightAveraging(decay=0.5)), ("steps", with_avg)]).fit(X, y)
+    _net([("ema", WeightAveraging(decay=0.5, warmup=None)), ("steps", with_avg)]).fit(X, y)
     _net([("steps", without)]).fit(X, y)
     assert len(with_avg.steps_) == len(without.steps_) > 0
     for a, b in zip(with_avg.steps_, without.steps_):
@@ -98,7 +116,8 @@ def test_validation_and_early_stopping_see_the_average_and_restore_its_best(data
     steps, ends = _Steps(), _EpochEnds()
     clf = CHMCNNClassifier(TAX, max_epochs=40, patience=1, refit=False, batch_size=16, device="cpu",
                            random_state=0, verbose=0, module__hidden=8,
-                           callbacks=[("ema", WeightAveraging(decay=0.8)), ("steps", steps), ("ends", ends)]).fit(X, y)
+                           callbacks=[("ema", WeightAveraging(decay=0.8, warmup=None)), ("steps", steps),
+                                      ("ends", ends)]).fit(X, y)
     n_epochs = len(clf.history)
     per_epoch = len(steps.steps_) // n_epochs
     for e, state in enumerate(ends.states_):  # what was validated at each epoch: the average so far
@@ -131,11 +150,14 @@ def test_a_fitted_net_with_it_pickles_clones_and_saves(data, tmp_path):
     (float("nan"), ValueError, r"decay must be .*got nan"),
     ("0.9", ValueError, r"decay must be .*got '0\.9'"),
     (True, ValueError, r"decay must be .*got True"),
+    ((0.9, 0), ValueError, r"warmup must be .*got 0"),
+    ((0.9, 2.5), ValueError, r"warmup must be .*got 2\.5"),
 ])
-def test_bad_decay_is_refused_naming_it(data, decay, error, match):
+def test_bad_decay_or_warmup_is_refused_naming_it(data, decay, error, match):
     X, y = data
+    decay, warmup = decay if isinstance(decay, tuple) else (decay, None)
     with pytest.raises(error, match=match):
-        _net([("ema", WeightAveraging(decay=decay))]).fit(X, y)
+        _net([("ema", WeightAveraging(decay=decay, warmup=warmup))]).fit(X, y)
 
 
 def test_chmcnn_averaging_adds_the_callback_to_the_selection_fit_and_the_refit(data):
@@ -149,7 +171,7 @@ def test_chmcnn_averaging_adds_the_callback_to_the_selection_fit_and_the_refit(d
     avg = CHMCNNClassifier(tax, averaging=0.6, callbacks=[("steps", steps)], **kw).fit(X, y)
     assert dict(avg.callbacks_)["weight_averaging"].decay == 0.6
     assert avg.refit_epochs_ is not None and len(avg.history) == avg.refit_epochs_
-    expected = _ema(steps.steps_, 0.6)  # the refit's steps: the recorder restarts at each fit
+    expected = _ema(steps.steps_, 0.6, warmup=10)  # the refit's steps: the recorder restarts at each fit
     for k, v in avg.module_.state_dict().items():
         torch.testing.assert_close(v, expected[k], rtol=1e-5, atol=1e-6)
     assert avg.get_params()["averaging"] == 0.6
