@@ -88,6 +88,15 @@ def test_the_table_takes_the_rules_pick_where_it_ran(benchmark_module, tmp_path)
     assert "the rule's pick on valid for enron" in summary
 
 
+def test_the_epoch_search_limit_is_60_on_go_and_imclef07d_unless_overridden(hmc, monkeypatch):
+    # the limits behind the table's EPOCHS (docs/benchmarks/hmc.md); a rule run once searched
+    # gasch1 GO to 100 because the limit was one number for every dataset
+    assert [hmc.search_limit(n) for n in ("gasch1_GO", "seq_GO", "imclef07d", "imclef07a", "diatoms", "seq_FUN")] \
+        == [60, 60, 60, 100, 100, 100]
+    monkeypatch.setitem(hmc.SEARCH_EPOCHS, "max", 15)
+    assert hmc.search_limit("gasch1_GO") == hmc.search_limit("enron") == 15
+
+
 def test_the_summary_compares_the_published_means_of_the_same_rows(benchmark_module):
     """Regression: with a row missing in the middle (a pick not yet run on test), the published
     mean was taken over the first n datasets of the table instead of the n that have a value."""
