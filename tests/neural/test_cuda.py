@@ -203,3 +203,15 @@ def test_hmlc_losses_and_encoder_on_cuda(data):
     back.set_params(device="cpu")
     back.module_.to("cpu")
     np.testing.assert_allclose(back.transform(X[:20]), Z, atol=5e-2, rtol=5e-2)  # bf16 on the GPU, fp32 here
+
+
+def test_weight_averaging_on_cuda_keeps_the_average_on_the_device_and_matches_cpu(data):
+    from skhier.neural import CHMCNNClassifier
+
+    X, y, tax, _, _ = data
+    kw = {"averaging": 0.9, "max_epochs": 3, "patience": 1, "random_state": 0, "verbose": 0, "module__hidden": 16}
+    gpu = CHMCNNClassifier(tax, device="cuda", **kw).fit(X, y)
+    cpu = CHMCNNClassifier(tax, device="cpu", **kw).fit(X, y)
+    assert next(gpu.module_.parameters()).is_cuda
+    assert gpu.refit_epochs_ == cpu.refit_epochs_
+    np.testing.assert_allclose(gpu.predict_proba(X), cpu.predict_proba(X), atol=1e-3)
