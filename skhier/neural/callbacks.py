@@ -122,6 +122,9 @@ class WeightAveraging(Callback):
     average_ : torch.optim.swa_utils.AveragedModel or None
         The running average while training; None once training ended (the module then
         holds it), so a fitted net pickles without it.
+    raw_weights_ : dict or None
+        The raw weights set aside while an epoch's validation runs on the average; None
+        outside validation.
 
     Examples
     --------
