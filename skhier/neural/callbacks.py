@@ -183,10 +183,15 @@ class WeightAveraging(Callback):
 
 
 def _moving_average_step(averaged, current, n_averaged, *, decay, warmup):
-    """One update of :class:`WeightAveraging`'s average, in place (``n_averaged`` >= 1 updates so far)."""
-    if warmup is not None:
-        n = int(n_averaged)
-        decay = min(decay, (1 + n) / (warmup + n))
+    """One update of :class:`WeightAveraging`'s average, in place (``n_averaged`` >= 1 updates so far).
+
+    The ramp is computed on ``n_averaged``'s device, so a CUDA step never waits for the host.
+    """
     with torch.no_grad():
+        if warmup is None:
+            weight = torch.tensor(1.0 - decay, dtype=torch.float64, device=n_averaged.device)
+        else:
+            n = n_averaged.to(torch.float64)
+            weight = 1.0 - torch.clamp((1 + n) / (warmup + n), max=decay)
         for avg, cur in zip(averaged, current):
-            avg.lerp_(cur, 1.0 - decay)
+            avg.lerp_(cur, weight.to(avg.dtype))
