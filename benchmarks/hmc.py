@@ -142,6 +142,8 @@ def search_limit(name):
     if SEARCH_EPOCHS["max"] is not None:
         return SEARCH_EPOCHS["max"]
     return 60 if name.endswith("_GO") or name == "imclef07d" else 100
+
+
 #: skhier's recipe may cap the paper's width for the CPU budget (``--max-hidden``; seq GO's 9,000).
 MAX_HIDDEN = {"value": None}
 #: ``--no-skip``: the paper's recipe with GO's namespace tops in the loss (how the first cellcycle GO runs were made)
