@@ -26,7 +26,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hmc import _CANDIDATE_LINE, PUBLISHED, RULE_CANDIDATES, RULE_TIE  # noqa: E402
 
-_PICK = re.compile(r"^(\w+) \| rule pick \| ([\w-]+)$")
 _RUN = re.compile(r"^(\w+) \| ([\w-]+) \| seed (\d+) \| AP ([\d.]+) \| ([\d.]+) s$")
 COLUMNS = ("prior", "pernode-lr-cv", "mlnode", "chmcnn", "skhier", "skhier-ens5")
 
@@ -46,9 +45,10 @@ def read_runs(folder):
 
 
 def read_picks(folder):
-    """{dataset: method} from the logs of ``hmc.py --rule``: the one rule's pick on the validation
-    split, from its printed ``rule pick`` lines (``hmc_rule_*.log``) or, where every candidate has
-    a per-candidate log (``hmc/rule/<dataset>_<candidate>.log``), the same rule applied to them."""
+    """{dataset: method}: the one rule applied to the per-candidate logs of ``hmc.py --rule``
+    (``hmc/rule/<dataset>_<candidate>.log``, validation AP) where every one of
+    ``RULE_CANDIDATES`` has run. The printed ``rule pick`` lines of earlier runs
+    (``hmc_rule_*.log``) are not read: a candidate added since makes them stale."""
     picks, aps = {}, {}
     for path in sorted(Path(folder).glob("hmc/rule/*.log")):
         for m in map(_CANDIDATE_LINE.match, path.read_text().splitlines()):
@@ -58,11 +58,6 @@ def read_picks(folder):
         if all(c in found for c in RULE_CANDIDATES):
             best = max(found[c] for c in RULE_CANDIDATES)
             picks[name] = next(c for c in RULE_CANDIDATES if found[c] >= best - RULE_TIE)
-    for path in sorted(Path(folder).glob("hmc_rule_*.log")):
-        for line in path.read_text().splitlines():
-            m = _PICK.match(line.strip())
-            if m:
-                picks[m.group(1)] = m.group(2)
     return picks
 
 
@@ -134,17 +129,19 @@ def defaults_table(runs, goal=0.95):
     """``CHMCNNClassifier`` with its defaults against the paper's recipe, dataset by dataset.
 
     The reference is our paper-recipe run where it was made (3 seeds), else the published
-    mean; a row meets the goal when the defaults' mean is at least ``goal`` of it."""
+    mean; a row meets the goal when the defaults' mean is at least ``goal`` of it. Beside
+    them, the defaults before the weights' average (``defaults-noavg``: ``averaging=None``)
+    with their ratio to the same reference; a row where only those have run shows their
+    ratio, marked."""
     lines = ["| dataset | defaults (mean (range), seeds) | paper recipe: ours, else published | ratio | goal "
-             f"(≥ {goal:.0%}) | fit s: defaults / paper recipe | before the refit default (mean (range), seeds) | "
-             "with `averaging` (opt in; mean (range), seeds, ratio) | fit s: with `averaging` |",
-             "|---" * 9 + "|"]
-    met, rows, old_met, old_rows, avg_met, avg_rows = 0, 0, 0, 0, 0, 0
+             f"(≥ {goal:.0%}) | fit s: defaults / paper recipe | before the average (`averaging=None`; mean "
+             "(range), seeds, ratio) | fit s: before the average |",
+             "|---" * 8 + "|"]
+    met, rows, old_met, old_rows = 0, 0, 0, 0
     for name in PUBLISHED:
         mine = runs.get((name, "defaults"), {})
         paper = runs.get((name, "chmcnn"), {})
-        before = runs.get((name, "defaults-norefit"), {})
-        averaged = runs.get((name, "defaults-avg"), {})
+        before = runs.get((name, "defaults-noavg"), {})
         if not (mine or before):
             continue
         ref = np.mean([ap for ap, _ in paper.values()]) if len(paper) >= 3 else PUBLISHED[name][-1]
@@ -155,21 +152,17 @@ def defaults_table(runs, goal=0.95):
             rows, met = rows + 1, met + (ratio >= goal)
         else:  # only the earlier default has run here: its ratio, marked
             old_rows, old_met = old_rows + 1, old_met + (ratio >= goal)
-            verdict += " (before the refit default)"
+            verdict += " (before the average)"
         secs = " / ".join(f"{np.mean([t for _, t in r.values()]):.0f}" if r else "–" for r in (mine, paper))
-        avg_cell, avg_secs = "–", "–"
-        if len(averaged) >= 3:
-            avg_ratio = np.mean([ap for ap, _ in averaged.values()]) / ref
-            avg_rows, avg_met = avg_rows + 1, avg_met + (avg_ratio >= goal)
-            avg_cell = f"{_cell(averaged)}, {avg_ratio:.1%}"
-            avg_secs = f"{np.mean([t for _, t in averaged.values()]):.0f}"
+        before_cell, before_secs = _cell(before), "–"
+        if before:
+            before_cell += f", {np.mean([ap for ap, _ in before.values()]) / ref:.1%}"
+            before_secs = f"{np.mean([t for _, t in before.values()]):.0f}"
         lines.append(f"| {name} | {_cell(mine)} | {ref:.3f} ({source}) | {ratio:.1%} | {verdict} | {secs} | "
-                     f"{_cell(before)} | {avg_cell} | {avg_secs} |")
+                     f"{before_cell} | {before_secs} |")
     summary = f"defaults at ≥ {goal:.0%} of the paper's recipe on {met} of {rows} datasets run"
     if old_rows:
-        summary += f"; the earlier default (no refit) on {old_met} of the {old_rows} others"
-    if avg_rows:
-        summary += f"; with `averaging` (opt in, 3 seeds) on {avg_met} of the {avg_rows} run"
+        summary += f"; the defaults before the average on {old_met} of the {old_rows} others"
     return "\n".join(lines), summary
 
 

@@ -52,8 +52,9 @@ def hmc_recipe(name) -> dict:
 
     The per-dataset hidden width, learning rate and epoch count of the C-HMCNN paper
     (chosen there on the validation split), with its batch size 4, every sample trained
-    (``train_split=None``: no hold-out, no early stopping) and, on the Gene Ontology
-    datasets, the three namespace tops left out of the loss (its ``main.py``):
+    (``train_split=None``: no hold-out, no early stopping), no weight averaging
+    (``averaging=None``) and, on the Gene Ontology datasets, the three namespace tops left
+    out of the loss (its ``main.py``):
     ``CHMCNNClassifier(taxonomy, **hmc_recipe(name))`` is the paper's final fit, to be
     trained on train ∪ valid (``load_hmc(name, "trainvalid")``).
 
@@ -65,8 +66,8 @@ def hmc_recipe(name) -> dict:
     Returns
     -------
     params : dict
-        ``module__hidden``, ``lr``, ``max_epochs``, ``batch_size``, ``train_split`` and
-        ``criterion__skip``.
+        ``module__hidden``, ``lr``, ``max_epochs``, ``batch_size``, ``train_split``,
+        ``averaging`` and ``criterion__skip``.
 
     Examples
     --------
@@ -85,7 +86,7 @@ def hmc_recipe(name) -> dict:
     hidden, lr, epochs = _RECIPES[base]
     k = 1 if kind == "GO" else 0
     return {"module__hidden": hidden[k], "lr": lr, "max_epochs": epochs[k], "batch_size": 4, "train_split": None,
-            "criterion__skip": GO_NAMESPACES if kind == "GO" else ()}
+            "averaging": None, "criterion__skip": GO_NAMESPACES if kind == "GO" else ()}
 
 
 #: Classes the benchmark's metric leaves out besides the root: GO's three namespace tops.

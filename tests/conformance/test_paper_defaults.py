@@ -95,6 +95,9 @@ def test_chmcnn_docstring_states_its_defaults_as_the_signature_holds_them():
     assert "early_stopping" not in dict(clf.set_params(train_split=None).get_default_callbacks())
     assert "early_stopping" not in dict(clf.set_params(train_split=0.1, patience=None).get_default_callbacks())
     assert clf.refit is True and "``refit=True``" in doc and "refit : bool, default=True" in doc
+    assert clf.averaging == 0.999 and "``averaging=0.999``" in doc and "averaging : float or None, default=0.999" in doc
+    averaging = dict(clf.get_default_callbacks())["weight_averaging"]
+    assert (averaging.decay, averaging.warmup) == (0.999, 10) and "``warmup=10``" in doc
     from skhier.neural.modules import CHMCNNModule
 
     assert inspect.signature(CHMCNNModule).parameters["hidden"].default == "auto"

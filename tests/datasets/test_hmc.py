@@ -159,6 +159,19 @@ def test_hmc_recipe_is_the_papers_final_fit_by_hand():
     assert (hmc_recipe("diatoms")["module__hidden"], hmc_recipe("diatoms")["lr"]) == (2000, 1e-5)
 
 
+def test_hmc_recipe_trains_without_the_weight_average_the_defaults_have():
+    """The paper keeps its last weights: since ``averaging=0.999`` became
+    ``CHMCNNClassifier``'s default, the recipe must switch it off, or a user asking for the
+    paper's fit gets ours (regression: the default changed under it)."""
+    from skhier.neural import CHMCNNClassifier
+
+    assert "weight_averaging" in dict(CHMCNNClassifier().get_default_callbacks())
+    for name in ("cellcycle_GO", "diatoms"):
+        recipe = hmc_recipe(name)
+        assert recipe["averaging"] is None
+        assert "weight_averaging" not in dict(CHMCNNClassifier(**recipe).get_default_callbacks())
+
+
 @needs_data
 def test_hmc_recipe_matches_the_benchmark_readme_on_all_19():
     """Against the settings table of the benchmark's own README (an independent copy of the paper's)."""

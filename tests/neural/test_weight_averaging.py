@@ -115,7 +115,7 @@ def test_validation_and_early_stopping_see_the_average_and_restore_its_best(data
     X, y = data
     steps, ends = _Steps(), _EpochEnds()
     clf = CHMCNNClassifier(TAX, max_epochs=40, patience=1, refit=False, batch_size=16, device="cpu",
-                           random_state=0, verbose=0, module__hidden=8,
+                           random_state=0, verbose=0, module__hidden=8, averaging=None,
                            callbacks=[("ema", WeightAveraging(decay=0.8, warmup=None)), ("steps", steps),
                                       ("ends", ends)]).fit(X, y)
     n_epochs = len(clf.history)
@@ -165,8 +165,9 @@ def test_chmcnn_averaging_adds_the_callback_to_the_selection_fit_and_the_refit(d
     kw = {"max_epochs": 4, "patience": 1, "batch_size": 16, "device": "cpu", "random_state": 0, "verbose": 0,
           "module__hidden": 8}
     tax = TAX
-    plain = CHMCNNClassifier(tax, **kw).fit(X, y)
+    plain = CHMCNNClassifier(tax, averaging=None, **kw).fit(X, y)
     assert "weight_averaging" not in dict(plain.callbacks_)
+    assert dict(CHMCNNClassifier(tax, **kw).fit(X, y).callbacks_)["weight_averaging"].decay == 0.999  # the default
     steps = _Steps()
     avg = CHMCNNClassifier(tax, averaging=0.6, callbacks=[("steps", steps)], **kw).fit(X, y)
     assert dict(avg.callbacks_)["weight_averaging"].decay == 0.6
@@ -175,6 +176,19 @@ def test_chmcnn_averaging_adds_the_callback_to_the_selection_fit_and_the_refit(d
     for k, v in avg.module_.state_dict().items():
         torch.testing.assert_close(v, expected[k], rtol=1e-5, atol=1e-6)
     assert avg.get_params()["averaging"] == 0.6
+
+
+def test_chmcnn_refuses_a_second_average_from_the_callbacks(data):
+    """A user's own WeightAveraging beside the default one would average the average: refused,
+    naming both ways out; with ``averaging=None`` the user's callback is the only one."""
+    X, y = data
+    kw = {"max_epochs": 2, "device": "cpu", "random_state": 0, "verbose": 0, "module__hidden": 8}
+    mine = [("ema", WeightAveraging(decay=0.9))]
+    with pytest.raises(ValueError, match=r"callbacks holds a WeightAveraging \('ema'\) and averaging=0\.999 adds "
+                                         r"another.*averaging=None"):
+        CHMCNNClassifier(TAX, callbacks=mine, **kw).fit(X, y)
+    clf = CHMCNNClassifier(TAX, callbacks=mine, averaging=None, **kw).fit(X, y)
+    assert [name for name, cb in clf.callbacks_ if isinstance(cb, WeightAveraging)] == ["ema"]
 
 
 @pytest.mark.parametrize("averaging, match", [(1.0, r"averaging must be .*got 1\.0"),
