@@ -74,8 +74,9 @@ def main(argv=None):
           f"batch 4, device {args.device}", flush=True)
 
     def make():
+        # the paper's recipe keeps its last weights (hmc_recipe sets averaging=None): no moving average per step
         return CHMCNNClassifier(tax, module__hidden=args.hidden, max_epochs=1, train_split=None, device=args.device,
-                                random_state=0, verbose=0)
+                                random_state=0, verbose=0, averaging=None)
 
     clf = make().fit(X[:8], Y[:8])  # builds the module: the raw loop trains a copy of the same one
     labels = torch.as_tensor(Y[:, 1:], device=args.device)
