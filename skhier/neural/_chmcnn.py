@@ -395,13 +395,19 @@ class CHMCNNClassifier(MultiLabelNodeClassifier):
             callbacks.append(("early_stopping", EarlyStopping(monitor="valid_ap", lower_is_better=False,
                                                               patience=self.patience, load_best=True)))
         if self.averaging is not None:
-            for name, cb in _named(self.callbacks if isinstance(self.callbacks, (list, tuple)) else []):
-                if isinstance(cb, WeightAveraging) or cb is WeightAveraging:
-                    raise ValueError(f"callbacks holds a WeightAveraging ({name!r}) and averaging={self.averaging!r} "
-                                     "adds another (an average of the average); set averaging=None to keep yours, "
-                                     "or drop it from callbacks")
             callbacks.append(("weight_averaging", WeightAveraging(self.averaging, warmup=10)))
         return callbacks
+
+    def initialize_callbacks(self):
+        super().initialize_callbacks()
+        # skorch has resolved names, classes and "disable": a user's WeightAveraging beside the
+        # default one would average the average
+        mine = [name for name, cb in self.callbacks_ if isinstance(cb, WeightAveraging) and name != "weight_averaging"]
+        if mine and self.averaging is not None:
+            raise ValueError(f"callbacks holds a WeightAveraging ({mine[0]!r}) and averaging={self.averaging!r} "
+                             "adds another (an average of the average); set averaging=None to keep yours, "
+                             "or drop it from callbacks")
+        return self
 
     def _criterion_defaults(self):
         spec = self.criterion
@@ -419,9 +425,3 @@ class CHMCNNClassifier(MultiLabelNodeClassifier):
         # and scalar paths differ), which would put a node above its ancestor. The max copies
         # values, so the probabilities are coherent exactly.
         return max_over_descendants(torch.sigmoid(node_logits), self.taxonomy_)
-
-
-def _named(callbacks):
-    """(name, callback) pairs of a skorch ``callbacks`` list, whose entries may come unnamed."""
-    for cb in callbacks:
-        yield cb if isinstance(cb, tuple) else (getattr(cb, "__name__", type(cb).__name__), cb)
