@@ -54,6 +54,7 @@ the mean and range. Needs ``SKHIER_HMC_DATA``.
     python benchmarks/hmc.py --methods defaults --threads 1 --log-dir docs/results/hmc
     python benchmarks/hmc.py --rule --threads 1          # skhier's best: the pick on valid, no test file read
     python benchmarks/hmc.py --methods pernode-lr-cv --log-dir docs/results/hmc
+    python benchmarks/hmc.py --methods chmcnn --device cuda --log-dir docs/results/hmc   # on a GPU: the header says so
 """
 
 from __future__ import annotations
@@ -149,6 +150,8 @@ def search_limit(name):
 
 #: skhier's recipe may cap the paper's width for the CPU budget (``--max-hidden``; seq GO's 9,000).
 MAX_HIDDEN = {"value": None}
+#: ``--device``: where every net of this benchmark trains (``cpu``; ``cuda`` on a GPU machine)
+DEVICE = {"value": "cpu"}
 #: ``--no-skip``: the paper's recipe with GO's namespace tops in the loss (how the first cellcycle GO runs were made)
 NO_SKIP = {"value": False}
 
@@ -218,7 +221,7 @@ def choose_epochs(name, hidden, max_epochs=None, every=5):
     max_epochs = search_limit(name) if max_epochs is None else max_epochs
     t0 = time.perf_counter()
     X, Y, Xv, Yv, tax, scored = prepared_valid_split(name)
-    clf = CHMCNNClassifier(tax, module__hidden=hidden, max_epochs=every, device="cpu", random_state=0,
+    clf = CHMCNNClassifier(tax, module__hidden=hidden, max_epochs=every, device=DEVICE["value"], random_state=0,
                            train_split=None, verbose=0, **NO_AVERAGE, **BEST)
     curve = []
     for step in range(max_epochs // every):
@@ -271,12 +274,12 @@ def fit_predict(name, method, seed, X, Y, Xe, tax, epochs_scale=1.0):
 
         if method in ("defaults", "defaults-noavg"):  # CHMCNNClassifier as a user fits it: taxonomy and data only
             extra = {"averaging": None} if method == "defaults-noavg" else {}
-            clf = CHMCNNClassifier(tax, device="cpu", random_state=seed, verbose=0, **extra).fit(X, Y)
+            clf = CHMCNNClassifier(tax, device=DEVICE["value"], random_state=seed, verbose=0, **extra).fit(X, Y)
             return clf.predict_proba(Xe), time.perf_counter() - t0
         hidden, lr, epochs, batch = recipe(name)
         epochs = max(1, int(round(epochs * epochs_scale)))
-        kw = dict(max_epochs=epochs, lr=lr, batch_size=batch, device="cpu", random_state=seed, train_split=None,
-                  verbose=0)
+        kw = dict(max_epochs=epochs, lr=lr, batch_size=batch, device=DEVICE["value"], random_state=seed,
+                  train_split=None, verbose=0)
         capped = min(hidden, MAX_HIDDEN["value"] or hidden)  # skhier's recipes may cap the paper's width
         if method in ("skhier", "skhier-ens5"):
             hidden = capped
@@ -370,10 +373,12 @@ def main(argv=None):
                         "skipped, so an interrupted benchmark resumes where it stopped")
     p.add_argument("--no-skip", action="store_true",
                    help="chmcnn on GO: keep the three namespace tops in the loss (the paper leaves them out)")
+    p.add_argument("--device", default="cpu", help="torch device of every net (cpu, cuda); the logs' header names it")
     p.add_argument("--reuse-epochs", action="store_true",
                    help="skhier's recipe: the epoch counts of EPOCHS (chosen on valid before), no new search")
     args = p.parse_args(argv)
     REUSE_EPOCHS["value"] = args.reuse_epochs
+    DEVICE["value"] = args.device
     NO_SKIP["value"] = args.no_skip
     SEARCH_EPOCHS["max"] = args.search_epochs
     MAX_HIDDEN["value"] = args.max_hidden
@@ -381,7 +386,7 @@ def main(argv=None):
         import torch
 
         torch.set_num_threads(args.threads)
-    header = machine()
+    header = machine() + (f" | device {args.device}" if args.device != "cpu" else "")
     print(header, flush=True)
     if args.rule:
         picks = {}

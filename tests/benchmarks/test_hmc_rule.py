@@ -178,3 +178,36 @@ def test_the_per_node_regressions_c_is_chosen_on_valid_only(hmc, monkeypatch):
     assert hmc.next_c({0.1: 0.1, 1.0: 0.3}) == pytest.approx(10.0)
     assert hmc.next_c({1e-3: 0.2, 1e-2: 0.3, 0.1: 0.1}) is None
     assert hmc.LR_C_EXTEND == 2
+
+
+def test_every_net_of_the_benchmark_trains_on_the_device_asked_for(hmc, monkeypatch):
+    """``--device cuda`` reaches every estimator the benchmark builds (it was ``"cpu"`` in three places)."""
+    seen = []
+
+    class Recorder:  # stands in for both neural estimators: records the device, predicts zeros
+        def __init__(self, taxonomy, **kw):
+            seen.append(kw["device"])
+
+        def fit(self, X, Y):
+            self.n_nodes_ = Y.shape[1]
+            return self
+
+        def predict_proba(self, X):
+            return np.zeros((X.shape[0], self.n_nodes_))
+
+        transform = predict_proba
+
+    monkeypatch.setattr("skhier.neural.CHMCNNClassifier", Recorder)
+    monkeypatch.setattr("skhier.neural.MultiLabelNodeClassifier", Recorder)
+    monkeypatch.setitem(hmc.REUSE_EPOCHS, "value", True)  # the search would load the validation split
+    X, y, tax = make_hierarchical_classification(20, 4, n_levels=2, branching=2, random_state=0)
+    Y = sp.csr_matrix(tax.ancestor_matrix[[tax.index(v) for v in y]].toarray())
+    monkeypatch.setitem(hmc.DEVICE, "value", "cuda:3")
+    for method in ("chmcnn", "skhier", "skhier-ens5", "mlnode", "defaults", "defaults-noavg"):
+        P, _ = hmc.fit_predict("cellcycle_FUN", method, 0, X, Y, X[:5], tax)
+        assert P.shape == (5, tax.n_nodes)
+    assert seen == ["cuda:3"] * 10  # 1 + 1 + 5 + 1 + 1 + 1 nets
+
+    monkeypatch.setattr(hmc, "rule", lambda name, *a, **k: (hmc.DEVICE["value"], {}))
+    assert hmc.main(["--rule", "--datasets", "x", "--device", "cuda"]) == {"x": "cuda"}
+    assert hmc.main(["--rule", "--datasets", "x"]) == {"x": "cpu"}  # the default
